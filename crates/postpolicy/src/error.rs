@@ -1,0 +1,106 @@
+//! The crate's error types. Every error has a stable [`Error::code`] that the
+//! Python and Node bindings expose unchanged.
+
+pub use crate::callback::CallbackError;
+pub use crate::dsl::{SyntaxError, SyntaxErrors};
+// Rejected: see verify.rs
+
+/// A policy document the service would refuse (`InvalidPolicyDocument`), or a
+/// policy that cannot be turned into one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct PolicyError {
+    service_message: String,
+    reason: String,
+}
+
+impl PolicyError {
+    /// `service_message` is the text OSS puts in `<Message>`; `reason` says the
+    /// same for a person (what was found, what was expected).
+    pub(crate) fn new(service_message: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            service_message: service_message.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The service's error code for this problem.
+    pub fn service_code(&self) -> &'static str {
+        "InvalidPolicyDocument"
+    }
+
+    /// The service's message, e.g. `Invalid Policy: Invalid JSON: unknown char e`.
+    pub fn service_message(&self) -> &str {
+        &self.service_message
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl miette::Diagnostic for PolicyError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("postpolicy::policy"))
+    }
+}
+
+/// Signing could not be done, or a signature does not match.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    #[error("the signature does not match the policy and secret")]
+    Mismatch,
+    #[error("invalid credentials: {0}")]
+    InvalidCredentials(String),
+    #[error("invalid region `{0}`: expected an id such as `cn-hangzhou` (an `oss-` prefix is allowed)")]
+    InvalidRegion(String),
+    #[error("invalid signing date `{0}`: expected yyyymmdd")]
+    InvalidDate(String),
+    #[error("invalid endpoint `{0}`: expected an http(s) URL")]
+    InvalidEndpoint(String),
+    #[error("condition {index} uses `{operator}`, which {dialect} does not support")]
+    UnsupportedCondition {
+        index: usize,
+        operator: &'static str,
+        dialect: &'static str,
+    },
+    #[error("the policy cannot be signed: {0}")]
+    Policy(#[from] PolicyError),
+}
+
+impl miette::Diagnostic for SignatureError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("postpolicy::signature"))
+    }
+}
+
+/// Any error of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Syntax(#[from] SyntaxErrors),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+}
+
+
+impl Error {
+    /// A stable, language-neutral code: `POLICY_SYNTAX`, `POLICY_INVALID`,
+    /// `SIGNATURE_MISMATCH`, `SIGNING_INVALID`, `REJECTED`, `CALLBACK_INVALID`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Syntax(_) => "POLICY_SYNTAX",
+            Error::Policy(_) => "POLICY_INVALID",
+            Error::Signature(SignatureError::Mismatch) => "SIGNATURE_MISMATCH",
+            Error::Signature(SignatureError::Policy(_)) => "POLICY_INVALID",
+            Error::Signature(_) => "SIGNING_INVALID",
+            Error::Callback(_) => "CALLBACK_INVALID",
+        }
+    }
+}

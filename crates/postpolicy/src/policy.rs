@@ -1,0 +1,244 @@
+//! The policy model: what an upload may look like, independent of how it was
+//! written (DSL or wire JSON) and of who signs it.
+//!
+//! Field names are compared ASCII-case-insensitively, as OSS does (spec §3.5), so
+//! a [`Field`] keeps its lower-case name for comparison and the spelling it was
+//! written with, so that rejection messages can echo the policy as it was sent.
+
+use chrono::{DateTime, Utc};
+
+use crate::diagnostic::Span;
+
+/// The largest object a form upload may create: 5 GB (OSS and S3 alike).
+pub const MAX_FORM_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// A form field named by a condition.
+///
+/// Equality and hashing use the lower-case name only; the written spelling is
+/// kept for echoing the policy back (e.g. `$Content-Type`).
+#[derive(Clone, Debug, Eq)]
+pub struct Field {
+    name: String,
+    written: String,
+}
+
+impl Field {
+    /// A field from its name, with or without the leading `$`.
+    pub fn new(name: &str) -> Self {
+        let written = name.strip_prefix('$').unwrap_or(name).to_owned();
+        Self {
+            name: written.to_ascii_lowercase(),
+            written,
+        }
+    }
+
+    /// The normalised (lower-case, no `$`) name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The name as it was written (without `$`).
+    pub fn written(&self) -> &str {
+        &self.written
+    }
+
+    /// True when this field is `name` (ASCII case-insensitive, `$` optional).
+    pub fn is(&self, name: &str) -> bool {
+        self.name
+            .eq_ignore_ascii_case(name.strip_prefix('$').unwrap_or(name))
+    }
+}
+
+impl PartialEq for Field {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl std::hash::Hash for Field {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.written)
+    }
+}
+
+impl From<&str> for Field {
+    fn from(name: &str) -> Self {
+        Field::new(name)
+    }
+}
+
+/// An inclusive byte range (`content-length-range`). Sizes are `u64` end to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ByteRange {
+    pub min: u64,
+    pub max: u64,
+}
+
+impl ByteRange {
+    pub fn contains(&self, size: u64) -> bool {
+        self.min <= size && size <= self.max
+    }
+}
+
+/// One condition of a policy.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Condition {
+    /// Exact match: `{"field": "value"}` or `["eq", "$field", "value"]`.
+    Eq { field: Field, value: String },
+    /// `["starts-with", "$field", "prefix"]`; an empty prefix allows any value.
+    StartsWith { field: Field, prefix: String },
+    /// `["in", "$field", [...]]` (OSS only).
+    In { field: Field, values: Vec<String> },
+    /// `["not-in", "$field", [...]]` (OSS only).
+    NotIn { field: Field, values: Vec<String> },
+    /// `["content-length-range", min, max]`, inclusive.
+    ContentLengthRange(ByteRange),
+}
+
+impl Condition {
+    pub fn eq(field: &str, value: impl Into<String>) -> Self {
+        Condition::Eq {
+            field: Field::new(field),
+            value: value.into(),
+        }
+    }
+
+    pub fn starts_with(field: &str, prefix: impl Into<String>) -> Self {
+        Condition::StartsWith {
+            field: Field::new(field),
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn one_of(field: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Condition::In {
+            field: Field::new(field),
+            values: values.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    pub fn none_of(field: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Condition::NotIn {
+            field: Field::new(field),
+            values: values.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    pub fn content_length(min: u64, max: u64) -> Self {
+        Condition::ContentLengthRange(ByteRange { min, max })
+    }
+
+    /// The field this condition constrains (`None` for `content-length-range`).
+    pub fn field(&self) -> Option<&Field> {
+        match self {
+            Condition::Eq { field, .. }
+            | Condition::StartsWith { field, .. }
+            | Condition::In { field, .. }
+            | Condition::NotIn { field, .. } => Some(field),
+            Condition::ContentLengthRange(_) => None,
+        }
+    }
+
+    /// The operator name as the wire format spells it.
+    pub fn operator(&self) -> &'static str {
+        match self {
+            Condition::Eq { .. } => "eq",
+            Condition::StartsWith { .. } => "starts-with",
+            Condition::In { .. } => "in",
+            Condition::NotIn { .. } => "not-in",
+            Condition::ContentLengthRange(_) => "content-length-range",
+        }
+    }
+}
+
+/// When a policy stops being valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Expiration {
+    /// A fixed instant (UTC).
+    At(DateTime<Utc>),
+    /// A lifetime counted from the moment of signing (or serialising).
+    In { seconds: u64 },
+}
+
+impl Expiration {
+    /// The instant this expiration denotes when the policy is signed at `now`.
+    /// A lifetime too large for the calendar saturates at the maximum date.
+    pub fn resolve(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match *self {
+            Expiration::At(at) => at,
+            Expiration::In { seconds } => i64::try_from(seconds)
+                .ok()
+                .and_then(chrono::TimeDelta::try_seconds)
+                .and_then(|d| now.checked_add_signed(d))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        }
+    }
+}
+
+/// The lifetime a signer gives a policy that does not say `expires`.
+pub const DEFAULT_LIFETIME_SECONDS: u64 = 3600;
+
+/// An upload policy: an expiration and an ordered list of conditions.
+///
+/// `Policy` does not know where it came from; the DSL parser records where each
+/// condition was written (see [`Policy::origin`]), which equality ignores.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub expiration: Option<Expiration>,
+    pub conditions: Vec<Condition>,
+    origins: Vec<Option<Span>>,
+}
+
+impl PartialEq for Policy {
+    fn eq(&self, other: &Self) -> bool {
+        self.expiration == other.expiration && self.conditions == other.conditions
+    }
+}
+
+impl Eq for Policy {}
+
+impl Policy {
+    pub fn new(expiration: Option<Expiration>, conditions: Vec<Condition>) -> Self {
+        Self {
+            expiration,
+            conditions,
+            origins: Vec::new(),
+        }
+    }
+
+    /// Records where condition `index` was written (used by the DSL parser).
+    pub fn set_origin(&mut self, index: usize, span: Span) {
+        if self.origins.len() <= index {
+            self.origins.resize(index + 1, None);
+        }
+        if let Some(slot) = self.origins.get_mut(index) {
+            *slot = Some(span);
+        }
+    }
+
+    /// Where condition `index` was written, when it came from the DSL.
+    pub fn origin(&self, index: usize) -> Option<Span> {
+        self.origins.get(index).copied().flatten()
+    }
+
+    /// Appends a condition.
+    pub fn push(&mut self, condition: Condition) -> &mut Self {
+        self.conditions.push(condition);
+        self
+    }
+
+    /// The expiration instant when signed at `now` (default lifetime when unset).
+    pub fn expires_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.expiration
+            .unwrap_or(Expiration::In {
+                seconds: DEFAULT_LIFETIME_SECONDS,
+            })
+            .resolve(now)
+    }
+}

@@ -1,0 +1,486 @@
+//! The policy JSON the services read, both ways, and its base64 form field.
+//!
+//! Output is the compact form ali-oss and the browser SDKs send (insertion
+//! order, `,`/`:` without spaces, raw UTF-8, `/` unescaped). Input accepts every
+//! serialisation seen in official code (spec §7): pretty-printed, Python's
+//! `", "` separators and `\uXXXX` escapes with surrogate pairs, Go's sorted keys
+//! and `\u003c`, Java's `\/`. Rejections use OSS's `InvalidPolicyDocument`
+//! vocabulary so the verifier can answer exactly as the service does.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+use serde_json::Value;
+
+use crate::error::PolicyError;
+use crate::policy::{ByteRange, Condition, Expiration, Field, Policy};
+
+/// Serialises `policy` as compact policy JSON; a relative or missing expiration
+/// is resolved against `now`.
+pub fn to_json(policy: &Policy, now: DateTime<Utc>) -> String {
+    let mut out = String::with_capacity(64 + 48 * policy.conditions.len());
+    out.push_str("{\"expiration\":\"");
+    push_timestamp(&mut out, policy.expires_at(now));
+    out.push_str("\",\"conditions\":[");
+    for (i, condition) in policy.conditions.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_condition(&mut out, condition, ",");
+    }
+    out.push_str("]}");
+    out
+}
+
+/// base64 of the UTF-8 policy text, as sent in the `policy` form field.
+pub fn to_base64(policy_json: &str) -> String {
+    BASE64.encode(policy_json.as_bytes())
+}
+
+/// Parses policy JSON, accepting everything the services accept.
+pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| json_syntax_error(text, &e))?;
+    let Value::Object(document) = value else {
+        return Err(invalid(
+            "Invalid Policy: Policy must be a JSON object.",
+            "the policy document is not a JSON object",
+        ));
+    };
+    if document.is_empty() {
+        return Err(invalid(
+            "Invalid Policy: Policy is empty.",
+            "the policy document is empty: it needs `expiration` and `conditions`",
+        ));
+    }
+    let expiration = match document.get("expiration") {
+        None => {
+            return Err(invalid(
+                "Invalid Policy: Policy missing expiration.",
+                "the policy has no `expiration`",
+            ));
+        }
+        Some(Value::String(s)) => parse_expiration(s)?,
+        Some(other) => {
+            return Err(invalid(
+                "Invalid Policy: Invalid expiration: expiration must be a string.",
+                format!("`expiration` must be a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let items = match document.get("conditions") {
+        None => {
+            return Err(invalid(
+                "Invalid Policy: Policy missing conditions.",
+                "the policy has no `conditions`",
+            ));
+        }
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(invalid(
+                "Invalid Policy: Invalid conditions: conditions must be a list.",
+                format!("`conditions` must be a list, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let conditions = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| parse_condition(i, item))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Policy::new(Some(Expiration::At(expiration)), conditions))
+}
+
+/// Decodes the `policy` form field to its JSON text (no re-serialisation).
+pub fn decode_base64(policy_b64: &str) -> Result<String, PolicyError> {
+    let bytes = BASE64.decode(policy_b64.trim().as_bytes()).map_err(|e| {
+        invalid(
+            "Invalid Policy: Policy is not base64 encoded.",
+            format!("the policy field is not valid base64 ({e})"),
+        )
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        invalid(
+            "Invalid Policy: Policy is not UTF-8.",
+            format!(
+                "the decoded policy is not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Decodes and parses the `policy` form field.
+pub fn from_base64(policy_b64: &str) -> Result<Policy, PolicyError> {
+    from_json(&decode_base64(policy_b64)?)
+}
+
+/// The condition as a JSON array with `", "` separators and raw UTF-8, the way
+/// OSS echoes a failing condition (`["eq", "$key", "user/1"]`); map conditions
+/// are echoed in their `eq` form.
+pub fn echo_condition(condition: &Condition) -> String {
+    let mut out = String::new();
+    push_condition_list(&mut out, condition, ", ");
+    out
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the form every SDK writes.
+pub fn format_timestamp(at: DateTime<Utc>) -> String {
+    let mut out = String::with_capacity(24);
+    push_timestamp(&mut out, at);
+    out
+}
+
+fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.timestamp_subsec_millis().min(999)
+    );
+}
+
+fn push_string(out: &mut String, s: &str) {
+    // serde_json writes valid JSON strings (raw UTF-8, control characters escaped).
+    match serde_json::to_string(s) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+fn push_field(out: &mut String, field: &Field) {
+    let mut name = String::with_capacity(field.written().len() + 1);
+    name.push('$');
+    name.push_str(field.written());
+    push_string(out, &name);
+}
+
+fn push_condition(out: &mut String, condition: &Condition, sep: &str) {
+    match condition {
+        Condition::Eq { field, value } => {
+            out.push('{');
+            push_string(out, field.written());
+            out.push(':');
+            push_string(out, value);
+            out.push('}');
+        }
+        _ => push_condition_list(out, condition, sep),
+    }
+}
+
+fn push_condition_list(out: &mut String, condition: &Condition, sep: &str) {
+    out.push('[');
+    push_string(out, condition.operator());
+    out.push_str(sep);
+    match condition {
+        Condition::Eq { field, value } => {
+            push_field(out, field);
+            out.push_str(sep);
+            push_string(out, value);
+        }
+        Condition::StartsWith { field, prefix } => {
+            push_field(out, field);
+            out.push_str(sep);
+            push_string(out, prefix);
+        }
+        Condition::In { field, values } | Condition::NotIn { field, values } => {
+            push_field(out, field);
+            out.push_str(sep);
+            out.push('[');
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                push_string(out, v);
+            }
+            out.push(']');
+        }
+        Condition::ContentLengthRange(ByteRange { min, max }) => {
+            out.push_str(&min.to_string());
+            out.push_str(sep);
+            out.push_str(&max.to_string());
+        }
+    }
+    out.push(']');
+}
+
+fn invalid(service_message: impl Into<String>, reason: impl Into<String>) -> PolicyError {
+    PolicyError::new(service_message, reason)
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Maps a JSON syntax error to OSS's parser wording (`unknown char e`,
+/// `, or ] expected`), keeping serde's position in the reason.
+fn json_syntax_error(text: &str, error: &serde_json::Error) -> PolicyError {
+    let detail = error.to_string();
+    let service = if detail.contains("expected `,` or `]`") {
+        ", or ] expected".to_owned()
+    } else if detail.contains("expected `,` or `}`") {
+        ", or } expected".to_owned()
+    } else if detail.contains("EOF") {
+        "unexpected end of input".to_owned()
+    } else {
+        match char_at(text, error.line(), error.column()) {
+            Some(c) => format!("unknown char {c}"),
+            None => "unexpected end of input".to_owned(),
+        }
+    };
+    invalid(
+        format!("Invalid Policy: Invalid JSON: {service}"),
+        format!("the policy is not valid JSON: {detail}"),
+    )
+}
+
+/// The character serde_json stopped at (1-based line, 1-based column of the
+/// last byte it read).
+fn char_at(text: &str, line: usize, column: usize) -> Option<char> {
+    let line_text = text.lines().nth(line.checked_sub(1)?)?;
+    let byte = column.checked_sub(1)?;
+    let mut start = byte.min(line_text.len());
+    while !line_text.is_char_boundary(start) {
+        start -= 1;
+    }
+    line_text.get(start..)?.chars().next()
+}
+
+fn parse_expiration(text: &str) -> Result<DateTime<Utc>, PolicyError> {
+    if text.is_empty() {
+        return Err(invalid(
+            "Invalid Policy: Invalid expiration: expiration is empty.",
+            "`expiration` is empty",
+        ));
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.fZ")
+        .map(|naive| naive.and_utc())
+        .map_err(|_| {
+            invalid(
+                format!("Invalid Policy: Invalid expiration: {text}."),
+                format!(
+                    "`expiration` `{text}` is not an ISO 8601 UTC time such as 2026-01-01T00:00:00.000Z"
+                ),
+            )
+        })
+}
+
+fn parse_condition(index: usize, item: &Value) -> Result<Condition, PolicyError> {
+    match item {
+        Value::Object(map) => {
+            let mut entries = map.iter();
+            match (entries.next(), entries.next()) {
+                (Some((name, value)), None) => Ok(Condition::Eq {
+                    field: Field::new(name),
+                    value: string_value(index, value)?,
+                }),
+                _ => Err(invalid(
+                    "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.",
+                    format!(
+                        "condition {index} is an object with {} properties; an exact-match condition has exactly one",
+                        map.len()
+                    ),
+                )),
+            }
+        }
+        Value::Array(parts) => parse_list_condition(index, parts),
+        other => Err(invalid(
+            "Invalid Policy: Invalid Condition: condition must be a list or a map.",
+            format!(
+                "condition {index} is {}; conditions are objects or lists",
+                kind_of(other)
+            ),
+        )),
+    }
+}
+
+fn parse_list_condition(index: usize, parts: &[Value]) -> Result<Condition, PolicyError> {
+    let Some(Value::String(op)) = parts.first() else {
+        return Err(invalid(
+            "Invalid Policy: Invalid Condition: missing match mode.",
+            format!("condition {index} does not start with an operator such as \"eq\""),
+        ));
+    };
+    let op = op.to_ascii_lowercase();
+    if !matches!(
+        op.as_str(),
+        "eq" | "starts-with" | "in" | "not-in" | "content-length-range"
+    ) {
+        return Err(invalid(
+            format!("Invalid Policy: Invalid Condition: unknown match mode {op}."),
+            format!(
+                "condition {index} uses the unknown operator `{op}`; expected eq, starts-with, in, not-in or content-length-range"
+            ),
+        ));
+    }
+    if parts.len() != 3 {
+        return Err(invalid(
+            format!("Invalid Policy: Invalid Condition: {op} needs 3 elements."),
+            format!(
+                "condition {index} (`{op}`) has {} elements; expected 3",
+                parts.len()
+            ),
+        ));
+    }
+    let (second, third) = match (parts.get(1), parts.get(2)) {
+        (Some(a), Some(b)) => (a, b),
+        _ => unreachable_arity(index)?,
+    };
+    if op == "content-length-range" {
+        let min = size_value(index, second)?;
+        let max = size_value(index, third)?;
+        if max < min {
+            return Err(invalid(
+                "Invalid Policy: Invalid content-length-range: max must not be less than min.",
+                format!("condition {index}: content-length-range maximum {max} is below minimum {min}"),
+            ));
+        }
+        return Ok(Condition::ContentLengthRange(ByteRange { min, max }));
+    }
+    let Value::String(name) = second else {
+        return Err(invalid(
+            "Invalid Policy: Invalid Condition: field name must be a string.",
+            format!("condition {index}: the field name is {}, expected a string like \"$key\"", kind_of(second)),
+        ));
+    };
+    let field = Field::new(name);
+    match op.as_str() {
+        "eq" => Ok(Condition::Eq {
+            field,
+            value: string_value(index, third)?,
+        }),
+        "starts-with" => Ok(Condition::StartsWith {
+            field,
+            prefix: string_value(index, third)?,
+        }),
+        _ => {
+            let Value::Array(items) = third else {
+                return Err(invalid(
+                    format!("Invalid Policy: Invalid Condition: {op} value must be a list."),
+                    format!(
+                        "condition {index}: `{op}` takes a list of values, found {}",
+                        kind_of(third)
+                    ),
+                ));
+            };
+            let values = items
+                .iter()
+                .map(|v| string_value(index, v))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(if op == "in" {
+                Condition::In { field, values }
+            } else {
+                Condition::NotIn { field, values }
+            })
+        }
+    }
+}
+
+fn unreachable_arity<T>(index: usize) -> Result<T, PolicyError> {
+    Err(invalid(
+        "Invalid Policy: Invalid Condition: wrong number of elements.",
+        format!("condition {index} has the wrong number of elements"),
+    ))
+}
+
+fn string_value(index: usize, value: &Value) -> Result<String, PolicyError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        other => Err(invalid(
+            "Invalid Policy: Invalid Condition: value must be a string.",
+            format!("condition {index}: the value is {}, expected a string", kind_of(other)),
+        )),
+    }
+}
+
+fn size_value(index: usize, value: &Value) -> Result<u64, PolicyError> {
+    let parsed = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse::<u64>().ok(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        invalid(
+            "Invalid Policy: Invalid content-length-range: bounds must be non-negative integers.",
+            format!(
+                "condition {index}: content-length-range bound `{value}` is not a non-negative integer"
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oss_message_for_unquoted_keys() {
+        let err = from_json("{expiration: \"2026-01-01T00:00:00Z\"}").err();
+        assert_eq!(
+            err.map(|e| e.service_message().to_owned()).as_deref(),
+            Some("Invalid Policy: Invalid JSON: unknown char e")
+        );
+    }
+
+    #[test]
+    fn accepts_every_serialisation_style() {
+        let styles = [
+            r#"{"expiration":"2026-01-01T00:00:00.000Z","conditions":[["starts-with","$key","a\/b"]]}"#,
+            r#"{"conditions": [["starts-with", "$key", "a/b"]], "expiration": "2026-01-01T00:00:00Z"}"#,
+            "{\n  \"expiration\": \"2026-01-01T00:00:00.000Z\",\n  \"conditions\": [\n    [\"starts-with\", \"$key\", \"a\\u002fb\"]\n  ]\n}",
+        ];
+        let parsed: Vec<Policy> = styles.iter().filter_map(|s| from_json(s).ok()).collect();
+        assert_eq!(parsed.len(), 3);
+        assert!(parsed.windows(2).all(|w| w.first() == w.get(1)));
+    }
+
+    #[test]
+    fn surrogate_pairs_decode() {
+        let p = from_json(r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[{"x-oss-meta-e":"\ud83d\ude00"}]}"#);
+        assert_eq!(
+            p.ok().and_then(|p| p.conditions.first().cloned()),
+            Some(Condition::eq("x-oss-meta-e", "😀"))
+        );
+    }
+
+    #[test]
+    fn echo_uses_python_separators() {
+        let c = Condition::one_of("x-oss-meta-category", ["photo", "video"]);
+        assert_eq!(
+            echo_condition(&c),
+            r#"["in", "$x-oss-meta-category", ["photo", "video"]]"#
+        );
+    }
+
+    #[test]
+    fn compact_output_round_trips() {
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let p = Policy::new(
+            Some(Expiration::In { seconds: 60 }),
+            vec![
+                Condition::eq("bucket", "b"),
+                Condition::starts_with("key", "user/"),
+                Condition::content_length(1, 6_000_000_000),
+            ],
+        );
+        let json = to_json(&p, now);
+        assert_eq!(
+            json,
+            r#"{"expiration":"2023-11-14T22:14:20.000Z","conditions":[{"bucket":"b"},["starts-with","$key","user/"],["content-length-range",1,6000000000]]}"#
+        );
+        let back = from_json(&json).map(|b| b.conditions);
+        assert_eq!(back.ok(), Some(p.conditions));
+    }
+}
