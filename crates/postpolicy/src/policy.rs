@@ -242,3 +242,30 @@ impl Policy {
             .resolve(now)
     }
 }
+
+impl Policy {
+    /// Parses the policy DSL (see [`crate::dsl`]).
+    pub fn parse(source: &str) -> Result<Policy, crate::SyntaxErrors> {
+        crate::dsl::parse(source)
+    }
+
+    /// The canonical DSL text of this policy.
+    pub fn to_dsl(&self) -> String {
+        crate::dsl::print(self)
+    }
+
+    /// Parses policy JSON as the services accept it (see [`crate::wire`]).
+    pub fn from_json(text: &str) -> Result<Policy, crate::PolicyError> {
+        crate::wire::from_json(text)
+    }
+
+    /// Decodes a `policy` form field (base64 JSON).
+    pub fn from_base64(policy_b64: &str) -> Result<Policy, crate::PolicyError> {
+        crate::wire::from_base64(policy_b64)
+    }
+
+    /// Compact policy JSON; a relative or missing expiration resolves against `now`.
+    pub fn to_json(&self, now: DateTime<Utc>) -> String {
+        crate::wire::to_json(self, now)
+    }
+}
