@@ -57,7 +57,11 @@ pub enum SignatureError {
     InvalidRegion(String),
     #[error("invalid signing date `{0}`: expected yyyymmdd")]
     InvalidDate(String),
-    #[error("invalid endpoint `{0}`: expected an http(s) URL")]
+    #[error("invalid bucket name `{0}`: expected 3-63 lower-case letters, digits, `-` or `.`")]
+    InvalidBucket(String),
+    #[error("unknown signature version `{0}`: expected v1 or v4")]
+    InvalidVersion(String),
+    #[error("invalid endpoint `{0}`: expected an http(s) URL or a host name")]
     InvalidEndpoint(String),
     #[error("condition {index} uses `{operator}`, which {dialect} does not support")]
     UnsupportedCondition {

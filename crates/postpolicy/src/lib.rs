@@ -11,8 +11,10 @@ pub mod diagnostic;
 pub mod dsl;
 pub mod error;
 pub mod policy;
+pub mod sign;
 pub mod wire;
 
 pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
 pub use policy::{ByteRange, Condition, Expiration, Field, Policy};
+pub use sign::{Credentials, OssSigner, OssVersion, Secret, SignOptions, SignedForm, sign_v1, sign_v4};

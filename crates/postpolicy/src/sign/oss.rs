@@ -1,0 +1,256 @@
+//! The OSS PostObject signer (V4 by default, V1 on request).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, Utc};
+
+use super::form::{SignOptions, SignedForm, prepare};
+use super::key::DayKeyCache;
+use super::oss_v1::sign_v1;
+use super::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, hex_mac, signing_key_v4};
+use super::Credentials;
+use crate::error::SignatureError;
+use crate::policy::{Condition, Policy};
+use crate::wire;
+
+/// Which OSS POST signature to produce.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OssVersion {
+    /// HMAC-SHA1 (legacy; OSS recommends V4).
+    V1,
+    /// OSS4-HMAC-SHA256.
+    #[default]
+    V4,
+}
+
+impl std::str::FromStr for OssVersion {
+    type Err = SignatureError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "v1" | "1" => Ok(OssVersion::V1),
+            "v4" | "4" => Ok(OssVersion::V4),
+            _ => Err(SignatureError::InvalidVersion(s.to_owned())),
+        }
+    }
+}
+
+/// Signs policies for one bucket with one access key.
+///
+/// The V4 signer adds the `bucket`, `x-oss-signature-version`,
+/// `x-oss-credential`, `x-oss-date` (and `x-oss-security-token`) conditions
+/// itself, and caches the derived key for the day.
+#[derive(Debug)]
+pub struct OssSigner {
+    credentials: Credentials,
+    region: String,
+    product: &'static str,
+    bucket: String,
+    url: String,
+    version: OssVersion,
+    keys: DayKeyCache,
+}
+
+impl OssSigner {
+    /// A V4 signer for `bucket` in `region` (`cn-hangzhou` or `oss-cn-hangzhou`),
+    /// posting to `https://<bucket>.oss-<region>.aliyuncs.com`.
+    pub fn new(credentials: Credentials, region: &str, bucket: &str) -> Result<Self, SignatureError> {
+        let region = oss_v4::standard_region(region)?.to_owned();
+        check_bucket(bucket)?;
+        Ok(Self {
+            url: format!("https://{bucket}.oss-{region}.aliyuncs.com"),
+            credentials,
+            region,
+            product: PRODUCT,
+            bucket: bucket.to_owned(),
+            version: OssVersion::V4,
+            keys: DayKeyCache::default(),
+        })
+    }
+
+    /// Posts somewhere else. With a scheme (`https://img.example.com`,
+    /// `http://127.0.0.1:9000/bucket`) it is the form's exact action URL (a
+    /// CNAME or a path-style local endpoint); without one it is an endpoint host
+    /// (`oss-cn-shanghai-internal.aliyuncs.com`) and the bucket is prefixed.
+    pub fn with_endpoint(mut self, endpoint: &str) -> Result<Self, SignatureError> {
+        let endpoint = endpoint.trim().trim_end_matches('/');
+        let valid_host = |h: &str| {
+            !h.is_empty()
+                && !h.contains(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+        };
+        self.url = if let Some(rest) = endpoint
+            .strip_prefix("https://")
+            .or_else(|| endpoint.strip_prefix("http://"))
+        {
+            if !valid_host(rest) {
+                return Err(SignatureError::InvalidEndpoint(endpoint.to_owned()));
+            }
+            endpoint.to_owned()
+        } else if endpoint.contains("://") || !valid_host(endpoint) || endpoint.contains('/') {
+            return Err(SignatureError::InvalidEndpoint(endpoint.to_owned()));
+        } else {
+            format!("https://{}.{endpoint}", self.bucket)
+        };
+        Ok(self)
+    }
+
+    pub fn with_version(mut self, version: OssVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Signs for a CloudBox: product `oss-cloudbox`, the CloudBox id in place
+    /// of the region (as the SDKs' V4 signers do).
+    pub fn with_cloudbox(mut self, cloudbox_id: &str) -> Result<Self, SignatureError> {
+        self.region = oss_v4::standard_region(cloudbox_id)?.to_owned();
+        self.product = CLOUDBOX_PRODUCT;
+        self.keys = DayKeyCache::default();
+        Ok(self)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    pub fn version(&self) -> OssVersion {
+        self.version
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// Signs `policy` at `now`.
+    pub fn sign(&self, policy: &Policy, now: DateTime<Utc>) -> Result<SignedForm, SignatureError> {
+        self.sign_with(policy, &SignOptions::default(), now)
+    }
+
+    /// Signs `policy` at `now` with a key template, a callback, ….
+    pub fn sign_with(
+        &self,
+        policy: &Policy,
+        options: &SignOptions,
+        now: DateTime<Utc>,
+    ) -> Result<SignedForm, SignatureError> {
+        let stamp = Stamp::at(now);
+        let mut fixed = vec![Condition::eq("bucket", self.bucket.clone())];
+        if self.version == OssVersion::V4 {
+            fixed.push(Condition::eq("x-oss-signature-version", ALGORITHM));
+            fixed.push(Condition::eq("x-oss-credential", self.credential(&stamp.date)));
+            fixed.push(Condition::eq("x-oss-date", stamp.datetime.clone()));
+        }
+        if let Some(token) = self.credentials.security_token() {
+            fixed.push(Condition::eq("x-oss-security-token", token));
+        }
+        let prepared = prepare(policy, options, fixed, SIGNER_FIELDS)?;
+        let json = wire::to_json(&prepared.policy, now);
+        let mut form = self.sign_text_at(&json, &stamp, prepared.policy.expires_at(now));
+        let mut fields = prepared.leading_fields;
+        fields.append(&mut form.fields);
+        form.fields = fields;
+        form.fields_to_fill = prepared.fields_to_fill;
+        Ok(form)
+    }
+
+    /// Signs an exact policy text without changing a byte of it (to reproduce
+    /// another SDK's output); only the signature fields are returned. The
+    /// caller is responsible for the V4 conditions inside the text.
+    pub fn sign_json(&self, policy_json: &str, now: DateTime<Utc>) -> Result<SignedForm, SignatureError> {
+        let expires_at = wire::from_json(policy_json)
+            .map(|p| p.expires_at(now))
+            .map_err(SignatureError::Policy)?;
+        Ok(self.sign_text_at(policy_json, &Stamp::at(now), expires_at))
+    }
+
+    fn credential(&self, date: &str) -> String {
+        format!(
+            "{}/{date}/{}/{}/{}",
+            self.credentials.access_key_id(),
+            self.region,
+            self.product,
+            oss_v4::TERMINATOR
+        )
+    }
+
+    fn sign_text_at(&self, policy_json: &str, stamp: &Stamp, expires_at: DateTime<Utc>) -> SignedForm {
+        let policy_b64 = BASE64.encode(policy_json.as_bytes());
+        let secret = self.credentials.secret().expose();
+        let mut fields = Vec::with_capacity(6);
+        match self.version {
+            OssVersion::V1 => {
+                let signature = sign_v1(secret, &policy_b64);
+                fields.push(("OSSAccessKeyId".to_owned(), self.credentials.access_key_id().to_owned()));
+                fields.push(("policy".to_owned(), policy_b64));
+                fields.push(("Signature".to_owned(), signature));
+            }
+            OssVersion::V4 => {
+                let mac = self.keys.mac_for(&stamp.date, || {
+                    signing_key_v4(secret, &stamp.date, &self.region, self.product)
+                });
+                let signature = hex_mac(mac, &policy_b64);
+                fields.push(("policy".to_owned(), policy_b64));
+                fields.push(("x-oss-signature-version".to_owned(), ALGORITHM.to_owned()));
+                fields.push(("x-oss-credential".to_owned(), self.credential(&stamp.date)));
+                fields.push(("x-oss-date".to_owned(), stamp.datetime.clone()));
+                fields.push(("x-oss-signature".to_owned(), signature));
+            }
+        }
+        if let Some(token) = self.credentials.security_token() {
+            fields.push(("x-oss-security-token".to_owned(), token.to_owned()));
+        }
+        SignedForm {
+            url: self.url.clone(),
+            fields,
+            expires_at,
+            fields_to_fill: Vec::new(),
+        }
+    }
+}
+
+/// Fields the OSS signer writes itself (never copied from `eq` conditions).
+const SIGNER_FIELDS: &[&str] = &[
+    "x-oss-signature-version",
+    "x-oss-credential",
+    "x-oss-date",
+    "x-oss-security-token",
+    "x-oss-signature",
+    "policy",
+    "OSSAccessKeyId",
+    "Signature",
+];
+
+/// `yyyymmdd` and `yyyymmddTHHMMSSZ` of one instant.
+struct Stamp {
+    date: String,
+    datetime: String,
+}
+
+impl Stamp {
+    fn at(now: DateTime<Utc>) -> Self {
+        let datetime = now.format("%Y%m%dT%H%M%SZ").to_string();
+        let date = datetime.get(..8).unwrap_or_default().to_owned();
+        Self { date, datetime }
+    }
+}
+
+fn check_bucket(bucket: &str) -> Result<(), SignatureError> {
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !bucket.starts_with('-')
+        && !bucket.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(SignatureError::InvalidBucket(bucket.to_owned()))
+    }
+}
