@@ -14,7 +14,12 @@ pub struct SyntaxError {
 
 impl SyntaxError {
     /// Builds an error at `span` of `source`; line and column are computed here.
-    pub fn new(source: &str, span: Span, expected: impl Into<String>, found: impl Into<String>) -> Self {
+    pub fn new(
+        source: &str,
+        span: Span,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
         Self {
             span,
             line_col: LineCol::locate(source, span.start),
@@ -69,10 +74,12 @@ impl miette::Diagnostic for SyntaxError {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(miette::LabeledSpan::new_with_span(
-            Some(format!("expected {}", self.expected)),
-            self.span,
-        ))))
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(
+                Some(format!("expected {}", self.expected)),
+                self.span,
+            ),
+        )))
     }
 }
 
@@ -138,5 +145,91 @@ impl miette::Diagnostic for SyntaxErrors {
         Some(Box::new(
             self.rest.iter().map(|e| e as &dyn miette::Diagnostic),
         ))
+    }
+}
+
+/// The parser's own nom error: where the problem starts (the remaining input
+/// at that point), what was expected and, when the lexer knows better than the
+/// input can say, what was found. Locations become offsets (via
+/// [`nom::Offset`]) and line/column only in [`DslError::into_syntax`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DslError<'a> {
+    at: &'a str,
+    expected: &'static str,
+    /// What was found and how many bytes it spans; `None` describes `at`.
+    found: Option<(String, usize)>,
+    /// Raised by a nom primitive: the nearest `context` names what was expected.
+    generic: bool,
+}
+
+impl<'a> DslError<'a> {
+    /// Expected `expected` at `at`; what was found is read from `at`.
+    pub(crate) fn new(at: &'a str, expected: &'static str) -> Self {
+        Self {
+            at,
+            expected,
+            found: None,
+            generic: false,
+        }
+    }
+
+    /// Expected `expected` at `at`, where `found` (spanning `len` bytes) was.
+    pub(crate) fn found(at: &'a str, expected: &'static str, found: String, len: usize) -> Self {
+        Self {
+            at,
+            expected,
+            found: Some((found, len)),
+            generic: false,
+        }
+    }
+
+    /// The remaining input where the problem starts.
+    pub(crate) fn at(&self) -> &'a str {
+        self.at
+    }
+
+    /// The public error: offsets against `source`, line and column computed now.
+    pub(crate) fn into_syntax(self, source: &str) -> SyntaxError {
+        use nom::Offset;
+        let start = source.offset(self.at).min(source.len());
+        let (found, len) = self
+            .found
+            .unwrap_or_else(|| crate::dsl::lexical::describe(self.at));
+        SyntaxError::new(source, Span::new(start, start + len), self.expected, found)
+    }
+}
+
+impl<'a> nom::error::ParseError<&'a str> for DslError<'a> {
+    fn from_error_kind(input: &'a str, _kind: nom::error::ErrorKind) -> Self {
+        Self {
+            generic: true,
+            ..Self::new(input, "valid syntax")
+        }
+    }
+
+    fn append(_input: &'a str, _kind: nom::error::ErrorKind, other: Self) -> Self {
+        other
+    }
+
+    /// Of two alternatives, keep the one that got further; on a tie, the one
+    /// that knows what it expected.
+    fn or(self, other: Self) -> Self {
+        match self.at.len().cmp(&other.at.len()) {
+            std::cmp::Ordering::Less => self,
+            std::cmp::Ordering::Greater => other,
+            std::cmp::Ordering::Equal if other.generic && !self.generic => self,
+            std::cmp::Ordering::Equal => other,
+        }
+    }
+}
+
+impl<'a> nom::error::ContextError<&'a str> for DslError<'a> {
+    /// A context names what was expected unless a more specific error did.
+    fn add_context(_input: &'a str, context: &'static str, mut other: Self) -> Self {
+        if other.generic {
+            other.expected = context;
+            other.generic = false;
+        }
+        other
     }
 }

@@ -1,0 +1,688 @@
+//! The DSL's tokens that carry a value: sizes, durations, quoted strings and
+//! timestamps, plus the character classes the parser and printer share.
+//!
+//! Every function here is a nom parser over `&str` with [`DslError`]; none can
+//! panic or wrap around: a number too large for `u64` is an error.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use nom::{Err, IResult};
+
+use super::error::DslError;
+
+type Res<'a, T> = IResult<&'a str, T, DslError<'a>>;
+
+pub(crate) const EXPECTED_SIZE: &str = "size";
+pub(crate) const EXPECTED_SIZE_UNIT: &str = "size unit (B, KB, MB, GB, KiB, MiB, GiB)";
+pub(crate) const EXPECTED_WHOLE_SIZE: &str = "whole number of bytes";
+pub(crate) const EXPECTED_SIZE_MAX: &str = "size of at most 18446744073709551615 bytes";
+pub(crate) const EXPECTED_DURATION: &str = "duration (e.g. 1h30m)";
+pub(crate) const EXPECTED_DURATION_UNIT: &str = "duration unit (d, h, m, s)";
+pub(crate) const EXPECTED_DURATION_END: &str = "end of duration";
+pub(crate) const EXPECTED_DURATION_MAX: &str = "duration of at most 18446744073709551615 seconds";
+pub(crate) const EXPECTED_CLOSING_QUOTE: &str = "closing '\"'";
+pub(crate) const EXPECTED_ESCAPE: &str = "escape (\\\", \\\\, \\n, \\t or \\u{…})";
+pub(crate) const EXPECTED_UNICODE_ESCAPE: &str = "unicode escape \\u{…} with 1 to 6 hex digits";
+pub(crate) const EXPECTED_SCALAR: &str = "unicode scalar value (at most 10FFFF, not a surrogate)";
+pub(crate) const EXPECTED_TIMESTAMP: &str = "UTC timestamp like 2026-12-01T00:00:00Z";
+pub(crate) const EXPECTED_REAL_TIME: &str = "existing date and time";
+
+/// Whitespace inside a line (everything `char::is_whitespace` but `\n`).
+pub(crate) fn is_inline_space(c: char) -> bool {
+    c != '\n' && c.is_whitespace()
+}
+
+/// Characters that end a bare word and mean something on their own.
+pub(crate) fn is_delimiter(c: char) -> bool {
+    matches!(c, ',' | ';' | '#' | '[' | ']' | '"')
+}
+
+/// A character of a bare word: no whitespace, no control, no delimiter.
+pub(crate) fn is_bare_char(c: char) -> bool {
+    !c.is_whitespace() && !c.is_control() && !is_delimiter(c)
+}
+
+/// A character of an unquoted field name.
+pub(crate) fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.')
+}
+
+/// Characters that are invisible or reorder text: the printer writes them as
+/// `\u{…}` so a printed policy shows what it contains (control characters
+/// are escaped too, see [`escape_char`]).
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// Writes `c` as it appears inside a quoted string.
+pub(crate) fn escape_char(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() || is_invisible(c) => {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
+        c => out.push(c),
+    }
+}
+
+/// `"text"` for error messages: short, with control characters escaped.
+pub(crate) fn show(text: &str) -> String {
+    const MAX_CHARS: usize = 24;
+    let mut out = String::from("\"");
+    for (n, c) in text.chars().enumerate() {
+        if n == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || is_invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// What the input at `at` is, for `found …`, and how many bytes it spans.
+pub(crate) fn describe(at: &str) -> (String, usize) {
+    let mut chars = at.chars();
+    match chars.next() {
+        None => ("end of input".to_owned(), 0),
+        Some('\n') => ("end of line".to_owned(), 0),
+        Some('\r') if chars.next() == Some('\n') => ("end of line".to_owned(), 0),
+        Some('#') => ("comment".to_owned(), at.find('\n').unwrap_or(at.len())),
+        Some(c) if is_delimiter(c) || c == '=' => (format!("'{c}'"), c.len_utf8()),
+        Some(c) if c.is_whitespace() => ("whitespace".to_owned(), c.len_utf8()),
+        Some(c) if c.is_control() => (format!("'\\u{{{:x}}}'", u32::from(c)), c.len_utf8()),
+        Some(_) => {
+            let word = take_while_str(at, is_bare_char);
+            (show(word), word.len())
+        }
+    }
+}
+
+/// The longest prefix of `s` whose characters satisfy `pred`.
+pub(crate) fn take_while_str(s: &str, pred: impl Fn(char) -> bool) -> &str {
+    let end = s.find(|c: char| !pred(c)).unwrap_or(s.len());
+    s.get(..end).unwrap_or_default()
+}
+
+/// `s` after its first `n` bytes (empty when out of range).
+fn after(s: &str, n: usize) -> &str {
+    s.get(n..).unwrap_or_default()
+}
+
+/// Parses ASCII digits as `u64`; `None` on overflow.
+fn parse_u64(digits: &str) -> Option<u64> {
+    digits.bytes().try_fold(0u64, |n, b| {
+        n.checked_mul(10)?
+            .checked_add(u64::from(b.wrapping_sub(b'0')))
+    })
+}
+
+/// The multiplier of a size unit.
+pub(crate) fn size_unit(unit: &str) -> Option<u64> {
+    Some(match unit {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return None,
+    })
+}
+
+/// A size in bytes: digits and an optional unit (`10MiB`, `5GB`, `100`).
+pub(crate) fn size(input: &str) -> Res<'_, u64> {
+    let digits = take_while_str(input, |c| c.is_ascii_digit());
+    if digits.is_empty() {
+        return Err(Err::Error(DslError::new(input, EXPECTED_SIZE)));
+    }
+    let rest = after(input, digits.len());
+    if let Some(fraction) = rest.strip_prefix('.') {
+        if fraction.starts_with(|c: char| c.is_ascii_digit()) {
+            let fraction = take_while_str(fraction, |c| c.is_ascii_alphanumeric());
+            let len = digits.len() + 1 + fraction.len();
+            let text = input.get(..len).unwrap_or_default();
+            return Err(Err::Failure(DslError::found(
+                input,
+                EXPECTED_WHOLE_SIZE,
+                show(text),
+                len,
+            )));
+        }
+    }
+    let unit = take_while_str(rest, |c| c.is_ascii_alphanumeric());
+    let Some(multiplier) = size_unit(unit) else {
+        return Err(Err::Failure(DslError::found(
+            rest,
+            EXPECTED_SIZE_UNIT,
+            show(unit),
+            unit.len(),
+        )));
+    };
+    let len = digits.len() + unit.len();
+    match parse_u64(digits).and_then(|n| n.checked_mul(multiplier)) {
+        Some(bytes) => Ok((after(input, len), bytes)),
+        None => Err(Err::Failure(DslError::found(
+            input,
+            EXPECTED_SIZE_MAX,
+            show(input.get(..len).unwrap_or_default()),
+            len,
+        ))),
+    }
+}
+
+/// Seconds per duration unit, largest first.
+const DURATION_UNITS: [(char, u64); 4] = [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)];
+
+/// What may follow the unit at `DURATION_UNITS[index]`.
+fn expected_after_unit(index: usize) -> &'static str {
+    match index {
+        0 => "unit smaller than 'd'",
+        1 => "unit smaller than 'h'",
+        2 => "unit smaller than 'm'",
+        _ => EXPECTED_DURATION_END,
+    }
+}
+
+/// A duration in seconds: `1h30m`, `45s`, `7d`. Units `d h m s`, each at most
+/// once, largest first.
+pub(crate) fn duration(input: &str) -> Res<'_, u64> {
+    let word = take_while_str(input, is_bare_char);
+    if !word.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(Err::Error(DslError::new(input, EXPECTED_DURATION)));
+    }
+    let mut total: Option<u64> = Some(0);
+    let mut rest = word;
+    // Index into DURATION_UNITS of the last unit seen.
+    let mut last: Option<usize> = None;
+    while !rest.is_empty() {
+        if last == Some(DURATION_UNITS.len() - 1) {
+            return Err(Err::Failure(DslError::found(
+                rest,
+                EXPECTED_DURATION_END,
+                show(rest),
+                rest.len(),
+            )));
+        }
+        let digits = take_while_str(rest, |c| c.is_ascii_digit());
+        if digits.is_empty() {
+            let expected = last.map_or(EXPECTED_DURATION, |_| EXPECTED_DURATION_END);
+            return Err(Err::Failure(DslError::new(rest, expected)));
+        }
+        let at_unit = after(rest, digits.len());
+        let unit = take_while_str(at_unit, |c| c.is_ascii_alphabetic());
+        let index = DURATION_UNITS
+            .iter()
+            .position(|(u, _)| unit.len() == 1 && unit.starts_with(*u));
+        let Some(index) = index else {
+            return Err(Err::Failure(if unit.is_empty() {
+                DslError::new(at_unit, EXPECTED_DURATION_UNIT)
+            } else {
+                DslError::found(at_unit, EXPECTED_DURATION_UNIT, show(unit), unit.len())
+            }));
+        };
+        if let Some(last) = last {
+            if index <= last {
+                return Err(Err::Failure(DslError::found(
+                    at_unit,
+                    expected_after_unit(last),
+                    show(unit),
+                    unit.len(),
+                )));
+            }
+        }
+        let seconds = DURATION_UNITS.get(index).map_or(1, |(_, s)| *s);
+        total = total.and_then(|t| {
+            parse_u64(digits)
+                .and_then(|n| n.checked_mul(seconds))
+                .and_then(|s| t.checked_add(s))
+        });
+        last = Some(index);
+        rest = after(at_unit, unit.len());
+    }
+    match total {
+        Some(seconds) => Ok((after(input, word.len()), seconds)),
+        None => Err(Err::Failure(DslError::found(
+            input,
+            EXPECTED_DURATION_MAX,
+            show(word),
+            word.len(),
+        ))),
+    }
+}
+
+/// A double-quoted string with `\"`, `\\`, `\n`, `\t` and `\u{…}` escapes.
+/// It ends on its line: a raw line break is an unterminated string.
+pub(crate) fn quoted(input: &str) -> Res<'_, String> {
+    let Some(body) = input.strip_prefix('"') else {
+        return Err(Err::Error(DslError::new(input, "'\"'")));
+    };
+    let mut out = String::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Ok((after(body, i + 1), out)),
+            '\n' => {
+                return Err(Err::Failure(DslError::new(
+                    after(body, i),
+                    EXPECTED_CLOSING_QUOTE,
+                )));
+            }
+            '\r' if chars.peek().is_some_and(|(_, c)| *c == '\n') => {
+                return Err(Err::Failure(DslError::new(
+                    after(body, i),
+                    EXPECTED_CLOSING_QUOTE,
+                )));
+            }
+            '\\' => {
+                let escape = after(body, i);
+                let (c, len) = unescape(escape)?;
+                out.push(c);
+                // Skip the rest of the escape sequence (its first char was `\`).
+                while chars.peek().is_some_and(|(j, _)| *j < i + len) {
+                    chars.next();
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Err(Err::Failure(DslError::new(
+        after(body, body.len()),
+        EXPECTED_CLOSING_QUOTE,
+    )))
+}
+
+/// One escape sequence at the start of `escape` (which starts with `\`): the
+/// character it denotes and its length in bytes.
+fn unescape(escape: &str) -> Result<(char, usize), Err<DslError<'_>>> {
+    let rest = after(escape, 1);
+    let Some(c) = rest.chars().next() else {
+        return Err(Err::Failure(DslError::new(rest, EXPECTED_ESCAPE)));
+    };
+    let simple = match c {
+        '"' => Some('"'),
+        '\\' => Some('\\'),
+        'n' => Some('\n'),
+        't' => Some('\t'),
+        _ => None,
+    };
+    if let Some(simple) = simple {
+        return Ok((simple, 2));
+    }
+    if c == '\n' || (c == '\r' && rest.get(1..2) == Some("\n")) {
+        return Err(Err::Failure(DslError::new(rest, EXPECTED_ESCAPE)));
+    }
+    if c != 'u' {
+        let len = 1 + c.len_utf8();
+        let text = escape.get(..len).unwrap_or_default();
+        return Err(Err::Failure(DslError::found(
+            escape,
+            EXPECTED_ESCAPE,
+            show(text),
+            len,
+        )));
+    }
+    // `\u{…}`: what was written runs to the closing brace or the end of the
+    // token, for the error message.
+    let tail = after(escape, 2);
+    let inner = take_while_str(tail, |c| c != '}' && c != '\\' && is_bare_char(c));
+    let written_len = 2 + inner.len() + usize::from(after(tail, inner.len()).starts_with('}'));
+    let written = escape.get(..written_len).unwrap_or_default();
+    let malformed = || {
+        Err::Failure(DslError::found(
+            escape,
+            EXPECTED_UNICODE_ESCAPE,
+            show(written),
+            written_len,
+        ))
+    };
+    let hex = tail
+        .strip_prefix('{')
+        .map(|t| take_while_str(t, |c| c.is_ascii_hexdigit()))
+        .ok_or_else(malformed)?;
+    if hex.is_empty() || hex.len() > 6 || tail.get(1 + hex.len()..2 + hex.len()) != Some("}") {
+        return Err(malformed());
+    }
+    let len = 2 + 1 + hex.len() + 1;
+    u32::from_str_radix(hex, 16)
+        .ok()
+        .and_then(char::from_u32)
+        .map(|c| (c, len))
+        .ok_or_else(|| {
+            Err::Failure(DslError::found(
+                escape,
+                EXPECTED_SCALAR,
+                show(written),
+                written_len,
+            ))
+        })
+}
+
+/// An RFC 3339 instant in UTC: `2026-12-01T00:00:00Z`, optionally with up to
+/// nine fractional digits (`…:00.250Z`); `:60` is a leap second.
+pub(crate) fn timestamp(input: &str) -> Res<'_, DateTime<Utc>> {
+    let word = take_while_str(input, is_bare_char);
+    if word.is_empty() {
+        return Err(Err::Error(DslError::new(input, EXPECTED_TIMESTAMP)));
+    }
+    let bad = |expected| Err::Failure(DslError::found(input, expected, show(word), word.len()));
+    let fields = split_timestamp(word).ok_or_else(|| bad(EXPECTED_TIMESTAMP))?;
+    let [year, month, day, hour, minute, second, nanos] = fields;
+    let (second, nanos) = if second == 60 {
+        (59, nanos.saturating_add(1_000_000_000))
+    } else {
+        (second, nanos)
+    };
+    let date = i32::try_from(year)
+        .ok()
+        .and_then(|y| NaiveDate::from_ymd_opt(y, month, day));
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos);
+    match (date, time) {
+        (Some(date), Some(time)) => Ok((
+            after(input, word.len()),
+            NaiveDateTime::new(date, time).and_utc(),
+        )),
+        _ => Err(bad(EXPECTED_REAL_TIME)),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fffffffff]Z` into its numbers (nanoseconds last).
+fn split_timestamp(word: &str) -> Option<[u32; 7]> {
+    fn number(s: &str, len: usize) -> Option<(u32, &str)> {
+        let digits = s.get(..len)?;
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some((digits.parse().ok()?, s.get(len..)?))
+    }
+    let (year, s) = number(word, 4)?;
+    let (month, s) = number(s.strip_prefix('-')?, 2)?;
+    let (day, s) = number(s.strip_prefix('-')?, 2)?;
+    let (hour, s) = number(s.strip_prefix('T')?, 2)?;
+    let (minute, s) = number(s.strip_prefix(':')?, 2)?;
+    let (second, s) = number(s.strip_prefix(':')?, 2)?;
+    let (nanos, s) = match s.strip_prefix('.') {
+        Some(fraction) => {
+            let digits = take_while_str(fraction, |c| c.is_ascii_digit());
+            if digits.is_empty() || digits.len() > 9 {
+                return None;
+            }
+            let (value, _) = number(digits, digits.len())?;
+            let scale = 10u32.pow(9 - u32::try_from(digits.len()).ok()?);
+            (value.checked_mul(scale)?, fraction.get(digits.len()..)?)
+        }
+        None => (0, s),
+    };
+    (s == "Z").then_some([year, month, day, hour, minute, second, nanos])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// The expected and found of a failed parse, and the byte offset of the error.
+    fn failure<T: std::fmt::Debug>(input: &str, result: Res<'_, T>) -> (String, String, usize) {
+        match result {
+            Err(Err::Error(e) | Err::Failure(e)) => {
+                let offset = input.len() - e.at().len();
+                let syntax = e.into_syntax(input);
+                (
+                    syntax.expected().to_owned(),
+                    syntax.found().to_owned(),
+                    offset,
+                )
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sizes_in_every_unit() {
+        assert_eq!(size("0"), Ok(("", 0)));
+        assert_eq!(size("100"), Ok(("", 100)));
+        assert_eq!(size("100B"), Ok(("", 100)));
+        assert_eq!(size("2KB"), Ok(("", 2_000)));
+        assert_eq!(size("3MB"), Ok(("", 3_000_000)));
+        assert_eq!(size("5GB"), Ok(("", 5_000_000_000)));
+        assert_eq!(size("2KiB"), Ok(("", 2_048)));
+        assert_eq!(size("10MiB..x"), Ok(("..x", 10 << 20)));
+        assert_eq!(size("5GiB rest"), Ok((" rest", 5 << 30)));
+        assert_eq!(size("007"), Ok(("", 7)));
+    }
+
+    #[test]
+    fn size_limits() {
+        assert_eq!(size("18446744073709551615"), Ok(("", u64::MAX)));
+        assert_eq!(size("17179869183GiB"), Ok(("", 17_179_869_183 << 30)));
+        for overflow in [
+            "18446744073709551616",
+            "17179869184GiB",
+            "99999999999999999999999999GB",
+        ] {
+            let (expected, found, at) = failure(overflow, size(overflow));
+            assert_eq!(expected, EXPECTED_SIZE_MAX);
+            assert_eq!(found, show(overflow));
+            assert_eq!(at, 0);
+        }
+    }
+
+    #[test]
+    fn size_errors() {
+        assert_eq!(
+            failure("", size("")),
+            (EXPECTED_SIZE.into(), "end of input".into(), 0)
+        );
+        assert_eq!(
+            failure("MiB", size("MiB")),
+            (EXPECTED_SIZE.into(), "\"MiB\"".into(), 0)
+        );
+        assert_eq!(
+            failure("-1", size("-1")),
+            (EXPECTED_SIZE.into(), "\"-1\"".into(), 0)
+        );
+        assert_eq!(
+            failure("10XB", size("10XB")),
+            (EXPECTED_SIZE_UNIT.into(), "\"XB\"".into(), 2)
+        );
+        assert_eq!(
+            failure("10mib", size("10mib")),
+            (EXPECTED_SIZE_UNIT.into(), "\"mib\"".into(), 2)
+        );
+        assert_eq!(
+            failure("1MiB10", size("1MiB10")),
+            (EXPECTED_SIZE_UNIT.into(), "\"MiB10\"".into(), 1)
+        );
+        assert_eq!(
+            failure("1.5MiB", size("1.5MiB")),
+            (EXPECTED_WHOLE_SIZE.into(), "\"1.5MiB\"".into(), 0)
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("0s"), Ok(("", 0)));
+        assert_eq!(duration("45s"), Ok(("", 45)));
+        assert_eq!(duration("1h30m"), Ok(("", 5_400)));
+        assert_eq!(duration("1d1h1m1s"), Ok(("", 90_061)));
+        assert_eq!(duration("2d30s # x"), Ok((" # x", 172_830)));
+        assert_eq!(duration("90m;"), Ok((";", 5_400)));
+        assert_eq!(duration("18446744073709551615s"), Ok(("", u64::MAX)));
+        assert_eq!(
+            duration("213503982334601d7h"),
+            Ok(("", 213_503_982_334_601 * 86_400 + 7 * 3_600))
+        );
+    }
+
+    #[test]
+    fn duration_errors() {
+        let cases: [(&str, &str, &str, usize); 12] = [
+            ("", EXPECTED_DURATION, "end of input", 0),
+            ("h", EXPECTED_DURATION, "\"h\"", 0),
+            ("-1h", EXPECTED_DURATION, "\"-1h\"", 0),
+            ("3600", EXPECTED_DURATION_UNIT, "end of input", 4),
+            ("1h30", EXPECTED_DURATION_UNIT, "end of input", 4),
+            ("1x", EXPECTED_DURATION_UNIT, "\"x\"", 1),
+            ("2hours", EXPECTED_DURATION_UNIT, "\"hours\"", 1),
+            ("1H", EXPECTED_DURATION_UNIT, "\"H\"", 1),
+            ("30m1h", "unit smaller than 'm'", "\"h\"", 4),
+            ("1h2h", "unit smaller than 'h'", "\"h\"", 3),
+            ("1s5s", EXPECTED_DURATION_END, "\"5s\"", 2),
+            ("1h-", EXPECTED_DURATION_END, "\"-\"", 2),
+        ];
+        for (input, expected, found, at) in cases {
+            assert_eq!(
+                failure(input, duration(input)),
+                (expected.to_owned(), found.to_owned(), at),
+                "{input:?}"
+            );
+        }
+        assert_eq!(duration("213503982334601d7h15s"), Ok(("", u64::MAX)));
+        for overflow in [
+            "18446744073709551616s",
+            "213503982334602d",
+            "213503982334601d7h16s",
+            "99999999999999999999999d",
+        ] {
+            assert_eq!(
+                failure(overflow, duration(overflow)),
+                (EXPECTED_DURATION_MAX.to_owned(), show(overflow), 0),
+                "{overflow}"
+            );
+        }
+    }
+
+    #[test]
+    fn quoted_strings() {
+        assert_eq!(quoted(r#""" rest"#), Ok((" rest", String::new())));
+        assert_eq!(quoted(r#""a b;c#d,[e]""#), Ok(("", "a b;c#d,[e]".into())));
+        assert_eq!(quoted(r#""q\"b\\n\nt\t""#), Ok(("", "q\"b\\n\nt\t".into())));
+        assert_eq!(
+            quoted(r#""\u{41}\u{e9}\u{1F600}\u{10FFFF}\u{0}""#),
+            Ok(("", "Aé😀\u{10FFFF}\u{0}".into()))
+        );
+        assert_eq!(
+            quoted("\"日本語\u{2028}\"x"),
+            Ok(("x", "日本語\u{2028}".into()))
+        );
+        assert_eq!(quoted("\"tab\there\""), Ok(("", "tab\there".into())));
+    }
+
+    #[test]
+    fn quoted_errors() {
+        let cases: [(&str, &str, &str, usize); 14] = [
+            ("\"abc", EXPECTED_CLOSING_QUOTE, "end of input", 4),
+            ("\"abc\nx\"", EXPECTED_CLOSING_QUOTE, "end of line", 4),
+            ("\"abc\r\nx\"", EXPECTED_CLOSING_QUOTE, "end of line", 4),
+            ("\"a\\q\"", EXPECTED_ESCAPE, "\"\\q\"", 2),
+            ("\"a\\", EXPECTED_ESCAPE, "end of input", 3),
+            ("\"a\\\nb\"", EXPECTED_ESCAPE, "end of line", 3),
+            ("\"\\é\"", EXPECTED_ESCAPE, "\"\\é\"", 1),
+            ("\"\\u41\"", EXPECTED_UNICODE_ESCAPE, "\"\\u41\"", 1),
+            ("\"\\u{}\"", EXPECTED_UNICODE_ESCAPE, "\"\\u{}\"", 1),
+            ("\"\\u{zz}\"", EXPECTED_UNICODE_ESCAPE, "\"\\u{zz}\"", 1),
+            (
+                "\"\\u{1234567}\"",
+                EXPECTED_UNICODE_ESCAPE,
+                "\"\\u{1234567}\"",
+                1,
+            ),
+            ("\"\\u{41\"", EXPECTED_UNICODE_ESCAPE, "\"\\u{41\"", 1),
+            ("\"\\u{D800}\"", EXPECTED_SCALAR, "\"\\u{D800}\"", 1),
+            ("\"\\u{110000}\"", EXPECTED_SCALAR, "\"\\u{110000}\"", 1),
+        ];
+        for (input, expected, found, at) in cases {
+            assert_eq!(
+                failure(input, quoted(input)),
+                (expected.to_owned(), found.to_owned(), at),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        let at = |s| timestamp(s).map(|(_, t)| t);
+        assert_eq!(
+            at("2026-12-01T00:00:00Z"),
+            Ok(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap())
+        );
+        assert_eq!(
+            at("0000-01-01T00:00:00.5Z").map(|t| t.timestamp_subsec_nanos()),
+            Ok(500_000_000)
+        );
+        assert_eq!(
+            at("9999-12-31T23:59:59.123456789Z").map(|t| t.timestamp_subsec_nanos()),
+            Ok(123_456_789)
+        );
+        assert_eq!(
+            at("2016-12-31T23:59:60Z").map(|t| t.timestamp_subsec_nanos()),
+            Ok(1_000_000_000)
+        );
+    }
+
+    #[test]
+    fn timestamp_errors() {
+        for bad in [
+            "2026-12-01",
+            "2026-12-01T00:00:00",
+            "2026-12-01T00:00:00+08:00",
+            "2026-12-01t00:00:00z",
+            "2026-12-01T00:00:00.Z",
+            "2026-12-01T00:00:00.1234567890Z",
+            "26-12-01T00:00:00Z",
+            "+2026-12-01T00:00:00Z",
+            "2026-12-01T00:00:00ZZ",
+        ] {
+            assert_eq!(
+                failure(bad, timestamp(bad)),
+                (EXPECTED_TIMESTAMP.to_owned(), show(bad), 0),
+                "{bad}"
+            );
+        }
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-12-01T24:00:00Z",
+            "2026-12-01T12:60:00Z",
+            "2026-12-01T12:00:61Z",
+        ] {
+            assert_eq!(
+                failure(bad, timestamp(bad)),
+                (EXPECTED_REAL_TIME.to_owned(), show(bad), 0),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            failure("", timestamp("")),
+            (EXPECTED_TIMESTAMP.to_owned(), "end of input".to_owned(), 0)
+        );
+    }
+
+    #[test]
+    fn describes_what_was_found() {
+        assert_eq!(describe(""), ("end of input".into(), 0));
+        assert_eq!(describe("\nx"), ("end of line".into(), 0));
+        assert_eq!(describe("\r\nx"), ("end of line".into(), 0));
+        assert_eq!(describe("# note\nx"), ("comment".into(), 6));
+        assert_eq!(describe("]"), ("']'".into(), 1));
+        assert_eq!(describe("="), ("'='".into(), 1));
+        assert_eq!(describe("foo bar"), ("\"foo\"".into(), 3));
+        assert_eq!(describe("\u{1}"), ("'\\u{1}'".into(), 1));
+        assert_eq!(
+            describe("abcdefghijklmnopqrstuvwxyz"),
+            ("\"abcdefghijklmnopqrstuvwx…\"".into(), 26)
+        );
+    }
+}
