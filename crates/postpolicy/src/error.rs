@@ -3,7 +3,7 @@
 
 pub use crate::callback::CallbackError;
 pub use crate::dsl::{SyntaxError, SyntaxErrors};
-// Rejected: see verify.rs
+pub use crate::verify::Rejected;
 
 /// A policy document the service would refuse (`InvalidPolicyDocument`), or a
 /// policy that cannot be turned into one.
@@ -53,7 +53,9 @@ pub enum SignatureError {
     Mismatch,
     #[error("invalid credentials: {0}")]
     InvalidCredentials(String),
-    #[error("invalid region `{0}`: expected an id such as `cn-hangzhou` (an `oss-` prefix is allowed)")]
+    #[error(
+        "invalid region `{0}`: expected an id such as `cn-hangzhou` (an `oss-` prefix is allowed)"
+    )]
     InvalidRegion(String),
     #[error("invalid signing date `{0}`: expected yyyymmdd")]
     InvalidDate(String),
@@ -90,9 +92,16 @@ pub enum Error {
     #[error(transparent)]
     Signature(#[from] SignatureError),
     #[error(transparent)]
+    Rejected(#[from] Box<Rejected>),
+    #[error(transparent)]
     Callback(#[from] CallbackError),
 }
 
+impl From<Rejected> for Error {
+    fn from(r: Rejected) -> Self {
+        Error::Rejected(Box::new(r))
+    }
+}
 
 impl Error {
     /// A stable, language-neutral code: `POLICY_SYNTAX`, `POLICY_INVALID`,
@@ -104,6 +113,7 @@ impl Error {
             Error::Signature(SignatureError::Mismatch) => "SIGNATURE_MISMATCH",
             Error::Signature(SignatureError::Policy(_)) => "POLICY_INVALID",
             Error::Signature(_) => "SIGNING_INVALID",
+            Error::Rejected(_) => "REJECTED",
             Error::Callback(_) => "CALLBACK_INVALID",
         }
     }

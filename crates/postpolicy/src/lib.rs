@@ -10,11 +10,16 @@ pub mod callback;
 pub mod diagnostic;
 pub mod dsl;
 pub mod error;
+pub mod lint;
 pub mod policy;
 pub mod sign;
+pub mod verify;
 pub mod wire;
 
 pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
 pub use policy::{ByteRange, Condition, Expiration, Field, Policy};
-pub use sign::{Credentials, OssSigner, OssVersion, Secret, SignOptions, SignedForm, sign_v1, sign_v4};
+pub use sign::{
+    Credentials, OssSigner, OssVersion, Secret, SignOptions, SignedForm, sign_v1, sign_v4,
+};
+pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier, explain};

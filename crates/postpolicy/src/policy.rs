@@ -74,7 +74,7 @@ impl From<&str> for Field {
 }
 
 /// An inclusive byte range (`content-length-range`). Sizes are `u64` end to end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ByteRange {
     pub min: u64,
     pub max: u64,

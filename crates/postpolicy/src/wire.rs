@@ -344,7 +344,9 @@ fn parse_list_condition(index: usize, parts: &[Value]) -> Result<Condition, Poli
         if max < min {
             return Err(invalid(
                 "Invalid Policy: Invalid content-length-range: max must not be less than min.",
-                format!("condition {index}: content-length-range maximum {max} is below minimum {min}"),
+                format!(
+                    "condition {index}: content-length-range maximum {max} is below minimum {min}"
+                ),
             ));
         }
         return Ok(Condition::ContentLengthRange(ByteRange { min, max }));
@@ -352,7 +354,10 @@ fn parse_list_condition(index: usize, parts: &[Value]) -> Result<Condition, Poli
     let Value::String(name) = second else {
         return Err(invalid(
             "Invalid Policy: Invalid Condition: field name must be a string.",
-            format!("condition {index}: the field name is {}, expected a string like \"$key\"", kind_of(second)),
+            format!(
+                "condition {index}: the field name is {}, expected a string like \"$key\"",
+                kind_of(second)
+            ),
         ));
     };
     let field = Field::new(name);
@@ -400,7 +405,10 @@ fn string_value(index: usize, value: &Value) -> Result<String, PolicyError> {
         Value::String(s) => Ok(s.clone()),
         other => Err(invalid(
             "Invalid Policy: Invalid Condition: value must be a string.",
-            format!("condition {index}: the value is {}, expected a string", kind_of(other)),
+            format!(
+                "condition {index}: the value is {}, expected a string",
+                kind_of(other)
+            ),
         )),
     }
 }
@@ -448,7 +456,9 @@ mod tests {
 
     #[test]
     fn surrogate_pairs_decode() {
-        let p = from_json(r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[{"x-oss-meta-e":"\ud83d\ude00"}]}"#);
+        let p = from_json(
+            r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[{"x-oss-meta-e":"\ud83d\ude00"}]}"#,
+        );
         assert_eq!(
             p.ok().and_then(|p| p.conditions.first().cloned()),
             Some(Condition::eq("x-oss-meta-e", "😀"))

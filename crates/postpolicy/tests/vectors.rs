@@ -1,12 +1,22 @@
 //! Every signature vector of `tests/vectors/oss-signatures.json` (computed with
 //! the official SDKs) must match byte for byte.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use chrono::{DateTime, Utc};
 use postpolicy::{Credentials, OssSigner, OssVersion, sign_v1, sign_v4};
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/oss-signatures.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/vectors/oss-signatures.json"
+    );
     let text = std::fs::read_to_string(path).expect("vectors file");
     let doc: Value = serde_json::from_str(&text).expect("vectors JSON");
     let vectors = doc["vectors"].as_array().expect("vectors array").clone();
@@ -15,7 +25,9 @@ fn vectors() -> Vec<Value> {
 }
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_else(|| panic!("{}: missing {key}", v["id"]))
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}: missing {key}", v["id"]))
 }
 
 fn signature(v: &Value, secret: &str) -> String {
@@ -42,7 +54,11 @@ fn every_vector_signature_matches() {
             s(&v, "policy_b64"),
             "{id}: base64 of policy_json"
         );
-        assert_eq!(signature(&v, s(&v, "access_key_secret")), s(&v, "signature"), "{id}");
+        assert_eq!(
+            signature(&v, s(&v, "access_key_secret")),
+            s(&v, "signature"),
+            "{id}"
+        );
     }
 }
 
@@ -75,10 +91,12 @@ fn signing_the_same_text_yields_the_same_fields() {
             ),
             _ => {
                 let now: DateTime<Utc> = s(&v, "request_datetime_utc").parse().expect("time");
-                let signer =
-                    OssSigner::new(creds, s(&v, "region_configured"), "examplebucket").expect("signer");
+                let signer = OssSigner::new(creds, s(&v, "region_configured"), "examplebucket")
+                    .expect("signer");
                 let signer = if s(&v, "product") == "oss-cloudbox" {
-                    signer.with_cloudbox(s(&v, "signing_region")).expect("cloudbox")
+                    signer
+                        .with_cloudbox(s(&v, "signing_region"))
+                        .expect("cloudbox")
                 } else {
                     signer
                 };

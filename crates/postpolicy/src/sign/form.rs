@@ -190,8 +190,8 @@ pub(crate) fn prepare(
     }
     for condition in &conditions {
         if let Condition::Eq { field, value } = condition {
-            let signer_owned = field.is("bucket")
-                || emitted_by_signer.iter().any(|name| field.is(name));
+            let signer_owned =
+                field.is("bucket") || emitted_by_signer.iter().any(|name| field.is(name));
             if !signer_owned {
                 push_field(&mut leading_fields, canonical_name(field), value.clone());
             }

@@ -12,6 +12,7 @@ pub use oss::{OssSigner, OssVersion};
 pub use oss_v1::sign_v1;
 pub use oss_v4::sign_v4;
 
+pub(crate) use key::{HmacSha256, keyed_mac};
 
 use crate::error::SignatureError;
 

@@ -4,11 +4,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 
+use super::Credentials;
 use super::form::{SignOptions, SignedForm, prepare};
 use super::key::DayKeyCache;
 use super::oss_v1::sign_v1;
 use super::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, hex_mac, signing_key_v4};
-use super::Credentials;
 use crate::error::SignatureError;
 use crate::policy::{Condition, Policy};
 use crate::wire;
@@ -54,7 +54,11 @@ pub struct OssSigner {
 impl OssSigner {
     /// A V4 signer for `bucket` in `region` (`cn-hangzhou` or `oss-cn-hangzhou`),
     /// posting to `https://<bucket>.oss-<region>.aliyuncs.com`.
-    pub fn new(credentials: Credentials, region: &str, bucket: &str) -> Result<Self, SignatureError> {
+    pub fn new(
+        credentials: Credentials,
+        region: &str,
+        bucket: &str,
+    ) -> Result<Self, SignatureError> {
         let region = oss_v4::standard_region(region)?.to_owned();
         check_bucket(bucket)?;
         Ok(Self {
@@ -144,7 +148,10 @@ impl OssSigner {
         let mut fixed = vec![Condition::eq("bucket", self.bucket.clone())];
         if self.version == OssVersion::V4 {
             fixed.push(Condition::eq("x-oss-signature-version", ALGORITHM));
-            fixed.push(Condition::eq("x-oss-credential", self.credential(&stamp.date)));
+            fixed.push(Condition::eq(
+                "x-oss-credential",
+                self.credential(&stamp.date),
+            ));
             fixed.push(Condition::eq("x-oss-date", stamp.datetime.clone()));
         }
         if let Some(token) = self.credentials.security_token() {
@@ -163,7 +170,11 @@ impl OssSigner {
     /// Signs an exact policy text without changing a byte of it (to reproduce
     /// another SDK's output); only the signature fields are returned. The
     /// caller is responsible for the V4 conditions inside the text.
-    pub fn sign_json(&self, policy_json: &str, now: DateTime<Utc>) -> Result<SignedForm, SignatureError> {
+    pub fn sign_json(
+        &self,
+        policy_json: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SignedForm, SignatureError> {
         let expires_at = wire::from_json(policy_json)
             .map(|p| p.expires_at(now))
             .map_err(SignatureError::Policy)?;
@@ -180,14 +191,22 @@ impl OssSigner {
         )
     }
 
-    fn sign_text_at(&self, policy_json: &str, stamp: &Stamp, expires_at: DateTime<Utc>) -> SignedForm {
+    fn sign_text_at(
+        &self,
+        policy_json: &str,
+        stamp: &Stamp,
+        expires_at: DateTime<Utc>,
+    ) -> SignedForm {
         let policy_b64 = BASE64.encode(policy_json.as_bytes());
         let secret = self.credentials.secret().expose();
         let mut fields = Vec::with_capacity(6);
         match self.version {
             OssVersion::V1 => {
                 let signature = sign_v1(secret, &policy_b64);
-                fields.push(("OSSAccessKeyId".to_owned(), self.credentials.access_key_id().to_owned()));
+                fields.push((
+                    "OSSAccessKeyId".to_owned(),
+                    self.credentials.access_key_id().to_owned(),
+                ));
                 fields.push(("policy".to_owned(), policy_b64));
                 fields.push(("Signature".to_owned(), signature));
             }

@@ -21,8 +21,8 @@ pub fn verify_v1(secret: &str, policy_b64: &str, signature: &str) -> bool {
 
 #[allow(clippy::expect_used)]
 fn mac_v1(secret: &str, policy_b64: &str) -> Hmac<Sha1> {
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(policy_b64.as_bytes());
     mac
 }

@@ -1,0 +1,322 @@
+//! Validation before signing: contradictions the service would reject or that
+//! can never be satisfied are errors; risky but valid choices are warnings.
+//!
+//! Codes are stable (tools match on them); messages are for people.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::policy::{Condition, Expiration, Field, MAX_FORM_UPLOAD_BYTES, Policy};
+use crate::wire;
+
+/// Every code [`lint`] can emit, with its severity.
+pub const CODES: &[(&str, Severity)] = &[
+    ("range-min-above-max", Severity::Error),
+    ("range-above-5gb", Severity::Error),
+    ("eq-contradicts-starts-with", Severity::Error),
+    ("eq-contradicts-in", Severity::Error),
+    ("conflicting-eq", Severity::Error),
+    ("empty-in", Severity::Error),
+    ("expired", Severity::Error),
+    ("no-key-condition", Severity::Warning),
+    ("key-unrestricted", Severity::Warning),
+    ("no-size-limit", Severity::Warning),
+    ("long-expiration", Severity::Warning),
+    ("secret-in-policy", Severity::Warning),
+];
+
+/// How far ahead an expiration may be before it is worth a warning.
+pub const LONG_EXPIRATION: TimeDelta = TimeDelta::days(7);
+
+/// Lints `policy` as if it were signed at `now`.
+pub fn lint(policy: &Policy, now: DateTime<Utc>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut report = |code: &'static str, message: String, index: Option<usize>| {
+        let severity = CODES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(Severity::Error, |(_, s)| *s);
+        out.push(Diagnostic {
+            code,
+            severity,
+            message,
+            condition_index: index,
+            span: index.and_then(|i| policy.origin(i)),
+        });
+    };
+
+    for (i, condition) in policy.conditions.iter().enumerate() {
+        match condition {
+            Condition::ContentLengthRange(range) => {
+                if range.min > range.max {
+                    report(
+                        "range-min-above-max",
+                        format!(
+                            "content-length-range minimum {} is above its maximum {}: no file can match",
+                            range.min, range.max
+                        ),
+                        Some(i),
+                    );
+                }
+                if range.max > MAX_FORM_UPLOAD_BYTES {
+                    report(
+                        "range-above-5gb",
+                        format!(
+                            "content-length-range maximum {} is above the 5 GB ({MAX_FORM_UPLOAD_BYTES} bytes) form-upload limit",
+                            range.max
+                        ),
+                        Some(i),
+                    );
+                }
+            }
+            Condition::In { field, values } if values.is_empty() => report(
+                "empty-in",
+                format!("`{} in []` can never hold: the list is empty", field.name()),
+                Some(i),
+            ),
+            Condition::Eq { field, value } => {
+                for (j, other) in policy.conditions.iter().enumerate().skip(i + 1) {
+                    contradiction(field, value, other)
+                        .into_iter()
+                        .for_each(|(code, message)| {
+                            report(code, message, Some(j));
+                        });
+                }
+                for (j, earlier) in policy.conditions.iter().enumerate().take(i) {
+                    if !matches!(earlier, Condition::Eq { .. }) {
+                        contradiction(field, value, earlier)
+                            .into_iter()
+                            .for_each(|(code, message)| report(code, message, Some(j)));
+                    }
+                }
+                if looks_like_secret(field, value) {
+                    report(
+                        "secret-in-policy",
+                        format!(
+                            "the value of `{}` looks like an access-key secret; policies are readable by anyone who sees the form",
+                            field.name()
+                        ),
+                        Some(i),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    if let Some(expiration) = policy.expiration {
+        let at = expiration.resolve(now);
+        if at <= now {
+            report(
+                "expired",
+                format!(
+                    "the policy expires at {}, which is not after now ({})",
+                    wire::format_timestamp(at),
+                    wire::format_timestamp(now)
+                ),
+                None,
+            );
+        } else if at - now > LONG_EXPIRATION {
+            let days = match expiration {
+                Expiration::In { seconds } => seconds / 86_400,
+                Expiration::At(_) => u64::try_from((at - now).num_days()).unwrap_or(u64::MAX),
+            };
+            report(
+                "long-expiration",
+                format!(
+                    "the policy stays valid for about {days} days; a form should live minutes or hours (V4 forms are refused after 7 days anyway)"
+                ),
+                None,
+            );
+        }
+    }
+
+    let key_conditions: Vec<(usize, &Condition)> = policy
+        .conditions
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.field().is_some_and(|f| f.is("key")))
+        .collect();
+    if key_conditions.is_empty() {
+        report(
+            "no-key-condition",
+            "no condition on `key`: anyone holding this form may overwrite any object in the bucket".to_owned(),
+            None,
+        );
+    } else {
+        for (i, c) in key_conditions {
+            if matches!(c, Condition::StartsWith { prefix, .. } if prefix.is_empty()) {
+                report(
+                    "key-unrestricted",
+                    "`key starts-with \"\"` allows every key: anyone holding this form may overwrite any object".to_owned(),
+                    Some(i),
+                );
+            }
+        }
+    }
+    if !policy
+        .conditions
+        .iter()
+        .any(|c| matches!(c, Condition::ContentLengthRange(_)))
+    {
+        report(
+            "no-size-limit",
+            "no content-length-range: uploads of any size up to 5 GB are allowed".to_owned(),
+            None,
+        );
+    }
+    out
+}
+
+/// The contradiction between `field = value` and `other`, if any.
+fn contradiction(field: &Field, value: &str, other: &Condition) -> Option<(&'static str, String)> {
+    if other.field() != Some(field) {
+        return None;
+    }
+    let name = field.name();
+    match other {
+        Condition::Eq { value: v, .. } if v != value => Some((
+            "conflicting-eq",
+            format!("`{name}` must equal both `{value}` and `{v}`: no form can match"),
+        )),
+        Condition::StartsWith { prefix, .. } if !value.starts_with(prefix.as_str()) => Some((
+            "eq-contradicts-starts-with",
+            format!(
+                "`{name}` must equal `{value}`, which does not start with `{prefix}`: no form can match"
+            ),
+        )),
+        Condition::In { values, .. } if !values.iter().any(|v| v == value) => Some((
+            "eq-contradicts-in",
+            format!(
+                "`{name}` must equal `{value}`, which is not in its `in` list: no form can match"
+            ),
+        )),
+        Condition::NotIn { values, .. } if values.iter().any(|v| v == value) => Some((
+            "eq-contradicts-in",
+            format!(
+                "`{name}` must equal `{value}`, which its `not-in` list forbids: no form can match"
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// A 30-character (OSS) or 40-character (AWS) mixed-case alphanumeric value is
+/// probably a secret key pasted in the wrong place.
+fn looks_like_secret(field: &Field, value: &str) -> bool {
+    const SIGNER_FIELDS: [&str; 5] = [
+        "x-oss-security-token",
+        "x-amz-security-token",
+        "callback",
+        "x-oss-credential",
+        "x-amz-credential",
+    ];
+    if SIGNER_FIELDS.iter().any(|f| field.is(f)) {
+        return false;
+    }
+    let len_matches = matches!(value.len(), 30 | 40);
+    len_matches
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+')
+        && value.bytes().any(|b| b.is_ascii_uppercase())
+        && value.bytes().any(|b| b.is_ascii_lowercase())
+        && value.bytes().any(|b| b.is_ascii_digit())
+}
+
+impl Policy {
+    /// Lints this policy as if it were signed at `now` (see [`lint`]).
+    pub fn lint(&self, now: DateTime<Utc>) -> Vec<Diagnostic> {
+        lint(self, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn codes(p: &Policy) -> Vec<&'static str> {
+        lint(p, now()).into_iter().map(|d| d.code).collect()
+    }
+
+    fn hour() -> Option<Expiration> {
+        Some(Expiration::In { seconds: 3600 })
+    }
+
+    #[test]
+    fn clean_policy_has_no_findings() {
+        let p = Policy::new(
+            hour(),
+            vec![
+                Condition::starts_with("key", "user/42/"),
+                Condition::content_length(1, 10),
+            ],
+        );
+        assert_eq!(codes(&p), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn every_error_is_found_with_its_index() {
+        let p = Policy::new(
+            Some(Expiration::At(now())),
+            vec![
+                Condition::content_length(10, 1),
+                Condition::eq("key", "a/x"),
+                Condition::starts_with("key", "b/"),
+                Condition::eq("key", "a/y"),
+                Condition::one_of("content-type", Vec::<String>::new()),
+                Condition::content_length(0, MAX_FORM_UPLOAD_BYTES + 1),
+            ],
+        );
+        let found = lint(&p, now());
+        let has = |code: &str, index: Option<usize>| {
+            found
+                .iter()
+                .any(|d| d.code == code && d.condition_index == index)
+        };
+        assert!(has("range-min-above-max", Some(0)), "{found:?}");
+        assert!(has("eq-contradicts-starts-with", Some(2)), "{found:?}");
+        assert!(has("conflicting-eq", Some(3)), "{found:?}");
+        assert!(has("empty-in", Some(4)), "{found:?}");
+        assert!(has("range-above-5gb", Some(5)), "{found:?}");
+        assert!(has("expired", None), "{found:?}");
+        assert!(
+            found.iter().all(|d| d.severity == Severity::Error),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn every_warning_is_found() {
+        let p = Policy::new(
+            Some(Expiration::In {
+                seconds: 8 * 86_400,
+            }),
+            vec![Condition::eq(
+                "x-oss-meta-note",
+                "KZo149BD9GLPNiDIEmdQ7dyNKGexam",
+            )],
+        );
+        let c = codes(&p);
+        for code in [
+            "long-expiration",
+            "secret-in-policy",
+            "no-key-condition",
+            "no-size-limit",
+        ] {
+            assert!(c.contains(&code), "{code} missing from {c:?}");
+        }
+        let open = Policy::new(
+            hour(),
+            vec![
+                Condition::starts_with("key", ""),
+                Condition::content_length(0, 1),
+            ],
+        );
+        assert_eq!(codes(&open), vec!["key-unrestricted"]);
+    }
+}

@@ -1,0 +1,843 @@
+//! Judging a submitted upload form the way OSS does, and saying why not.
+//!
+//! OSS answers a rejected upload with a bare 403; this module plays the
+//! service's part (spec §10) and names the condition that failed, the value
+//! that was sent and what was expected.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+
+use crate::policy::{ByteRange, Condition, MAX_FORM_UPLOAD_BYTES, Policy};
+use crate::sign::oss_v1::verify_v1;
+use crate::sign::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, TERMINATOR, verify_v4};
+use crate::sign::{HmacSha256, keyed_mac};
+use crate::wire;
+
+/// Largest form-field name OSS accepts (8 KB).
+pub const MAX_FIELD_NAME_BYTES: usize = 8 * 1024;
+/// Largest form-field value OSS accepts (2 MB).
+pub const MAX_FIELD_VALUE_BYTES: usize = 2 * 1024 * 1024;
+/// Largest total of the values before the file part (8 MB).
+pub const MAX_FIELDS_TOTAL_BYTES: usize = 8 * 1024 * 1024;
+/// OSS tolerates an `x-oss-date` this far in the future.
+pub const DEFAULT_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(15);
+/// A V4 form is valid at most this long after its `x-oss-date`.
+pub const MAX_V4_VALIDITY: TimeDelta = TimeDelta::days(7);
+
+const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your key and signing method.";
+const KEY_REQUIRED: &str = "The bucket POST must contain the specified 'key'. If it is specified, please check the order of the fields";
+const MALFORMED: &str = "The body of your POST request is not well-formed multipart/form-data";
+const POLICY_EXPIRED: &str = "Invalid according to Policy: Policy expired.";
+const CONDITION_FAILED: &str = "Invalid according to Policy: Policy Condition failed: ";
+const UNKNOWN_KEY_ID: &str = "The OSS Access Key Id you provided does not exist in our records.";
+
+/// The file part of a form: its `filename`, its part `Content-Type`, and its
+/// size when known (a streaming server checks the size while bytes arrive; see
+/// [`Accepted::size_limit`]).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct FileInfo {
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub size: Option<u64>,
+}
+
+/// What the browser sent: the non-file fields before the file part in order,
+/// the fields after it (OSS ignores them), and the file part (if any).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Submission {
+    pub fields: Vec<(String, String)>,
+    pub fields_after_file: Vec<(String, String)>,
+    pub file: Option<FileInfo>,
+}
+
+impl Submission {
+    /// The first value of field `name` before the file (ASCII case-insensitive).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A successful upload: where it is stored and how to answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// The object key after `${filename}` expansion.
+    pub key: String,
+    /// 200, 201 or 204, from `success_action_status` (default 204).
+    pub status: u16,
+    /// `success_action_redirect`, which takes precedence over `status`.
+    pub redirect: Option<String>,
+    /// The object's Content-Type (`x-oss-content-type` > file part > form field).
+    pub content_type: Option<String>,
+    /// Headers and metadata stored with the object (lower-case names):
+    /// `cache-control`, `content-disposition`, `content-encoding`, `expires`,
+    /// `x-oss-meta-*`, `x-oss-object-acl`, `x-oss-storage-class`, ….
+    pub metadata: Vec<(String, String)>,
+    /// The sizes the file may have: the policy's ranges and the 5 GB cap.
+    pub size_limit: ByteRange,
+    /// The access key that signed the form (`None` for anonymous uploads).
+    pub access_key_id: Option<String>,
+}
+
+/// A rejected upload, as OSS would answer it, plus a plain-language reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code} ({status}): {reason}")]
+pub struct Rejected {
+    /// HTTP status.
+    pub status: u16,
+    /// The service's error code (`AccessDenied`, `SignatureDoesNotMatch`, …).
+    pub code: &'static str,
+    /// The service's message, in its documented wording.
+    pub message: String,
+    /// The 0-based index of the failing condition, when a condition failed.
+    pub condition_index: Option<usize>,
+    /// What went wrong, naming the value sent and what was expected.
+    pub reason: String,
+}
+
+impl Rejected {
+    fn new(
+        status: u16,
+        code: &'static str,
+        message: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            condition_index: None,
+            reason: reason.into(),
+        }
+    }
+
+    fn at(mut self, index: usize) -> Self {
+        self.condition_index = Some(index);
+        self
+    }
+
+    /// The OSS error body: `<Error><Code/><Message/><RequestId/><HostId/></Error>`.
+    pub fn to_xml(&self, request_id: &str, host_id: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>{}</Code>\n  <Message>{}</Message>\n  <RequestId>{}</RequestId>\n  <HostId>{}</HostId>\n</Error>\n",
+            xml_escape(self.code),
+            xml_escape(&self.message),
+            xml_escape(request_id),
+            xml_escape(host_id)
+        )
+    }
+}
+
+impl miette::Diagnostic for Rejected {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(format!("oss::{}", self.code)))
+    }
+}
+
+/// Escapes text for an XML element.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Where a verifier finds the secret of an access key id. Implemented for maps
+/// and for closures, so an application can plug in its own store.
+pub trait KeyStore: Send + Sync {
+    fn secret(&self, access_key_id: &str) -> Option<String>;
+}
+
+impl KeyStore for HashMap<String, String> {
+    fn secret(&self, access_key_id: &str) -> Option<String> {
+        self.get(access_key_id).cloned()
+    }
+}
+
+impl<F> KeyStore for F
+where
+    F: Fn(&str) -> Option<String> + Send + Sync,
+{
+    fn secret(&self, access_key_id: &str) -> Option<String> {
+        self(access_key_id)
+    }
+}
+
+/// Verifies forms posted to one bucket.
+pub struct Verifier {
+    bucket: String,
+    region: String,
+    product: &'static str,
+    keys: Box<dyn KeyStore>,
+    clock_skew: TimeDelta,
+    allow_anonymous: bool,
+    v4_keys: Mutex<HashMap<(String, String), (String, HmacSha256)>>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("product", &self.product)
+            .field("clock_skew", &self.clock_skew)
+            .field("allow_anonymous", &self.allow_anonymous)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The signature scheme a form uses.
+enum Scheme<'a> {
+    Anonymous,
+    V1 {
+        access_key_id: &'a str,
+        policy: &'a str,
+        signature: &'a str,
+    },
+    V4 {
+        credential: &'a str,
+        date: &'a str,
+        policy: &'a str,
+        signature: &'a str,
+    },
+}
+
+impl Verifier {
+    /// A verifier for `bucket` in `region` (`cn-hangzhou` or `oss-cn-hangzhou`).
+    pub fn new(bucket: &str, region: &str, keys: impl KeyStore + 'static) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            region: region.strip_prefix("oss-").unwrap_or(region).to_owned(),
+            product: PRODUCT,
+            keys: Box::new(keys),
+            clock_skew: DEFAULT_CLOCK_SKEW,
+            allow_anonymous: false,
+            v4_keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How far in the future an `x-oss-date` may be (default 15 minutes).
+    pub fn with_clock_skew(mut self, skew: TimeDelta) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Accept unsigned forms, as a `public-read-write` bucket does.
+    pub fn allow_anonymous(mut self, allow: bool) -> Self {
+        self.allow_anonymous = allow;
+        self
+    }
+
+    /// Expect CloudBox credentials (`oss-cloudbox`, CloudBox id as region).
+    pub fn with_cloudbox(mut self, cloudbox_id: &str) -> Self {
+        self.region = cloudbox_id.to_owned();
+        self.product = CLOUDBOX_PRODUCT;
+        self
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Accepts or rejects `submission` as OSS would at `now`.
+    pub fn verify(
+        &self,
+        submission: &Submission,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, Rejected> {
+        check_structure(submission)?;
+        let scheme = scheme(submission)?;
+        let (policy_text, access_key_id) = match scheme {
+            Scheme::Anonymous => {
+                if !self.allow_anonymous {
+                    return Err(Rejected::new(
+                        403,
+                        "AccessDenied",
+                        "You have no right to access this object because of bucket acl.",
+                        "the form carries no signature and the bucket does not accept anonymous uploads",
+                    ));
+                }
+                (None, None)
+            }
+            Scheme::V1 {
+                access_key_id,
+                policy,
+                signature,
+            } => {
+                let secret = self.secret(access_key_id)?;
+                if !verify_v1(&secret, policy, signature) {
+                    return Err(signature_mismatch(format!(
+                        "the V1 Signature does not match HMAC-SHA1 of the policy with the secret of `{access_key_id}`"
+                    )));
+                }
+                (Some(policy), Some(access_key_id))
+            }
+            Scheme::V4 {
+                credential,
+                date,
+                policy,
+                signature,
+            } => {
+                let access_key_id = self.check_v4(credential, date, policy, signature, now)?;
+                (Some(policy), Some(access_key_id))
+            }
+        };
+        let size_limit = match policy_text {
+            Some(text) => {
+                let policy = decode_policy(text)?;
+                check_expiry(&policy, now)?;
+                let mut outcome = Outcome::default();
+                evaluate(&policy, submission, Some(&self.bucket), &mut outcome, true);
+                if let Some(first) = outcome.failures.into_iter().next() {
+                    return Err(first);
+                }
+                if matches!(scheme, Scheme::V4 { .. }) {
+                    require_v4_conditions(&policy)?;
+                }
+                outcome.size_limit
+            }
+            None => ByteRange {
+                min: 0,
+                max: MAX_FORM_UPLOAD_BYTES,
+            },
+        };
+        check_size_cap(submission)?;
+        Ok(accepted(
+            submission,
+            size_limit,
+            access_key_id.map(str::to_owned),
+        ))
+    }
+
+    fn secret(&self, access_key_id: &str) -> Result<String, Rejected> {
+        self.keys.secret(access_key_id).ok_or_else(|| {
+            Rejected::new(
+                403,
+                "InvalidAccessKeyId",
+                UNKNOWN_KEY_ID,
+                format!("the access key id `{access_key_id}` is not known to this verifier"),
+            )
+        })
+    }
+
+    fn check_v4<'a>(
+        &self,
+        credential: &'a str,
+        x_oss_date: &str,
+        policy: &str,
+        signature: &str,
+        now: DateTime<Utc>,
+    ) -> Result<&'a str, Rejected> {
+        let parts: Vec<&str> = credential.split('/').collect();
+        let [access_key_id, date, region, product, terminator] = parts.as_slice() else {
+            return Err(invalid_argument(format!(
+                "x-oss-credential `{credential}` must have 5 parts: <AccessKeyId>/<yyyymmdd>/<region>/oss/aliyun_v4_request"
+            )));
+        };
+        if *terminator != TERMINATOR {
+            return Err(invalid_argument(format!(
+                "x-oss-credential ends with `{terminator}`, expected `{TERMINATOR}`"
+            )));
+        }
+        if *product != self.product {
+            return Err(invalid_argument(format!(
+                "x-oss-credential names the product `{product}`, expected `{}`",
+                self.product
+            )));
+        }
+        if *region != self.region {
+            return Err(invalid_argument(format!(
+                "x-oss-credential is scoped to region `{region}`, but the bucket is in `{}`",
+                self.region
+            )));
+        }
+        let signed_at = NaiveDateTime::parse_from_str(x_oss_date, "%Y%m%dT%H%M%SZ")
+            .map(|t| t.and_utc())
+            .map_err(|_| {
+                invalid_argument(format!(
+                    "x-oss-date `{x_oss_date}` is not in the form yyyymmddTHHMMSSZ"
+                ))
+            })?;
+        if x_oss_date.get(..8) != Some(*date) {
+            return Err(invalid_argument(format!(
+                "x-oss-credential date `{date}` is not the day of x-oss-date `{x_oss_date}`"
+            )));
+        }
+        let secret = self.secret(access_key_id)?;
+        if signed_at > now + self.clock_skew {
+            return Err(Rejected::new(
+                403,
+                "RequestTimeTooSkewed",
+                "The difference between the request time and the current time is too large.",
+                format!(
+                    "x-oss-date {} is more than {} minutes ahead of the server clock {}",
+                    wire::format_timestamp(signed_at),
+                    self.clock_skew.num_minutes(),
+                    wire::format_timestamp(now)
+                ),
+            ));
+        }
+        if now > signed_at + MAX_V4_VALIDITY {
+            return Err(Rejected::new(
+                403,
+                "AccessDenied",
+                "Request has expired.",
+                format!(
+                    "x-oss-date {} is more than 7 days before the server clock {}",
+                    wire::format_timestamp(signed_at),
+                    wire::format_timestamp(now)
+                ),
+            ));
+        }
+        let mac = self.v4_mac(access_key_id, &secret, date);
+        if !verify_v4(mac, policy, signature) {
+            return Err(signature_mismatch(format!(
+                "x-oss-signature does not match the policy signed with the secret of `{access_key_id}` for {date}/{region}/{product}"
+            )));
+        }
+        Ok(access_key_id)
+    }
+
+    /// The keyed V4 MAC for (key id, day), derived once and cached; the secret
+    /// is kept alongside so a rotated secret is never served a stale key.
+    fn v4_mac(&self, access_key_id: &str, secret: &str, date: &str) -> HmacSha256 {
+        let mut cache = match self.v4_keys.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let slot = (access_key_id.to_owned(), date.to_owned());
+        if let Some((cached_secret, mac)) = cache.get(&slot) {
+            if cached_secret == secret {
+                return mac.clone();
+            }
+        }
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        let mac = keyed_mac(&oss_v4::signing_key_v4(
+            secret,
+            date,
+            &self.region,
+            self.product,
+        ));
+        cache.insert(slot, (secret.to_owned(), mac.clone()));
+        mac
+    }
+}
+
+/// Every reason `policy` would reject `submission` at `now`, without checking
+/// a signature: for a policy you hold. Empty when the upload would pass.
+/// `bucket` conditions are judged only when the target bucket is given.
+pub fn explain(
+    policy: &Policy,
+    submission: &Submission,
+    bucket: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<Rejected> {
+    let mut failures = Vec::new();
+    if let Err(r) = check_structure(submission) {
+        failures.push(r);
+    }
+    if let Err(r) = check_expiry(policy, now) {
+        failures.push(r);
+    }
+    let mut outcome = Outcome::default();
+    evaluate(policy, submission, bucket, &mut outcome, false);
+    failures.append(&mut outcome.failures);
+    if let Err(r) = check_size_cap(submission) {
+        failures.push(r);
+    }
+    failures
+}
+
+fn invalid_argument(reason: String) -> Rejected {
+    Rejected::new(400, "InvalidArgument", reason.clone(), reason)
+}
+
+fn signature_mismatch(reason: String) -> Rejected {
+    Rejected::new(403, "SignatureDoesNotMatch", SIGNATURE_MISMATCH, reason)
+}
+
+fn check_structure(submission: &Submission) -> Result<(), Rejected> {
+    let Some(_file) = &submission.file else {
+        return Err(Rejected::new(
+            400,
+            "MalformedPOSTRequest",
+            MALFORMED,
+            "the form has no file part (it must be the last field, named `file`)",
+        ));
+    };
+    if submission.field("key").is_none() {
+        let after = submission
+            .fields_after_file
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("key"));
+        return Err(Rejected::new(
+            400,
+            "InvalidArgument",
+            KEY_REQUIRED,
+            if after {
+                "the `key` field comes after the file part; fields after the file are ignored, so put `key` before it"
+            } else {
+                "the form has no `key` field"
+            },
+        ));
+    }
+    let mut total = 0usize;
+    for (name, value) in &submission.fields {
+        if name.len() > MAX_FIELD_NAME_BYTES {
+            return Err(field_too_long(format!(
+                "a field name is {} bytes long; the limit is {MAX_FIELD_NAME_BYTES}",
+                name.len()
+            )));
+        }
+        if value.len() > MAX_FIELD_VALUE_BYTES {
+            return Err(field_too_long(format!(
+                "the value of `{name}` is {} bytes long; the limit is {MAX_FIELD_VALUE_BYTES}",
+                value.len()
+            )));
+        }
+        total = total.saturating_add(value.len());
+    }
+    if total > MAX_FIELDS_TOTAL_BYTES {
+        return Err(field_too_long(format!(
+            "the fields before the file total {total} bytes; the limit is {MAX_FIELDS_TOTAL_BYTES}"
+        )));
+    }
+    Ok(())
+}
+
+fn field_too_long(reason: String) -> Rejected {
+    Rejected::new(
+        400,
+        "FieldItemTooLong",
+        "Your POST request fields exceed the maximum allowed size.",
+        reason,
+    )
+}
+
+fn scheme(submission: &Submission) -> Result<Scheme<'_>, Rejected> {
+    let get = |name: &str| submission.field(name);
+    if let Some(version) = get("x-oss-signature-version") {
+        if version != ALGORITHM {
+            return Err(invalid_argument(format!(
+                "x-oss-signature-version is `{version}`, expected `{ALGORITHM}`"
+            )));
+        }
+        let need = |name: &'static str| {
+            get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+                invalid_argument(format!("a V4 form needs a non-empty `{name}` field"))
+            })
+        };
+        return Ok(Scheme::V4 {
+            credential: need("x-oss-credential")?,
+            date: need("x-oss-date")?,
+            policy: need("policy")?,
+            signature: need("x-oss-signature")?,
+        });
+    }
+    let id = get("OSSAccessKeyId");
+    let policy = get("policy");
+    let signature = get("Signature");
+    match (id, policy, signature) {
+        (None, None, None) => Ok(Scheme::Anonymous),
+        (Some(access_key_id), Some(policy), Some(signature)) => Ok(Scheme::V1 {
+            access_key_id,
+            policy,
+            signature,
+        }),
+        _ => {
+            let missing: Vec<&str> = [
+                ("OSSAccessKeyId", id),
+                ("policy", policy),
+                ("Signature", signature),
+            ]
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+            Err(invalid_argument(format!(
+                "OSSAccessKeyId, policy and Signature go together; missing: {}",
+                missing.join(", ")
+            )))
+        }
+    }
+}
+
+fn decode_policy(policy_b64: &str) -> Result<Policy, Rejected> {
+    wire::from_base64(policy_b64).map_err(|e| {
+        Rejected::new(
+            400,
+            "InvalidPolicyDocument",
+            e.service_message(),
+            e.reason(),
+        )
+    })
+}
+
+fn check_expiry(policy: &Policy, now: DateTime<Utc>) -> Result<(), Rejected> {
+    let expires_at = policy.expires_at(now);
+    if now >= expires_at {
+        return Err(Rejected::new(
+            403,
+            "AccessDenied",
+            POLICY_EXPIRED,
+            format!(
+                "the policy expired at {}; the server clock is {}",
+                wire::format_timestamp(expires_at),
+                wire::format_timestamp(now)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_size_cap(submission: &Submission) -> Result<(), Rejected> {
+    match submission.file.as_ref().and_then(|f| f.size) {
+        Some(size) if size > MAX_FORM_UPLOAD_BYTES => Err(Rejected::new(
+            400,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size.",
+            format!(
+                "the file is {size} bytes; form uploads are limited to {MAX_FORM_UPLOAD_BYTES} bytes (5 GB)"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn require_v4_conditions(policy: &Policy) -> Result<(), Rejected> {
+    for name in ["x-oss-signature-version", "x-oss-credential", "x-oss-date"] {
+        let present = policy
+            .conditions
+            .iter()
+            .any(|c| matches!(c, Condition::Eq { field, .. } if field.is(name)));
+        if !present {
+            return Err(Rejected::new(
+                403,
+                "AccessDenied",
+                format!("Invalid according to Policy: Policy must contain the {name} condition."),
+                format!(
+                    "a V4 policy must pin `{name}` with an exact condition, and this one does not"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Outcome {
+    failures: Vec<Rejected>,
+    size_limit: ByteRange,
+}
+
+/// Evaluates every condition in order against the unexpanded form values.
+fn evaluate(
+    policy: &Policy,
+    submission: &Submission,
+    bucket: Option<&str>,
+    outcome: &mut Outcome,
+    first_only: bool,
+) {
+    outcome.size_limit = ByteRange {
+        min: 0,
+        max: MAX_FORM_UPLOAD_BYTES,
+    };
+    let size = submission.file.as_ref().and_then(|f| f.size);
+    for (index, condition) in policy.conditions.iter().enumerate() {
+        if first_only && !outcome.failures.is_empty() {
+            return;
+        }
+        let failure = match condition {
+            Condition::ContentLengthRange(range) => {
+                outcome.size_limit.min = outcome.size_limit.min.max(range.min);
+                outcome.size_limit.max = outcome.size_limit.max.min(range.max);
+                size.and_then(|size| range_failure(range, size))
+            }
+            _ => condition_failure(condition, submission, bucket),
+        };
+        if let Some(rejected) = failure {
+            outcome.failures.push(rejected.at(index));
+        }
+    }
+}
+
+fn range_failure(range: &ByteRange, size: u64) -> Option<Rejected> {
+    if size < range.min {
+        Some(Rejected::new(
+            400,
+            "EntityTooSmall",
+            "Your proposed upload is smaller than the minimum allowed size.",
+            format!(
+                "the file is {size} bytes, below the minimum of {} bytes (content-length-range {}..{})",
+                range.min, range.min, range.max
+            ),
+        ))
+    } else if size > range.max {
+        Some(Rejected::new(
+            400,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size.",
+            format!(
+                "the file is {size} bytes, above the maximum of {} bytes (content-length-range {}..{})",
+                range.max, range.min, range.max
+            ),
+        ))
+    } else {
+        None
+    }
+}
+
+fn condition_failure(
+    condition: &Condition,
+    submission: &Submission,
+    bucket: Option<&str>,
+) -> Option<Rejected> {
+    let field = condition.field()?;
+    let sent = if field.is("bucket") {
+        // Judged against the target bucket; unknown target: nothing to judge.
+        Some(bucket?)
+    } else {
+        submission.field(field.name())
+    };
+    let holds = match (condition, sent) {
+        (_, None) => false,
+        (Condition::Eq { value, .. }, Some(v)) => v == value,
+        (Condition::StartsWith { prefix, .. }, Some(v)) => v.starts_with(prefix.as_str()),
+        (Condition::In { values, .. }, Some(v)) => values.iter().any(|x| x == v),
+        (Condition::NotIn { values, .. }, Some(v)) => !values.iter().any(|x| x == v),
+        (Condition::ContentLengthRange(_), Some(_)) => true,
+    };
+    if holds {
+        return None;
+    }
+    let name = field.name();
+    let reason = match (condition, sent) {
+        (_, None) => format!(
+            "the form has no `{}` field, and the policy requires {}",
+            field.written(),
+            requirement(condition)
+        ),
+        (Condition::Eq { value, .. }, Some(v)) if field.is("bucket") => {
+            format!("the policy is for bucket `{value}`, but the upload targets bucket `{v}`")
+        }
+        (Condition::Eq { value, .. }, Some(v)) => {
+            let hint = if v.eq_ignore_ascii_case(value) {
+                " (values are case-sensitive)"
+            } else {
+                ""
+            };
+            format!("{name} `{v}` is not `{value}`{hint}")
+        }
+        (Condition::StartsWith { prefix, .. }, Some(v)) => {
+            format!("{name} `{v}` does not start with `{prefix}`")
+        }
+        (Condition::In { values, .. }, Some(v)) => {
+            format!("{name} `{v}` is not one of {}", quoted_list(values))
+        }
+        (Condition::NotIn { values, .. }, Some(v)) => {
+            format!(
+                "{name} `{v}` is one of the forbidden values {}",
+                quoted_list(values)
+            )
+        }
+        (Condition::ContentLengthRange(_), Some(_)) => String::new(),
+    };
+    Some(Rejected::new(
+        403,
+        "AccessDenied",
+        format!("{CONDITION_FAILED}{}", wire::echo_condition(condition)),
+        reason,
+    ))
+}
+
+fn requirement(condition: &Condition) -> String {
+    match condition {
+        Condition::Eq { value, .. } => format!("it to be `{value}`"),
+        Condition::StartsWith { prefix, .. } => format!("it to start with `{prefix}`"),
+        Condition::In { values, .. } => format!("it to be one of {}", quoted_list(values)),
+        Condition::NotIn { values, .. } => format!("it, and not one of {}", quoted_list(values)),
+        Condition::ContentLengthRange(_) => "a file size in range".to_owned(),
+    }
+}
+
+fn quoted_list(values: &[String]) -> String {
+    let items: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+    items.join(", ")
+}
+
+/// Builds the success outcome: key expansion, status, redirect, metadata.
+fn accepted(
+    submission: &Submission,
+    size_limit: ByteRange,
+    access_key_id: Option<String>,
+) -> Accepted {
+    let raw_key = submission.field("key").unwrap_or_default();
+    let filename = submission
+        .file
+        .as_ref()
+        .map(|f| f.filename.as_str())
+        .unwrap_or_default();
+    let key = raw_key.replace("${filename}", filename);
+    let status = match submission.field("success_action_status").map(str::trim) {
+        Some("200") => 200,
+        Some("201") => 201,
+        _ => 204,
+    };
+    let redirect = submission
+        .field("success_action_redirect")
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    let content_type = submission
+        .field("x-oss-content-type")
+        .or_else(|| {
+            submission
+                .file
+                .as_ref()
+                .and_then(|f| f.content_type.as_deref())
+        })
+        .or_else(|| submission.field("Content-Type"))
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    const STORED: [&str; 9] = [
+        "cache-control",
+        "content-disposition",
+        "content-encoding",
+        "content-language",
+        "expires",
+        "x-oss-object-acl",
+        "x-oss-storage-class",
+        "x-oss-server-side-encryption",
+        "x-oss-forbid-overwrite",
+    ];
+    let mut metadata: Vec<(String, String)> = Vec::new();
+    for (name, value) in &submission.fields {
+        let lower = name.to_ascii_lowercase();
+        let keep = lower.starts_with("x-oss-meta-") || STORED.contains(&lower.as_str());
+        if keep && !metadata.iter().any(|(n, _)| *n == lower) {
+            metadata.push((lower, value.clone()));
+        }
+    }
+    Accepted {
+        key,
+        status,
+        redirect,
+        content_type,
+        metadata,
+        size_limit,
+        access_key_id,
+    }
+}
