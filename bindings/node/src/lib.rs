@@ -1,0 +1,1 @@
+//! Node bindings (work in progress in this folder).

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test: Rust, Python, Node, browser. Installs what it needs itself.
+# Usage: bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+echo "== Rust: workspace tests =="
+cargo test --workspace --locked
+
+echo "== Python =="
+bash scripts/test-python.sh
+
+echo "== Node =="
+bash scripts/test-node.sh
+
+echo "== Browser end to end =="
+bash scripts/test-browser.sh
