@@ -184,6 +184,7 @@ impl<'a> DslError<'a> {
     }
 
     /// The remaining input where the problem starts.
+    #[cfg(test)]
     pub(crate) fn at(&self) -> &'a str {
         self.at
     }

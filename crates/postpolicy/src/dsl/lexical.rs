@@ -46,15 +46,20 @@ pub(crate) fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.')
 }
 
-/// Characters that are invisible or reorder text: the printer writes them as
-/// `\u{…}` so a printed policy shows what it contains (control characters
-/// are escaped too, see [`escape_char`]).
+/// Characters that are invisible or reorder text (format characters,
+/// private-use characters and noncharacters): the printer writes them as
+/// `\u{…}` so a printed policy shows what it contains (control characters are
+/// escaped too, see [`escape_char`]).
 pub(crate) fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}'
-        | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
-        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
-        | '\u{FFF9}'..='\u{FFFB}')
+    let noncharacter =
+        matches!(u32::from(c) & 0xFFFE, 0xFFFE) || matches!(c, '\u{FDD0}'..='\u{FDEF}');
+    noncharacter
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}'
+            | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+            | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}' | '\u{E000}'..='\u{F8FF}'
+            | '\u{F0000}'..='\u{10FFFF}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// Writes `c` as it appears inside a quoted string.
@@ -73,7 +78,7 @@ pub(crate) fn escape_char(out: &mut String, c: char) {
 
 /// `"text"` for error messages: short, with control characters escaped.
 pub(crate) fn show(text: &str) -> String {
-    const MAX_CHARS: usize = 24;
+    const MAX_CHARS: usize = 32;
     let mut out = String::from("\"");
     for (n, c) in text.chars().enumerate() {
         if n == MAX_CHARS {
@@ -206,10 +211,13 @@ pub(crate) fn duration(input: &str) -> Res<'_, u64> {
     let mut rest = word;
     // Index into DURATION_UNITS of the last unit seen.
     let mut last: Option<usize> = None;
+    // `rest` is a suffix of `word`; errors point into `input`, so that what
+    // follows the word (end of line, comment, …) can be described.
+    let anchor = |rest: &str| after(input, word.len().saturating_sub(rest.len()));
     while !rest.is_empty() {
         if last == Some(DURATION_UNITS.len() - 1) {
             return Err(Err::Failure(DslError::found(
-                rest,
+                anchor(rest),
                 EXPECTED_DURATION_END,
                 show(rest),
                 rest.len(),
@@ -218,7 +226,7 @@ pub(crate) fn duration(input: &str) -> Res<'_, u64> {
         let digits = take_while_str(rest, |c| c.is_ascii_digit());
         if digits.is_empty() {
             let expected = last.map_or(EXPECTED_DURATION, |_| EXPECTED_DURATION_END);
-            return Err(Err::Failure(DslError::new(rest, expected)));
+            return Err(Err::Failure(DslError::new(anchor(rest), expected)));
         }
         let at_unit = after(rest, digits.len());
         let unit = take_while_str(at_unit, |c| c.is_ascii_alphabetic());
@@ -227,15 +235,20 @@ pub(crate) fn duration(input: &str) -> Res<'_, u64> {
             .position(|(u, _)| unit.len() == 1 && unit.starts_with(*u));
         let Some(index) = index else {
             return Err(Err::Failure(if unit.is_empty() {
-                DslError::new(at_unit, EXPECTED_DURATION_UNIT)
+                DslError::new(anchor(at_unit), EXPECTED_DURATION_UNIT)
             } else {
-                DslError::found(at_unit, EXPECTED_DURATION_UNIT, show(unit), unit.len())
+                DslError::found(
+                    anchor(at_unit),
+                    EXPECTED_DURATION_UNIT,
+                    show(unit),
+                    unit.len(),
+                )
             }));
         };
         if let Some(last) = last {
             if index <= last {
                 return Err(Err::Failure(DslError::found(
-                    at_unit,
+                    anchor(at_unit),
                     expected_after_unit(last),
                     show(unit),
                     unit.len(),
@@ -266,7 +279,11 @@ pub(crate) fn duration(input: &str) -> Res<'_, u64> {
 /// It ends on its line: a raw line break is an unterminated string.
 pub(crate) fn quoted(input: &str) -> Res<'_, String> {
     let Some(body) = input.strip_prefix('"') else {
-        return Err(Err::Error(DslError::new(input, "'\"'")));
+        // Not a string: the caller's context says what was expected.
+        return Err(Err::Error(nom::error::ParseError::from_error_kind(
+            input,
+            nom::error::ErrorKind::Char,
+        )));
     };
     let mut out = String::new();
     let mut chars = body.char_indices().peekable();
@@ -680,9 +697,10 @@ mod tests {
         assert_eq!(describe("="), ("'='".into(), 1));
         assert_eq!(describe("foo bar"), ("\"foo\"".into(), 3));
         assert_eq!(describe("\u{1}"), ("'\\u{1}'".into(), 1));
+        let long = "abcdefghijklmnopqrstuvwxyz0123456789";
         assert_eq!(
-            describe("abcdefghijklmnopqrstuvwxyz"),
-            ("\"abcdefghijklmnopqrstuvwx…\"".into(), 26)
+            describe(long),
+            ("\"abcdefghijklmnopqrstuvwxyz012345…\"".into(), 36)
         );
     }
 }
