@@ -4,6 +4,13 @@
 //! with exactly the `line:column: reason` lines of `tests/dsl/err/NAME.err`.
 //! See `tests/dsl/README.md`.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
