@@ -105,7 +105,8 @@ impl From<Rejected> for Error {
 
 impl Error {
     /// A stable, language-neutral code: `POLICY_SYNTAX`, `POLICY_INVALID`,
-    /// `SIGNATURE_MISMATCH`, `SIGNING_INVALID`, `REJECTED`, `CALLBACK_INVALID`.
+    /// `SIGNATURE_MISMATCH`, `SIGNING_INVALID`, `REJECTED`, or the callback
+    /// error's own `CALLBACK_*` code.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Syntax(_) => "POLICY_SYNTAX",
@@ -114,7 +115,7 @@ impl Error {
             Error::Signature(SignatureError::Policy(_)) => "POLICY_INVALID",
             Error::Signature(_) => "SIGNING_INVALID",
             Error::Rejected(_) => "REJECTED",
-            Error::Callback(_) => "CALLBACK_INVALID",
+            Error::Callback(e) => e.code(),
         }
     }
 }

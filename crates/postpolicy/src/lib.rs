@@ -23,3 +23,4 @@ pub use sign::{
     Credentials, OssSigner, OssVersion, Secret, SignOptions, SignedForm, sign_v1, sign_v4,
 };
 pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier, explain};
+pub use callback::{CallbackFields, CallbackSpec, verify_callback};

@@ -18,23 +18,26 @@ pub const MAX_FORM_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// kept for echoing the policy back (e.g. `$Content-Type`).
 #[derive(Clone, Debug, Eq)]
 pub struct Field {
-    name: String,
     written: String,
+    /// The lower-case name, kept only when it differs from `written` (most
+    /// names are already lower case, and policies are parsed on hot paths).
+    lower: Option<String>,
 }
 
 impl Field {
     /// A field from its name, with or without the leading `$`.
     pub fn new(name: &str) -> Self {
         let written = name.strip_prefix('$').unwrap_or(name).to_owned();
-        Self {
-            name: written.to_ascii_lowercase(),
-            written,
-        }
+        let lower = written
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| written.to_ascii_lowercase());
+        Self { written, lower }
     }
 
     /// The normalised (lower-case, no `$`) name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.lower.as_deref().unwrap_or(&self.written)
     }
 
     /// The name as it was written (without `$`).
@@ -44,20 +47,20 @@ impl Field {
 
     /// True when this field is `name` (ASCII case-insensitive, `$` optional).
     pub fn is(&self, name: &str) -> bool {
-        self.name
+        self.written
             .eq_ignore_ascii_case(name.strip_prefix('$').unwrap_or(name))
     }
 }
 
 impl PartialEq for Field {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
+        self.name() == other.name()
     }
 }
 
 impl std::hash::Hash for Field {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
+        self.name().hash(state);
     }
 }
 

@@ -183,7 +183,8 @@ pub struct Verifier {
     keys: Box<dyn KeyStore>,
     clock_skew: TimeDelta,
     allow_anonymous: bool,
-    v4_keys: Mutex<HashMap<(String, String), (String, HmacSha256)>>,
+    /// Derived V4 keys by access key id: (day, secret, keyed MAC).
+    v4_keys: Mutex<HashMap<String, (String, String, HmacSha256)>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -363,13 +364,11 @@ impl Verifier {
                 self.region
             )));
         }
-        let signed_at = NaiveDateTime::parse_from_str(x_oss_date, "%Y%m%dT%H%M%SZ")
-            .map(|t| t.and_utc())
-            .map_err(|_| {
-                invalid_argument(format!(
-                    "x-oss-date `{x_oss_date}` is not in the form yyyymmddTHHMMSSZ"
-                ))
-            })?;
+        let signed_at = parse_x_oss_date(x_oss_date).ok_or_else(|| {
+            invalid_argument(format!(
+                "x-oss-date `{x_oss_date}` is not in the form yyyymmddTHHMMSSZ"
+            ))
+        })?;
         if x_oss_date.get(..8) != Some(*date) {
             return Err(invalid_argument(format!(
                 "x-oss-credential date `{date}` is not the day of x-oss-date `{x_oss_date}`"
@@ -417,9 +416,8 @@ impl Verifier {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let slot = (access_key_id.to_owned(), date.to_owned());
-        if let Some((cached_secret, mac)) = cache.get(&slot) {
-            if cached_secret == secret {
+        if let Some((cached_date, cached_secret, mac)) = cache.get(access_key_id) {
+            if cached_date == date && cached_secret == secret {
                 return mac.clone();
             }
         }
@@ -432,7 +430,10 @@ impl Verifier {
             &self.region,
             self.product,
         ));
-        cache.insert(slot, (secret.to_owned(), mac.clone()));
+        cache.insert(
+            access_key_id.to_owned(),
+            (date.to_owned(), secret.to_owned(), mac.clone()),
+        );
         mac
     }
 }
@@ -460,6 +461,23 @@ pub fn explain(
         failures.push(r);
     }
     failures
+}
+
+/// `yyyymmddTHHMMSSZ`, by hand: this runs on every V4 verification.
+fn parse_x_oss_date(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() != 16 || b.get(8) != Some(&b'T') || b.get(15) != Some(&b'Z') {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b.get(range)?.iter().try_fold(0u32, |acc, d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(4..6)?, num(6..8)?)?;
+    let time = chrono::NaiveTime::from_hms_opt(num(9..11)?, num(11..13)?, num(13..15)?)?;
+    Some(NaiveDateTime::new(date, time).and_utc())
 }
 
 fn invalid_argument(reason: String) -> Rejected {
@@ -825,10 +843,12 @@ fn accepted(
     ];
     let mut metadata: Vec<(String, String)> = Vec::new();
     for (name, value) in &submission.fields {
-        let lower = name.to_ascii_lowercase();
-        let keep = lower.starts_with("x-oss-meta-") || STORED.contains(&lower.as_str());
-        if keep && !metadata.iter().any(|(n, _)| *n == lower) {
-            metadata.push((lower, value.clone()));
+        let is_meta = name
+            .get(..11)
+            .is_some_and(|p| p.eq_ignore_ascii_case("x-oss-meta-"));
+        let keep = is_meta || STORED.iter().any(|s| s.eq_ignore_ascii_case(name));
+        if keep && !metadata.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            metadata.push((name.to_ascii_lowercase(), value.clone()));
         }
     }
     Accepted {

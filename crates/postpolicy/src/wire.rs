@@ -18,11 +18,20 @@ use crate::policy::{ByteRange, Condition, Expiration, Field, Policy};
 /// Serialises `policy` as compact policy JSON; a relative or missing expiration
 /// is resolved against `now`.
 pub fn to_json(policy: &Policy, now: DateTime<Utc>) -> String {
-    let mut out = String::with_capacity(64 + 48 * policy.conditions.len());
+    write_json(policy.expires_at(now), policy.conditions.iter())
+}
+
+/// Compact policy JSON from an expiration instant and conditions in order
+/// (signers chain their own conditions with the user's without copying).
+pub(crate) fn write_json<'a>(
+    expires_at: DateTime<Utc>,
+    conditions: impl Iterator<Item = &'a Condition>,
+) -> String {
+    let mut out = String::with_capacity(512);
     out.push_str("{\"expiration\":\"");
-    push_timestamp(&mut out, policy.expires_at(now));
+    push_timestamp(&mut out, expires_at);
     out.push_str("\",\"conditions\":[");
-    for (i, condition) in policy.conditions.iter().enumerate() {
+    for (i, condition) in conditions.enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -39,6 +48,19 @@ pub fn to_base64(policy_json: &str) -> String {
 
 /// Parses policy JSON, accepting everything the services accept.
 pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+    // A typed parse handles well-formed documents without building a JSON
+    // tree; anything it does not take goes through the tree-based parser
+    // below, which is the authority on what is accepted and on error wording.
+    match serde_json::from_str::<fast::Document>(text) {
+        Ok(doc) => match parse_expiration(&doc.expiration) {
+            Ok(at) => Ok(Policy::new(Some(Expiration::At(at)), doc.conditions)),
+            Err(_) => from_json_tree(text),
+        },
+        Err(_) => from_json_tree(text),
+    }
+}
+
+fn from_json_tree(text: &str) -> Result<Policy, PolicyError> {
     let value: Value = serde_json::from_str(text).map_err(|e| json_syntax_error(text, &e))?;
     let Value::Object(document) = value else {
         return Err(invalid(
@@ -130,7 +152,7 @@ pub fn format_timestamp(at: DateTime<Utc>) -> String {
     out
 }
 
-fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
+pub(crate) fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
     use std::fmt::Write as _;
     let _ = write!(
         out,
@@ -145,19 +167,50 @@ fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
     );
 }
 
-fn push_string(out: &mut String, s: &str) {
-    // serde_json writes valid JSON strings (raw UTF-8, control characters escaped).
-    match serde_json::to_string(s) {
-        Ok(quoted) => out.push_str(&quoted),
-        Err(_) => out.push_str("\"\""),
+/// Writes `s` as a JSON string the way JSON.stringify and serde_json do: raw
+/// UTF-8, `"` and `\\` escaped, control characters as short or `\\u00xx` escapes.
+pub(crate) fn push_string(out: &mut String, s: &str) {
+    out.push('"');
+    push_escaped(out, s);
+    out.push('"');
+}
+
+fn push_escaped(out: &mut String, s: &str) {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(
+                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+            ));
+            out.push(char::from(
+                HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
+            ));
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or_default());
 }
 
 fn push_field(out: &mut String, field: &Field) {
-    let mut name = String::with_capacity(field.written().len() + 1);
-    name.push('$');
-    name.push_str(field.written());
-    push_string(out, &name);
+    out.push_str("\"$");
+    push_escaped(out, field.written());
+    out.push('"');
 }
 
 fn push_condition(out: &mut String, condition: &Condition, sep: &str) {
@@ -265,16 +318,139 @@ fn parse_expiration(text: &str) -> Result<DateTime<Utc>, PolicyError> {
             "`expiration` is empty",
         ));
     }
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.fZ")
-        .map(|naive| naive.and_utc())
-        .map_err(|_| {
-            invalid(
-                format!("Invalid Policy: Invalid expiration: {text}."),
-                format!(
-                    "`expiration` `{text}` is not an ISO 8601 UTC time such as 2026-01-01T00:00:00.000Z"
-                ),
-            )
+    parse_iso_utc(text).ok_or_else(|| {
+        invalid(
+            format!("Invalid Policy: Invalid expiration: {text}."),
+            format!(
+                "`expiration` `{text}` is not an ISO 8601 UTC time such as 2026-01-01T00:00:00.000Z"
+            ),
+        )
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff…]Z`, by hand: this runs on every verification.
+pub(crate) fn parse_iso_utc(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = b.get(range)?;
+        digits.iter().try_fold(0u32, |acc, d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
         })
+    };
+    let punct = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if b.len() < 20 || punct.iter().any(|&(i, c)| b.get(i) != Some(&c)) || b.last() != Some(&b'Z') {
+        return None;
+    }
+    let fraction = b.get(19..b.len() - 1)?;
+    let nanos = match fraction.split_first() {
+        None => 0,
+        Some((b'.', digits)) if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {
+            let mut n = 0u32;
+            for i in 0..9 {
+                n = n * 10 + digits.get(i).map_or(0, |d| u32::from(d - b'0'));
+            }
+            n
+        }
+        _ => return None,
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)?;
+    let time =
+        chrono::NaiveTime::from_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)?;
+    Some(NaiveDateTime::new(date, time).and_utc())
+}
+
+/// Typed parsing of well-formed policies (see [`from_json`]).
+mod fast {
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    use crate::policy::{ByteRange, Condition, Field};
+
+    #[derive(serde::Deserialize)]
+    pub(super) struct Document {
+        pub expiration: String,
+        #[serde(deserialize_with = "conditions")]
+        pub conditions: Vec<Condition>,
+    }
+
+    fn conditions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Condition>, D::Error> {
+        struct Item(Condition);
+        impl<'de> serde::Deserialize<'de> for Item {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_any(ConditionVisitor).map(Item)
+            }
+        }
+        let items: Vec<Item> = serde::Deserialize::deserialize(d)?;
+        Ok(items.into_iter().map(|i| i.0).collect())
+    }
+
+    struct ConditionVisitor;
+
+    impl<'de> Visitor<'de> for ConditionVisitor {
+        type Value = Condition;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a condition")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Condition, A::Error> {
+            let (name, value): (String, String) = map
+                .next_entry()?
+                .ok_or_else(|| de::Error::custom("empty map"))?;
+            if map.next_key::<IgnoredAny>()?.is_some() {
+                return Err(de::Error::custom("two properties"));
+            }
+            Ok(Condition::Eq {
+                field: Field::new(&name),
+                value,
+            })
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Condition, A::Error> {
+            let missing = || de::Error::custom("too few elements");
+            let op: String = seq.next_element()?.ok_or_else(missing)?;
+            let condition = match op.as_str() {
+                "content-length-range" => {
+                    let min: u64 = seq.next_element()?.ok_or_else(missing)?;
+                    let max: u64 = seq.next_element()?.ok_or_else(missing)?;
+                    if max < min {
+                        return Err(de::Error::custom("max below min"));
+                    }
+                    Condition::ContentLengthRange(ByteRange { min, max })
+                }
+                "eq" | "starts-with" => {
+                    let name: String = seq.next_element()?.ok_or_else(missing)?;
+                    let value: String = seq.next_element()?.ok_or_else(missing)?;
+                    let field = Field::new(&name);
+                    if op == "eq" {
+                        Condition::Eq { field, value }
+                    } else {
+                        Condition::StartsWith {
+                            field,
+                            prefix: value,
+                        }
+                    }
+                }
+                "in" | "not-in" => {
+                    let name: String = seq.next_element()?.ok_or_else(missing)?;
+                    let values: Vec<String> = seq.next_element()?.ok_or_else(missing)?;
+                    let field = Field::new(&name);
+                    if op == "in" {
+                        Condition::In { field, values }
+                    } else {
+                        Condition::NotIn { field, values }
+                    }
+                }
+                _ => return Err(de::Error::custom("unknown operator")),
+            };
+            if seq.next_element::<IgnoredAny>()?.is_some() {
+                return Err(de::Error::custom("too many elements"));
+            }
+            Ok(condition)
+        }
+    }
 }
 
 fn parse_condition(index: usize, item: &Value) -> Result<Condition, PolicyError> {

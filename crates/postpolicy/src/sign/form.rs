@@ -50,6 +50,11 @@ impl SignOptions {
         self
     }
 
+    /// Adds a built callback (see [`crate::CallbackSpec::to_fields`]).
+    pub fn callback_fields(self, fields: crate::CallbackFields) -> Self {
+        self.callback(fields.callback, fields.vars)
+    }
+
     pub fn pin_callback(mut self, pin: bool) -> Self {
         self.pin_callback = pin;
         self
@@ -79,28 +84,58 @@ impl SignedForm {
     /// The JSON token for the browser:
     /// `{"url", "fields": {…in order…}, "expires_at", "fields_to_fill"}`.
     pub fn to_json(&self) -> String {
-        let fields: serde_json::Map<String, serde_json::Value> = self
-            .fields
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        serde_json::json!({
-            "url": self.url,
-            "fields": fields,
-            "expires_at": wire::format_timestamp(self.expires_at),
-            "fields_to_fill": self.fields_to_fill,
-        })
-        .to_string()
+        let mut out = String::with_capacity(
+            256 + self
+                .fields
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 6)
+                .sum::<usize>(),
+        );
+        out.push_str("{\"url\":");
+        wire::push_string(&mut out, &self.url);
+        out.push_str(",\"fields\":{");
+        for (i, (name, value)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            wire::push_string(&mut out, name);
+            out.push(':');
+            wire::push_string(&mut out, value);
+        }
+        out.push_str("},\"expires_at\":\"");
+        wire::push_timestamp(&mut out, self.expires_at);
+        out.push_str("\",\"fields_to_fill\":[");
+        for (i, name) in self.fields_to_fill.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            wire::push_string(&mut out, name);
+        }
+        out.push_str("]}");
+        out
     }
 }
 
 /// A policy made ready for one signature: the signer's own conditions first,
-/// the user's after, and the fields those conditions pin.
+/// the user's after (minus those the signer already pins), then the key and
+/// callback conditions; and the fields those conditions pin.
 #[derive(Debug)]
-pub(crate) struct Prepared {
-    pub policy: Policy,
+pub(crate) struct Prepared<'p> {
+    fixed: Vec<Condition>,
+    user: Vec<&'p Condition>,
+    trailing: Vec<Condition>,
     pub leading_fields: Vec<(String, String)>,
     pub fields_to_fill: Vec<String>,
+}
+
+impl Prepared<'_> {
+    /// Every condition of the policy to sign, in order.
+    pub fn conditions(&self) -> impl Iterator<Item = &Condition> {
+        self.fixed
+            .iter()
+            .chain(self.user.iter().copied())
+            .chain(self.trailing.iter())
+    }
 }
 
 /// The canonical spelling of well-known form fields (names are
@@ -124,14 +159,13 @@ fn canonical_name(field: &Field) -> String {
 
 /// Merges the signer's `fixed` conditions (bucket, scheme fields) with the
 /// user's policy and the options, and derives the form fields.
-pub(crate) fn prepare(
-    policy: &Policy,
+pub(crate) fn prepare<'p>(
+    policy: &'p Policy,
     options: &SignOptions,
     fixed: Vec<Condition>,
     emitted_by_signer: &[&str],
-) -> Result<Prepared, SignatureError> {
-    let mut conditions = fixed;
-    let fixed_count = conditions.len();
+) -> Result<Prepared<'p>, SignatureError> {
+    let mut user = Vec::with_capacity(policy.conditions.len());
     for (index, condition) in policy.conditions.iter().enumerate() {
         if let Condition::ContentLengthRange(range) = condition {
             if range.max < range.min {
@@ -145,7 +179,7 @@ pub(crate) fn prepare(
             }
         }
         if let Condition::Eq { field, value } = condition {
-            let pinned = conditions.iter().take(fixed_count).find_map(|c| match c {
+            let pinned = fixed.iter().find_map(|c| match c {
                 Condition::Eq { field: f, value: v } if f == field => Some(v),
                 _ => None,
             });
@@ -162,22 +196,30 @@ pub(crate) fn prepare(
                 None => {}
             }
         }
-        conditions.push(condition.clone());
+        user.push(condition);
     }
+    let mut trailing = Vec::new();
     if let Some(key) = &options.key {
         match key.strip_suffix("${filename}") {
-            Some(prefix) => conditions.push(Condition::starts_with("key", prefix)),
-            None => conditions.push(Condition::eq("key", key.clone())),
+            Some(prefix) => trailing.push(Condition::starts_with("key", prefix)),
+            None => trailing.push(Condition::eq("key", key.clone())),
         }
     }
     if let Some(callback) = &options.callback {
         if options.pin_callback {
-            conditions.push(Condition::eq("callback", callback.clone()));
+            trailing.push(Condition::eq("callback", callback.clone()));
             for (name, value) in &options.callback_vars {
-                conditions.push(Condition::eq(name, value.clone()));
+                trailing.push(Condition::eq(name, value.clone()));
             }
         }
     }
+    let mut prepared = Prepared {
+        fixed,
+        user,
+        trailing,
+        leading_fields: Vec::new(),
+        fields_to_fill: Vec::new(),
+    };
 
     let mut leading_fields: Vec<(String, String)> = Vec::new();
     let push_field = |fields: &mut Vec<(String, String)>, name: String, value: String| {
@@ -188,7 +230,7 @@ pub(crate) fn prepare(
     if let Some(key) = &options.key {
         push_field(&mut leading_fields, "key".to_owned(), key.clone());
     }
-    for condition in &conditions {
+    for condition in prepared.conditions() {
         if let Condition::Eq { field, value } = condition {
             let signer_owned =
                 field.is("bucket") || emitted_by_signer.iter().any(|name| field.is(name));
@@ -204,7 +246,7 @@ pub(crate) fn prepare(
         }
     }
     let mut fields_to_fill: Vec<String> = Vec::new();
-    for condition in &conditions {
+    for condition in prepared.conditions() {
         if let Condition::StartsWith { field, .. }
         | Condition::In { field, .. }
         | Condition::NotIn { field, .. } = condition
@@ -218,9 +260,31 @@ pub(crate) fn prepare(
             }
         }
     }
-    Ok(Prepared {
-        policy: Policy::new(policy.expiration, conditions),
-        leading_fields,
-        fields_to_fill,
-    })
+    prepared.leading_fields = leading_fields;
+    prepared.fields_to_fill = fields_to_fill;
+    Ok(prepared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_json_is_valid_and_ordered() {
+        let form = SignedForm {
+            url: "https://b.oss-cn-hangzhou.aliyuncs.com".into(),
+            fields: vec![
+                ("key".into(), "user/\"q\"/${filename}".into()),
+                ("policy".into(), "e30=".into()),
+            ],
+            expires_at: DateTime::from_timestamp(0, 0).unwrap(),
+            fields_to_fill: vec!["Content-Type".into()],
+        };
+        let json = form.to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["fields"]["key"], "user/\"q\"/${filename}");
+        assert_eq!(value["expires_at"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(value["fields_to_fill"][0], "Content-Type");
+        assert!(json.find("\"key\"").unwrap() < json.find("\"policy\"").unwrap());
+    }
 }

@@ -158,8 +158,9 @@ impl OssSigner {
             fixed.push(Condition::eq("x-oss-security-token", token));
         }
         let prepared = prepare(policy, options, fixed, SIGNER_FIELDS)?;
-        let json = wire::to_json(&prepared.policy, now);
-        let mut form = self.sign_text_at(&json, &stamp, prepared.policy.expires_at(now));
+        let expires_at = policy.expires_at(now);
+        let json = wire::write_json(expires_at, prepared.conditions());
+        let mut form = self.sign_text_at(&json, &stamp, expires_at);
         let mut fields = prepared.leading_fields;
         fields.append(&mut form.fields);
         form.fields = fields;
@@ -254,7 +255,19 @@ struct Stamp {
 
 impl Stamp {
     fn at(now: DateTime<Utc>) -> Self {
-        let datetime = now.format("%Y%m%dT%H%M%SZ").to_string();
+        use chrono::{Datelike as _, Timelike as _};
+        use std::fmt::Write as _;
+        let mut datetime = String::with_capacity(16);
+        let _ = write!(
+            datetime,
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            now.year(),
+            now.month(),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second()
+        );
         let date = datetime.get(..8).unwrap_or_default().to_owned();
         Self { date, datetime }
     }
