@@ -5,6 +5,28 @@
 //! the browser, which POSTs the file straight to Alibaba Cloud OSS (or an S3
 //! compatible store). This crate parses the policy DSL, lints it, signs it (OSS
 //! V1 and V4), and verifies submitted forms exactly as the service would.
+//!
+//! ```
+//! use chrono::DateTime;
+//! use postpolicy::{Credentials, OssSigner, Policy};
+//!
+//! let policy = Policy::parse(
+//!     "expires in 1h
+//!      key starts-with \"user/42/\"
+//!      content-type in [image/png, image/jpeg]
+//!      content-length 1..10MiB",
+//! )?;
+//! let now = DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
+//! assert!(policy.lint(now).is_empty());
+//!
+//! let credentials = Credentials::new("LTAI5tExampleKeyId", "ExampleSecret", None)?;
+//! let signer = OssSigner::new(credentials, "cn-hangzhou", "examplebucket")?;
+//! let form = signer.sign(&policy, now)?;
+//! assert_eq!(form.url, "https://examplebucket.oss-cn-hangzhou.aliyuncs.com");
+//! assert_eq!(form.field("x-oss-signature-version"), Some("OSS4-HMAC-SHA256"));
+//! assert_eq!(form.fields_to_fill, ["key", "Content-Type"]);
+//! # Ok::<(), postpolicy::Error>(())
+//! ```
 
 pub mod callback;
 pub mod diagnostic;

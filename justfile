@@ -1,0 +1,33 @@
+# Shortcuts; each recipe calls a command that also works without just.
+default:
+    @just --list -u
+
+build:
+    cargo build --workspace
+
+test:
+    bash scripts/test.sh
+
+test-rust:
+    cargo test --workspace
+
+test-python:
+    bash scripts/test-python.sh
+
+test-node:
+    bash scripts/test-node.sh
+
+test-browser:
+    bash scripts/test-browser.sh
+
+bench:
+    cargo bench -p postpolicy --bench core
+
+lint:
+    bash scripts/lint.sh
+
+fmt:
+    cargo fmt --all
+
+ready:
+    bash .ci/run
