@@ -861,3 +861,138 @@ fn accepted(
         access_key_id,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_795_000_000, 0).unwrap()
+    }
+
+    fn upload(fields: &[(&str, &str)], size: u64) -> Submission {
+        Submission {
+            fields: fields
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            fields_after_file: vec![],
+            file: Some(FileInfo {
+                filename: "a.png".into(),
+                content_type: Some("image/png".into()),
+                size: Some(size),
+            }),
+        }
+    }
+
+    #[test]
+    fn explain_lists_every_failing_condition() {
+        let policy = Policy::new(
+            Some(crate::Expiration::In { seconds: 60 }),
+            vec![
+                Condition::starts_with("key", "user/42/"),
+                Condition::eq("x-oss-meta-owner", "42"),
+                Condition::one_of("content-type", ["image/png"]),
+                Condition::content_length(1, 10),
+                Condition::eq("bucket", "other"),
+            ],
+        );
+        let sub = upload(
+            &[("key", "avatars/a.png"), ("Content-Type", "image/png")],
+            11,
+        );
+        let failures = explain(&policy, &sub, Some("examplebucket"), now());
+        let indexes: Vec<_> = failures.iter().map(|f| f.condition_index).collect();
+        assert_eq!(indexes, vec![Some(0), Some(1), Some(3), Some(4)]);
+        assert_eq!(
+            failures[0].reason,
+            "key `avatars/a.png` does not start with `user/42/`"
+        );
+        assert_eq!(
+            failures[1].reason,
+            "the form has no `x-oss-meta-owner` field, and the policy requires it to be `42`"
+        );
+        assert_eq!(failures[2].code, "EntityTooLarge");
+        assert!(
+            failures[3].reason.contains("bucket `other`"),
+            "{}",
+            failures[3].reason
+        );
+        assert!(
+            explain(&policy, &sub, None, now()).len() == 3,
+            "bucket skipped when unknown"
+        );
+    }
+
+    #[test]
+    fn explain_passes_a_good_upload() {
+        let policy = Policy::new(None, vec![Condition::starts_with("key", "user/")]);
+        assert!(explain(&policy, &upload(&[("key", "user/a")], 1), None, now()).is_empty());
+    }
+
+    #[test]
+    fn error_xml_is_escaped() {
+        let r = Rejected::new(403, "AccessDenied", "a <b> & \"c\"", "r");
+        let xml = r.to_xml("req-1", "host");
+        assert!(
+            xml.contains("<Message>a &lt;b&gt; &amp; &quot;c&quot;</Message>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<Code>AccessDenied</Code>"));
+        assert!(xml.contains("<RequestId>req-1</RequestId>"));
+    }
+
+    #[test]
+    fn accepted_reports_metadata_and_content_type_precedence() {
+        let keys: HashMap<String, String> = HashMap::new();
+        let verifier = Verifier::new("b", "cn-hangzhou", keys).allow_anonymous(true);
+        let sub = upload(
+            &[
+                ("key", "k/${filename}"),
+                ("Content-Type", "text/plain"),
+                ("X-OSS-Meta-Owner", "42"),
+                ("Cache-Control", "no-cache"),
+                ("success_action_redirect", "https://example.com/done"),
+            ],
+            3,
+        );
+        let ok = verifier.verify(&sub, now()).unwrap();
+        assert_eq!(ok.key, "k/a.png");
+        assert_eq!(
+            ok.content_type.as_deref(),
+            Some("image/png"),
+            "file part beats form field"
+        );
+        assert_eq!(ok.redirect.as_deref(), Some("https://example.com/done"));
+        assert!(
+            ok.metadata
+                .contains(&("x-oss-meta-owner".into(), "42".into()))
+        );
+        assert!(
+            ok.metadata
+                .contains(&("cache-control".into(), "no-cache".into()))
+        );
+        assert_eq!(ok.access_key_id, None);
+    }
+
+    #[test]
+    fn anonymous_forms_need_permission() {
+        let keys: HashMap<String, String> = HashMap::new();
+        let verifier = Verifier::new("b", "cn-hangzhou", keys);
+        let r = verifier
+            .verify(&upload(&[("key", "k")], 3), now())
+            .unwrap_err();
+        assert_eq!((r.status, r.code), (403, "AccessDenied"));
+    }
+
+    #[test]
+    fn oversized_fields_are_refused() {
+        let keys: HashMap<String, String> = HashMap::new();
+        let verifier = Verifier::new("b", "cn-hangzhou", keys).allow_anonymous(true);
+        let big = "x".repeat(MAX_FIELD_VALUE_BYTES + 1);
+        let r = verifier
+            .verify(&upload(&[("key", "k"), ("x-oss-meta-a", &big)], 3), now())
+            .unwrap_err();
+        assert_eq!(r.code, "FieldItemTooLong");
+    }
+}
