@@ -191,12 +191,25 @@ impl<'a> DslError<'a> {
 
     /// The public error: offsets against `source`, line and column computed now.
     pub(crate) fn into_syntax(self, source: &str) -> SyntaxError {
-        use nom::Offset;
-        let start = source.offset(self.at).min(source.len());
+        let start = offset_in(source, self.at);
         let (found, len) = self
             .found
             .unwrap_or_else(|| crate::dsl::lexical::describe(self.at));
-        SyntaxError::new(source, Span::new(start, start + len), self.expected, found)
+        let end = start.saturating_add(len).min(source.len());
+        SyntaxError::new(source, Span::new(start, end), self.expected, found)
+    }
+}
+
+/// The byte offset of `part` in `source` (via [`nom::Offset`]); the end of
+/// `source` if `part` is not a piece of it, which the parser never produces.
+pub(crate) fn offset_in(source: &str, part: &str) -> usize {
+    use nom::Offset;
+    let range = source.as_bytes().as_ptr_range();
+    let inside = range.start <= part.as_ptr() && part.as_ptr() <= range.end;
+    if inside {
+        source.offset(part)
+    } else {
+        source.len()
     }
 }
 

@@ -21,9 +21,9 @@ use nom::character::complete::char;
 use nom::combinator::{cut, eof, map, map_opt, opt, value as to};
 use nom::error::context;
 use nom::sequence::preceded;
-use nom::{Err, IResult, Offset, Parser};
+use nom::{Err, IResult, Parser};
 
-use super::error::{DslError, SyntaxError, SyntaxErrors};
+use super::error::{DslError, SyntaxError, SyntaxErrors, offset_in};
 use super::lexical::{
     duration, is_bare_char, is_inline_space, is_name_char, quoted, show, size, timestamp,
 };
@@ -78,7 +78,7 @@ pub(crate) fn parse_all(source: &str) -> Result<Policy, SyntaxErrors> {
         let start = rest;
         match statement(rest) {
             Ok((after, (parsed, end))) => {
-                let span = Span::new(source.offset(start), source.offset(end));
+                let span = Span::new(offset_in(source, start), offset_in(source, end));
                 match parsed {
                     Statement::Condition(condition) => {
                         conditions.push(condition);
