@@ -1,1 +1,31 @@
-//! Python bindings (work in progress in this folder).
+//! Python bindings for postpolicy: the `postpolicy._native` extension module.
+//!
+//! Thin by rule: every class here converts Python values to core types and
+//! back, and maps core errors to the exceptions of `postpolicy/errors.py`
+//! (see [`errors::to_pyerr`]). Policy semantics live in the core only.
+
+mod convert;
+mod errors;
+mod policy;
+mod sign;
+mod verify;
+
+use pyo3::prelude::*;
+
+/// The native half of the `postpolicy` package; import `postpolicy` instead.
+#[pymodule]
+mod _native {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use crate::policy::{PyDiagnostic, PyPolicy};
+    #[pymodule_export]
+    use crate::sign::{PyCredentials, PyOssSigner, PySignedForm, sign_v1, sign_v4};
+    #[pymodule_export]
+    use crate::verify::{PyAccepted, PyFileInfo, PyVerifier, explain};
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
+}

@@ -1,0 +1,183 @@
+//! The one place that turns errors into Python exceptions.
+//!
+//! The exception classes are plain Python (`postpolicy/errors.py`), imported
+//! here with `import_exception!`. [`to_pyerr`] maps every core error; the few
+//! argument errors of the binding itself (a naive datetime, a malformed
+//! `fields` list, …) are built by the helpers below, so no other file builds
+//! a `PyErr`.
+
+use pyo3::PyTypeInfo;
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple, PyType};
+
+/// The Python classes of `postpolicy.errors`.
+mod py {
+    pyo3::import_exception!(postpolicy.errors, Error);
+    pyo3::import_exception!(postpolicy.errors, PolicySyntaxError);
+    pyo3::import_exception!(postpolicy.errors, PolicyError);
+    pyo3::import_exception!(postpolicy.errors, SignatureError);
+    pyo3::import_exception!(postpolicy.errors, Rejected);
+}
+
+/// Maps a core error to its Python exception, attributes set.
+pub fn to_pyerr(py: Python<'_>, error: impl Into<postpolicy::Error>) -> PyErr {
+    let error = error.into();
+    let code = error.code();
+    let built = match &error {
+        postpolicy::Error::Syntax(errors) => syntax_error(py, errors, code),
+        postpolicy::Error::Policy(e) => policy_error(py, &error.to_string(), e, code),
+        postpolicy::Error::Signature(postpolicy::SignatureError::Policy(e)) => {
+            policy_error(py, &error.to_string(), e, code)
+        }
+        postpolicy::Error::Signature(_) => {
+            instantiate::<py::SignatureError>(py, &error.to_string(), code, |_| Ok(()))
+        }
+        postpolicy::Error::Rejected(r) => rejected(py, r).map(Bound::into_any),
+        // Callback errors get their own class with the callback bindings; the
+        // core's `Error` is non-exhaustive, so anything newer lands here too.
+        _ => instantiate::<py::Error>(py, &error.to_string(), code, |_| Ok(())),
+    };
+    match built {
+        Ok(exception) => PyErr::from_value(exception),
+        Err(e) => e,
+    }
+}
+
+/// A `Rejected` exception object (not raised): `explain` returns a list of them.
+pub fn rejected<'py>(py: Python<'py>, r: &postpolicy::Rejected) -> PyResult<Bound<'py, PyAny>> {
+    instantiate::<py::Rejected>(py, &r.to_string(), "REJECTED", |kw| {
+        kw.set_item(pyo3::intern!(py, "status"), r.status)?;
+        kw.set_item(pyo3::intern!(py, "code"), r.code)?;
+        kw.set_item(pyo3::intern!(py, "message"), &r.message)?;
+        kw.set_item(pyo3::intern!(py, "condition_index"), r.condition_index)?;
+        kw.set_item(pyo3::intern!(py, "reason"), &r.reason)
+    })
+}
+
+fn syntax_error<'py>(
+    py: Python<'py>,
+    errors: &postpolicy::SyntaxErrors,
+    code: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let detail_class = py
+        .import(pyo3::intern!(py, "postpolicy.errors"))?
+        .getattr(pyo3::intern!(py, "SyntaxErrorDetail"))?;
+    let details = PyList::empty(py);
+    for e in errors.iter() {
+        let span = e.span();
+        details.append(detail_class.call1((
+            e.line(),
+            e.column(),
+            e.expected(),
+            e.found(),
+            span.start,
+            span.end,
+        ))?)?;
+    }
+    instantiate::<py::PolicySyntaxError>(py, &errors.to_string(), code, |kw| {
+        kw.set_item(pyo3::intern!(py, "errors"), &details)
+    })
+}
+
+fn policy_error<'py>(
+    py: Python<'py>,
+    text: &str,
+    e: &postpolicy::PolicyError,
+    code: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    instantiate::<py::PolicyError>(py, text, code, |kw| {
+        kw.set_item(pyo3::intern!(py, "service_code"), e.service_code())?;
+        kw.set_item(pyo3::intern!(py, "service_message"), e.service_message())?;
+        kw.set_item(pyo3::intern!(py, "reason"), e.reason())
+    })
+}
+
+/// Calls exception class `T` with the message and keyword attributes.
+fn instantiate<'py, T: PyTypeInfo>(
+    py: Python<'py>,
+    text: &str,
+    error_code: &str,
+    attributes: impl FnOnce(&Bound<'py, PyDict>) -> PyResult<()>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let class: Bound<'py, PyType> = T::type_object(py);
+    let kwargs = PyDict::new(py);
+    kwargs.set_item(pyo3::intern!(py, "error_code"), error_code)?;
+    attributes(&kwargs)?;
+    class.call(PyTuple::new(py, [text])?, Some(&kwargs))
+}
+
+// ---- argument errors of the binding (not core errors) ----
+
+/// `now` (or another instant) is not a `datetime.datetime`.
+pub fn not_a_datetime(what: &str, value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "{what} must be a timezone-aware datetime.datetime, not {}",
+        type_name(value)
+    ))
+}
+
+/// A naive datetime: refused rather than guessed to be local time.
+pub fn naive_datetime(what: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "{what} is a naive datetime (no tzinfo); pass an aware one, e.g. datetime.now(timezone.utc)"
+    ))
+}
+
+/// A duration that does not fit (too large, or not finite).
+pub fn duration_out_of_range(what: &str) -> PyErr {
+    PyOverflowError::new_err(format!("{what} is out of range"))
+}
+
+/// `clock_skew` is neither a `timedelta` nor a number of seconds.
+pub fn not_a_duration(what: &str, value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "{what} must be a datetime.timedelta or a number of seconds, not {}",
+        type_name(value)
+    ))
+}
+
+/// An item of a field list is not a `(name, value)` pair of strings.
+pub fn not_a_pair(what: &str, index: usize, value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "{what}[{index}] must be a (name, value) pair of str, not {}",
+        type_name(value)
+    ))
+}
+
+/// `file` is not a `FileInfo`, a dict or `None`.
+pub fn not_a_file(value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "file must be a FileInfo, a dict with `filename` (and optional `content_type`, `size`) or None, not {}",
+        type_name(value)
+    ))
+}
+
+/// A `file` dict without `filename`.
+pub fn file_without_name() -> PyErr {
+    PyValueError::new_err("the file dict has no `filename`")
+}
+
+/// `keys` is neither a dict nor a callable.
+pub fn not_a_key_store(value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "keys must be a dict of access key id -> secret, or a callable returning the secret or None, not {}",
+        type_name(value)
+    ))
+}
+
+/// `sign` got something other than a `Policy`.
+pub fn not_a_policy(value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "policy must be a postpolicy.Policy (build one with Policy.parse, from_json or from_base64), not {}",
+        type_name(value)
+    ))
+}
+
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "an unknown type".to_owned())
+}

@@ -1,0 +1,332 @@
+//! `Credentials`, `OssSigner`, `SignedForm` and the low-level `sign_v1` /
+//! `sign_v4`.
+
+use postpolicy::{Credentials, OssSigner, OssVersion, SignOptions, SignedForm};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyType};
+
+use crate::convert;
+use crate::errors::{self, to_pyerr};
+use crate::policy::PyPolicy;
+
+/// An access key: id, secret and, for STS, the security token.
+///
+/// The secret is never readable back, and `repr` redacts it.
+#[pyclass(name = "Credentials", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PyCredentials(pub Credentials);
+
+#[pymethods]
+impl PyCredentials {
+    #[new]
+    #[pyo3(signature = (access_key_id, access_key_secret, security_token=None))]
+    fn new(
+        py: Python<'_>,
+        access_key_id: &str,
+        access_key_secret: &str,
+        security_token: Option<String>,
+    ) -> PyResult<Self> {
+        Credentials::new(access_key_id, access_key_secret, security_token)
+            .map(Self)
+            .map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Credentials from `os.environ`: `OSS_ACCESS_KEY_ID` /
+    /// `OSS_ACCESS_KEY_SECRET` / `OSS_SESSION_TOKEN`, else
+    /// `ALIBABA_CLOUD_ACCESS_KEY_ID` / `ALIBABA_CLOUD_ACCESS_KEY_SECRET` /
+    /// `ALIBABA_CLOUD_SECURITY_TOKEN`. `None` when no id/secret pair is set.
+    #[classmethod]
+    fn from_env(cls: &Bound<'_, PyType>) -> PyResult<Option<Self>> {
+        let py = cls.py();
+        let environ = py
+            .import(intern!(py, "os"))?
+            .getattr(intern!(py, "environ"))?;
+        let lookup = |name: &str| -> Option<String> {
+            environ
+                .get_item(name)
+                .ok()
+                .and_then(|v| v.extract::<String>().ok())
+        };
+        match Credentials::from_lookup(lookup) {
+            None => Ok(None),
+            Some(Ok(credentials)) => Ok(Some(Self(credentials))),
+            Some(Err(e)) => Err(to_pyerr(py, e)),
+        }
+    }
+
+    #[getter]
+    fn access_key_id(&self) -> &str {
+        self.0.access_key_id()
+    }
+
+    #[getter]
+    fn security_token(&self) -> Option<&str> {
+        self.0.security_token()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let id = PyString::new(py, self.0.access_key_id());
+        let token = if self.0.security_token().is_some() {
+            "'***'"
+        } else {
+            "None"
+        };
+        Ok(format!(
+            "Credentials(access_key_id={}, access_key_secret='***', security_token={token})",
+            id.repr()?
+        ))
+    }
+}
+
+/// Signs policies for one OSS bucket with one access key (V4 by default).
+#[pyclass(name = "OssSigner", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PyOssSigner(OssSigner);
+
+#[pymethods]
+impl PyOssSigner {
+    #[new]
+    #[pyo3(signature = (credentials, region, bucket, endpoint=None, version="v4", cloudbox_id=None))]
+    fn new(
+        py: Python<'_>,
+        credentials: &Bound<'_, PyCredentials>,
+        region: &str,
+        bucket: &str,
+        endpoint: Option<&str>,
+        version: &str,
+        cloudbox_id: Option<&str>,
+    ) -> PyResult<Self> {
+        let build = || -> Result<OssSigner, postpolicy::SignatureError> {
+            let version: OssVersion = version.parse()?;
+            let mut signer = OssSigner::new(credentials.get().0.clone(), region, bucket)?;
+            if let Some(endpoint) = endpoint {
+                signer = signer.with_endpoint(endpoint)?;
+            }
+            if let Some(id) = cloudbox_id {
+                signer = signer.with_cloudbox(id)?;
+            }
+            Ok(signer.with_version(version))
+        };
+        build().map(Self).map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Signs `policy` at `now` (default: the current time). `key` is the object
+    /// key, or a template ending in `${filename}` (which becomes a
+    /// `starts-with` condition on the part before it).
+    #[pyo3(signature = (policy, now=None, key=None))]
+    fn sign(
+        &self,
+        py: Python<'_>,
+        policy: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+        key: Option<&str>,
+    ) -> PyResult<PySignedForm> {
+        let policy = policy
+            .cast::<PyPolicy>()
+            .map_err(|_| errors::not_a_policy(policy))?;
+        let now = convert::now_or_clock(now)?;
+        let signed = match key {
+            None => self.0.sign(&policy.get().0, now),
+            Some(key) => self
+                .0
+                .sign_with(&policy.get().0, &SignOptions::default().key(key), now),
+        };
+        PySignedForm::new(py, signed.map_err(|e| to_pyerr(py, e))?)
+    }
+
+    /// Signs an exact policy JSON text without changing a byte of it (to
+    /// reproduce another SDK's output); only the signature fields are returned.
+    #[pyo3(signature = (policy_json, now=None))]
+    fn sign_json(
+        &self,
+        py: Python<'_>,
+        policy_json: &str,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PySignedForm> {
+        let now = convert::now_or_clock(now)?;
+        let signed = self
+            .0
+            .sign_json(policy_json, now)
+            .map_err(|e| to_pyerr(py, e))?;
+        PySignedForm::new(py, signed)
+    }
+
+    /// The form's action URL.
+    #[getter]
+    fn url(&self) -> &str {
+        self.0.url()
+    }
+
+    #[getter]
+    fn bucket(&self) -> &str {
+        self.0.bucket()
+    }
+
+    #[getter]
+    fn region(&self) -> &str {
+        self.0.region()
+    }
+
+    /// `"v1"` or `"v4"`.
+    #[getter]
+    fn version(&self) -> &'static str {
+        match self.0.version() {
+            OssVersion::V1 => "v1",
+            OssVersion::V4 => "v4",
+        }
+    }
+
+    #[getter]
+    fn credentials(&self) -> PyCredentials {
+        PyCredentials(self.0.credentials().clone())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "OssSigner(bucket='{}', region='{}', url='{}', version='{}')",
+            self.0.bucket(),
+            self.0.region(),
+            self.0.url(),
+            self.version()
+        )
+    }
+}
+
+/// A signed upload form: POST `fields` (in order) to `url`, with the file as
+/// the last part, named `file`.
+///
+/// `fields` is a dict built once when the form is signed. `to_dict()` is the
+/// JSON-ready token for the browser (`expires_at` as an ISO 8601 string), and
+/// `to_json()` its text.
+#[pyclass(name = "SignedForm", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PySignedForm {
+    form: SignedForm,
+    fields: Py<PyDict>,
+}
+
+impl PySignedForm {
+    fn new(py: Python<'_>, form: SignedForm) -> PyResult<Self> {
+        let fields = PyDict::new(py);
+        for (name, value) in &form.fields {
+            fields.set_item(field_name(py, name), field_value(py, value))?;
+        }
+        Ok(Self {
+            form,
+            fields: fields.unbind(),
+        })
+    }
+}
+
+/// The names the signers emit, interned once: building the dict then costs
+/// no string allocation and no hashing for them.
+fn field_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    let interned = match name {
+        "key" => intern!(py, "key"),
+        "policy" => intern!(py, "policy"),
+        "x-oss-signature-version" => intern!(py, "x-oss-signature-version"),
+        "x-oss-credential" => intern!(py, "x-oss-credential"),
+        "x-oss-date" => intern!(py, "x-oss-date"),
+        "x-oss-signature" => intern!(py, "x-oss-signature"),
+        "x-oss-security-token" => intern!(py, "x-oss-security-token"),
+        "OSSAccessKeyId" => intern!(py, "OSSAccessKeyId"),
+        "Signature" => intern!(py, "Signature"),
+        "success_action_status" => intern!(py, "success_action_status"),
+        "success_action_redirect" => intern!(py, "success_action_redirect"),
+        "Content-Type" => intern!(py, "Content-Type"),
+        "callback" => intern!(py, "callback"),
+        other => return PyString::new(py, other),
+    };
+    interned.clone()
+}
+
+fn field_value<'py>(py: Python<'py>, value: &str) -> Bound<'py, PyString> {
+    match value {
+        "OSS4-HMAC-SHA256" => intern!(py, "OSS4-HMAC-SHA256").clone(),
+        other => PyString::new(py, other),
+    }
+}
+
+#[pymethods]
+impl PySignedForm {
+    #[getter]
+    fn url(&self) -> &str {
+        &self.form.url
+    }
+
+    /// The hidden form fields, in the order they must be sent.
+    #[getter]
+    fn fields(&self, py: Python<'_>) -> Py<PyDict> {
+        self.fields.clone_ref(py)
+    }
+
+    /// When the policy expires (an aware datetime in UTC).
+    #[getter]
+    fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::to_datetime(py, self.form.expires_at)
+    }
+
+    /// Fields the page must still fill (constrained by `starts-with`, `in`,
+    /// `not-in`), e.g. `key` under a prefix.
+    #[getter]
+    fn fields_to_fill(&self) -> Vec<String> {
+        self.form.fields_to_fill.clone()
+    }
+
+    /// `{"url", "fields", "expires_at", "fields_to_fill"}`, ready for `json.dumps`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let fields = PyDict::new(py);
+        for (name, value) in &self.form.fields {
+            fields.set_item(field_name(py, name), field_value(py, value))?;
+        }
+        let out = PyDict::new(py);
+        out.set_item(intern!(py, "url"), &self.form.url)?;
+        out.set_item(intern!(py, "fields"), fields)?;
+        out.set_item(
+            intern!(py, "expires_at"),
+            postpolicy::wire::format_timestamp(self.form.expires_at),
+        )?;
+        out.set_item(
+            intern!(py, "fields_to_fill"),
+            PyList::new(py, &self.form.fields_to_fill)?,
+        )?;
+        Ok(out)
+    }
+
+    /// The JSON token for the browser (the text of `to_dict()`).
+    fn to_json(&self) -> String {
+        self.form.to_json()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "SignedForm(url='{}', fields=<{} fields>, expires_at='{}')",
+            self.form.url,
+            self.form.fields.len(),
+            postpolicy::wire::format_timestamp(self.form.expires_at)
+        )
+    }
+}
+
+/// The V1 signature of an already-encoded policy:
+/// base64(HMAC-SHA1(secret, policy_b64)).
+#[pyfunction]
+pub fn sign_v1(secret: &str, policy_b64: &str) -> String {
+    postpolicy::sign_v1(secret, policy_b64)
+}
+
+/// The V4 signature (lower-case hex) of an already-encoded policy, for the day
+/// `date` (`yyyymmdd`) and `region` (with or without the `oss-` prefix).
+#[pyfunction]
+#[pyo3(signature = (secret, policy_b64, date, region, product="oss"))]
+pub fn sign_v4(
+    py: Python<'_>,
+    secret: &str,
+    policy_b64: &str,
+    date: &str,
+    region: &str,
+    product: &str,
+) -> PyResult<String> {
+    postpolicy::sign_v4(secret, policy_b64, date, region, product).map_err(|e| to_pyerr(py, e))
+}

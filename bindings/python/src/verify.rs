@@ -1,0 +1,301 @@
+//! `Verifier`, `FileInfo`, `Accepted` and `explain`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use postpolicy::{Accepted, FileInfo, KeyStore, Submission, Verifier};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+
+use crate::convert;
+use crate::errors::{self, to_pyerr};
+use crate::policy::PyPolicy;
+
+/// The file part of a form: its `filename`, its part `Content-Type`, and its
+/// size in bytes when known.
+#[pyclass(
+    name = "FileInfo",
+    module = "postpolicy._native",
+    frozen,
+    eq,
+    skip_from_py_object
+)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct PyFileInfo(pub FileInfo);
+
+#[pymethods]
+impl PyFileInfo {
+    #[new]
+    #[pyo3(signature = (filename, content_type=None, size=None))]
+    fn new(filename: String, content_type: Option<String>, size: Option<u64>) -> Self {
+        Self(FileInfo {
+            filename,
+            content_type,
+            size,
+        })
+    }
+
+    #[getter]
+    fn filename(&self) -> &str {
+        &self.0.filename
+    }
+
+    #[getter]
+    fn content_type(&self) -> Option<&str> {
+        self.0.content_type.as_deref()
+    }
+
+    #[getter]
+    fn size(&self) -> Option<u64> {
+        self.0.size
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let text = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
+        Ok(format!(
+            "FileInfo(filename={}, content_type={}, size={})",
+            text(&self.0.filename)?,
+            match &self.0.content_type {
+                Some(c) => text(c)?,
+                None => "None".to_owned(),
+            },
+            self.0
+                .size
+                .map_or_else(|| "None".to_owned(), |s| s.to_string())
+        ))
+    }
+}
+
+/// A successful upload: the final object `key`, the HTTP `status` to answer
+/// (200, 201 or 204), the `redirect` (which takes precedence over `status`),
+/// the object's `content_type`, the `metadata` stored with it (lower-case
+/// names, in form order), the allowed `size_limit` `(min, max)` and the
+/// `access_key_id` that signed the form.
+#[pyclass(
+    name = "Accepted",
+    module = "postpolicy._native",
+    frozen,
+    eq,
+    skip_from_py_object
+)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct PyAccepted(Accepted);
+
+#[pymethods]
+impl PyAccepted {
+    #[getter]
+    fn key(&self) -> &str {
+        &self.0.key
+    }
+
+    #[getter]
+    fn status(&self) -> u16 {
+        self.0.status
+    }
+
+    #[getter]
+    fn redirect(&self) -> Option<&str> {
+        self.0.redirect.as_deref()
+    }
+
+    #[getter]
+    fn content_type(&self) -> Option<&str> {
+        self.0.content_type.as_deref()
+    }
+
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        for (name, value) in &self.0.metadata {
+            out.set_item(name, value)?;
+        }
+        Ok(out)
+    }
+
+    #[getter]
+    fn size_limit(&self) -> (u64, u64) {
+        (self.0.size_limit.min, self.0.size_limit.max)
+    }
+
+    #[getter]
+    fn access_key_id(&self) -> Option<&str> {
+        self.0.access_key_id.as_deref()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Accepted(key={}, status={}, redirect={})",
+            PyString::new(py, &self.0.key).repr()?,
+            self.0.status,
+            match &self.0.redirect {
+                Some(r) => PyString::new(py, r).repr()?.to_string(),
+                None => "None".to_owned(),
+            }
+        ))
+    }
+}
+
+thread_local! {
+    /// The exception a callable key store raised during the current `verify`
+    /// on this thread (the callable runs on the verifying thread).
+    static RAISED: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+}
+
+/// A key store backed by a Python callable `(access_key_id) -> secret | None`.
+/// An exception raised by the callable is kept and re-raised by `verify`.
+struct CallableKeys {
+    lookup: Py<PyAny>,
+}
+
+impl KeyStore for CallableKeys {
+    fn secret(&self, access_key_id: &str) -> Option<String> {
+        Python::attach(|py| {
+            let answer = self
+                .lookup
+                .call1(py, (access_key_id,))
+                .and_then(|v| v.extract::<Option<String>>(py));
+            match answer {
+                Ok(secret) => secret,
+                Err(e) => {
+                    RAISED.with(|slot| {
+                        slot.borrow_mut().get_or_insert(e);
+                    });
+                    None
+                }
+            }
+        })
+    }
+}
+
+/// Verifies forms posted to one bucket, as OSS would.
+///
+/// `keys` maps access key ids to secrets: a dict (copied when the verifier is
+/// made) or a callable `(access_key_id) -> secret | None` asked on every
+/// verification. `clock_skew` is how far in the future an `x-oss-date` may be
+/// (a `timedelta` or seconds; default 15 minutes).
+#[pyclass(name = "Verifier", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PyVerifier {
+    verifier: Verifier,
+    /// The key store is a Python callable (so verification needs the
+    /// interpreter attached).
+    callable_keys: bool,
+}
+
+#[pymethods]
+impl PyVerifier {
+    #[new]
+    #[pyo3(signature = (bucket, region, keys, clock_skew=None, allow_anonymous=false, cloudbox_id=None))]
+    fn new(
+        bucket: &str,
+        region: &str,
+        keys: &Bound<'_, PyAny>,
+        clock_skew: Option<&Bound<'_, PyAny>>,
+        allow_anonymous: bool,
+        cloudbox_id: Option<&str>,
+    ) -> PyResult<Self> {
+        let (mut verifier, callable_keys) = if let Ok(map) = keys.cast::<PyDict>() {
+            let map: HashMap<String, String> = map.extract()?;
+            (Verifier::new(bucket, region, map), false)
+        } else if keys.is_callable() {
+            let store = CallableKeys {
+                lookup: keys.clone().unbind(),
+            };
+            (Verifier::new(bucket, region, store), true)
+        } else {
+            return Err(errors::not_a_key_store(keys));
+        };
+        if let Some(skew) = clock_skew.filter(|s| !s.is_none()) {
+            verifier = verifier.with_clock_skew(convert::duration(skew, "clock_skew")?);
+        }
+        verifier = verifier.allow_anonymous(allow_anonymous);
+        if let Some(id) = cloudbox_id {
+            verifier = verifier.with_cloudbox(id);
+        }
+        Ok(Self {
+            verifier,
+            callable_keys,
+        })
+    }
+
+    /// Accepts or rejects a submitted form at `now` (default: the current
+    /// time). `fields` are the `(name, value)` pairs before the file part, as
+    /// sent (a dict also works); `file` is a `FileInfo`, an equivalent dict or
+    /// `None`. Returns `Accepted` or raises `Rejected`.
+    #[pyo3(signature = (fields, file, now=None, fields_after_file=None))]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        fields: &Bound<'_, PyAny>,
+        file: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+        fields_after_file: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyAccepted> {
+        let submission = submission(fields, file, fields_after_file)?;
+        let now = convert::now_or_clock(now)?;
+        let outcome = if self.callable_keys {
+            // The callable needs the interpreter: stay attached, on this thread.
+            RAISED.with(|slot| slot.borrow_mut().take());
+            let outcome = self.verifier.verify(&submission, now);
+            if let Some(error) = RAISED.with(|slot| slot.borrow_mut().take()) {
+                return Err(error);
+            }
+            outcome
+        } else {
+            py.detach(|| self.verifier.verify(&submission, now))
+        };
+        outcome.map(PyAccepted).map_err(|r| to_pyerr(py, r))
+    }
+
+    #[getter]
+    fn bucket(&self) -> &str {
+        self.verifier.bucket()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Verifier(bucket='{}')", self.verifier.bucket())
+    }
+}
+
+/// Every reason `policy` would reject the submission at `now`, without
+/// checking a signature: a list of `Rejected` exceptions (not raised), empty
+/// when the upload would pass. `bucket` conditions are judged only when
+/// `bucket` is given.
+#[pyfunction]
+#[pyo3(signature = (policy, fields, file, now=None, fields_after_file=None, bucket=None))]
+pub fn explain<'py>(
+    py: Python<'py>,
+    policy: &Bound<'py, PyAny>,
+    fields: &Bound<'py, PyAny>,
+    file: Option<&Bound<'py, PyAny>>,
+    now: Option<&Bound<'py, PyAny>>,
+    fields_after_file: Option<&Bound<'py, PyAny>>,
+    bucket: Option<&str>,
+) -> PyResult<Bound<'py, PyList>> {
+    let policy = policy
+        .cast::<PyPolicy>()
+        .map_err(|_| errors::not_a_policy(policy))?;
+    let submission = submission(fields, file, fields_after_file)?;
+    let now = convert::now_or_clock(now)?;
+    let failures = postpolicy::explain(&policy.get().0, &submission, bucket, now);
+    let out = PyList::empty(py);
+    for failure in &failures {
+        out.append(errors::rejected(py, failure)?)?;
+    }
+    Ok(out)
+}
+
+fn submission(
+    fields: &Bound<'_, PyAny>,
+    file: Option<&Bound<'_, PyAny>>,
+    fields_after_file: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Submission> {
+    Ok(Submission {
+        fields: convert::pairs(fields, "fields")?,
+        fields_after_file: match fields_after_file.filter(|f| !f.is_none()) {
+            Some(after) => convert::pairs(after, "fields_after_file")?,
+            None => Vec::new(),
+        },
+        file: convert::file_info(file)?,
+    })
+}

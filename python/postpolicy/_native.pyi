@@ -1,0 +1,230 @@
+# Hand-written stubs for the native module (bindings/python). Checked against
+# the built module by `python -m mypy.stubtest postpolicy._native`.
+
+import datetime
+from typing import Callable, ClassVar, Iterable, Mapping, Optional, Tuple, Union, final
+
+from .errors import Rejected
+
+__version__: str
+__all__ = [
+    "Diagnostic",
+    "Policy",
+    "Credentials",
+    "OssSigner",
+    "SignedForm",
+    "sign_v1",
+    "sign_v4",
+    "Accepted",
+    "FileInfo",
+    "Verifier",
+    "explain",
+    "__version__",
+]
+
+_Fields = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
+"""Form fields as sent: (name, value) pairs in order, or a dict."""
+
+_File = Union["FileInfo", Mapping[str, object], None]
+"""A FileInfo, a dict {"filename", "content_type", "size"} or None."""
+_Seconds = Union[datetime.timedelta, int, float]
+
+@final
+class Policy:
+    """An upload policy: an expiration and an ordered list of conditions."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    @classmethod
+    def parse(cls, source: str) -> Policy:
+        """Parses the policy DSL; raises PolicySyntaxError listing every error."""
+    @classmethod
+    def from_json(cls, text: str) -> Policy:
+        """Parses policy JSON as the services accept it; raises PolicyError."""
+    @classmethod
+    def from_base64(cls, policy_b64: str) -> Policy:
+        """Decodes a `policy` form field; raises PolicyError."""
+    def to_dsl(self) -> str:
+        """The canonical DSL text."""
+    def to_json(self, now: Optional[datetime.datetime] = None) -> str:
+        """Compact policy JSON; a relative expiration resolves against `now`."""
+    def lint(self, now: Optional[datetime.datetime] = None) -> list[Diagnostic]:
+        """Errors and warnings as if the policy were signed at `now`."""
+    def expires_at(self, now: Optional[datetime.datetime] = None) -> datetime.datetime:
+        """When the policy expires if signed at `now`."""
+    def __len__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class Diagnostic:
+    """One lint finding."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    @property
+    def code(self) -> str: ...
+    @property
+    def severity(self) -> str:
+        """"error" or "warning"."""
+    @property
+    def message(self) -> str: ...
+    @property
+    def condition_index(self) -> Optional[int]: ...
+    @property
+    def span(self) -> Optional[Tuple[int, int]]:
+        """Byte offsets (start, end) of the condition in the DSL source."""
+    @property
+    def is_error(self) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class Credentials:
+    """An access key: id, secret and, for STS, the security token."""
+
+    def __new__(
+        cls,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: Optional[str] = None,
+    ) -> Credentials: ...
+    @classmethod
+    def from_env(cls) -> Optional[Credentials]:
+        """From OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET / OSS_SESSION_TOKEN,
+        else the ALIBABA_CLOUD_* names; None when no id/secret pair is set."""
+    @property
+    def access_key_id(self) -> str: ...
+    @property
+    def security_token(self) -> Optional[str]: ...
+
+@final
+class OssSigner:
+    """Signs policies for one OSS bucket with one access key."""
+
+    def __new__(
+        cls,
+        credentials: Credentials,
+        region: str,
+        bucket: str,
+        endpoint: Optional[str] = None,
+        version: str = "v4",
+        cloudbox_id: Optional[str] = None,
+    ) -> OssSigner: ...
+    def sign(
+        self,
+        policy: Policy,
+        now: Optional[datetime.datetime] = None,
+        key: Optional[str] = None,
+    ) -> SignedForm:
+        """Signs `policy` at `now`; `key` is an object key or a template
+        ending in `${filename}`."""
+    def sign_json(
+        self, policy_json: str, now: Optional[datetime.datetime] = None
+    ) -> SignedForm:
+        """Signs an exact policy JSON text, byte for byte."""
+    @property
+    def url(self) -> str: ...
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def credentials(self) -> Credentials: ...
+
+@final
+class SignedForm:
+    """A signed upload form: POST `fields` (in order) to `url`, file last."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def fields(self) -> dict[str, str]: ...
+    @property
+    def expires_at(self) -> datetime.datetime: ...
+    @property
+    def fields_to_fill(self) -> list[str]: ...
+    def to_dict(self) -> dict[str, object]:
+        """{"url", "fields", "expires_at" (ISO 8601 text), "fields_to_fill"}."""
+    def to_json(self) -> str:
+        """The JSON token for the browser."""
+
+@final
+class FileInfo:
+    """The file part of a form."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    def __new__(
+        cls,
+        filename: str,
+        content_type: Optional[str] = None,
+        size: Optional[int] = None,
+    ) -> FileInfo: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content_type(self) -> Optional[str]: ...
+    @property
+    def size(self) -> Optional[int]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class Accepted:
+    """A successful upload."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    @property
+    def key(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def redirect(self) -> Optional[str]: ...
+    @property
+    def content_type(self) -> Optional[str]: ...
+    @property
+    def metadata(self) -> dict[str, str]: ...
+    @property
+    def size_limit(self) -> Tuple[int, int]: ...
+    @property
+    def access_key_id(self) -> Optional[str]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class Verifier:
+    """Verifies forms posted to one bucket, as OSS would."""
+
+    def __new__(
+        cls,
+        bucket: str,
+        region: str,
+        keys: Union[Mapping[str, str], Callable[[str], Optional[str]]],
+        clock_skew: Optional[_Seconds] = None,
+        allow_anonymous: bool = False,
+        cloudbox_id: Optional[str] = None,
+    ) -> Verifier: ...
+    def verify(
+        self,
+        fields: _Fields,
+        file: _File,
+        now: Optional[datetime.datetime] = None,
+        fields_after_file: Optional[_Fields] = None,
+    ) -> Accepted:
+        """Returns Accepted or raises Rejected."""
+    @property
+    def bucket(self) -> str: ...
+
+def explain(
+    policy: Policy,
+    fields: _Fields,
+    file: _File,
+    now: Optional[datetime.datetime] = None,
+    fields_after_file: Optional[_Fields] = None,
+    bucket: Optional[str] = None,
+) -> list[Rejected]:
+    """Every reason `policy` would reject the submission (not raised)."""
+
+def sign_v1(secret: str, policy_b64: str) -> str:
+    """base64(HMAC-SHA1(secret, policy_b64))."""
+
+def sign_v4(
+    secret: str, policy_b64: str, date: str, region: str, product: str = "oss"
+) -> str:
+    """The OSS V4 signature (hex) of an already-encoded policy; date is yyyymmdd."""

@@ -1,0 +1,169 @@
+"""The exceptions postpolicy raises.
+
+Every error is a :class:`postpolicy.Error`, itself a :class:`ValueError`.
+The classes are plain Python; the native module builds and raises them, and
+the text of every message comes from the Rust core.
+
+``error_code`` is the stable, language-neutral code of the core
+(``POLICY_SYNTAX``, ``POLICY_INVALID``, ``SIGNATURE_MISMATCH``,
+``SIGNING_INVALID``, ``REJECTED``, ``CALLBACK_INVALID``). :class:`Rejected`
+also carries the storage service's own ``code`` (``AccessDenied``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence, Tuple
+
+__all__ = [
+    "Error",
+    "PolicySyntaxError",
+    "PolicyError",
+    "SignatureError",
+    "Rejected",
+    "SyntaxErrorDetail",
+]
+
+
+class Error(ValueError):
+    """Base class of every postpolicy error."""
+
+    error_code: str
+
+    def __init__(self, message: str, *, error_code: str = "ERROR") -> None:
+        super().__init__(message)
+        self.error_code = error_code
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (_rebuild, (type(self), str(self), dict(self.__dict__)))
+
+
+def _rebuild(cls: "type[Error]", message: str, state: "dict[str, Any]") -> Error:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+@dataclass(frozen=True)
+class SyntaxErrorDetail:
+    """One syntax error of a policy DSL text.
+
+    ``line`` and ``column`` are 1-based (column counted in characters);
+    ``start`` and ``end`` are byte offsets into the UTF-8 source.
+    """
+
+    line: int
+    column: int
+    expected: str
+    found: str
+    start: int
+    end: int
+
+    @property
+    def reason(self) -> str:
+        """``expected …, found …``, without the location."""
+        return f"expected {self.expected}, found {self.found}"
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.reason}"
+
+
+class PolicySyntaxError(Error):
+    """The policy DSL text does not parse.
+
+    ``line`` and ``column`` locate the first error; ``errors`` lists all of
+    them (the parser recovers per statement).
+    """
+
+    line: int
+    column: int
+    errors: "list[SyntaxErrorDetail]"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[SyntaxErrorDetail],
+        error_code: str = "POLICY_SYNTAX",
+    ) -> None:
+        super().__init__(message, error_code=error_code)
+        self.errors = list(errors)
+        first = self.errors[0] if self.errors else None
+        self.line = first.line if first else 0
+        self.column = first.column if first else 0
+
+
+class PolicyError(Error):
+    """A policy document the service would refuse, or one that cannot be made.
+
+    ``service_code`` is the service's error code (``InvalidPolicyDocument``),
+    ``service_message`` its message, ``reason`` the same for a person.
+    """
+
+    service_code: str
+    service_message: str
+    reason: str
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service_code: str = "InvalidPolicyDocument",
+        service_message: str = "",
+        reason: str = "",
+        error_code: str = "POLICY_INVALID",
+    ) -> None:
+        super().__init__(message, error_code=error_code)
+        self.service_code = service_code
+        self.service_message = service_message
+        self.reason = reason or message
+
+
+class SignatureError(Error):
+    """Signing could not be done (bad credentials, region, bucket, date,
+    endpoint or version), or a signature does not match."""
+
+    def __init__(self, message: str, *, error_code: str = "SIGNING_INVALID") -> None:
+        super().__init__(message, error_code=error_code)
+
+
+class Rejected(Error):
+    """An upload the storage service would refuse, as it would answer it.
+
+    ``status`` is the HTTP status, ``code`` and ``message`` the service's own
+    error code and message, ``condition_index`` the 0-based index of the
+    failing policy condition (``None`` when no condition failed) and
+    ``reason`` a plain explanation naming the value sent and what was expected.
+    ``str(rejected)`` is ``"<code> (<status>): <reason>"``.
+    """
+
+    status: int
+    code: str
+    message: str
+    condition_index: Optional[int]
+    reason: str
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        status: int,
+        code: str,
+        message: str,
+        condition_index: Optional[int] = None,
+        reason: str = "",
+        error_code: str = "REJECTED",
+    ) -> None:
+        super().__init__(text, error_code=error_code)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.condition_index = condition_index
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return (
+            f"Rejected(status={self.status!r}, code={self.code!r}, "
+            f"condition_index={self.condition_index!r}, reason={self.reason!r})"
+        )

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The Python suite: builds the extension into python/.venv (created when
+# missing), then runs stubtest, mypy --strict on the typed example, and pytest.
+# Works on a fresh machine with python3 and a Rust toolchain.
+# Usage: bash scripts/test-python.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+
+# Share the Rust build with `cargo test`.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+
+venv="$root/python/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+    echo "-- creating $venv"
+    "${PYTHON:-python3}" -m venv "$venv"
+fi
+py="$venv/bin/python"
+export VIRTUAL_ENV="$venv"
+export PATH="$venv/bin:$PATH"
+unset CONDA_PREFIX
+
+echo "-- installing build and test tools"
+"$py" -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
+
+echo "-- building postpolicy._native (maturin develop)"
+(cd python && maturin develop --quiet)
+
+echo "-- stubtest: python/postpolicy/_native.pyi against the built module"
+(cd python && "$py" -m mypy.stubtest postpolicy._native --allowlist stubtest-allowlist.txt)
+
+echo "-- mypy --strict on the typed examples"
+(cd python && "$py" -m mypy --strict examples/typed_example.py examples/flask_app.py)
+
+echo "-- pytest"
+cd python
+"$py" -m pytest "$@"
