@@ -29,8 +29,8 @@ echo "-- building postpolicy._native (maturin develop)"
 echo "-- stubtest: python/postpolicy/_native.pyi against the built module"
 (cd python && "$py" -m mypy.stubtest postpolicy._native --allowlist stubtest-allowlist.txt)
 
-echo "-- mypy --strict on the typed examples"
-(cd python && "$py" -m mypy --strict examples/typed_example.py examples/flask_app.py)
+echo "-- mypy --strict: the typed examples (and the tests) against the package"
+(cd python && "$py" -m mypy --strict examples tests)
 
 echo "-- pytest"
 cd python
