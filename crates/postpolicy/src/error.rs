@@ -54,7 +54,7 @@ pub enum SignatureError {
     #[error("invalid credentials: {0}")]
     InvalidCredentials(String),
     #[error(
-        "invalid region `{0}`: expected an id such as `cn-hangzhou` (an `oss-` prefix is allowed)"
+        "invalid region `{0}`: expected an id such as `cn-hangzhou` (an `oss-` prefix is allowed) or `us-east-1`"
     )]
     InvalidRegion(String),
     #[error("invalid signing date `{0}`: expected yyyymmdd")]
@@ -69,6 +69,11 @@ pub enum SignatureError {
     UnsupportedCondition {
         index: usize,
         operator: &'static str,
+        dialect: &'static str,
+    },
+    #[error("{option} are not supported by {dialect}")]
+    UnsupportedOption {
+        option: &'static str,
         dialect: &'static str,
     },
     #[error("the policy cannot be signed: {0}")]

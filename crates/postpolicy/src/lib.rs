@@ -36,13 +36,16 @@ pub mod lint;
 pub mod policy;
 pub mod sign;
 pub mod verify;
+pub mod verify_s3;
 pub mod wire;
 
 pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
 pub use policy::{ByteRange, Condition, Expiration, Field, Policy};
 pub use sign::{
-    Credentials, OssSigner, OssVersion, Secret, SignOptions, SignedForm, sign_v1, sign_v4,
+    Credentials, OssSigner, OssVersion, S3Signer, Secret, SignOptions, SignedForm, sign_s3_v4,
+    sign_v1, sign_v4,
 };
 pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier, explain};
+pub use verify_s3::S3Verifier;
 pub use callback::{CallbackFields, CallbackSpec, verify_callback};

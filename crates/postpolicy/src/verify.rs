@@ -100,7 +100,7 @@ pub struct Rejected {
 }
 
 impl Rejected {
-    fn new(
+    pub(crate) fn new(
         status: u16,
         code: &'static str,
         message: impl Into<String>,
@@ -115,7 +115,7 @@ impl Rejected {
         }
     }
 
-    fn at(mut self, index: usize) -> Self {
+    pub(crate) fn at(mut self, index: usize) -> Self {
         self.condition_index = Some(index);
         self
     }
@@ -464,7 +464,7 @@ pub fn explain(
 }
 
 /// `yyyymmddTHHMMSSZ`, by hand: this runs on every V4 verification.
-fn parse_x_oss_date(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_x_oss_date(text: &str) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
     if b.len() != 16 || b.get(8) != Some(&b'T') || b.get(15) != Some(&b'Z') {
         return None;
@@ -484,7 +484,7 @@ fn invalid_argument(reason: String) -> Rejected {
     Rejected::new(400, "InvalidArgument", reason.clone(), reason)
 }
 
-fn signature_mismatch(reason: String) -> Rejected {
+pub(crate) fn signature_mismatch(reason: String) -> Rejected {
     Rejected::new(403, "SignatureDoesNotMatch", SIGNATURE_MISMATCH, reason)
 }
 
@@ -594,7 +594,7 @@ fn scheme(submission: &Submission) -> Result<Scheme<'_>, Rejected> {
     }
 }
 
-fn decode_policy(policy_b64: &str) -> Result<Policy, Rejected> {
+pub(crate) fn decode_policy(policy_b64: &str) -> Result<Policy, Rejected> {
     wire::from_base64(policy_b64).map_err(|e| {
         Rejected::new(
             400,
@@ -605,7 +605,7 @@ fn decode_policy(policy_b64: &str) -> Result<Policy, Rejected> {
     })
 }
 
-fn check_expiry(policy: &Policy, now: DateTime<Utc>) -> Result<(), Rejected> {
+pub(crate) fn check_expiry(policy: &Policy, now: DateTime<Utc>) -> Result<(), Rejected> {
     let expires_at = policy.expires_at(now);
     if now >= expires_at {
         return Err(Rejected::new(
@@ -622,7 +622,7 @@ fn check_expiry(policy: &Policy, now: DateTime<Utc>) -> Result<(), Rejected> {
     Ok(())
 }
 
-fn check_size_cap(submission: &Submission) -> Result<(), Rejected> {
+pub(crate) fn check_size_cap(submission: &Submission) -> Result<(), Rejected> {
     match submission.file.as_ref().and_then(|f| f.size) {
         Some(size) if size > MAX_FORM_UPLOAD_BYTES => Err(Rejected::new(
             400,
@@ -693,7 +693,7 @@ fn evaluate(
     }
 }
 
-fn range_failure(range: &ByteRange, size: u64) -> Option<Rejected> {
+pub(crate) fn range_failure(range: &ByteRange, size: u64) -> Option<Rejected> {
     if size < range.min {
         Some(Rejected::new(
             400,
@@ -792,7 +792,7 @@ fn requirement(condition: &Condition) -> String {
     }
 }
 
-fn quoted_list(values: &[String]) -> String {
+pub(crate) fn quoted_list(values: &[String]) -> String {
     let items: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
     items.join(", ")
 }

@@ -5,12 +5,14 @@ mod key;
 mod oss;
 pub mod oss_v1;
 pub mod oss_v4;
+pub mod s3_v4;
 
 pub use form::{SignOptions, SignedForm};
 pub use key::Secret;
 pub use oss::{OssSigner, OssVersion};
 pub use oss_v1::sign_v1;
 pub use oss_v4::sign_v4;
+pub use s3_v4::{S3Signer, sign_s3_v4};
 
 pub(crate) use key::{HmacSha256, keyed_mac};
 

@@ -248,13 +248,13 @@ const SIGNER_FIELDS: &[&str] = &[
 ];
 
 /// `yyyymmdd` and `yyyymmddTHHMMSSZ` of one instant.
-struct Stamp {
-    date: String,
-    datetime: String,
+pub(super) struct Stamp {
+    pub(super) date: String,
+    pub(super) datetime: String,
 }
 
 impl Stamp {
-    fn at(now: DateTime<Utc>) -> Self {
+    pub(super) fn at(now: DateTime<Utc>) -> Self {
         use chrono::{Datelike as _, Timelike as _};
         use std::fmt::Write as _;
         let mut datetime = String::with_capacity(16);
@@ -273,7 +273,7 @@ impl Stamp {
     }
 }
 
-fn check_bucket(bucket: &str) -> Result<(), SignatureError> {
+pub(super) fn check_bucket(bucket: &str) -> Result<(), SignatureError> {
     let ok = (3..=63).contains(&bucket.len())
         && bucket
             .bytes()

@@ -1,0 +1,403 @@
+//! S3 presigned POST (AWS Signature Version 4) from the same policies.
+//!
+//! As for OSS V4, the string to sign is the base64 policy itself and only the
+//! date enters the key (`"AWS4" + secret → yyyymmdd → region → "s3" →
+//! "aws4_request"`), so one derived key serves a day. S3 knows three
+//! condition kinds: exact match, `starts-with` and `content-length-range`;
+//! `in` / `not-in` are OSS-only and refused here.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, Utc};
+
+use super::Credentials;
+use super::form::{SignOptions, SignedForm, prepare};
+use super::key::{DayKeyCache, derive_chain_key, keyed_mac};
+use super::oss::{Stamp, check_bucket};
+use super::oss_v4::{check_date, hex_mac};
+use crate::error::SignatureError;
+use crate::policy::{Condition, Policy};
+use crate::wire;
+
+/// The `x-amz-algorithm` of every SigV4 form.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// The service in the credential scope.
+pub const SERVICE: &str = "s3";
+/// The last element of the credential scope.
+pub const TERMINATOR: &str = "aws4_request";
+/// The dialect name used in errors.
+pub(crate) const DIALECT: &str = "S3";
+
+/// The derived SigV4 signing key for `date` (yyyymmdd) and `region`.
+pub fn signing_key_s3(secret: &str, date: &str, region: &str) -> [u8; 32] {
+    derive_chain_key("AWS4", secret, date, region, SERVICE, TERMINATOR)
+}
+
+/// The SigV4 signature (lower-case hex) of an already-encoded policy, byte for
+/// byte what boto3's `generate_presigned_post` and `@aws-sdk/s3-presigned-post`
+/// compute.
+pub fn sign_s3_v4(
+    secret: &str,
+    policy_b64: &str,
+    date: &str,
+    region: &str,
+) -> Result<String, SignatureError> {
+    check_date(date)?;
+    let region = check_region(region)?;
+    Ok(hex_mac(
+        keyed_mac(&signing_key_s3(secret, date, region)),
+        policy_b64,
+    ))
+}
+
+/// An S3 region: `us-east-1`, or whatever name an S3-compatible server uses
+/// (`garage`, `auto`, …). Letters, digits, `-`, `_` and `.`.
+pub(crate) fn check_region(region: &str) -> Result<&str, SignatureError> {
+    let valid = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if valid {
+        Ok(region)
+    } else {
+        Err(SignatureError::InvalidRegion(region.to_owned()))
+    }
+}
+
+/// Signs S3 presigned POST forms for one bucket with one access key.
+///
+/// The signer adds the `bucket`, `x-amz-algorithm`, `x-amz-credential`,
+/// `x-amz-date` (and `x-amz-security-token`) exact conditions itself, and
+/// caches the derived key for the day.
+///
+/// The form posts to `https://<bucket>.s3.<region>.amazonaws.com/` unless an
+/// endpoint is given (MinIO, Garage, R2, …). Path-style URLs
+/// (`<endpoint>/<bucket>`) are chosen with [`S3Signer::with_path_style`]; left
+/// unset, path style is used where a virtual host cannot work: an endpoint
+/// that is an IP address or `localhost`, or a bucket name with a dot on an
+/// `https` endpoint (the wildcard certificate would not match).
+#[derive(Debug)]
+pub struct S3Signer {
+    credentials: Credentials,
+    region: String,
+    bucket: String,
+    endpoint: Option<Endpoint>,
+    path_style: Option<bool>,
+    url: String,
+    keys: DayKeyCache,
+}
+
+/// A custom endpoint: scheme, `host[:port]` and an optional base path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Endpoint {
+    scheme: &'static str,
+    authority: String,
+    base: String,
+}
+
+impl Endpoint {
+    fn parse(text: &str) -> Result<Self, SignatureError> {
+        let trimmed = text.trim().trim_end_matches('/');
+        let invalid = || SignatureError::InvalidEndpoint(text.to_owned());
+        let (scheme, rest) = if let Some(rest) = trimmed.strip_prefix("https://") {
+            ("https", rest)
+        } else if let Some(rest) = trimmed.strip_prefix("http://") {
+            ("http", rest)
+        } else if trimmed.contains("://") {
+            return Err(invalid());
+        } else {
+            ("https", trimmed)
+        };
+        let (authority, base) = match rest.find('/') {
+            Some(i) => (rest.get(..i).unwrap_or(rest), rest.get(i..).unwrap_or("")),
+            None => (rest, ""),
+        };
+        let bad = |c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '?' | '#' | '@');
+        if authority.is_empty() || authority.contains(bad) || base.contains(bad) {
+            return Err(invalid());
+        }
+        Ok(Self {
+            scheme,
+            authority: authority.to_owned(),
+            base: base.to_owned(),
+        })
+    }
+
+    /// The host without the port (IPv6 literals keep their brackets).
+    fn host(&self) -> &str {
+        if self.authority.starts_with('[') {
+            return self
+                .authority
+                .find(']')
+                .and_then(|i| self.authority.get(..=i))
+                .unwrap_or(&self.authority);
+        }
+        self.authority
+            .rsplit_once(':')
+            .map_or(self.authority.as_str(), |(host, _)| host)
+    }
+
+    /// A host no bucket can be a sub-domain of.
+    fn is_ip_or_localhost(&self) -> bool {
+        let host = self.host();
+        host.starts_with('[')
+            || host.parse::<std::net::Ipv4Addr>().is_ok()
+            || host.eq_ignore_ascii_case("localhost")
+    }
+}
+
+impl S3Signer {
+    /// A signer for `bucket` in `region`, posting to AWS S3
+    /// (`https://<bucket>.s3.<region>.amazonaws.com/`).
+    pub fn new(
+        credentials: Credentials,
+        region: &str,
+        bucket: &str,
+    ) -> Result<Self, SignatureError> {
+        let region = check_region(region)?.to_owned();
+        check_bucket(bucket)?;
+        let mut signer = Self {
+            credentials,
+            region,
+            bucket: bucket.to_owned(),
+            endpoint: None,
+            path_style: None,
+            url: String::new(),
+            keys: DayKeyCache::default(),
+        };
+        signer.url = signer.build_url();
+        Ok(signer)
+    }
+
+    /// Posts to another S3-compatible endpoint: `http://127.0.0.1:3900`,
+    /// `https://<account>.r2.cloudflarestorage.com`, `minio.example.com`
+    /// (`https` is assumed without a scheme).
+    pub fn with_endpoint(mut self, endpoint: &str) -> Result<Self, SignatureError> {
+        self.endpoint = Some(Endpoint::parse(endpoint)?);
+        self.url = self.build_url();
+        Ok(self)
+    }
+
+    /// `true`: `<endpoint>/<bucket>`; `false`: `<bucket>.<endpoint host>`.
+    pub fn with_path_style(mut self, path_style: bool) -> Self {
+        self.path_style = Some(path_style);
+        self.url = self.build_url();
+        self
+    }
+
+    /// The form's action URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// Whether the URL is path-style (explicitly chosen, or implied).
+    pub fn path_style(&self) -> bool {
+        self.path_style.unwrap_or_else(|| match &self.endpoint {
+            Some(endpoint) => {
+                endpoint.is_ip_or_localhost()
+                    || (endpoint.scheme == "https" && self.bucket.contains('.'))
+            }
+            None => self.bucket.contains('.'),
+        })
+    }
+
+    fn build_url(&self) -> String {
+        let path_style = self.path_style();
+        match &self.endpoint {
+            None if path_style => {
+                format!("https://s3.{}.amazonaws.com/{}", self.region, self.bucket)
+            }
+            None => format!("https://{}.s3.{}.amazonaws.com/", self.bucket, self.region),
+            Some(e) if path_style => {
+                format!("{}://{}{}/{}", e.scheme, e.authority, e.base, self.bucket)
+            }
+            Some(e) => format!("{}://{}.{}{}/", e.scheme, self.bucket, e.authority, e.base),
+        }
+    }
+
+    /// Signs `policy` at `now`.
+    pub fn sign(&self, policy: &Policy, now: DateTime<Utc>) -> Result<SignedForm, SignatureError> {
+        self.sign_with(policy, &SignOptions::default(), now)
+    }
+
+    /// Signs `policy` at `now` with a key or key template (`${filename}`).
+    ///
+    /// Refuses `in` / `not-in` conditions and callbacks, which only OSS has.
+    pub fn sign_with(
+        &self,
+        policy: &Policy,
+        options: &SignOptions,
+        now: DateTime<Utc>,
+    ) -> Result<SignedForm, SignatureError> {
+        for (index, condition) in policy.conditions.iter().enumerate() {
+            if matches!(condition, Condition::In { .. } | Condition::NotIn { .. }) {
+                return Err(SignatureError::UnsupportedCondition {
+                    index,
+                    operator: condition.operator(),
+                    dialect: DIALECT,
+                });
+            }
+        }
+        if options.callback.is_some() {
+            return Err(SignatureError::UnsupportedOption {
+                option: "upload callbacks",
+                dialect: DIALECT,
+            });
+        }
+        let stamp = Stamp::at(now);
+        let mut fixed = vec![
+            Condition::eq("bucket", self.bucket.clone()),
+            Condition::eq("x-amz-algorithm", ALGORITHM),
+            Condition::eq("x-amz-credential", self.credential(&stamp.date)),
+            Condition::eq("x-amz-date", stamp.datetime.clone()),
+        ];
+        if let Some(token) = self.credentials.security_token() {
+            fixed.push(Condition::eq("x-amz-security-token", token));
+        }
+        let prepared = prepare(policy, options, fixed, SIGNER_FIELDS)?;
+        let expires_at = policy.expires_at(now);
+        let json = wire::write_json(expires_at, prepared.conditions());
+        let mut form = self.sign_text_at(&json, &stamp, expires_at);
+        let mut fields = prepared.leading_fields;
+        fields.append(&mut form.fields);
+        form.fields = fields;
+        form.fields_to_fill = prepared.fields_to_fill;
+        Ok(form)
+    }
+
+    /// Signs an exact policy text without changing a byte of it (to reproduce
+    /// another SDK's output); only the signature fields are returned. The
+    /// caller is responsible for the `x-amz-*` conditions inside the text.
+    pub fn sign_json(
+        &self,
+        policy_json: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SignedForm, SignatureError> {
+        let expires_at = wire::from_json(policy_json)
+            .map(|p| p.expires_at(now))
+            .map_err(SignatureError::Policy)?;
+        Ok(self.sign_text_at(policy_json, &Stamp::at(now), expires_at))
+    }
+
+    /// `AK/yyyymmdd/region/s3/aws4_request`.
+    fn credential(&self, date: &str) -> String {
+        format!(
+            "{}/{date}/{}/{SERVICE}/{TERMINATOR}",
+            self.credentials.access_key_id(),
+            self.region
+        )
+    }
+
+    fn sign_text_at(
+        &self,
+        policy_json: &str,
+        stamp: &Stamp,
+        expires_at: DateTime<Utc>,
+    ) -> SignedForm {
+        let policy_b64 = BASE64.encode(policy_json.as_bytes());
+        let secret = self.credentials.secret().expose();
+        let mac = self.keys.mac_for(&stamp.date, || {
+            signing_key_s3(secret, &stamp.date, &self.region)
+        });
+        let signature = hex_mac(mac, &policy_b64);
+        let mut fields = Vec::with_capacity(6);
+        fields.push(("policy".to_owned(), policy_b64));
+        fields.push(("x-amz-algorithm".to_owned(), ALGORITHM.to_owned()));
+        fields.push(("x-amz-credential".to_owned(), self.credential(&stamp.date)));
+        fields.push(("x-amz-date".to_owned(), stamp.datetime.clone()));
+        if let Some(token) = self.credentials.security_token() {
+            fields.push(("x-amz-security-token".to_owned(), token.to_owned()));
+        }
+        fields.push(("x-amz-signature".to_owned(), signature));
+        SignedForm {
+            url: self.url.clone(),
+            fields,
+            expires_at,
+            fields_to_fill: Vec::new(),
+        }
+    }
+}
+
+/// Fields the S3 signer writes itself (never copied from `eq` conditions).
+const SIGNER_FIELDS: &[&str] = &[
+    "policy",
+    "x-amz-algorithm",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-signature",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer(bucket: &str) -> S3Signer {
+        let credentials = Credentials::new("AKIDEXAMPLE", "secret", None).unwrap();
+        S3Signer::new(credentials, "eu-west-1", bucket).unwrap()
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            signer("photos").url(),
+            "https://photos.s3.eu-west-1.amazonaws.com/"
+        );
+        assert_eq!(
+            signer("my.photos").url(),
+            "https://s3.eu-west-1.amazonaws.com/my.photos"
+        );
+        let local = signer("photos")
+            .with_endpoint("http://127.0.0.1:3900/")
+            .unwrap();
+        assert_eq!(local.url(), "http://127.0.0.1:3900/photos");
+        let minio = signer("photos")
+            .with_endpoint("minio.example.com:9000")
+            .unwrap();
+        assert_eq!(minio.url(), "https://photos.minio.example.com:9000/");
+        assert_eq!(
+            minio.with_path_style(true).url(),
+            "https://minio.example.com:9000/photos"
+        );
+        let v6 = signer("photos").with_endpoint("http://[::1]:3900").unwrap();
+        assert_eq!(v6.url(), "http://[::1]:3900/photos");
+        assert!(signer("photos").with_endpoint("ftp://x").is_err());
+        assert!(signer("photos").with_endpoint("http://a b").is_err());
+    }
+
+    #[test]
+    fn in_and_not_in_are_refused() {
+        let policy = Policy::parse("key starts-with u/\ncontent-type in [image/png]").unwrap();
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let err = signer("photos").sign(&policy, now).unwrap_err();
+        assert_eq!(
+            err,
+            SignatureError::UnsupportedCondition {
+                index: 1,
+                operator: "in",
+                dialect: "S3"
+            }
+        );
+        assert!(err.to_string().contains("S3 does not support"));
+    }
+
+    #[test]
+    fn regions() {
+        assert!(check_region("us-east-1").is_ok());
+        assert!(check_region("garage").is_ok());
+        assert!(check_region("").is_err());
+        assert!(check_region("us/east").is_err());
+    }
+}
