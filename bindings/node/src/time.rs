@@ -1,0 +1,35 @@
+//! `now` as JS passes it: milliseconds since the epoch (`index.js` turns a
+//! `Date` into `+date`); when it is absent the binding reads the clock (the
+//! core never does).
+
+use chrono::{DateTime, Utc};
+use napi::{Error, Result, Status};
+
+/// The current time, read by the binding.
+fn clock() -> DateTime<Utc> {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let millis = i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX);
+    DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+/// `now` from milliseconds since the epoch, or the clock when absent.
+pub(crate) fn from_millis(millis: Option<f64>) -> Result<DateTime<Utc>> {
+    let Some(millis) = millis else {
+        return Ok(clock());
+    };
+    if !millis.is_finite() {
+        return Err(Error::new(
+            Status::InvalidArg,
+            "`now` must be a valid Date".to_owned(),
+        ));
+    }
+    // `as` saturates; the range check below rejects what the calendar cannot hold.
+    DateTime::from_timestamp_millis(millis.floor() as i64).ok_or_else(|| {
+        Error::new(
+            Status::InvalidArg,
+            format!("`now` ({millis} ms) is outside the supported date range"),
+        )
+    })
+}

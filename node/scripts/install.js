@@ -1,0 +1,61 @@
+'use strict'
+// npm `install` script: make sure the native addon exists for this platform.
+//
+// A package that ships a prebuilt `postpolicy.<platform>.node` loads it as is.
+// Otherwise the addon is built from source, from the Rust crate beside this
+// folder (../bindings/node), with `napi build` from @napi-rs/cli: the copy in
+// node_modules when devDependencies are installed, else the same version from
+// the npm registry through npx. Needs a Rust toolchain (cargo) on the PATH.
+
+const { spawnSync } = require('node:child_process')
+const { existsSync, readFileSync } = require('node:fs')
+const path = require('node:path')
+
+const here = path.resolve(__dirname, '..')
+const manifest = path.resolve(here, '..', 'bindings', 'node', 'Cargo.toml')
+
+function loads() {
+  const probe = spawnSync(process.execPath, ['-e', "require('./native.js')"], { cwd: here, stdio: 'ignore' })
+  return probe.status === 0
+}
+
+function napiCli() {
+  try {
+    const pkg = require.resolve('@napi-rs/cli/package.json', { paths: [here] })
+    const bin = require(pkg).bin
+    return [process.execPath, path.resolve(path.dirname(pkg), typeof bin === 'string' ? bin : bin.napi)]
+  } catch {
+    const lock = JSON.parse(readFileSync(path.join(here, 'package-lock.json'), 'utf8'))
+    const version = lock.packages?.['node_modules/@napi-rs/cli']?.version ?? '3'
+    const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
+    return [npx, '--yes', `@napi-rs/cli@${version}`]
+  }
+}
+
+if (process.env.POSTPOLICY_SKIP_BUILD === '1') process.exit(0)
+if (loads()) process.exit(0)
+if (!existsSync(manifest)) {
+  console.error(`postpolicy: no prebuilt addon for ${process.platform}-${process.arch}, and no Rust source at ${manifest} to build one`)
+  process.exit(1)
+}
+const [command, ...prefix] = napiCli()
+const args = [
+  ...prefix,
+  'build',
+  '--platform',
+  '--release',
+  '--manifest-path',
+  path.relative(here, manifest),
+  '--output-dir',
+  '.',
+  '--js',
+  'native.js',
+  '--dts',
+  'native.d.ts',
+]
+console.error(`postpolicy: building the native addon: ${path.basename(command)} ${args.join(' ')}`)
+const result = spawnSync(command, args, { cwd: here, stdio: 'inherit', shell: process.platform === 'win32' })
+if (result.status !== 0 || !loads()) {
+  console.error('postpolicy: building the native addon failed (is a Rust toolchain installed?)')
+  process.exit(result.status || 1)
+}
