@@ -232,7 +232,15 @@ export type ErrorCode =
   | 'SIGNING_INVALID'
   | 'REJECTED'
   | 'CALLBACK_INVALID'
+  // Arguments of the wrong type or shape: the binding's checks use `InvalidArg`,
+  // napi-rs's generated conversions their own status names.
   | 'InvalidArg'
+  | 'StringExpected'
+  | 'NumberExpected'
+  | 'BooleanExpected'
+  | 'ObjectExpected'
+  | 'ArrayExpected'
+  | 'FunctionExpected'
 
 /** Errors thrown by this package are plain `Error`s with a stable `code`. */
 export interface PostPolicyError extends Error {
