@@ -546,6 +546,16 @@ fn missing_field(name: &str, reason: &str) -> Rejected {
 /// The SigV4 fields, `None` for an unsigned form.
 fn auth(submission: &Submission) -> Result<Option<Auth<'_>>, Rejected> {
     let get = |name: &str| submission.field(name);
+    let legacy = get("x-amz-algorithm").is_none()
+        && (get("AWSAccessKeyId").is_some() || get("signature").is_some());
+    if legacy {
+        return Err(Rejected::new(
+            400,
+            "InvalidArgument",
+            "Only AWS4-HMAC-SHA256 (Signature Version 4) POST forms are supported.",
+            "the form uses the legacy AWSAccessKeyId/signature (Signature Version 2) fields; sign with SigV4",
+        ));
+    }
     let signed = [
         "x-amz-algorithm",
         "x-amz-credential",
@@ -555,14 +565,6 @@ fn auth(submission: &Submission) -> Result<Option<Auth<'_>>, Rejected> {
     .iter()
     .any(|n| get(n).is_some());
     if !signed {
-        if get("AWSAccessKeyId").is_some() || get("signature").is_some() {
-            return Err(Rejected::new(
-                400,
-                "InvalidArgument",
-                "Only AWS4-HMAC-SHA256 (Signature Version 4) POST forms are supported.",
-                "the form uses the legacy AWSAccessKeyId/signature (Signature Version 2) fields; sign with SigV4",
-            ));
-        }
         return Ok(None);
     }
     let need = |name: &'static str| {

@@ -375,3 +375,20 @@ fn explain_lists_every_failure() {
         ]
     );
 }
+
+#[test]
+fn signature_version_2_forms_are_refused() {
+    let sub = Submission {
+        fields: vec![
+            ("key".into(), "a".into()),
+            ("AWSAccessKeyId".into(), KEY_ID.into()),
+            ("policy".into(), "e30=".into()),
+            ("signature".into(), "abc=".into()),
+        ],
+        fields_after_file: Vec::new(),
+        file: Some(FileInfo::default()),
+    };
+    let r = reject(&sub);
+    assert_eq!(r.code, "InvalidArgument");
+    assert!(r.reason.contains("Signature Version 2"), "{}", r.reason);
+}
