@@ -30,7 +30,7 @@ echo "-- stubtest: python/postpolicy/_native.pyi against the built module"
 (cd python && "$py" -m mypy.stubtest postpolicy._native --allowlist stubtest-allowlist.txt)
 
 echo "-- mypy --strict: the typed examples (and the tests) against the package"
-(cd python && "$py" -m mypy --strict examples tests)
+(cd python && "$py" -m mypy --strict examples tests benchmarks)
 
 echo "-- pytest"
 cd python

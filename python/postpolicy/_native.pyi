@@ -7,6 +7,7 @@ from typing import Callable, ClassVar, Iterable, Mapping, Optional, Tuple, Union
 from .errors import Rejected
 
 __version__: str
+_build_profile: str  # "debug" or "release"
 __all__ = [
     "Diagnostic",
     "Policy",
@@ -20,6 +21,7 @@ __all__ = [
     "Verifier",
     "explain",
     "__version__",
+    "_build_profile",
 ]
 
 _Fields = Union[Mapping[str, str], Iterable[Tuple[str, str]]]

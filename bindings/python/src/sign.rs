@@ -4,6 +4,7 @@
 use postpolicy::{Credentials, OssSigner, OssVersion, SignOptions, SignedForm};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyType};
 
 use crate::convert;
@@ -132,7 +133,7 @@ impl PyOssSigner {
                 .0
                 .sign_with(&policy.get().0, &SignOptions::default().key(key), now),
         };
-        PySignedForm::new(py, signed.map_err(|e| to_pyerr(py, e))?)
+        Ok(PySignedForm::new(signed.map_err(|e| to_pyerr(py, e))?))
     }
 
     /// Signs an exact policy JSON text without changing a byte of it (to
@@ -149,7 +150,7 @@ impl PyOssSigner {
             .0
             .sign_json(policy_json, now)
             .map_err(|e| to_pyerr(py, e))?;
-        PySignedForm::new(py, signed)
+        Ok(PySignedForm::new(signed))
     }
 
     /// The form's action URL.
@@ -196,27 +197,40 @@ impl PyOssSigner {
 /// A signed upload form: POST `fields` (in order) to `url`, with the file as
 /// the last part, named `file`.
 ///
-/// `fields` is a dict built once when the form is signed. `to_dict()` is the
-/// JSON-ready token for the browser (`expires_at` as an ISO 8601 string), and
-/// `to_json()` its text.
+/// `fields` is a dict built on first access and the same object afterwards
+/// (a handler that only calls `to_json()` never pays for it). `to_dict()` is
+/// the JSON-ready token for the browser (`expires_at` as an ISO 8601 string),
+/// and `to_json()` its text.
 #[pyclass(name = "SignedForm", module = "postpolicy._native", frozen)]
-#[derive(Debug)]
 pub struct PySignedForm {
     form: SignedForm,
-    fields: Py<PyDict>,
+    fields: PyOnceLock<Py<PyDict>>,
+}
+
+impl std::fmt::Debug for PySignedForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedForm")
+            .field("form", &self.form)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PySignedForm {
-    fn new(py: Python<'_>, form: SignedForm) -> PyResult<Self> {
-        let fields = PyDict::new(py);
-        for (name, value) in &form.fields {
-            fields.set_item(field_name(py, name), field_value(py, value))?;
-        }
-        Ok(Self {
+    fn new(form: SignedForm) -> Self {
+        Self {
             form,
-            fields: fields.unbind(),
-        })
+            fields: PyOnceLock::new(),
+        }
     }
+}
+
+/// The fields as a dict, in order, keys interned.
+fn fields_dict<'py>(py: Python<'py>, fields: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (name, value) in fields {
+        dict.set_item(field_name(py, name), field_value(py, value))?;
+    }
+    Ok(dict)
 }
 
 /// The names the signers emit, interned once: building the dict then costs
@@ -257,8 +271,10 @@ impl PySignedForm {
 
     /// The hidden form fields, in the order they must be sent.
     #[getter]
-    fn fields(&self, py: Python<'_>) -> Py<PyDict> {
-        self.fields.clone_ref(py)
+    fn fields(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        self.fields
+            .get_or_try_init(py, || fields_dict(py, &self.form.fields).map(Bound::unbind))
+            .map(|dict| dict.clone_ref(py))
     }
 
     /// When the policy expires (an aware datetime in UTC).
@@ -276,13 +292,9 @@ impl PySignedForm {
 
     /// `{"url", "fields", "expires_at", "fields_to_fill"}`, ready for `json.dumps`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let fields = PyDict::new(py);
-        for (name, value) in &self.form.fields {
-            fields.set_item(field_name(py, name), field_value(py, value))?;
-        }
         let out = PyDict::new(py);
         out.set_item(intern!(py, "url"), &self.form.url)?;
-        out.set_item(intern!(py, "fields"), fields)?;
+        out.set_item(intern!(py, "fields"), fields_dict(py, &self.form.fields)?)?;
         out.set_item(
             intern!(py, "expires_at"),
             postpolicy::wire::format_timestamp(self.form.expires_at),
