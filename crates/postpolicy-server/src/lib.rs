@@ -1,0 +1,294 @@
+//! postpolicy's local dev stack, `postpolicy serve`: the whole OSS form-upload
+//! flow on one machine, with no cloud account.
+//!
+//! - An **OSS-compatible upload endpoint** (`POST /<bucket>`, path style, or
+//!   `POST /` with a `<bucket>.…` Host header) that parses the multipart form
+//!   with `multer`, judges it with the core [`postpolicy::Verifier`], streams
+//!   the file into storage (`object_store`: a local folder or any S3-compatible
+//!   store) while enforcing the allowed size, commits it only when complete and
+//!   accepted, answers like OSS (204/200/201 XML, redirects, error XML), serves
+//!   objects back (`GET`/`HEAD /<bucket>/<key>`) and performs signed upload
+//!   callbacks.
+//! - A **demo application server** on its own port: an upload page, the
+//!   signature endpoint (`/upload-token`), the callback receiver
+//!   (`/callback`) and a listing (`/uploads`).
+//!
+//! No policy rule lives here: every accept/reject decision and every error
+//! message comes from the core crate.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), postpolicy_server::ServerError> {
+//! let server = postpolicy_server::start(postpolicy_server::Config::new()?).await?;
+//! println!("upload page: {}", server.app_url());
+//! server.wait().await;
+//! # Ok(()) }
+//! ```
+
+mod callback;
+mod demo;
+pub mod form;
+mod objects;
+mod respond;
+mod store;
+mod upload;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use postpolicy::callback::CallbackSigner;
+use postpolicy::{Credentials, Policy};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use demo::CallbackRecord;
+pub use store::{Listed, StoreSpec};
+
+/// The policy the demo application signs unless `--policy` names another.
+pub const DEFAULT_POLICY: &str = include_str!("../default-policy.policy");
+
+/// The built-in development access key id (not a real account).
+pub const DEV_ACCESS_KEY_ID: &str = "postpolicy-dev";
+const DEV_ACCESS_KEY_SECRET: &str = "postpolicy-dev-secret-not-for-production";
+
+/// Where the upload endpoint publishes its callback public key.
+pub const CALLBACK_KEY_PATH: &str = "/.well-known/postpolicy/callback_pub_key_v1.pem";
+
+/// The built-in development credentials.
+pub fn dev_credentials() -> Result<Credentials, ServerError> {
+    Ok(Credentials::new(
+        DEV_ACCESS_KEY_ID,
+        DEV_ACCESS_KEY_SECRET,
+        None,
+    )?)
+}
+
+/// Everything `postpolicy serve` can be told.
+#[derive(Debug)]
+pub struct Config {
+    /// Listen address (default 127.0.0.1).
+    pub host: IpAddr,
+    /// Port of the OSS-compatible endpoint (0: any free port).
+    pub oss_port: u16,
+    /// Port of the demo application (0: any free port).
+    pub app_port: u16,
+    pub bucket: String,
+    pub region: String,
+    pub store: StoreSpec,
+    pub credentials: Credentials,
+    /// The demo application's policy.
+    pub policy: Policy,
+    /// The callback signing key; `None` generates one at start.
+    pub callback_signer: Option<CallbackSigner>,
+    /// How long a callback may take (OSS: 5 s).
+    pub callback_timeout: Duration,
+    /// Print one line per request to stderr.
+    pub log_requests: bool,
+}
+
+impl Config {
+    /// The defaults: 127.0.0.1, endpoint on 9090, demo on 8080, bucket
+    /// `postpolicy-dev` in `cn-hangzhou`, objects under `./postpolicy-data`,
+    /// the built-in development credentials and the default policy.
+    pub fn new() -> Result<Self, ServerError> {
+        let policy = Policy::parse(DEFAULT_POLICY)
+            .map_err(|e| ServerError::Config(format!("default policy: {e}")))?;
+        Ok(Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            oss_port: 9090,
+            app_port: 8080,
+            bucket: "postpolicy-dev".to_owned(),
+            region: "cn-hangzhou".to_owned(),
+            store: StoreSpec::Local("postpolicy-data".into()),
+            credentials: dev_credentials()?,
+            policy,
+            callback_signer: None,
+            callback_timeout: Duration::from_secs(5),
+            log_requests: false,
+        })
+    }
+}
+
+/// Why the dev stack could not start or an operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("storage: {0}")]
+    Store(String),
+    #[error(transparent)]
+    Signature(#[from] postpolicy::SignatureError),
+    #[error(transparent)]
+    Callback(#[from] postpolicy::callback::CallbackError),
+}
+
+/// A running dev stack. Dropping it does not stop it; call
+/// [`Server::shutdown`].
+#[derive(Debug)]
+pub struct Server {
+    oss_addr: SocketAddr,
+    app_addr: SocketAddr,
+    bucket: String,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    demo: Arc<demo::Demo>,
+}
+
+impl Server {
+    pub fn oss_addr(&self) -> SocketAddr {
+        self.oss_addr
+    }
+
+    pub fn app_addr(&self) -> SocketAddr {
+        self.app_addr
+    }
+
+    /// `http://127.0.0.1:PORT`, the endpoint's origin.
+    pub fn oss_origin(&self) -> String {
+        format!("http://{}", self.oss_addr)
+    }
+
+    /// `http://127.0.0.1:PORT/<bucket>`, where forms are posted.
+    pub fn upload_url(&self) -> String {
+        format!("http://{}/{}", self.oss_addr, self.bucket)
+    }
+
+    /// `http://127.0.0.1:PORT/`, the demo page.
+    pub fn app_url(&self) -> String {
+        format!("http://{}/", self.app_addr)
+    }
+
+    /// The callbacks the demo application has received and verified.
+    pub fn callbacks(&self) -> Vec<CallbackRecord> {
+        self.demo.records()
+    }
+
+    /// Stops accepting connections and waits for both servers to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Runs until both servers end (they end on [`Server::shutdown`] only).
+    pub async fn wait(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Binds both ports and starts serving.
+pub async fn start(config: Config) -> Result<Server, ServerError> {
+    if config.bucket.starts_with('.') {
+        return Err(ServerError::Config(format!(
+            "invalid bucket name `{}`",
+            config.bucket
+        )));
+    }
+    let oss_listener = bind(SocketAddr::new(config.host, config.oss_port)).await?;
+    let app_listener = bind(SocketAddr::new(config.host, config.app_port)).await?;
+    let oss_addr = local_addr(&oss_listener)?;
+    let app_addr = local_addr(&app_listener)?;
+
+    let store = store::Store::open(&config.store)?;
+    let signer = match config.callback_signer {
+        Some(signer) => signer,
+        None => generate_callback_signer()?,
+    };
+    let oss_origin = format!("http://{oss_addr}");
+    let key_url = format!("{oss_origin}{CALLBACK_KEY_PATH}");
+    let sender = callback::Sender::new(signer, key_url.clone(), config.callback_timeout)?;
+
+    let oss_state = Arc::new(upload::Oss::new(
+        &config.bucket,
+        &config.region,
+        &config.credentials,
+        store.clone(),
+        sender,
+        config.log_requests,
+    ));
+    let upload_url = format!("{oss_origin}/{}", config.bucket);
+    let demo = Arc::new(demo::Demo::new(demo::DemoConfig {
+        credentials: config.credentials,
+        region: config.region,
+        bucket: config.bucket.clone(),
+        upload_url,
+        oss_origin: oss_origin.clone(),
+        app_origin: format!("http://{app_addr}"),
+        policy: config.policy,
+        key_url_prefix: format!("{oss_origin}/.well-known/postpolicy/"),
+        store,
+        log_requests: config.log_requests,
+    })?);
+
+    let (stop, stopped) = watch::channel(false);
+    let oss_app = upload::router(oss_state);
+    let demo_app = demo::router(Arc::clone(&demo));
+    let tasks = vec![
+        tokio::spawn(serve(oss_listener, oss_app, stopped.clone())),
+        tokio::spawn(serve(app_listener, demo_app, stopped)),
+    ];
+    Ok(Server {
+        oss_addr,
+        app_addr,
+        bucket: config.bucket,
+        stop,
+        tasks,
+        demo,
+    })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, ServerError> {
+    listener
+        .local_addr()
+        .map_err(|e| ServerError::Config(format!("cannot read the listening address: {e}")))
+}
+
+async fn serve(listener: TcpListener, app: axum::Router, mut stopped: watch::Receiver<bool>) {
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let _ = axum::serve(listener, service)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await;
+}
+
+/// A fresh 1024-bit callback signing key (OSS's own is 512 bits).
+pub fn generate_callback_signer() -> Result<CallbackSigner, ServerError> {
+    let mut rng = rand_core::OsRng;
+    Ok(CallbackSigner::generate(&mut rng, 1024)?)
+}
+
+/// `bytes` random bytes as lower-case hex.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    use rand_core::RngCore as _;
+    let mut buf = vec![0u8; bytes];
+    rand_core::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// An OSS-style request id: 24 upper-case hex digits.
+pub(crate) fn request_id() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let secs = chrono::Utc::now().timestamp() as u32;
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{secs:08X}{count:08X}{}",
+        random_hex(4).to_ascii_uppercase()
+    )
+}
