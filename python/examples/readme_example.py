@@ -1,0 +1,37 @@
+"""The README's Python example, kept runnable: tests/test_readme.py checks that
+the block between the markers is the one in python/README.md, and runs it."""
+
+# START readme-python
+from datetime import datetime, timedelta, timezone
+
+import postpolicy
+from postpolicy import Credentials, FileInfo, OssSigner, Policy, Verifier
+
+# 1. The application server writes a policy and signs it.
+policy = Policy.parse(
+    """
+    expires in 10m
+    key starts-with "user/42/"
+    content-type in [image/png, image/jpeg]
+    content-length 1..10MiB
+    success_action_status = 201
+    """
+)
+assert not [d for d in policy.lint() if d.is_error]
+credentials = Credentials("LTAI5tExampleKeyId", "ExampleSecret")  # or Credentials.from_env()
+signer = OssSigner(credentials, region="cn-hangzhou", bucket="examplebucket")
+form = signer.sign(policy)
+print(form.to_json())  # hand this to the browser
+
+# 2. The browser posts the fields, then the file (last).
+fields = [("key", "avatars/cat.png"), *form.fields.items(), ("Content-Type", "image/png")]
+upload = FileInfo("cat.png", "image/png", 5_000)
+
+# 3. OSS (or `postpolicy serve`, or your tests) checks it, and says why not.
+verifier = Verifier("examplebucket", "cn-hangzhou", keys={"LTAI5tExampleKeyId": "ExampleSecret"})
+try:
+    verifier.verify(fields, upload, now=datetime.now(timezone.utc) + timedelta(seconds=5))
+except postpolicy.Rejected as rejected:
+    assert rejected.code == "AccessDenied" and rejected.condition_index is not None
+    print(rejected.reason)  # key `avatars/cat.png` does not start with `user/42/`
+# END readme-python
