@@ -10,6 +10,7 @@ import { createRequire } from 'node:module'
 import { Credentials, OssSigner, Policy } from '../index.js'
 
 const require = createRequire(import.meta.url)
+let sink = 0
 const OSS = require('ali-oss')
 
 const args = process.argv.slice(2)
@@ -35,6 +36,14 @@ content-length 1..10MiB
 x-oss-meta-owner = "42"
 `)
 const postpolicy = () => signer.sign(policy, { now })
+// Informational: the form's `fields` materialised (read), and the JSON token
+// string an upload-token endpoint sends (what postpolicy/express uses).
+const postpolicyFields = () => {
+  const form = signer.sign(policy, { now })
+  sink += form.fields['x-oss-signature'].length
+  return form
+}
+const postpolicyToken = () => ({ url: signer.token(policy, { now }) })
 
 // -- shared by the two JS versions: the same conditions, in the same order ---
 function yyyymmddThhmmssZ(d) {
@@ -125,8 +134,9 @@ const subjects = [
   ['postpolicy OssSigner.sign', postpolicy],
   ['ali-oss signPostObjectPolicyV4 + fields', aliOss],
   ['node:crypto by hand (cached V4 key)', handWritten],
+  ['(postpolicy OssSigner.sign, then reading form.fields)', postpolicyFields],
+  ['(postpolicy OssSigner.token: the JSON token string)', postpolicyToken],
 ]
-let sink = 0
 function round(fn) {
   const start = process.hrtime.bigint()
   for (let i = 0; i < ITERATIONS; i++) sink += fn().url.length
@@ -152,4 +162,5 @@ subjects.forEach(([name], i) => {
 const vsAli = medians[1] / ours
 const vsHand = medians[2] / ours
 console.log(`postpolicy is ${vsAli.toFixed(1)}x faster than ali-oss V4 (goal >= 10x) and ${vsHand.toFixed(1)}x faster than node:crypto by hand (goal >= 2x)`)
+console.log(`(with form.fields read: ${(medians[1] / medians[3]).toFixed(1)}x and ${(medians[2] / medians[3]).toFixed(1)}x)`)
 if (sink === 0) console.log('')
