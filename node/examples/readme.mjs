@@ -1,0 +1,42 @@
+// The example of node/README.md (kept identical by test/readme.test.mjs).
+// START readme-node
+import express from 'express'
+import { Credentials, OssSigner, Policy, Verifier } from 'postpolicy'
+import { uploadToken } from 'postpolicy/express'
+
+// 1. The application server writes a policy and signs it.
+const policy = Policy.parse(`
+  expires in 10m
+  key starts-with "user/42/"
+  content-type in [image/png, image/jpeg]
+  content-length 1..10MiB
+  success_action_status = 201
+`)
+if (policy.lint().some((d) => d.severity === 'error')) throw new Error('bad policy')
+const credentials = new Credentials('LTAI5tExampleKeyId', 'ExampleSecret') // or Credentials.fromEnv()
+const signer = new OssSigner({ credentials, region: 'cn-hangzhou', bucket: 'examplebucket' })
+const form = signer.sign(policy) // { url, fields, expiresAt, fieldsToFill }
+console.log(form.url, form.fieldsToFill)
+
+// ...or as an Express endpoint answering the JSON token, per-user prefixes:
+const app = express()
+app.get('/upload-token', uploadToken({
+  signer,
+  policy: (req) => Policy.parse(`key starts-with "user/${req.get('x-user-id') ?? 'anonymous'}/"\ncontent-length 1..10MiB`),
+}))
+
+// 2. The browser posts the fields, then the file (last).
+const submission = {
+  fields: [['key', 'avatars/cat.png'], ...Object.entries(form.fields), ['Content-Type', 'image/png']],
+  file: { filename: 'cat.png', contentType: 'image/png', size: 5_000 },
+}
+
+// 3. OSS (or `postpolicy serve`, or your tests) checks it, and says why not.
+const verifier = new Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys: { LTAI5tExampleKeyId: 'ExampleSecret' } })
+try {
+  verifier.verify(submission)
+} catch (error) {
+  console.log(`${error.code} ${error.ossCode}: ${error.reason}`)
+}
+// END readme-node
+export { app }
