@@ -4,7 +4,8 @@ A web application writes a :class:`Policy` (which keys, how large, which
 content types), signs it with an :class:`OssSigner`, and hands the signed
 form (:class:`SignedForm`) to the browser, which POSTs the file straight to
 OSS. A :class:`Verifier` checks a submitted form exactly as the service
-would and says which condition failed (:class:`Rejected`).
+would and says which condition failed (:class:`Rejected`). The same policy
+signs S3 presigned POST forms too (:class:`S3Signer`, :class:`S3Verifier`).
 
 Everything runs in the Rust core (``postpolicy._native``); this package
 re-exports it with typed exceptions (``postpolicy.errors``).
@@ -17,10 +18,13 @@ from ._native import (
     FileInfo,
     OssSigner,
     Policy,
+    S3Signer,
+    S3Verifier,
     SignedForm,
     Verifier,
     __version__,
     explain,
+    sign_s3_v4,
     sign_v1,
     sign_v4,
 )
@@ -44,12 +48,15 @@ __all__ = [
     "PolicyError",
     "PolicySyntaxError",
     "Rejected",
+    "S3Signer",
+    "S3Verifier",
     "SignatureError",
     "SignedForm",
     "SyntaxErrorDetail",
     "Verifier",
     "__version__",
     "explain",
+    "sign_s3_v4",
     "sign_v1",
     "sign_v4",
 ]

@@ -20,6 +20,9 @@ __all__ = [
     "FileInfo",
     "Verifier",
     "explain",
+    "S3Signer",
+    "sign_s3_v4",
+    "S3Verifier",
     "__version__",
     "_build_profile",
 ]
@@ -133,6 +136,40 @@ class OssSigner:
     def credentials(self) -> Credentials: ...
 
 @final
+class S3Signer:
+    """Signs S3 presigned POST forms (AWS SigV4): AWS S3, MinIO, Garage, R2, …"""
+
+    def __new__(
+        cls,
+        credentials: Credentials,
+        region: str,
+        bucket: str,
+        endpoint: Optional[str] = None,
+        path_style: Optional[bool] = None,
+    ) -> S3Signer: ...
+    def sign(
+        self,
+        policy: Policy,
+        now: Optional[datetime.datetime] = None,
+        key: Optional[str] = None,
+    ) -> SignedForm:
+        """Signs `policy` at `now`; refuses `in` / `not-in` (OSS only)."""
+    def sign_json(
+        self, policy_json: str, now: Optional[datetime.datetime] = None
+    ) -> SignedForm:
+        """Signs an exact policy JSON text, byte for byte."""
+    @property
+    def url(self) -> str: ...
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def path_style(self) -> bool: ...
+    @property
+    def credentials(self) -> Credentials: ...
+
+@final
 class SignedForm:
     """A signed upload form: POST `fields` (in order) to `url`, file last."""
 
@@ -213,6 +250,40 @@ class Verifier:
     @property
     def bucket(self) -> str: ...
 
+@final
+class S3Verifier:
+    """Verifies S3 presigned POST forms posted to one bucket, as S3 would."""
+
+    def __new__(
+        cls,
+        bucket: str,
+        region: str,
+        keys: Union[Mapping[str, str], Callable[[str], Optional[str]]],
+        max_date_age: Optional[_Seconds] = None,
+        allow_anonymous: bool = False,
+    ) -> S3Verifier: ...
+    def verify(
+        self,
+        fields: _Fields,
+        file: _File,
+        now: Optional[datetime.datetime] = None,
+        fields_after_file: Optional[_Fields] = None,
+    ) -> Accepted:
+        """Returns Accepted or raises Rejected."""
+    def explain(
+        self,
+        policy: Policy,
+        fields: _Fields,
+        file: _File,
+        now: Optional[datetime.datetime] = None,
+        fields_after_file: Optional[_Fields] = None,
+    ) -> list[Rejected]:
+        """Every reason S3 would reject the submission (not raised)."""
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+
 def explain(
     policy: Policy,
     fields: _Fields,
@@ -230,3 +301,6 @@ def sign_v4(
     secret: str, policy_b64: str, date: str, region: str, product: str = "oss"
 ) -> str:
     """The OSS V4 signature (hex) of an already-encoded policy; date is yyyymmdd."""
+
+def sign_s3_v4(secret: str, policy_b64: str, date: str, region: str) -> str:
+    """The S3 SigV4 signature (hex) of an already-encoded policy; date is yyyymmdd."""

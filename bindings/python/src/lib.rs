@@ -20,9 +20,11 @@ mod _native {
     #[pymodule_export]
     use crate::policy::{PyDiagnostic, PyPolicy};
     #[pymodule_export]
-    use crate::sign::{PyCredentials, PyOssSigner, PySignedForm, sign_v1, sign_v4};
+    use crate::sign::{
+        PyCredentials, PyOssSigner, PyS3Signer, PySignedForm, sign_s3_v4, sign_v1, sign_v4,
+    };
     #[pymodule_export]
-    use crate::verify::{PyAccepted, PyFileInfo, PyVerifier, explain};
+    use crate::verify::{PyAccepted, PyFileInfo, PyS3Verifier, PyVerifier, explain};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

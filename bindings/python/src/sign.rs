@@ -1,7 +1,7 @@
 //! `Credentials`, `OssSigner`, `SignedForm` and the low-level `sign_v1` /
 //! `sign_v4`.
 
-use postpolicy::{Credentials, OssSigner, OssVersion, SignOptions, SignedForm};
+use postpolicy::{Credentials, OssSigner, OssVersion, S3Signer, SignOptions, SignedForm};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -194,6 +194,114 @@ impl PyOssSigner {
     }
 }
 
+/// Signs S3 presigned POST forms (AWS SigV4) for one bucket with one access
+/// key: AWS S3, MinIO, Garage, R2, ….
+#[pyclass(name = "S3Signer", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PyS3Signer(S3Signer);
+
+#[pymethods]
+impl PyS3Signer {
+    #[new]
+    #[pyo3(signature = (credentials, region, bucket, endpoint=None, path_style=None))]
+    fn new(
+        py: Python<'_>,
+        credentials: &Bound<'_, PyCredentials>,
+        region: &str,
+        bucket: &str,
+        endpoint: Option<&str>,
+        path_style: Option<bool>,
+    ) -> PyResult<Self> {
+        let build = || -> Result<S3Signer, postpolicy::SignatureError> {
+            let mut signer = S3Signer::new(credentials.get().0.clone(), region, bucket)?;
+            if let Some(endpoint) = endpoint {
+                signer = signer.with_endpoint(endpoint)?;
+            }
+            if let Some(path_style) = path_style {
+                signer = signer.with_path_style(path_style);
+            }
+            Ok(signer)
+        };
+        build().map(Self).map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Signs `policy` at `now` (default: the current time). `key` is the object
+    /// key, or a template ending in `${filename}`.
+    #[pyo3(signature = (policy, now=None, key=None))]
+    fn sign(
+        &self,
+        py: Python<'_>,
+        policy: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+        key: Option<&str>,
+    ) -> PyResult<PySignedForm> {
+        let policy = policy
+            .cast::<PyPolicy>()
+            .map_err(|_| errors::not_a_policy(policy))?;
+        let now = convert::now_or_clock(now)?;
+        let signed = match key {
+            None => self.0.sign(&policy.get().0, now),
+            Some(key) => self
+                .0
+                .sign_with(&policy.get().0, &SignOptions::default().key(key), now),
+        };
+        Ok(PySignedForm::new(signed.map_err(|e| to_pyerr(py, e))?))
+    }
+
+    /// Signs an exact policy JSON text without changing a byte of it; only the
+    /// signature fields are returned.
+    #[pyo3(signature = (policy_json, now=None))]
+    fn sign_json(
+        &self,
+        py: Python<'_>,
+        policy_json: &str,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PySignedForm> {
+        let now = convert::now_or_clock(now)?;
+        let signed = self
+            .0
+            .sign_json(policy_json, now)
+            .map_err(|e| to_pyerr(py, e))?;
+        Ok(PySignedForm::new(signed))
+    }
+
+    /// The form's action URL.
+    #[getter]
+    fn url(&self) -> &str {
+        self.0.url()
+    }
+
+    #[getter]
+    fn bucket(&self) -> &str {
+        self.0.bucket()
+    }
+
+    #[getter]
+    fn region(&self) -> &str {
+        self.0.region()
+    }
+
+    /// Whether the URL is path-style (`<endpoint>/<bucket>`).
+    #[getter]
+    fn path_style(&self) -> bool {
+        self.0.path_style()
+    }
+
+    #[getter]
+    fn credentials(&self) -> PyCredentials {
+        PyCredentials(self.0.credentials().clone())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "S3Signer(bucket='{}', region='{}', url='{}')",
+            self.0.bucket(),
+            self.0.region(),
+            self.0.url()
+        )
+    }
+}
+
 /// A signed upload form: POST `fields` (in order) to `url`, with the file as
 /// the last part, named `file`.
 ///
@@ -250,6 +358,11 @@ fn field_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
         "success_action_redirect" => intern!(py, "success_action_redirect"),
         "Content-Type" => intern!(py, "Content-Type"),
         "callback" => intern!(py, "callback"),
+        "x-amz-algorithm" => intern!(py, "x-amz-algorithm"),
+        "x-amz-credential" => intern!(py, "x-amz-credential"),
+        "x-amz-date" => intern!(py, "x-amz-date"),
+        "x-amz-signature" => intern!(py, "x-amz-signature"),
+        "x-amz-security-token" => intern!(py, "x-amz-security-token"),
         other => return PyString::new(py, other),
     };
     interned.clone()
@@ -258,6 +371,7 @@ fn field_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
 fn field_value<'py>(py: Python<'py>, value: &str) -> Bound<'py, PyString> {
     match value {
         "OSS4-HMAC-SHA256" => intern!(py, "OSS4-HMAC-SHA256").clone(),
+        "AWS4-HMAC-SHA256" => intern!(py, "AWS4-HMAC-SHA256").clone(),
         other => PyString::new(py, other),
     }
 }
@@ -341,4 +455,17 @@ pub fn sign_v4(
     product: &str,
 ) -> PyResult<String> {
     postpolicy::sign_v4(secret, policy_b64, date, region, product).map_err(|e| to_pyerr(py, e))
+}
+
+/// The S3 SigV4 signature (lower-case hex) of an already-encoded policy, for
+/// the day `date` (`yyyymmdd`) and `region`.
+#[pyfunction]
+pub fn sign_s3_v4(
+    py: Python<'_>,
+    secret: &str,
+    policy_b64: &str,
+    date: &str,
+    region: &str,
+) -> PyResult<String> {
+    postpolicy::sign_s3_v4(secret, policy_b64, date, region).map_err(|e| to_pyerr(py, e))
 }

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use postpolicy::{Accepted, FileInfo, KeyStore, Submission, Verifier};
+use postpolicy::{Accepted, FileInfo, KeyStore, Rejected, S3Verifier, Submission, Verifier};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
@@ -167,6 +167,60 @@ impl KeyStore for CallableKeys {
     }
 }
 
+/// Where a verifier finds secrets: a copied dict, or a Python callable.
+enum Keys {
+    Map(HashMap<String, String>),
+    Callable(CallableKeys),
+}
+
+impl Keys {
+    fn from_py(keys: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if let Ok(map) = keys.cast::<PyDict>() {
+            Ok(Keys::Map(map.extract()?))
+        } else if keys.is_callable() {
+            Ok(Keys::Callable(CallableKeys {
+                lookup: keys.clone().unbind(),
+            }))
+        } else {
+            Err(errors::not_a_key_store(keys))
+        }
+    }
+
+    fn is_callable(&self) -> bool {
+        matches!(self, Keys::Callable(_))
+    }
+}
+
+impl KeyStore for Keys {
+    fn secret(&self, access_key_id: &str) -> Option<String> {
+        match self {
+            Keys::Map(map) => map.get(access_key_id).cloned(),
+            Keys::Callable(callable) => callable.secret(access_key_id),
+        }
+    }
+}
+
+/// Runs a verification. A callable key store needs the interpreter, so the
+/// call stays attached (on this thread) and re-raises what the callable
+/// raised; a dict store lets other Python threads run meanwhile.
+fn run_verify(
+    py: Python<'_>,
+    callable_keys: bool,
+    verify: impl FnOnce() -> Result<Accepted, Rejected> + Send,
+) -> PyResult<PyAccepted> {
+    let outcome = if callable_keys {
+        RAISED.with(|slot| slot.borrow_mut().take());
+        let outcome = verify();
+        if let Some(error) = RAISED.with(|slot| slot.borrow_mut().take()) {
+            return Err(error);
+        }
+        outcome
+    } else {
+        py.detach(verify)
+    };
+    outcome.map(PyAccepted).map_err(|r| to_pyerr(py, r))
+}
+
 /// Verifies forms posted to one bucket, as OSS would.
 ///
 /// `keys` maps access key ids to secrets: a dict (copied when the verifier is
@@ -194,17 +248,9 @@ impl PyVerifier {
         allow_anonymous: bool,
         cloudbox_id: Option<&str>,
     ) -> PyResult<Self> {
-        let (mut verifier, callable_keys) = if let Ok(map) = keys.cast::<PyDict>() {
-            let map: HashMap<String, String> = map.extract()?;
-            (Verifier::new(bucket, region, map), false)
-        } else if keys.is_callable() {
-            let store = CallableKeys {
-                lookup: keys.clone().unbind(),
-            };
-            (Verifier::new(bucket, region, store), true)
-        } else {
-            return Err(errors::not_a_key_store(keys));
-        };
+        let keys = Keys::from_py(keys)?;
+        let callable_keys = keys.is_callable();
+        let mut verifier = Verifier::new(bucket, region, keys);
         if let Some(skew) = clock_skew.filter(|s| !s.is_none()) {
             verifier = verifier.with_clock_skew(convert::duration(skew, "clock_skew")?);
         }
@@ -233,18 +279,9 @@ impl PyVerifier {
     ) -> PyResult<PyAccepted> {
         let submission = submission(fields, file, fields_after_file)?;
         let now = convert::now_or_clock(now)?;
-        let outcome = if self.callable_keys {
-            // The callable needs the interpreter: stay attached, on this thread.
-            RAISED.with(|slot| slot.borrow_mut().take());
-            let outcome = self.verifier.verify(&submission, now);
-            if let Some(error) = RAISED.with(|slot| slot.borrow_mut().take()) {
-                return Err(error);
-            }
-            outcome
-        } else {
-            py.detach(|| self.verifier.verify(&submission, now))
-        };
-        outcome.map(PyAccepted).map_err(|r| to_pyerr(py, r))
+        run_verify(py, self.callable_keys, || {
+            self.verifier.verify(&submission, now)
+        })
     }
 
     #[getter]
@@ -255,6 +292,110 @@ impl PyVerifier {
     fn __repr__(&self) -> String {
         format!("Verifier(bucket='{}')", self.verifier.bucket())
     }
+}
+
+/// Verifies S3 presigned POST forms (AWS SigV4) posted to one bucket, as S3
+/// would. `keys` as for `Verifier`; `max_date_age` (a `timedelta` or seconds)
+/// refuses forms whose `x-amz-date` is older, as Garage does (S3 itself goes
+/// by the policy's expiration only, the default).
+#[pyclass(name = "S3Verifier", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PyS3Verifier {
+    verifier: S3Verifier,
+    callable_keys: bool,
+}
+
+#[pymethods]
+impl PyS3Verifier {
+    #[new]
+    #[pyo3(signature = (bucket, region, keys, max_date_age=None, allow_anonymous=false))]
+    fn new(
+        bucket: &str,
+        region: &str,
+        keys: &Bound<'_, PyAny>,
+        max_date_age: Option<&Bound<'_, PyAny>>,
+        allow_anonymous: bool,
+    ) -> PyResult<Self> {
+        let keys = Keys::from_py(keys)?;
+        let callable_keys = keys.is_callable();
+        let age = match max_date_age.filter(|a| !a.is_none()) {
+            Some(age) => Some(convert::duration(age, "max_date_age")?),
+            None => None,
+        };
+        let verifier = S3Verifier::new(bucket, region, keys)
+            .with_max_date_age(age)
+            .allow_anonymous(allow_anonymous);
+        Ok(Self {
+            verifier,
+            callable_keys,
+        })
+    }
+
+    /// Accepts or rejects a submitted form at `now`, as `Verifier.verify`.
+    #[pyo3(signature = (fields, file, now=None, fields_after_file=None))]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        fields: &Bound<'_, PyAny>,
+        file: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+        fields_after_file: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyAccepted> {
+        let submission = submission(fields, file, fields_after_file)?;
+        let now = convert::now_or_clock(now)?;
+        run_verify(py, self.callable_keys, || {
+            self.verifier.verify(&submission, now)
+        })
+    }
+
+    /// Every reason S3 would reject the submission under `policy` at `now`,
+    /// without checking a signature: a list of `Rejected` (not raised).
+    #[pyo3(signature = (policy, fields, file, now=None, fields_after_file=None))]
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        policy: &Bound<'py, PyAny>,
+        fields: &Bound<'py, PyAny>,
+        file: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+        fields_after_file: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let policy = policy
+            .cast::<PyPolicy>()
+            .map_err(|_| errors::not_a_policy(policy))?;
+        let submission = submission(fields, file, fields_after_file)?;
+        let now = convert::now_or_clock(now)?;
+        rejections(
+            py,
+            &self.verifier.explain(&policy.get().0, &submission, now),
+        )
+    }
+
+    #[getter]
+    fn bucket(&self) -> &str {
+        self.verifier.bucket()
+    }
+
+    #[getter]
+    fn region(&self) -> &str {
+        self.verifier.region()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "S3Verifier(bucket='{}', region='{}')",
+            self.verifier.bucket(),
+            self.verifier.region()
+        )
+    }
+}
+
+fn rejections<'py>(py: Python<'py>, failures: &[Rejected]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for failure in failures {
+        out.append(errors::rejected(py, failure)?)?;
+    }
+    Ok(out)
 }
 
 /// Every reason `policy` would reject the submission at `now`, without
@@ -277,12 +418,10 @@ pub fn explain<'py>(
         .map_err(|_| errors::not_a_policy(policy))?;
     let submission = submission(fields, file, fields_after_file)?;
     let now = convert::now_or_clock(now)?;
-    let failures = postpolicy::explain(&policy.get().0, &submission, bucket, now);
-    let out = PyList::empty(py);
-    for failure in &failures {
-        out.append(errors::rejected(py, failure)?)?;
-    }
-    Ok(out)
+    rejections(
+        py,
+        &postpolicy::explain(&policy.get().0, &submission, bucket, now),
+    )
 }
 
 fn submission(
