@@ -10,7 +10,7 @@
 //! Environment: `POSTPOLICY_OSS_URL` (the endpoint's upload URL) and, for the
 //! RSS check, `POSTPOLICY_PID` (the server's process id).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -78,7 +78,11 @@ async fn concurrent_uploads() {
     let url = env("POSTPOLICY_OSS_URL");
     let policy = Policy::parse("content-length 0..1MiB\n").unwrap();
     let form = signer(&url)
-        .sign_with(&policy, &SignOptions::default().key("load/${filename}"), Utc::now())
+        .sign_with(
+            &policy,
+            &SignOptions::default().key("load/${filename}"),
+            Utc::now(),
+        )
         .unwrap();
     let client = client();
     let mut seed = 0x5EED_u64;
@@ -104,7 +108,12 @@ async fn concurrent_uploads() {
                 .mime_str("application/octet-stream")
                 .unwrap();
             multipart = multipart.part("file", part);
-            let response = client.post(&form.url).multipart(multipart).send().await.unwrap();
+            let response = client
+                .post(&form.url)
+                .multipart(multipart)
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             let etag = response
                 .headers()
@@ -125,7 +134,11 @@ async fn concurrent_uploads() {
     }
     // Read every object back: none lost, every byte right.
     for (name, bytes) in &files {
-        let got = client.get(format!("{url}/load/{name}")).send().await.unwrap();
+        let got = client
+            .get(format!("{url}/load/{name}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(got.status().as_u16(), 200, "{name}");
         let body = got.bytes().await.unwrap();
         assert_eq!(Md5::digest(&body), Md5::digest(bytes), "{name}");
@@ -138,7 +151,10 @@ async fn concurrent_uploads() {
     );
     if let Ok(pid) = std::env::var("POSTPOLICY_PID") {
         if let Some(kib) = vm_hwm_kib(&pid) {
-            println!("LOAD concurrent: server peak RSS (VmHWM) {:.1} MiB", kib as f64 / 1024.0);
+            println!(
+                "LOAD concurrent: server peak RSS (VmHWM) {:.1} MiB",
+                kib as f64 / 1024.0
+            );
         }
     }
 }
@@ -150,7 +166,11 @@ async fn two_gib_upload() {
     let pid = env("POSTPOLICY_PID");
     let policy = Policy::parse("content-length 1..5GiB\n").unwrap();
     let form = signer(&url)
-        .sign_with(&policy, &SignOptions::default().key("load/two-gib.bin"), Utc::now())
+        .sign_with(
+            &policy,
+            &SignOptions::default().key("load/two-gib.bin"),
+            Utc::now(),
+        )
         .unwrap();
     let before = vm_hwm_kib(&pid).expect("cannot read the server's VmHWM");
 
@@ -164,17 +184,23 @@ async fn two_gib_upload() {
         hasher.lock().unwrap().update(&chunk);
         Ok::<_, std::io::Error>(Bytes::from(chunk))
     });
-    let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), BIG)
-        .file_name("two-gib.bin")
-        .mime_str("application/octet-stream")
-        .unwrap();
+    let part =
+        reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), BIG)
+            .file_name("two-gib.bin")
+            .mime_str("application/octet-stream")
+            .unwrap();
     let mut multipart = reqwest::multipart::Form::new();
     for (n, v) in &form.fields {
         multipart = multipart.text(n.clone(), v.clone());
     }
     multipart = multipart.part("file", part);
     let started = Instant::now();
-    let response = client().post(&form.url).multipart(multipart).send().await.unwrap();
+    let response = client()
+        .post(&form.url)
+        .multipart(multipart)
+        .send()
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
     assert_eq!(response.status().as_u16(), 204);
     let digest = md5.lock().unwrap().clone().finalize();
@@ -185,7 +211,10 @@ async fn two_gib_upload() {
         .send()
         .await
         .unwrap();
-    assert_eq!(head.headers()["content-length"].to_str().unwrap(), BIG.to_string());
+    assert_eq!(
+        head.headers()["content-length"].to_str().unwrap(),
+        BIG.to_string()
+    );
 
     let peak = vm_hwm_kib(&pid).expect("cannot read the server's VmHWM");
     let mb = BIG as f64 / 1e6;

@@ -1,0 +1,136 @@
+//! `postpolicy serve`: the dev stack.
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use postpolicy::Credentials;
+use postpolicy::callback::CallbackSigner;
+use postpolicy_server::{Config, StoreSpec};
+
+use crate::input::load_policy;
+use crate::{Exit, Failure, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port of the demo application (upload page); 0 picks a free port.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Port of the OSS-compatible endpoint; 0 picks a free port.
+    #[arg(long, default_value_t = 9090)]
+    oss_port: u16,
+    #[arg(long, default_value = "postpolicy-dev")]
+    bucket: String,
+    #[arg(long, default_value = "cn-hangzhou")]
+    region: String,
+    /// Folder the objects are stored in.
+    #[arg(long, default_value = "postpolicy-data")]
+    data_dir: PathBuf,
+    /// Store objects elsewhere: s3://bucket?endpoint=…&region=… (credentials
+    /// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Overrides --data-dir.
+    #[arg(long)]
+    store: Option<String>,
+    /// The policy the demo application signs (DSL or JSON).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// PEM private key that signs callbacks (default: a new key at each start).
+    #[arg(long)]
+    callback_key: Option<PathBuf>,
+    /// Do not log requests.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub(crate) fn run(args: Args) -> Outcome {
+    let mut config = Config::new()?;
+    config.host = args.host;
+    config.app_port = args.port;
+    config.oss_port = args.oss_port;
+    config.bucket = args.bucket.clone();
+    config.region = args.region.clone();
+    config.store = match &args.store {
+        Some(spec) => StoreSpec::parse(spec)?,
+        None => StoreSpec::Local(args.data_dir.clone()),
+    };
+    let from_env = Credentials::from_env().transpose()?;
+    let credentials_note = match &from_env {
+        Some(c) => format!("{} (from the environment)", c.access_key_id()),
+        None => format!(
+            "built-in development key {} (set OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET to use your own)",
+            postpolicy_server::DEV_ACCESS_KEY_ID
+        ),
+    };
+    if let Some(credentials) = from_env {
+        config.credentials = credentials;
+    }
+    if let Some(path) = &args.policy {
+        let text = crate::read_arg(path)?;
+        config.policy = load_policy(&path.display().to_string(), &text)?;
+    }
+    if let Some(path) = &args.callback_key {
+        let pem = crate::read_arg(path)?;
+        config.callback_signer = Some(CallbackSigner::from_pem(&pem)?);
+    }
+    config.log_requests = !args.quiet;
+    let store_note = config.store.to_string();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let server = postpolicy_server::start(config).await?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "postpolicy serve: the OSS form-upload flow on this machine"
+        )?;
+        writeln!(out, "  upload page    {}", server.app_url())?;
+        writeln!(
+            out,
+            "  OSS endpoint   {}  (region {})",
+            server.upload_url(),
+            args.region
+        )?;
+        writeln!(
+            out,
+            "  callback key   {}{}",
+            server.oss_origin(),
+            postpolicy_server::CALLBACK_KEY_PATH
+        )?;
+        writeln!(out, "  storage        {store_note}")?;
+        writeln!(out, "  credentials    {credentials_note}")?;
+        writeln!(out, "Press Ctrl-C to stop.")?;
+        out.flush()?;
+        drop(out);
+        shutdown_signal().await;
+        eprintln!("postpolicy serve: stopping");
+        server.shutdown().await;
+        Ok::<_, Failure>(())
+    })?;
+    Ok(Exit::Ok)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,213 @@
+//! `postpolicy sign FILE --bucket B --region R`: the signed form as JSON, an
+//! HTML page or a curl command.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use clap::ValueEnum;
+use postpolicy::callback::{BodyType, CallbackSpec};
+use postpolicy::verify::xml_escape;
+use postpolicy::{Credentials, OssSigner, OssVersion, Severity, SignOptions, SignedForm};
+
+use crate::input::{load_policy, render_lint};
+use crate::{Exit, Failure, Outcome, read_arg};
+
+/// The body OSS posts to `--callback-url` unless `--callback-body` says otherwise.
+const DEFAULT_CALLBACK_BODY: &str =
+    "bucket=${bucket}&object=${object}&etag=${etag}&size=${size}&mimeType=${mimeType}";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum SignFormat {
+    /// The JSON token a browser helper takes.
+    #[default]
+    Json,
+    /// A ready HTML page with the `<form>`.
+    Html,
+    /// A curl command that uploads `--file`.
+    Curl,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The policy: DSL, JSON or base64 (`-` reads standard input).
+    file: PathBuf,
+    #[arg(long)]
+    bucket: String,
+    /// Region id, e.g. cn-hangzhou (an `oss-` prefix is allowed).
+    #[arg(long)]
+    region: String,
+    /// Post somewhere else: an http(s) URL used as is (CNAME, local endpoint),
+    /// or an endpoint host the bucket is prefixed to.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Sign with the legacy V1 signature (HMAC-SHA1) instead of V4.
+    #[arg(long)]
+    v1: bool,
+    /// The object key, or a template ending in `${filename}`.
+    #[arg(long)]
+    key_template: Option<String>,
+    /// Callback URL (repeat for up to 5, tried in order).
+    #[arg(long = "callback-url")]
+    callback_urls: Vec<String>,
+    /// Callback body template.
+    #[arg(long, default_value = DEFAULT_CALLBACK_BODY)]
+    callback_body: String,
+    /// Send the callback body as JSON instead of form-urlencoded.
+    #[arg(long)]
+    callback_json: bool,
+    /// A custom callback variable `x:name=value` (repeatable).
+    #[arg(long = "callback-var", value_parser = parse_var)]
+    callback_vars: Vec<(String, String)>,
+    /// `json`, `html` or `curl`.
+    #[arg(long, value_enum, default_value_t)]
+    format: SignFormat,
+    /// The file the curl command uploads.
+    #[arg(long, default_value = "./file")]
+    file_to_upload: String,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{text}`: expected x:name=value"))
+}
+
+pub(crate) fn run(args: &Args) -> Outcome {
+    let source = read_arg(&args.file)?;
+    let name = args.file.display().to_string();
+    let policy = load_policy(&name, &source)?;
+    let now = Utc::now();
+    let mut errors = 0;
+    for diagnostic in postpolicy::lint::lint(&policy, now) {
+        if diagnostic.severity == Severity::Error {
+            errors += 1;
+        }
+        eprintln!("{}", render_lint(&name, &source, &diagnostic));
+    }
+    if errors > 0 {
+        eprintln!("{name}: not signed, {errors} error(s)");
+        return Ok(Exit::Errors);
+    }
+    let credentials = match Credentials::from_env() {
+        Some(credentials) => credentials?,
+        None => {
+            return Err(Failure(
+                "no credentials: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (and OSS_SESSION_TOKEN for STS), or the ALIBABA_CLOUD_* names".to_owned(),
+            ));
+        }
+    };
+    let mut signer = OssSigner::new(credentials, &args.region, &args.bucket)?;
+    if let Some(endpoint) = &args.endpoint {
+        signer = signer.with_endpoint(endpoint)?;
+    }
+    if args.v1 {
+        signer = signer.with_version(OssVersion::V1);
+    }
+    let mut options = SignOptions::default();
+    if let Some(key) = &args.key_template {
+        options = options.key(key.clone());
+    }
+    if !args.callback_urls.is_empty() {
+        let body_type = if args.callback_json {
+            BodyType::Json
+        } else {
+            BodyType::FormUrlEncoded
+        };
+        let fields = CallbackSpec::new(String::new(), args.callback_body.clone())
+            .with_urls(args.callback_urls.iter().cloned())
+            .with_body_type(body_type)
+            .with_vars(args.callback_vars.iter().cloned())
+            .to_fields()?;
+        options = options.callback(fields.callback, fields.vars);
+    }
+    let form = signer.sign_with(&policy, &options, now)?;
+    match args.format {
+        SignFormat::Json => {
+            let value: serde_json::Value = serde_json::from_str(&form.to_json())?;
+            println!("{value:#}");
+        }
+        SignFormat::Html => print!("{}", html(&form)),
+        SignFormat::Curl => println!("{}", curl(&form, &args.file_to_upload)),
+    }
+    Ok(Exit::Ok)
+}
+
+/// A page with the form: hidden signed fields, inputs for the fields the page
+/// must fill, the file last.
+pub(crate) fn html(form: &SignedForm) -> String {
+    let mut inputs = String::new();
+    for (name, value) in &form.fields {
+        inputs.push_str(&format!(
+            "    <input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+            xml_escape(name),
+            xml_escape(value)
+        ));
+    }
+    for name in &form.fields_to_fill {
+        inputs.push_str(&format!(
+            "    <label>{0} <input type=\"text\" name=\"{0}\" required></label><br>\n",
+            xml_escape(name)
+        ));
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Upload</title></head>\n<body>\n  <!-- Signed by postpolicy; valid until {expires}. The file must be the last field. -->\n  <form action=\"{url}\" method=\"post\" enctype=\"multipart/form-data\">\n{inputs}    <input type=\"file\" name=\"file\" required>\n    <button type=\"submit\">Upload</button>\n  </form>\n</body>\n</html>\n",
+        expires = postpolicy::wire::format_timestamp(form.expires_at),
+        url = xml_escape(&form.url),
+    )
+}
+
+/// Single-quotes `text` for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A curl command that posts the form with `file` last.
+pub(crate) fn curl(form: &SignedForm, file: &str) -> String {
+    let mut command = format!("curl -sS -i -X POST {}", shell_quote(&form.url));
+    for (name, value) in &form.fields {
+        command.push_str(" \\\n  --form-string ");
+        command.push_str(&shell_quote(&format!("{name}={value}")));
+    }
+    for name in &form.fields_to_fill {
+        command.push_str(" \\\n  --form-string ");
+        command.push_str(&shell_quote(&format!("{name}=FILL-ME")));
+    }
+    command.push_str(" \\\n  -F ");
+    command.push_str(&shell_quote(&format!("file=@{file}")));
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> SignedForm {
+        SignedForm {
+            url: "http://127.0.0.1:9090/b".into(),
+            fields: vec![
+                ("key".into(), "u/${filename}".into()),
+                ("x-oss-meta-note".into(), "it's \"quoted\" <b>".into()),
+            ],
+            expires_at: chrono::DateTime::UNIX_EPOCH,
+            fields_to_fill: vec!["Content-Type".into()],
+        }
+    }
+
+    #[test]
+    fn curl_quotes_values() {
+        let c = curl(&form(), "a b.txt");
+        assert!(c.starts_with("curl -sS -i -X POST 'http://127.0.0.1:9090/b'"));
+        assert!(c.contains("--form-string 'key=u/${filename}'"));
+        assert!(c.contains(r#"--form-string 'x-oss-meta-note=it'\''s "quoted" <b>'"#));
+        assert!(c.ends_with("-F 'file=@a b.txt'"));
+    }
+
+    #[test]
+    fn html_escapes_and_puts_the_file_last() {
+        let h = html(&form());
+        assert!(h.contains("value=\"it&apos;s &quot;quoted&quot; &lt;b&gt;\""));
+        assert!(h.contains("name=\"Content-Type\" required"));
+        let file = h.find("type=\"file\"").unwrap();
+        assert!(h.rfind("type=\"hidden\"").unwrap() < file);
+    }
+}

@@ -1,0 +1,354 @@
+//! The `postpolicy` binary end to end: exit codes, formats, and a `serve`
+//! smoke test on free ports.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_postpolicy");
+
+fn postpolicy(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args);
+    for name in [
+        "OSS_ACCESS_KEY_ID",
+        "OSS_ACCESS_KEY_SECRET",
+        "OSS_SESSION_TOKEN",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+    ] {
+        command.env_remove(name);
+    }
+    command.env("NO_COLOR", "1");
+    command
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
+    (
+        status.code().unwrap(),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+const CLEAN: &str = "expires in 1h\nkey starts-with \"u/\"\ncontent-length 1..10MiB\n";
+
+#[test]
+fn check_exit_codes_and_snippets() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = write(dir.path(), "clean.policy", CLEAN);
+    let (code, _, stderr) = run(&mut postpolicy(&["check", &clean]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("ok"));
+
+    let warn = write(dir.path(), "warn.policy", "key starts-with \"u/\"\n");
+    assert_eq!(run(&mut postpolicy(&["check", &warn])).0, 0);
+    let (code, _, stderr) = run(&mut postpolicy(&["check", &warn, "--deny-warnings"]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no-size-limit"), "{stderr}");
+
+    let bad = write(
+        dir.path(),
+        "bad.policy",
+        "key starts-with \"u/\"\ncontent-length 10..5\n",
+    );
+    let (code, _, stderr) = run(&mut postpolicy(&["check", &bad]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("range-min-above-max"), "{stderr}");
+    assert!(
+        stderr.contains("content-length 10..5"),
+        "no snippet: {stderr}"
+    );
+
+    let syntax = write(dir.path(), "syntax.policy", "key starts-wit \"u/\"\n");
+    let (code, _, stderr) = run(&mut postpolicy(&["check", &syntax]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("line 1, column 5"), "{stderr}");
+    assert!(
+        stderr.contains("key starts-wit \"u/\""),
+        "no snippet: {stderr}"
+    );
+
+    let (code, stdout, _) = run(&mut postpolicy(&["check", &syntax, "--format", "json"]));
+    assert_eq!(code, 2);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["errors"], 1);
+    assert_eq!(report["diagnostics"][0]["line"], 1);
+    assert_eq!(report["diagnostics"][0]["column"], 5);
+
+    let json = write(
+        dir.path(),
+        "p.json",
+        r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[["starts-with","$key","a/"],["content-length-range",1,100]]}"#,
+    );
+    let (code, _, stderr) = run(&mut postpolicy(&["check", &json, "--deny-warnings"]));
+    // A far expiration is worth a warning.
+    assert_eq!(code, 1, "{stderr}");
+}
+
+fn sign_json(dir: &Path) -> serde_json::Value {
+    let clean = write(dir, "clean.policy", CLEAN);
+    let (code, stdout, stderr) = run(postpolicy(&[
+        "sign",
+        &clean,
+        "--bucket",
+        "examplebucket",
+        "--region",
+        "cn-hangzhou",
+        "--key-template",
+        "u/${filename}",
+        "--callback-url",
+        "https://app.example/cb",
+    ])
+    .env("OSS_ACCESS_KEY_ID", "AKIDexample")
+    .env("OSS_ACCESS_KEY_SECRET", "secret-example"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("secret-example") && !stderr.contains("secret-example"));
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn sign_formats_and_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = write(dir.path(), "clean.policy", CLEAN);
+    let (code, _, stderr) = run(&mut postpolicy(&[
+        "sign",
+        &clean,
+        "--bucket",
+        "b-1",
+        "--region",
+        "cn-hangzhou",
+    ]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("OSS_ACCESS_KEY_ID"), "{stderr}");
+
+    let form = sign_json(dir.path());
+    assert_eq!(
+        form["url"],
+        "https://examplebucket.oss-cn-hangzhou.aliyuncs.com"
+    );
+    assert_eq!(form["fields"]["key"], "u/${filename}");
+    assert!(form["fields"]["callback"].is_string());
+    assert_eq!(
+        form["fields"]["x-oss-signature-version"],
+        "OSS4-HMAC-SHA256"
+    );
+
+    let with_creds = |format: &str| {
+        run(postpolicy(&[
+            "sign",
+            &clean,
+            "--bucket",
+            "examplebucket",
+            "--region",
+            "cn-hangzhou",
+            "--endpoint",
+            "http://127.0.0.1:9090/examplebucket",
+            "--v1",
+            "--format",
+            format,
+            "--file-to-upload",
+            "photo.png",
+        ])
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "AKIDexample")
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret-example"))
+    };
+    let (code, html, _) = with_creds("html");
+    assert_eq!(code, 0);
+    assert!(html.contains("<form action=\"http://127.0.0.1:9090/examplebucket\""));
+    assert!(html.contains("name=\"OSSAccessKeyId\" value=\"AKIDexample\""));
+    let (code, curl, _) = with_creds("curl");
+    assert_eq!(code, 0);
+    assert!(curl.starts_with("curl -sS -i -X POST 'http://127.0.0.1:9090/examplebucket'"));
+    assert!(curl.contains("--form-string 'Signature="));
+    assert!(curl.trim_end().ends_with("-F 'file=@photo.png'"));
+
+    // Lint errors are not signed.
+    let bad = write(dir.path(), "bad.policy", "content-length 10..5\n");
+    let (code, stdout, _) =
+        run(
+            postpolicy(&["sign", &bad, "--bucket", "b-1", "--region", "cn-hangzhou"])
+                .env("OSS_ACCESS_KEY_ID", "AKIDexample")
+                .env("OSS_ACCESS_KEY_SECRET", "secret-example"),
+        );
+    assert_eq!((code, stdout.as_str()), (2, ""));
+}
+
+#[test]
+fn decode_shows_dsl_json_and_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let form = sign_json(dir.path());
+    let policy = form["fields"]["policy"].as_str().unwrap();
+    let (code, stdout, stderr) = run(&mut postpolicy(&["decode", policy]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("expires 20"), "{stdout}");
+    assert!(
+        stdout.contains("(in 59m") || stdout.contains("(in 1h"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("# DSL\nexpires at "));
+    assert!(stdout.contains("content-length 1..10MiB"));
+    assert!(stdout.contains("\"content-length-range\""));
+
+    let mut child = postpolicy(&["decode", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{policy}\n").as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["expired"], false);
+    assert!(report["expires_in_seconds"].as_i64().unwrap() > 3500);
+    assert!(
+        report["dsl"]
+            .as_str()
+            .unwrap()
+            .contains("key starts-with u/")
+    );
+
+    let (code, _, stderr) = run(&mut postpolicy(&["decode", "not base64!"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("base64"), "{stderr}");
+}
+
+#[test]
+fn explain_names_every_failing_condition() {
+    let dir = tempfile::tempdir().unwrap();
+    let form = sign_json(dir.path());
+    let mut lines = String::from("# captured in the browser's developer tools\n");
+    for (name, value) in form["fields"].as_object().unwrap() {
+        let value = if name == "key" {
+            "other/x.txt"
+        } else {
+            value.as_str().unwrap()
+        };
+        lines.push_str(&format!("{name}: {value}\n"));
+    }
+    lines.push_str("file: (binary)\n");
+    let captured = write(dir.path(), "captured.txt", &lines);
+    let (code, stdout, _) = run(&mut postpolicy(&[
+        "explain",
+        "--form",
+        &captured,
+        "--file-size",
+        "20000000",
+        "--bucket",
+        "examplebucket",
+    ]));
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("key `other/x.txt` does not start with `u/`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("EntityTooLarge"), "{stdout}");
+
+    // A raw multipart body that passes.
+    let boundary = "----b";
+    let mut body = String::new();
+    for (name, value) in form["fields"].as_object().unwrap() {
+        let value = if name == "key" {
+            "u/a.txt"
+        } else {
+            value.as_str().unwrap()
+        };
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--{boundary}--\r\n"
+    ));
+    let multipart = write(dir.path(), "body.multipart", &body);
+    let (code, stdout, stderr) = run(&mut postpolicy(&[
+        "explain", "--form", &multipart, "--format", "json",
+    ]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["accepted"], true);
+}
+
+/// `GET path` over a raw socket; returns (status line, body).
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        socket,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+#[test]
+fn serve_starts_on_free_ports_and_serves_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = postpolicy(&[
+        "serve",
+        "--port",
+        "0",
+        "--oss-port",
+        "0",
+        "--quiet",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut app = None;
+    let mut oss = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["upload", "page", url, ..] => app = Some(url.to_string()),
+            ["OSS", "endpoint", url, ..] => oss = Some(url.to_string()),
+            ["Press", ..] => break,
+            _ => {}
+        }
+    }
+    let app = app.expect("no upload page line");
+    let oss = oss.expect("no endpoint line");
+    let app_addr = app.trim_start_matches("http://").trim_end_matches('/');
+    let (status, page) = http_get(app_addr, "/");
+    assert!(status.contains("200"), "{status}");
+    assert!(page.contains("Upload a file"));
+    let (_, js) = http_get(app_addr, "/browser.js");
+    assert!(js.contains("export function uploadFile"));
+    let (status, token) = http_get(app_addr, "/upload-token");
+    assert!(status.contains("200"));
+    assert!(token.contains(&format!("\"url\":\"{oss}\"")), "{token}");
+    assert!(data.is_dir());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
