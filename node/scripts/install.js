@@ -28,7 +28,7 @@ function napiCli() {
     const lock = JSON.parse(readFileSync(path.join(here, 'package-lock.json'), 'utf8'))
     const version = lock.packages?.['node_modules/@napi-rs/cli']?.version ?? '3'
     const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
-    return [npx, '--yes', `@napi-rs/cli@${version}`]
+    return [npx, '--yes', '--package', `@napi-rs/cli@${version}`, 'napi']
   }
 }
 
