@@ -35,9 +35,9 @@ export declare class Policy {
   /** The canonical DSL text. */
   toDsl(): string
   /** Compact policy JSON; a relative or missing expiration resolves against `now`. */
-  toJson(options?: NowOptions): string
+  toJson(options?: NowOptions | Date): string
   /** Errors and warnings, as if the policy were signed at `now`. */
-  lint(options?: NowOptions): Diagnostic[]
+  lint(options?: NowOptions | Date): Diagnostic[]
   /** Same expiration and conditions. */
   equals(other: Policy): boolean
   /** The canonical DSL text. */

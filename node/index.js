@@ -153,12 +153,14 @@ class Policy {
     return native.policyToDsl(this.#handle)
   }
 
+  /** `options`: `{ now }`, or the `Date` itself. */
   toJson(options) {
-    return native.policyToJson(this.#handle, nowMillis(options))
+    return native.policyToJson(this.#handle, nowMillis(options instanceof Date ? { now: options } : options))
   }
 
+  /** `options`: `{ now }`, or the `Date` itself. */
   lint(options) {
-    return native.policyLint(this.#handle, nowMillis(options))
+    return native.policyLint(this.#handle, nowMillis(options instanceof Date ? { now: options } : options))
   }
 
   equals(other) {

@@ -47,6 +47,8 @@ describe('Policy', () => {
     assert.equal(json.expiration, '2026-11-21T13:00:00.000Z')
     assert.deepEqual(json.conditions[0], ['starts-with', '$key', 'user/42/'])
     assert.equal(typeof Policy.parse(dsl).toJson(), 'string', 'reads the clock without now')
+    assert.equal(Policy.parse(dsl).toJson(now), Policy.parse(dsl).toJson({ now }), 'a Date works as well as { now }')
+    assert.deepEqual(Policy.parse('expires at 2026-01-01T00:00:00Z\nkey = a').lint(now).map((d) => d.code), ['expired', 'no-size-limit'])
   })
 
   test('fromJson and fromBase64 read the wire format', () => {

@@ -31,7 +31,7 @@ const same: Policy = Policy.fromJson(policy.toJson({ now }))
 const decoded: Policy = Policy.fromBase64(Buffer.from(policy.toJson()).toString('base64'))
 const dsl: string = policy.toDsl()
 const equal: boolean = same.equals(decoded) && policy.toString() === dsl
-const diagnostics: Diagnostic[] = policy.lint({ now })
+const diagnostics: Diagnostic[] = policy.lint({ now }).concat(policy.lint(now))
 for (const d of diagnostics) {
   const severity: 'error' | 'warning' = d.severity
   const index: number | null = d.conditionIndex
