@@ -34,8 +34,12 @@ pub fn to_pyerr(py: Python<'_>, error: impl Into<postpolicy::Error>) -> PyErr {
             instantiate::<py::SignatureError>(py, &error.to_string(), code, |_| Ok(()))
         }
         postpolicy::Error::Rejected(r) => rejected(py, r).map(Bound::into_any),
-        // Callback errors get their own class with the callback bindings; the
-        // core's `Error` is non-exhaustive, so anything newer lands here too.
+        // Callback errors get their own class with the callback bindings.
+        postpolicy::Error::Callback(_) => {
+            instantiate::<py::Error>(py, &error.to_string(), code, |_| Ok(()))
+        }
+        // The core's `Error` is non-exhaustive: anything newer is a plain
+        // `postpolicy.Error` with its stable code until it gets a class.
         _ => instantiate::<py::Error>(py, &error.to_string(), code, |_| Ok(())),
     };
     match built {
