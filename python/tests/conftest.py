@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "oss-signatures.json"
 CONFORMANCE = ROOT / "tests" / "conformance" / "oss-verify.json"
@@ -27,6 +29,13 @@ def disputed() -> list[str]:
         if line.startswith("- `"):
             out.append(line[len("- `"):].split("`")[0])
     return out
+
+
+def skip_if_disputed(item_id: str) -> None:
+    """Skips (and prints) an id listed in tests/DISPUTED.md."""
+    if item_id in disputed():
+        print(f"SKIP {item_id} (listed in tests/DISPUTED.md)")
+        pytest.skip(f"SKIP {item_id} (listed in tests/DISPUTED.md)")
 
 
 def instant(text: str) -> datetime.datetime:

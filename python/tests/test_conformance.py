@@ -10,10 +10,9 @@ from typing import Any, Optional
 import pytest
 
 import postpolicy
-from conftest import CONFORMANCE, disputed, instant, load
+from conftest import CONFORMANCE, instant, load, skip_if_disputed
 
 CASES: list[dict[str, Any]] = load(CONFORMANCE)["cases"]
-SKIP = disputed()
 
 
 def test_full_case_set() -> None:
@@ -39,10 +38,7 @@ def file_info(case: dict[str, Any]) -> Optional[postpolicy.FileInfo]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_conformance_case(case: dict[str, Any]) -> None:
-    case_id = case["id"]
-    if case_id in SKIP:
-        print(f"SKIP {case_id} (listed in tests/DISPUTED.md)")
-        pytest.skip(f"SKIP {case_id} (listed in tests/DISPUTED.md)")
+    skip_if_disputed(case["id"])
     verifier = postpolicy.Verifier(case["bucket"], case["region"], dict(case["keys"]))
     now = instant(case["now"])
     expect = case["expect"]
