@@ -24,6 +24,10 @@ pub(crate) struct Args {
     /// The bucket the form was posted to (judges `bucket` conditions).
     #[arg(long)]
     bucket: Option<String>,
+    /// Also check the signature as the service would, with the credentials in
+    /// the environment, for `--bucket` in this region.
+    #[arg(long, requires = "bucket")]
+    region: Option<String>,
     /// The file's size in bytes, when the capture does not hold the file.
     #[arg(long)]
     file_size: Option<u64>,
@@ -73,7 +77,18 @@ pub(crate) fn run(args: &Args) -> Outcome {
             ));
         }
     };
-    let failures = postpolicy::explain(&policy, &submission, args.bucket.as_deref(), Utc::now());
+    let now = Utc::now();
+    let signature = match (&args.region, &args.bucket) {
+        (Some(region), Some(bucket)) => Some(verify_signature(&submission, bucket, region, now)?),
+        _ => None,
+    };
+    let mut failures = postpolicy::explain(&policy, &submission, args.bucket.as_deref(), now);
+    // A signature problem (which explain cannot see) comes first.
+    if let Some(Err(rejected)) = &signature {
+        if !failures.iter().any(|f| f == rejected) {
+            failures.insert(0, rejected.clone());
+        }
+    }
     match args.format {
         Format::Json => {
             let items: Vec<serde_json::Value> = failures
@@ -85,7 +100,11 @@ pub(crate) fn run(args: &Args) -> Outcome {
                     })
                 })
                 .collect();
-            let report = json!({"accepted": failures.is_empty(), "failures": items});
+            let report = json!({
+                "accepted": failures.is_empty(),
+                "signature_checked": signature.is_some(),
+                "failures": items,
+            });
             println!("{report:#}");
         }
         Format::Human => {
@@ -112,4 +131,25 @@ pub(crate) fn run(args: &Args) -> Outcome {
     } else {
         Exit::Warnings
     })
+}
+
+/// The verifier's verdict on the whole form (signature included), with the
+/// credentials from the environment.
+fn verify_signature(
+    submission: &Submission,
+    bucket: &str,
+    region: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Result<(), postpolicy::Rejected>, Failure> {
+    let credentials = postpolicy::Credentials::from_env().ok_or_else(|| {
+        Failure(
+            "--region checks the signature: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET"
+                .to_owned(),
+        )
+    })??;
+    let id = credentials.access_key_id().to_owned();
+    let secret = credentials.secret().expose().to_owned();
+    let keys = move |key_id: &str| (key_id == id).then(|| secret.clone());
+    let verifier = postpolicy::Verifier::new(bucket, region, keys);
+    Ok(verifier.verify(submission, now).map(|_| ()))
 }

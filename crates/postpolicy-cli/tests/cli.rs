@@ -267,6 +267,29 @@ fn explain_names_every_failing_condition() {
     );
     assert!(stdout.contains("EntityTooLarge"), "{stdout}");
 
+    // With the credentials, the signature is judged too.
+    let tampered = lines.replace("x-oss-signature: ", "x-oss-signature: 00");
+    let tampered = write(dir.path(), "tampered.txt", &tampered);
+    let (code, stdout, stderr) = run(postpolicy(&[
+        "explain",
+        "--form",
+        &tampered,
+        "--bucket",
+        "examplebucket",
+        "--region",
+        "cn-hangzhou",
+        "--file-size",
+        "10",
+    ])
+    .env("OSS_ACCESS_KEY_ID", "AKIDexample")
+    .env("OSS_ACCESS_KEY_SECRET", "secret-example"));
+    assert_eq!(code, 1, "{stderr}");
+    let first = stdout.find("SignatureDoesNotMatch").expect(&stdout);
+    assert!(
+        first < stdout.find("does not start with").unwrap(),
+        "{stdout}"
+    );
+
     // A raw multipart body that passes.
     let boundary = "----b";
     let mut body = String::new();

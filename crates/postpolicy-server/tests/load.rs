@@ -10,7 +10,12 @@
 //! Environment: `POSTPOLICY_OSS_URL` (the endpoint's upload URL) and, for the
 //! RSS check, `POSTPOLICY_PID` (the server's process id).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
