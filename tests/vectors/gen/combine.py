@@ -1,6 +1,6 @@
 """Combines the boto3 and AWS SDK for JavaScript vectors into s3-signatures.json.
 
-    python combine.py boto3.json aws-sdk-js.json > ../s3-signatures.json
+python combine.py boto3.json aws-sdk-js.json > ../s3-signatures.json
 """
 
 import json

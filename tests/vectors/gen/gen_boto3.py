@@ -14,14 +14,21 @@ import sys
 
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-             "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"):
+for name in (
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+):
     os.environ.pop(name, None)
 
-import boto3  # noqa: E402
-import botocore  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from freezegun import freeze_time  # noqa: E402
+import boto3
+import botocore
+from botocore.config import Config
+from freezegun import freeze_time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
