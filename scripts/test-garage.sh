@@ -7,9 +7,9 @@
 # - builds the s3_sign / s3_verify examples of the core crate;
 # - starts a single node (replication factor 1, region `garage`), creates a
 #   bucket and a key with the admin CLI;
-# - runs tests/garage (pytest: our S3Signer's forms vs boto3's, Garage vs our
-#   S3Verifier), then `postpolicy serve --store s3://…` against the same
-#   Garage when the CLI supports it.
+# - runs tests/garage (pytest): test_interop.py (our S3Signer's forms vs
+#   boto3's, Garage's verdicts vs our S3Verifier's) and test_serve.py
+#   (`postpolicy serve --store s3://…` keeps its objects in the same Garage).
 # Usage: bash scripts/test-garage.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +25,9 @@ if ! command -v garage > /dev/null 2>&1; then
 fi
 echo "== $(garage --version 2>/dev/null || echo garage) =="
 
-echo "== building the s3_sign / s3_verify examples =="
+echo "== building the s3_sign / s3_verify examples and the postpolicy command =="
 cargo build --locked -q -p postpolicy --example s3_sign --example s3_verify
+cargo build --locked -q -p postpolicy-cli
 
 venv="$CARGO_TARGET_DIR/garage-venv"
 if [ ! -x "$venv/bin/python" ]; then
@@ -64,6 +65,7 @@ EOF
 )
 region="garage"
 bucket="uploads"
+serve_bucket="served"
 rpc_secret="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
 key_id="GK$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
 key_secret="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
@@ -116,6 +118,8 @@ g layout apply --version 1 > /dev/null
 g key import --yes -n postpolicy-test "$key_id" "$key_secret" > /dev/null
 g bucket create "$bucket" > /dev/null
 g bucket allow --read --write --owner "$bucket" --key postpolicy-test > /dev/null
+g bucket create "$serve_bucket" > /dev/null
+g bucket allow --read --write --owner "$serve_bucket" --key postpolicy-test > /dev/null
 # Wait until the S3 API answers (any HTTP answer will do).
 "$venv/bin/python" - "$s3_port" <<'EOF'
 import sys, time, urllib.error, urllib.request
@@ -136,6 +140,8 @@ export GARAGE_KEY_ID="$key_id"
 export GARAGE_SECRET="$key_secret"
 export POSTPOLICY_S3_SIGN="$CARGO_TARGET_DIR/debug/examples/s3_sign"
 export POSTPOLICY_S3_VERIFY="$CARGO_TARGET_DIR/debug/examples/s3_verify"
+export POSTPOLICY_BIN="$CARGO_TARGET_DIR/debug/postpolicy"
+export GARAGE_SERVE_BUCKET="$serve_bucket"
 
 echo "== Garage interop tests =="
 status=0
