@@ -7,7 +7,7 @@ use chrono::Utc;
 use clap::ValueEnum;
 use postpolicy::callback::{BodyType, CallbackSpec};
 use postpolicy::verify::xml_escape;
-use postpolicy::{Credentials, OssSigner, OssVersion, Severity, SignOptions, SignedForm};
+use postpolicy::{Credentials, OssSigner, OssVersion, S3Signer, Severity, SignOptions, SignedForm};
 
 use crate::input::{load_policy, render_lint};
 use crate::{Exit, Failure, Outcome, read_arg};
@@ -27,10 +27,27 @@ enum SignFormat {
     Curl,
 }
 
+/// Which service the form is for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum Dialect {
+    /// Alibaba Cloud OSS PostObject (V4 by default, `--v1` for V1).
+    #[default]
+    Oss,
+    /// S3 presigned POST (SigV4): AWS S3, MinIO, Garage, R2, …; credentials
+    /// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+    S3,
+}
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The policy: DSL, JSON or base64 (`-` reads standard input).
     file: PathBuf,
+    /// `oss` or `s3`.
+    #[arg(long, value_enum, default_value_t)]
+    dialect: Dialect,
+    /// S3 only: post to `<endpoint>/<bucket>` instead of `<bucket>.<endpoint>`.
+    #[arg(long)]
+    path_style: bool,
     #[arg(long)]
     bucket: String,
     /// Region id, e.g. cn-hangzhou (an `oss-` prefix is allowed).
@@ -88,21 +105,72 @@ pub(crate) fn run(args: &Args) -> Outcome {
         eprintln!("{name}: not signed, {errors} error(s)");
         return Ok(Exit::Errors);
     }
-    let credentials = match Credentials::from_env() {
-        Some(credentials) => credentials?,
-        None => {
-            return Err(Failure(
-                "no credentials: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (and OSS_SESSION_TOKEN for STS), or the ALIBABA_CLOUD_* names".to_owned(),
-            ));
+    let options = sign_options(args)?;
+    let form = match args.dialect {
+        Dialect::Oss => {
+            let credentials = match Credentials::from_env() {
+                Some(credentials) => credentials?,
+                None => {
+                    return Err(Failure(
+                        "no credentials: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (and OSS_SESSION_TOKEN for STS), or the ALIBABA_CLOUD_* names".to_owned(),
+                    ));
+                }
+            };
+            let mut signer = OssSigner::new(credentials, &args.region, &args.bucket)?;
+            if let Some(endpoint) = &args.endpoint {
+                signer = signer.with_endpoint(endpoint)?;
+            }
+            if args.v1 {
+                signer = signer.with_version(OssVersion::V1);
+            }
+            signer.sign_with(&policy, &options, now)?
+        }
+        Dialect::S3 => {
+            if args.v1 || !args.callback_urls.is_empty() {
+                return Err(Failure(
+                    "--v1 and --callback-url are OSS features; S3 forms have neither".to_owned(),
+                ));
+            }
+            let aws = |name: &str| {
+                let aws_name = match name {
+                    "OSS_ACCESS_KEY_ID" => "AWS_ACCESS_KEY_ID",
+                    "OSS_ACCESS_KEY_SECRET" => "AWS_SECRET_ACCESS_KEY",
+                    "OSS_SESSION_TOKEN" => "AWS_SESSION_TOKEN",
+                    _ => return None,
+                };
+                std::env::var(aws_name).ok()
+            };
+            let credentials = match Credentials::from_lookup(aws) {
+                Some(credentials) => credentials?,
+                None => {
+                    return Err(Failure(
+                        "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for STS)".to_owned(),
+                    ));
+                }
+            };
+            let mut signer = S3Signer::new(credentials, &args.region, &args.bucket)?;
+            if let Some(endpoint) = &args.endpoint {
+                signer = signer.with_endpoint(endpoint)?;
+            }
+            if args.path_style {
+                signer = signer.with_path_style(true);
+            }
+            signer.sign_with(&policy, &options, now)?
         }
     };
-    let mut signer = OssSigner::new(credentials, &args.region, &args.bucket)?;
-    if let Some(endpoint) = &args.endpoint {
-        signer = signer.with_endpoint(endpoint)?;
+    match args.format {
+        SignFormat::Json => {
+            let value: serde_json::Value = serde_json::from_str(&form.to_json())?;
+            println!("{value:#}");
+        }
+        SignFormat::Html => print!("{}", html(&form)),
+        SignFormat::Curl => println!("{}", curl(&form, &args.file_to_upload)),
     }
-    if args.v1 {
-        signer = signer.with_version(OssVersion::V1);
-    }
+    Ok(Exit::Ok)
+}
+
+/// The key template and callback fields of the form.
+fn sign_options(args: &Args) -> Result<SignOptions, Failure> {
     let mut options = SignOptions::default();
     if let Some(key) = &args.key_template {
         options = options.key(key.clone());
@@ -120,16 +188,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
             .to_fields()?;
         options = options.callback(fields.callback, fields.vars);
     }
-    let form = signer.sign_with(&policy, &options, now)?;
-    match args.format {
-        SignFormat::Json => {
-            let value: serde_json::Value = serde_json::from_str(&form.to_json())?;
-            println!("{value:#}");
-        }
-        SignFormat::Html => print!("{}", html(&form)),
-        SignFormat::Curl => println!("{}", curl(&form, &args.file_to_upload)),
-    }
-    Ok(Exit::Ok)
+    Ok(options)
 }
 
 /// A page with the form: hidden signed fields, inputs for the fields the page

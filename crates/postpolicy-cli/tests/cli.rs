@@ -182,6 +182,35 @@ fn sign_formats_and_credentials() {
     assert!(curl.contains("--form-string 'Signature="));
     assert!(curl.trim_end().ends_with("-F 'file=@photo.png'"));
 
+    // The S3 dialect, with the AWS_* credentials.
+    let (code, stdout, stderr) = run(postpolicy(&[
+        "sign",
+        &clean,
+        "--dialect",
+        "s3",
+        "--bucket",
+        "media",
+        "--region",
+        "garage",
+        "--endpoint",
+        "http://127.0.0.1:3900",
+        "--path-style",
+        "--key-template",
+        "u/${filename}",
+    ])
+    .env("AWS_ACCESS_KEY_ID", "GKexample")
+    .env("AWS_SECRET_ACCESS_KEY", "aws-secret-example"));
+    assert_eq!(code, 0, "{stderr}");
+    let form: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(form["url"], "http://127.0.0.1:3900/media");
+    assert_eq!(form["fields"]["x-amz-algorithm"], "AWS4-HMAC-SHA256");
+    assert!(
+        form["fields"]["x-amz-credential"]
+            .as_str()
+            .unwrap()
+            .starts_with("GKexample/")
+    );
+
     // Lint errors are not signed.
     let bad = write(dir.path(), "bad.policy", "content-length 10..5\n");
     let (code, stdout, _) =
