@@ -39,6 +39,7 @@ pub mod verify;
 pub mod verify_s3;
 pub mod wire;
 
+pub use callback::{CallbackFields, CallbackSpec, verify_callback};
 pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
 pub use policy::{ByteRange, Condition, Expiration, Field, Policy};
@@ -48,4 +49,3 @@ pub use sign::{
 };
 pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier, explain};
 pub use verify_s3::S3Verifier;
-pub use callback::{CallbackFields, CallbackSpec, verify_callback};

@@ -18,21 +18,28 @@ use crate::policy::{ByteRange, Condition, Expiration, Field, Policy};
 /// Serialises `policy` as compact policy JSON; a relative or missing expiration
 /// is resolved against `now`.
 pub fn to_json(policy: &Policy, now: DateTime<Utc>) -> String {
-    write_json(policy.expires_at(now), policy.conditions.iter())
+    write_json(policy.expires_at(now), &[], policy.conditions.iter())
 }
 
 /// Compact policy JSON from an expiration instant and conditions in order
 /// (signers chain their own conditions with the user's without copying).
 pub(crate) fn write_json<'a>(
     expires_at: DateTime<Utc>,
+    exact: &[(&str, &str)],
     conditions: impl Iterator<Item = &'a Condition>,
 ) -> String {
     let mut out = String::with_capacity(512);
     out.push_str("{\"expiration\":\"");
     push_timestamp(&mut out, expires_at);
     out.push_str("\",\"conditions\":[");
-    for (i, condition) in conditions.enumerate() {
+    for (i, (name, value)) in exact.iter().enumerate() {
         if i > 0 {
+            out.push(',');
+        }
+        push_exact(&mut out, name, value);
+    }
+    for (i, condition) in conditions.enumerate() {
+        if i > 0 || !exact.is_empty() {
             out.push(',');
         }
         push_condition(&mut out, condition, ",");
@@ -153,18 +160,50 @@ pub fn format_timestamp(at: DateTime<Utc>) -> String {
 }
 
 pub(crate) fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
-    use std::fmt::Write as _;
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.timestamp_subsec_millis().min(999)
-    );
+    let year = u32::try_from(at.year()).unwrap_or(0);
+    push_digits(out, year, 4);
+    out.push('-');
+    push_digits(out, at.month(), 2);
+    out.push('-');
+    push_digits(out, at.day(), 2);
+    out.push('T');
+    push_digits(out, at.hour(), 2);
+    out.push(':');
+    push_digits(out, at.minute(), 2);
+    out.push(':');
+    push_digits(out, at.second(), 2);
+    out.push('.');
+    push_digits(out, at.timestamp_subsec_millis().min(999), 3);
+    out.push('Z');
+}
+
+/// Appends `value` in decimal without an intermediate allocation.
+fn push_u64(out: &mut String, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut n = value;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(slot) = digits.get_mut(i) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in digits.get(i..).unwrap_or_default() {
+        out.push(char::from(*d));
+    }
+}
+
+/// Appends `value` as exactly `width` decimal digits (zero-padded; higher
+/// digits beyond `width` are dropped, which the callers' ranges exclude).
+pub(crate) fn push_digits(out: &mut String, value: u32, width: u32) {
+    for power in (0..width).rev() {
+        let digit = (value / 10u32.pow(power)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
 }
 
 /// Writes `s` as a JSON string the way JSON.stringify and serde_json do: raw
@@ -176,6 +215,13 @@ pub(crate) fn push_string(out: &mut String, s: &str) {
 }
 
 fn push_escaped(out: &mut String, s: &str) {
+    // Most values need no escaping: find that out with a tight scan first.
+    let Some(first) = first_to_escape(s.as_bytes()) else {
+        out.push_str(s);
+        return;
+    };
+    out.push_str(s.get(..first).unwrap_or_default());
+    let s = s.get(first..).unwrap_or_default();
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let escape = match b {
@@ -207,21 +253,52 @@ fn push_escaped(out: &mut String, s: &str) {
     out.push_str(s.get(start..).unwrap_or_default());
 }
 
+/// The index of the first byte JSON must escape (`"`, `\\`, below 0x20),
+/// eight bytes at a time (SWAR: a zero byte in `x ^ pattern`, or a byte below
+/// 0x20, sets that byte's high bit in the mask).
+fn first_to_escape(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let hits =
+            has_less(x, 0x20) | has_less(x ^ (ONES * 0x22), 1) | has_less(x ^ (ONES * 0x5c), 1);
+        if hits != 0 {
+            break;
+        }
+        offset += 8;
+    }
+    let needs_escape = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+    bytes
+        .get(offset..)?
+        .iter()
+        .position(needs_escape)
+        .map(|i| i + offset)
+}
+
 fn push_field(out: &mut String, field: &Field) {
     out.push_str("\"$");
     push_escaped(out, field.written());
     out.push('"');
 }
 
+/// `{"name":"value"}`, the map form of an exact condition.
+fn push_exact(out: &mut String, name: &str, value: &str) {
+    out.push('{');
+    push_string(out, name);
+    out.push(':');
+    push_string(out, value);
+    out.push('}');
+}
+
 fn push_condition(out: &mut String, condition: &Condition, sep: &str) {
     match condition {
-        Condition::Eq { field, value } => {
-            out.push('{');
-            push_string(out, field.written());
-            out.push(':');
-            push_string(out, value);
-            out.push('}');
-        }
+        Condition::Eq { field, value } => push_exact(out, field.written(), value),
         _ => push_condition_list(out, condition, sep),
     }
 }
@@ -254,9 +331,9 @@ fn push_condition_list(out: &mut String, condition: &Condition, sep: &str) {
             out.push(']');
         }
         Condition::ContentLengthRange(ByteRange { min, max }) => {
-            out.push_str(&min.to_string());
+            push_u64(out, *min);
             out.push_str(sep);
-            out.push_str(&max.to_string());
+            push_u64(out, *max);
         }
     }
     out.push(']');
@@ -628,6 +705,26 @@ mod tests {
         let parsed: Vec<Policy> = styles.iter().filter_map(|s| from_json(s).ok()).collect();
         assert_eq!(parsed.len(), 3);
         assert!(parsed.windows(2).all(|w| w.first() == w.get(1)));
+    }
+
+    #[test]
+    fn escaping_finds_every_special_byte_at_every_position() {
+        for len in 0..20 {
+            for at in 0..len {
+                for special in ['"', '\\', '\n', '\u{1}', '\u{1f}'] {
+                    let s: String = (0..len)
+                        .map(|i| if i == at { special } else { 'a' })
+                        .collect();
+                    assert_eq!(first_to_escape(s.as_bytes()), Some(at), "{s:?}");
+                    let mut out = String::new();
+                    push_string(&mut out, &s);
+                    assert_eq!(serde_json::from_str::<String>(&out).ok(), Some(s.clone()));
+                    assert_eq!(out, serde_json::to_string(&s).unwrap_or_default());
+                }
+            }
+            let plain: String = "é€😀 ~\u{7f}".chars().cycle().take(len).collect();
+            assert_eq!(first_to_escape(plain.as_bytes()), None, "{plain:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! The README's Rust example, kept here so it is compiled and run; the test
 //! also checks the README still shows exactly this code.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 // START readme-rust
 use chrono::{TimeDelta, Utc};
@@ -31,13 +36,19 @@ fn main() -> Result<(), postpolicy::Error> {
     let upload = Submission {
         fields,
         fields_after_file: vec![],
-        file: Some(FileInfo { filename: "cat.png".into(), content_type: None, size: Some(5_000) }),
+        file: Some(FileInfo {
+            filename: "cat.png".into(),
+            content_type: None,
+            size: Some(5_000),
+        }),
     };
 
     // 3. OSS (or `postpolicy serve`, or your tests) checks it, and says why not.
     let keys = |id: &str| (id == "LTAI5tExampleKeyId").then(|| "ExampleSecret".to_owned());
     let verifier = Verifier::new("examplebucket", "cn-hangzhou", keys);
-    let rejected = verifier.verify(&upload, now + TimeDelta::seconds(5)).unwrap_err();
+    let rejected = verifier
+        .verify(&upload, now + TimeDelta::seconds(5))
+        .unwrap_err();
     assert_eq!(rejected.code, "AccessDenied");
     println!("{}", rejected.reason); // key `avatars/cat.png` does not start with `user/42/`
     Ok(())
@@ -54,9 +65,14 @@ fn readme_shows_this_example() {
     let this = include_str!("readme.rs");
     let readme = include_str!("../../../README.md");
     let between = |text: &'static str| -> &'static str {
-        let start = text.find("// START readme-rust\n").expect("start marker") + "// START readme-rust\n".len();
+        let start = text.find("// START readme-rust\n").expect("start marker")
+            + "// START readme-rust\n".len();
         let end = text.find("// END readme-rust").expect("end marker");
         &text[start..end]
     };
-    assert_eq!(between(readme), between(this), "README.md's Rust example differs from tests/readme.rs");
+    assert_eq!(
+        between(readme),
+        between(this),
+        "README.md's Rust example differs from tests/readme.rs"
+    );
 }

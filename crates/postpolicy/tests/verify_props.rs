@@ -1,7 +1,12 @@
 //! Properties tying the signer and the verifier together: what we sign for a
 //! matching upload is accepted, and any change to a signed byte is rejected.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::HashMap;
 
@@ -40,13 +45,28 @@ fn case() -> impl Strategy<Value = Case> {
         prop::collection::vec("[a-z]{2,8}/[a-z0-9.+-]{1,12}", 1..4),
         any::<prop::sample::Index>(),
         "\\PC{0,24}",
-        (0u64..10_000_000_000, 0u64..1_000_000, any::<prop::sample::Index>()),
+        (
+            0u64..10_000_000_000,
+            0u64..1_000_000,
+            any::<prop::sample::Index>(),
+        ),
         (60u64..86_400, any::<prop::sample::Index>()),
         prop::option::of(prop_oneof![Just(200u16), Just(201), Just(204)]),
         prop::option::of("[A-Za-z0-9+/=]{16,64}"),
     )
         .prop_map(
-            |(version, prefix, filename, types, pick, meta, (min, span, off), (lifetime, el), status, token)| {
+            |(
+                version,
+                prefix,
+                filename,
+                types,
+                pick,
+                meta,
+                (min, span, off),
+                (lifetime, el),
+                status,
+                token,
+            )| {
                 Case {
                     pick: pick.index(types.len()),
                     version,
@@ -76,7 +96,10 @@ fn signed(case: &Case) -> (Verifier, Submission) {
     let signer = OssSigner::new(credentials, "cn-hangzhou", "examplebucket")
         .unwrap()
         .with_version(case.version);
-    let max = case.min.saturating_add(case.span).min(postpolicy::policy::MAX_FORM_UPLOAD_BYTES);
+    let max = case
+        .min
+        .saturating_add(case.span)
+        .min(postpolicy::policy::MAX_FORM_UPLOAD_BYTES);
     let min = case.min.min(max);
     let mut conditions = vec![
         Condition::starts_with("key", case.prefix.clone()),
@@ -87,7 +110,12 @@ fn signed(case: &Case) -> (Verifier, Submission) {
     if let Some(status) = case.status {
         conditions.push(Condition::eq("success_action_status", status.to_string()));
     }
-    let policy = Policy::new(Some(Expiration::In { seconds: case.lifetime }), conditions);
+    let policy = Policy::new(
+        Some(Expiration::In {
+            seconds: case.lifetime,
+        }),
+        conditions,
+    );
     let form = signer.sign(&policy, now()).unwrap();
     let mut fields = vec![("key".to_owned(), format!("{}${{filename}}", case.prefix))];
     fields.extend(form.fields.iter().cloned());
@@ -103,7 +131,10 @@ fn signed(case: &Case) -> (Verifier, Submission) {
         }),
     };
     let keys: HashMap<String, String> = [(ID.to_owned(), SECRET.to_owned())].into();
-    (Verifier::new("examplebucket", "cn-hangzhou", keys), submission)
+    (
+        Verifier::new("examplebucket", "cn-hangzhou", keys),
+        submission,
+    )
 }
 
 proptest! {

@@ -120,27 +120,30 @@ impl SignedForm {
 /// the user's after (minus those the signer already pins), then the key and
 /// callback conditions; and the fields those conditions pin.
 #[derive(Debug)]
-pub(crate) struct Prepared<'p> {
-    fixed: Vec<Condition>,
+pub(crate) struct Prepared<'p, 'f> {
+    /// The signer's exact conditions as (field, value), written first.
+    fixed: &'f [(&'static str, &'f str)],
     user: Vec<&'p Condition>,
     trailing: Vec<Condition>,
     pub leading_fields: Vec<(String, String)>,
     pub fields_to_fill: Vec<String>,
 }
 
-impl Prepared<'_> {
-    /// Every condition of the policy to sign, in order.
-    pub fn conditions(&self) -> impl Iterator<Item = &Condition> {
-        self.fixed
-            .iter()
-            .chain(self.user.iter().copied())
-            .chain(self.trailing.iter())
+impl Prepared<'_, '_> {
+    /// The user's and the trailing conditions, in order (after `fixed`).
+    fn conditions(&self) -> impl Iterator<Item = &Condition> {
+        self.user.iter().copied().chain(self.trailing.iter())
+    }
+
+    /// The compact policy JSON to sign.
+    pub fn json(&self, expires_at: DateTime<Utc>) -> String {
+        wire::write_json(expires_at, self.fixed, self.conditions())
     }
 }
 
 /// The canonical spelling of well-known form fields (names are
 /// case-insensitive, but SDKs and docs use these).
-fn canonical_name(field: &Field) -> String {
+fn canonical_name(field: &Field) -> std::borrow::Cow<'_, str> {
     const KNOWN: [&str; 8] = [
         "Content-Type",
         "Cache-Control",
@@ -154,17 +157,19 @@ fn canonical_name(field: &Field) -> String {
     KNOWN
         .iter()
         .find(|k| field.is(k))
-        .map_or_else(|| field.written().to_owned(), |k| (*k).to_owned())
+        .map_or(std::borrow::Cow::Borrowed(field.written()), |k| {
+            std::borrow::Cow::Borrowed(*k)
+        })
 }
 
 /// Merges the signer's `fixed` conditions (bucket, scheme fields) with the
 /// user's policy and the options, and derives the form fields.
-pub(crate) fn prepare<'p>(
+pub(crate) fn prepare<'p, 'f>(
     policy: &'p Policy,
     options: &SignOptions,
-    fixed: Vec<Condition>,
+    fixed: &'f [(&'static str, &'f str)],
     emitted_by_signer: &[&str],
-) -> Result<Prepared<'p>, SignatureError> {
+) -> Result<Prepared<'p, 'f>, SignatureError> {
     let mut user = Vec::with_capacity(policy.conditions.len());
     for (index, condition) in policy.conditions.iter().enumerate() {
         if let Condition::ContentLengthRange(range) = condition {
@@ -179,12 +184,12 @@ pub(crate) fn prepare<'p>(
             }
         }
         if let Condition::Eq { field, value } = condition {
-            let pinned = fixed.iter().find_map(|c| match c {
-                Condition::Eq { field: f, value: v } if f == field => Some(v),
-                _ => None,
-            });
+            let pinned = fixed
+                .iter()
+                .find(|(name, _)| field.is(name))
+                .map(|(_, v)| *v);
             match pinned {
-                Some(v) if v == value => continue,
+                Some(v) if v == value.as_str() => continue,
                 Some(v) => {
                     return Err(SignatureError::Policy(PolicyError::new(
                         "Invalid Policy: conflicting condition.",
@@ -235,7 +240,11 @@ pub(crate) fn prepare<'p>(
             let signer_owned =
                 field.is("bucket") || emitted_by_signer.iter().any(|name| field.is(name));
             if !signer_owned {
-                push_field(&mut leading_fields, canonical_name(field), value.clone());
+                push_field(
+                    &mut leading_fields,
+                    canonical_name(field).into_owned(),
+                    value.clone(),
+                );
             }
         }
     }
@@ -256,7 +265,7 @@ pub(crate) fn prepare<'p>(
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(&name));
             if !known && !fields_to_fill.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
-                fields_to_fill.push(name);
+                fields_to_fill.push(name.into_owned());
             }
         }
     }

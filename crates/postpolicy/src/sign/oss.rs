@@ -10,7 +10,7 @@ use super::key::DayKeyCache;
 use super::oss_v1::sign_v1;
 use super::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, hex_mac, signing_key_v4};
 use crate::error::SignatureError;
-use crate::policy::{Condition, Policy};
+use crate::policy::Policy;
 use crate::wire;
 
 /// Which OSS POST signature to produce.
@@ -145,22 +145,29 @@ impl OssSigner {
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
         let stamp = Stamp::at(now);
-        let mut fixed = vec![Condition::eq("bucket", self.bucket.clone())];
+        let credential = self.credential(&stamp.date);
+        let mut fixed: [(&'static str, &str); 5] = [("", ""); 5];
+        let mut n = 0;
+        let mut add = |name: &'static str, value| {
+            if let Some(slot) = fixed.get_mut(n) {
+                *slot = (name, value);
+                n += 1;
+            }
+        };
+        add("bucket", self.bucket.as_str());
         if self.version == OssVersion::V4 {
-            fixed.push(Condition::eq("x-oss-signature-version", ALGORITHM));
-            fixed.push(Condition::eq(
-                "x-oss-credential",
-                self.credential(&stamp.date),
-            ));
-            fixed.push(Condition::eq("x-oss-date", stamp.datetime.clone()));
+            add("x-oss-signature-version", ALGORITHM);
+            add("x-oss-credential", credential.as_str());
+            add("x-oss-date", stamp.datetime.as_str());
         }
         if let Some(token) = self.credentials.security_token() {
-            fixed.push(Condition::eq("x-oss-security-token", token));
+            add("x-oss-security-token", token);
         }
+        let fixed = fixed.get(..n).unwrap_or_default();
         let prepared = prepare(policy, options, fixed, SIGNER_FIELDS)?;
         let expires_at = policy.expires_at(now);
-        let json = wire::write_json(expires_at, prepared.conditions());
-        let mut form = self.sign_text_at(&json, &stamp, expires_at);
+        let json = prepared.json(expires_at);
+        let mut form = self.sign_text_at(&json, &stamp, &credential, expires_at);
         let mut fields = prepared.leading_fields;
         fields.append(&mut form.fields);
         form.fields = fields;
@@ -179,23 +186,35 @@ impl OssSigner {
         let expires_at = wire::from_json(policy_json)
             .map(|p| p.expires_at(now))
             .map_err(SignatureError::Policy)?;
-        Ok(self.sign_text_at(policy_json, &Stamp::at(now), expires_at))
+        let stamp = Stamp::at(now);
+        let credential = self.credential(&stamp.date);
+        Ok(self.sign_text_at(policy_json, &stamp, &credential, expires_at))
     }
 
     fn credential(&self, date: &str) -> String {
-        format!(
-            "{}/{date}/{}/{}/{}",
-            self.credentials.access_key_id(),
-            self.region,
+        let id = self.credentials.access_key_id();
+        let mut out = String::with_capacity(id.len() + self.region.len() + 48);
+        for part in [
+            id,
+            "/",
+            date,
+            "/",
+            &self.region,
+            "/",
             self.product,
-            oss_v4::TERMINATOR
-        )
+            "/",
+            oss_v4::TERMINATOR,
+        ] {
+            out.push_str(part);
+        }
+        out
     }
 
     fn sign_text_at(
         &self,
         policy_json: &str,
         stamp: &Stamp,
+        credential: &str,
         expires_at: DateTime<Utc>,
     ) -> SignedForm {
         let policy_b64 = BASE64.encode(policy_json.as_bytes());
@@ -218,7 +237,7 @@ impl OssSigner {
                 let signature = hex_mac(mac, &policy_b64);
                 fields.push(("policy".to_owned(), policy_b64));
                 fields.push(("x-oss-signature-version".to_owned(), ALGORITHM.to_owned()));
-                fields.push(("x-oss-credential".to_owned(), self.credential(&stamp.date)));
+                fields.push(("x-oss-credential".to_owned(), credential.to_owned()));
                 fields.push(("x-oss-date".to_owned(), stamp.datetime.clone()));
                 fields.push(("x-oss-signature".to_owned(), signature));
             }
@@ -255,22 +274,24 @@ pub(super) struct Stamp {
 
 impl Stamp {
     pub(super) fn at(now: DateTime<Utc>) -> Self {
-        use chrono::{Datelike as _, Timelike as _};
-        use std::fmt::Write as _;
+        use chrono::Timelike as _;
         let mut datetime = String::with_capacity(16);
-        let _ = write!(
-            datetime,
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            now.year(),
-            now.month(),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            now.second()
-        );
-        let date = datetime.get(..8).unwrap_or_default().to_owned();
+        push_date(&mut datetime, now);
+        let date = datetime.clone();
+        datetime.push('T');
+        wire::push_digits(&mut datetime, now.hour(), 2);
+        wire::push_digits(&mut datetime, now.minute(), 2);
+        wire::push_digits(&mut datetime, now.second(), 2);
+        datetime.push('Z');
         Self { date, datetime }
     }
+}
+
+fn push_date(out: &mut String, now: DateTime<Utc>) {
+    use chrono::Datelike as _;
+    wire::push_digits(out, u32::try_from(now.year()).unwrap_or(0), 4);
+    wire::push_digits(out, now.month(), 2);
+    wire::push_digits(out, now.day(), 2);
 }
 
 pub(super) fn check_bucket(bucket: &str) -> Result<(), SignatureError> {

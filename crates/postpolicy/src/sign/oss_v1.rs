@@ -13,7 +13,7 @@ pub fn sign_v1(secret: &str, policy_b64: &str) -> String {
 
 /// Checks a V1 signature in constant time.
 pub fn verify_v1(secret: &str, policy_b64: &str, signature: &str) -> bool {
-    match BASE64.decode(signature.trim().as_bytes()) {
+    match BASE64.decode(signature.as_bytes()) {
         Ok(sig) => mac_v1(secret, policy_b64).verify_slice(&sig).is_ok(),
         Err(_) => false,
     }

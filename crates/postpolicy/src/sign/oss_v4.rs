@@ -33,9 +33,16 @@ pub fn sign_v4(
     Ok(hex_mac(keyed_mac(&key), policy_b64))
 }
 
-/// Checks a V4 signature in constant time.
+/// Checks a V4 signature in constant time. The services send and compare
+/// lower-case hex, so any other spelling (upper case, spaces) is a mismatch.
 pub fn verify_v4(mac: HmacSha256, policy_b64: &str, signature_hex: &str) -> bool {
-    let Ok(sig) = hex::decode(signature_hex.trim()) else {
+    if signature_hex
+        .bytes()
+        .any(|b| !matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return false;
+    }
+    let Ok(sig) = hex::decode(signature_hex) else {
         return false;
     };
     let mut mac = mac;
@@ -45,7 +52,23 @@ pub fn verify_v4(mac: HmacSha256, policy_b64: &str, signature_hex: &str) -> bool
 
 pub(crate) fn hex_mac(mut mac: HmacSha256, policy_b64: &str) -> String {
     mac.update(policy_b64.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    lower_hex(&mac.finalize().into_bytes())
+}
+
+/// Lower-case hex, written directly (the `hex` crate goes through a char
+/// iterator, which shows up on the signing hot path).
+pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(
+            DIGITS.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+        ));
+        out.push(char::from(
+            DIGITS.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
+        ));
+    }
+    out
 }
 
 /// `cn-hangzhou` from `cn-hangzhou` or `oss-cn-hangzhou` (ali-oss strips `^oss-`).

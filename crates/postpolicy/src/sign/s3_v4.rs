@@ -257,18 +257,19 @@ impl S3Signer {
             });
         }
         let stamp = Stamp::at(now);
+        let credential = self.credential(&stamp.date);
         let mut fixed = vec![
-            Condition::eq("bucket", self.bucket.clone()),
-            Condition::eq("x-amz-algorithm", ALGORITHM),
-            Condition::eq("x-amz-credential", self.credential(&stamp.date)),
-            Condition::eq("x-amz-date", stamp.datetime.clone()),
+            ("bucket", self.bucket.as_str()),
+            ("x-amz-algorithm", ALGORITHM),
+            ("x-amz-credential", credential.as_str()),
+            ("x-amz-date", stamp.datetime.as_str()),
         ];
         if let Some(token) = self.credentials.security_token() {
-            fixed.push(Condition::eq("x-amz-security-token", token));
+            fixed.push(("x-amz-security-token", token));
         }
-        let prepared = prepare(policy, options, fixed, SIGNER_FIELDS)?;
+        let prepared = prepare(policy, options, &fixed, SIGNER_FIELDS)?;
         let expires_at = policy.expires_at(now);
-        let json = wire::write_json(expires_at, prepared.conditions());
+        let json = prepared.json(expires_at);
         let mut form = self.sign_text_at(&json, &stamp, expires_at);
         let mut fields = prepared.leading_fields;
         fields.append(&mut form.fields);
