@@ -14,5 +14,8 @@ bash scripts/test-python.sh
 echo "== Node =="
 bash scripts/test-node.sh
 
+echo "== S3 interop against a local Garage server =="
+bash scripts/test-garage.sh
+
 echo "== Browser end to end =="
 bash scripts/test-browser.sh
