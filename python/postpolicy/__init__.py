@@ -6,6 +6,9 @@ form (:class:`SignedForm`) to the browser, which POSTs the file straight to
 OSS. A :class:`Verifier` checks a submitted form exactly as the service
 would and says which condition failed (:class:`Rejected`). The same policy
 signs S3 presigned POST forms too (:class:`S3Signer`, :class:`S3Verifier`).
+Upload callbacks: a :class:`CallbackSpec` signed into the form, and
+:func:`verify_callback` on the application server (:class:`CallbackSigner`
+signs callbacks locally, for tests).
 
 Everything runs in the Rust core (``postpolicy._native``); this package
 re-exports it with typed exceptions (``postpolicy.errors``).
@@ -13,14 +16,19 @@ re-exports it with typed exceptions (``postpolicy.errors``).
 
 from ._native import (
     Accepted,
+    CachedKeySource,
+    CallbackSigner,
+    CallbackSpec,
     Credentials,
     Diagnostic,
     FileInfo,
+    KeyUrlPolicy,
     OssSigner,
     Policy,
     S3Signer,
     S3Verifier,
     SignedForm,
+    VerifiedCallback,
     Verifier,
     __version__,
     explain,
@@ -28,7 +36,9 @@ from ._native import (
     sign_v1,
     sign_v4,
 )
+from .callback import default_key_source, fetch_public_key, verify_callback
 from .errors import (
+    CallbackError,
     Error,
     PolicyError,
     PolicySyntaxError,
@@ -39,10 +49,15 @@ from .errors import (
 
 __all__ = [
     "Accepted",
+    "CachedKeySource",
+    "CallbackError",
+    "CallbackSigner",
+    "CallbackSpec",
     "Credentials",
     "Diagnostic",
     "Error",
     "FileInfo",
+    "KeyUrlPolicy",
     "OssSigner",
     "Policy",
     "PolicyError",
@@ -53,10 +68,14 @@ __all__ = [
     "SignatureError",
     "SignedForm",
     "SyntaxErrorDetail",
+    "VerifiedCallback",
     "Verifier",
     "__version__",
+    "default_key_source",
     "explain",
+    "fetch_public_key",
     "sign_s3_v4",
     "sign_v1",
     "sign_v4",
+    "verify_callback",
 ]

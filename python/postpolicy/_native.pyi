@@ -2,7 +2,18 @@
 # the built module by `python -m mypy.stubtest postpolicy._native`.
 
 import datetime
-from typing import Callable, ClassVar, Iterable, Mapping, Optional, Tuple, Union, final
+from typing import (
+    Callable,
+    ClassVar,
+    Iterable,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    Union,
+    final,
+)
 
 from .errors import Rejected
 
@@ -23,6 +34,12 @@ __all__ = [
     "S3Signer",
     "sign_s3_v4",
     "S3Verifier",
+    "CallbackSpec",
+    "CachedKeySource",
+    "KeyUrlPolicy",
+    "VerifiedCallback",
+    "verify_callback",
+    "CallbackSigner",
     "__version__",
     "_build_profile",
 ]
@@ -33,6 +50,20 @@ _Fields = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
 _File = Union["FileInfo", Mapping[str, object], None]
 """A FileInfo, a dict {"filename", "content_type", "size"} or None."""
 _Seconds = Union[datetime.timedelta, int, float]
+_Bytes = Union[bytes, bytearray]
+
+class _HeaderItems(Protocol):
+    def items(self) -> Iterable[Tuple[str, str]]: ...
+
+_Headers = Union[_HeaderItems, Iterable[Tuple[str, str]]]
+"""Request headers: a dict, a headers object with items() (Flask's
+request.headers, http.server's self.headers) or (name, value) pairs."""
+
+_KeySource = Union["CachedKeySource", Callable[[str], Union[str, bytes]]]
+"""A CachedKeySource, or a callable url -> PEM text called on every verification."""
+
+_TrustedKeyUrls = Union["KeyUrlPolicy", str, Iterable[str]]
+"""A KeyUrlPolicy, or URL prefixes trusted in addition to OSS's own."""
 
 @final
 class Policy:
@@ -117,9 +148,12 @@ class OssSigner:
         policy: Policy,
         now: Optional[datetime.datetime] = None,
         key: Optional[str] = None,
+        callback: Optional[CallbackSpec] = None,
+        pin_callback: bool = True,
     ) -> SignedForm:
         """Signs `policy` at `now`; `key` is an object key or a template
-        ending in `${filename}`."""
+        ending in `${filename}`; `callback` adds the `callback` and `x:`
+        fields, pinned in the policy unless `pin_callback` is False."""
     def sign_json(
         self, policy_json: str, now: Optional[datetime.datetime] = None
     ) -> SignedForm:
@@ -304,3 +338,106 @@ def sign_v4(
 
 def sign_s3_v4(secret: str, policy_b64: str, date: str, region: str) -> str:
     """The S3 SigV4 signature (hex) of an already-encoded policy; date is yyyymmdd."""
+
+
+@final
+class CallbackSpec:
+    """An upload callback: URL(s), body template, body type, host, SNI and
+    custom variables; validated when made (raises CallbackError)."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    def __new__(
+        cls,
+        url: Union[str, Iterable[str]],
+        body: str,
+        body_type: str = "application/x-www-form-urlencoded",
+        host: Optional[str] = None,
+        vars: Optional[_Fields] = None,
+        sni: bool = False,
+    ) -> CallbackSpec: ...
+    @classmethod
+    def from_base64(cls, callback: str, vars: Optional[_Fields] = None) -> CallbackSpec:
+        """Decodes a `callback` form field; `vars` (the `x:` fields) are checked too when given."""
+    @classmethod
+    def from_json(cls, text: str, vars: Optional[_Fields] = None) -> CallbackSpec:
+        """Decodes the callback JSON; see from_base64."""
+    def to_fields(self) -> dict[str, str]:
+        """{"callback": base64 of the JSON, "x:…": value, …}, in order."""
+    def to_json(self) -> str:
+        """The compact callback JSON."""
+    @property
+    def urls(self) -> list[str]: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def body_type(self) -> str: ...
+    @property
+    def host(self) -> Optional[str]: ...
+    @property
+    def sni(self) -> bool: ...
+    @property
+    def vars(self) -> dict[str, str]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class CachedKeySource:
+    """Keeps the key each URL gave, parsed, for the life of the process."""
+
+    def __new__(cls, fetch: Callable[[str], Union[str, bytes]]) -> CachedKeySource: ...
+    @property
+    def fetch(self) -> Callable[[str], Union[str, bytes]]: ...
+    def clear(self) -> None: ...
+    def __len__(self) -> int: ...
+
+@final
+class KeyUrlPolicy:
+    """Which public-key URLs a callback may name (default: OSS's own)."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    def __new__(cls) -> KeyUrlPolicy: ...
+    @classmethod
+    def none(cls) -> KeyUrlPolicy:
+        """A policy that trusts no URL."""
+    def allow(self, prefix: str) -> KeyUrlPolicy:
+        """A copy that also trusts URLs starting with `prefix`."""
+    @property
+    def prefixes(self) -> list[str]: ...
+    def is_trusted(self, url: str) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class VerifiedCallback:
+    """A callback request whose signature checked out."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    @property
+    def public_key_url(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+def verify_callback(
+    method: str,
+    path: str,
+    query: Optional[str],
+    headers: _Headers,
+    body: _Bytes,
+    key_source: _KeySource,
+    trusted_key_urls: Optional[_TrustedKeyUrls] = None,
+) -> VerifiedCallback:
+    """Returns VerifiedCallback or raises CallbackError; `path` raw, `query`
+    raw without `?` (None when absent)."""
+
+@final
+class CallbackSigner:
+    """Signs callback requests as OSS does, with a local private key."""
+
+    @classmethod
+    def from_pem(cls, pem: str) -> CallbackSigner:
+        """From a PKCS#8 or PKCS#1 PEM private key."""
+    @property
+    def public_key_pem(self) -> str: ...
+    def sign(self, path: str, query: Optional[str], body: _Bytes) -> str:
+        """The `authorization` header."""
+    def headers(
+        self, public_key_url: str, path: str, query: Optional[str], body: _Bytes
+    ) -> dict[str, str]:
+        """{"authorization": …, "x-oss-pub-key-url": base64(public_key_url)}."""

@@ -6,8 +6,9 @@ the text of every message comes from the Rust core.
 
 ``error_code`` is the stable, language-neutral code of the core
 (``POLICY_SYNTAX``, ``POLICY_INVALID``, ``SIGNATURE_MISMATCH``,
-``SIGNING_INVALID``, ``REJECTED``, ``CALLBACK_INVALID``). :class:`Rejected`
-also carries the storage service's own ``code`` (``AccessDenied``, ...).
+``SIGNING_INVALID``, ``REJECTED``, and the ``CALLBACK_*`` codes of
+:class:`CallbackError`). :class:`Rejected` also carries the storage service's
+own ``code`` (``AccessDenied``, ...).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "PolicyError",
     "SignatureError",
     "Rejected",
+    "CallbackError",
     "SyntaxErrorDetail",
 ]
 
@@ -167,3 +169,33 @@ class Rejected(Error):
             f"Rejected(status={self.status!r}, code={self.code!r}, "
             f"condition_index={self.condition_index!r}, reason={self.reason!r})"
         )
+
+
+class CallbackError(Error):
+    """An upload callback that cannot be built, decoded or signed, or a
+    callback request that does not verify.
+
+    ``code`` is the core's stable ``CALLBACK_*`` code (the same as
+    ``error_code``): ``CALLBACK_BAD_SIGNATURE``, ``CALLBACK_UNTRUSTED_KEY_URL``,
+    ``CALLBACK_UNDEFINED_VAR``, ... ``is_verification_failure`` is true for the
+    errors of a callback request that must be refused (signature and key
+    problems), false for a spec or key that cannot be used. When the key source
+    raised, that exception is the ``__cause__``.
+    """
+
+    code: str
+    is_verification_failure: bool
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_code: str = "CALLBACK_INVALID",
+        is_verification_failure: bool = False,
+    ) -> None:
+        super().__init__(message, error_code=error_code)
+        self.code = error_code
+        self.is_verification_failure = is_verification_failure
+
+    def __repr__(self) -> str:
+        return f"CallbackError(code={self.code!r}, message={str(self)!r})"

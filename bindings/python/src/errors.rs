@@ -7,7 +7,7 @@
 //! a `PyErr`.
 
 use pyo3::PyTypeInfo;
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyException, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 
@@ -18,6 +18,7 @@ mod py {
     pyo3::import_exception!(postpolicy.errors, PolicyError);
     pyo3::import_exception!(postpolicy.errors, SignatureError);
     pyo3::import_exception!(postpolicy.errors, Rejected);
+    pyo3::import_exception!(postpolicy.errors, CallbackError);
 }
 
 /// Maps a core error to its Python exception, attributes set.
@@ -34,9 +35,13 @@ pub fn to_pyerr(py: Python<'_>, error: impl Into<postpolicy::Error>) -> PyErr {
             instantiate::<py::SignatureError>(py, &error.to_string(), code, |_| Ok(()))
         }
         postpolicy::Error::Rejected(r) => rejected(py, r).map(Bound::into_any),
-        // Callback errors get their own class with the callback bindings.
-        postpolicy::Error::Callback(_) => {
-            instantiate::<py::Error>(py, &error.to_string(), code, |_| Ok(()))
+        postpolicy::Error::Callback(e) => {
+            instantiate::<py::CallbackError>(py, &error.to_string(), code, |kw| {
+                kw.set_item(
+                    pyo3::intern!(py, "is_verification_failure"),
+                    e.is_verification_failure(),
+                )
+            })
         }
         // The core's `Error` is non-exhaustive: anything newer is a plain
         // `postpolicy.Error` with its stable code until it gets a class.
@@ -95,6 +100,20 @@ fn policy_error<'py>(
         kw.set_item(pyo3::intern!(py, "service_message"), e.service_message())?;
         kw.set_item(pyo3::intern!(py, "reason"), e.reason())
     })
+}
+
+/// `error`, caused by the exception a Python callback (a key source) raised
+/// while the core ran: chained as `__cause__` when it is an `Exception`, and
+/// raised itself otherwise (`KeyboardInterrupt`, `SystemExit`, …).
+pub fn with_cause(py: Python<'_>, error: PyErr, raised: Option<PyErr>) -> PyErr {
+    match raised {
+        Some(cause) if cause.is_instance_of::<PyException>(py) => {
+            error.set_cause(py, Some(cause));
+            error
+        }
+        Some(other) => other,
+        None => error,
+    }
 }
 
 /// Calls exception class `T` with the message and keyword attributes.
@@ -174,6 +193,54 @@ pub fn not_a_key_store(value: &Bound<'_, PyAny>) -> PyErr {
 pub fn not_a_policy(value: &Bound<'_, PyAny>) -> PyErr {
     PyTypeError::new_err(format!(
         "policy must be a postpolicy.Policy (build one with Policy.parse, from_json or from_base64), not {}",
+        type_name(value)
+    ))
+}
+
+/// `sign(callback=…)` got something other than a `CallbackSpec`.
+pub fn not_a_callback_spec(value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "callback must be a postpolicy.CallbackSpec, not {}",
+        type_name(value)
+    ))
+}
+
+/// `CallbackSpec(url=…)` is neither a URL nor an iterable of URLs.
+pub fn not_urls(value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "url must be a str or an iterable of str (the URLs OSS tries in order), not {}",
+        type_name(value)
+    ))
+}
+
+/// `trusted_key_urls` is neither a `KeyUrlPolicy` nor prefixes.
+pub fn not_key_urls(value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "trusted_key_urls must be None, a KeyUrlPolicy, a URL prefix (str) or an iterable of them, not {}",
+        type_name(value)
+    ))
+}
+
+/// `key_source` is neither a `CachedKeySource` nor a callable.
+pub fn not_a_key_source(value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "key_source must be a CachedKeySource or a callable (url) -> PEM text, not {}",
+        type_name(value)
+    ))
+}
+
+/// A key source returned something other than PEM text.
+pub fn not_a_pem(value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "the key source must return the PEM text as str or bytes, not {}",
+        type_name(value)
+    ))
+}
+
+/// A request body (or another byte string) that is not bytes.
+pub fn not_bytes(what: &str, value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "{what} must be bytes (the raw bytes as received), not {}",
         type_name(value)
     ))
 }

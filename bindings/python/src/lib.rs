@@ -4,6 +4,7 @@
 //! back, and maps core errors to the exceptions of `postpolicy/errors.py`
 //! (see [`errors::to_pyerr`]). Policy semantics live in the core only.
 
+mod callback;
 mod convert;
 mod errors;
 mod policy;
@@ -17,6 +18,11 @@ use pyo3::prelude::*;
 mod _native {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use crate::callback::{
+        PyCachedKeySource, PyCallbackSigner, PyCallbackSpec, PyKeyUrlPolicy, PyVerifiedCallback,
+        verify_callback,
+    };
     #[pymodule_export]
     use crate::policy::{PyDiagnostic, PyPolicy};
     #[pymodule_export]

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyType};
 
+use crate::callback::PyCallbackSpec;
 use crate::convert;
 use crate::errors::{self, to_pyerr};
 use crate::policy::PyPolicy;
@@ -114,24 +115,44 @@ impl PyOssSigner {
 
     /// Signs `policy` at `now` (default: the current time). `key` is the object
     /// key, or a template ending in `${filename}` (which becomes a
-    /// `starts-with` condition on the part before it).
-    #[pyo3(signature = (policy, now=None, key=None))]
+    /// `starts-with` condition on the part before it). `callback` (a
+    /// `CallbackSpec`) adds the `callback` and `x:` fields, pinned in the
+    /// policy unless `pin_callback` is false.
+    #[pyo3(signature = (policy, now=None, key=None, callback=None, pin_callback=true))]
     fn sign(
         &self,
         py: Python<'_>,
         policy: &Bound<'_, PyAny>,
         now: Option<&Bound<'_, PyAny>>,
         key: Option<&str>,
+        callback: Option<&Bound<'_, PyAny>>,
+        pin_callback: bool,
     ) -> PyResult<PySignedForm> {
         let policy = policy
             .cast::<PyPolicy>()
             .map_err(|_| errors::not_a_policy(policy))?;
         let now = convert::now_or_clock(now)?;
-        let signed = match key {
-            None => self.0.sign(&policy.get().0, now),
-            Some(key) => self
-                .0
-                .sign_with(&policy.get().0, &SignOptions::default().key(key), now),
+        let callback = match callback.filter(|c| !c.is_none()) {
+            Some(spec) => {
+                let spec = spec
+                    .cast::<PyCallbackSpec>()
+                    .map_err(|_| errors::not_a_callback_spec(spec))?;
+                Some(spec.get().0.to_fields().map_err(|e| to_pyerr(py, e))?)
+            }
+            None => None,
+        };
+        let signed = match (key, callback) {
+            (None, None) => self.0.sign(&policy.get().0, now),
+            (key, callback) => {
+                let mut options = SignOptions::default().pin_callback(pin_callback);
+                if let Some(key) = key {
+                    options = options.key(key);
+                }
+                if let Some(fields) = callback {
+                    options = options.callback_fields(fields);
+                }
+                self.0.sign_with(&policy.get().0, &options, now)
+            }
         };
         Ok(PySignedForm::new(signed.map_err(|e| to_pyerr(py, e))?))
     }

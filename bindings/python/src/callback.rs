@@ -1,0 +1,585 @@
+//! Upload callbacks: `CallbackSpec`, `verify_callback` with `KeyUrlPolicy`,
+//! `CachedKeySource` and `VerifiedCallback`, and the sending side
+//! `CallbackSigner`.
+//!
+//! The public key is fetched by a Python callable (`url -> PEM`), called from
+//! the core through its `KeySource` trait, so the core checks the key URL
+//! against the `KeyUrlPolicy` before anything is fetched.
+
+use std::cell::RefCell;
+
+use postpolicy::callback::{
+    BodyType, CachedKeySource, CallbackError, CallbackRequest, CallbackSigner, CallbackSpec,
+    KeySource, KeyUrlPolicy, VerifiedCallback, verify_callback as core_verify_callback,
+};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyDict, PyString, PyType};
+
+use crate::convert;
+use crate::errors::{self, to_pyerr};
+
+/// What `CallbackSpec(url, …)` takes: a URL, or the URLs OSS tries in order.
+fn urls(value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if value.is_instance_of::<PyString>() {
+        return Ok(vec![value.extract()?]);
+    }
+    let Ok(items) = value.try_iter() else {
+        return Err(errors::not_urls(value));
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let item = item?;
+        if !item.is_instance_of::<PyString>() {
+            return Err(errors::not_urls(&item));
+        }
+        out.push(item.extract()?);
+    }
+    Ok(out)
+}
+
+/// Custom variables: a dict or `(name, value)` pairs, in order; `None` is none.
+fn vars(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+    match value.filter(|v| !v.is_none()) {
+        Some(v) => convert::pairs(v, "vars"),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// An upload callback: where OSS posts after the upload (`url`, or up to five
+/// URLs tried in order) and the body template it sends (`${object}`,
+/// `${size}`, …, `${x:name}`), with the custom variables `vars` (`x:` names).
+///
+/// Everything OSS would refuse is checked when the spec is made (raises
+/// `CallbackError`). `to_fields()` gives the form fields; pass the spec to
+/// `OssSigner.sign(policy, callback=spec)` to sign them into a form.
+#[pyclass(
+    name = "CallbackSpec",
+    module = "postpolicy._native",
+    frozen,
+    eq,
+    skip_from_py_object
+)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct PyCallbackSpec(pub CallbackSpec);
+
+impl PyCallbackSpec {
+    /// The spec with `vars`, validated when they are given.
+    fn decoded(
+        py: Python<'_>,
+        decoded: Result<CallbackSpec, CallbackError>,
+        vars: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let spec = decoded.map_err(|e| to_pyerr(py, e))?;
+        if vars.is_none_or(|v| v.is_none()) {
+            return Ok(Self(spec));
+        }
+        let spec = spec.with_vars(self::vars(vars)?);
+        spec.validate().map_err(|e| to_pyerr(py, e))?;
+        Ok(Self(spec))
+    }
+}
+
+#[pymethods]
+impl PyCallbackSpec {
+    #[new]
+    #[pyo3(signature = (url, body, body_type="application/x-www-form-urlencoded", host=None, vars=None, sni=false))]
+    fn new(
+        py: Python<'_>,
+        url: &Bound<'_, PyAny>,
+        body: &str,
+        body_type: &str,
+        host: Option<&str>,
+        vars: Option<&Bound<'_, PyAny>>,
+        sni: bool,
+    ) -> PyResult<Self> {
+        let body_type: BodyType = body_type.parse().map_err(|e| to_pyerr(py, e))?;
+        let mut spec = CallbackSpec::new("", body)
+            .with_urls(urls(url)?)
+            .with_body_type(body_type)
+            .with_sni(sni)
+            .with_vars(self::vars(vars)?);
+        if let Some(host) = host {
+            spec = spec.with_host(host);
+        }
+        spec.validate().map_err(|e| to_pyerr(py, e))?;
+        Ok(Self(spec))
+    }
+
+    /// Decodes a `callback` form field (base64 of the callback JSON). The
+    /// custom variables travel as separate `x:` fields: give them as `vars`
+    /// to have them checked against the body too.
+    #[classmethod]
+    #[pyo3(signature = (callback, vars=None))]
+    fn from_base64(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        callback: &str,
+        vars: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        Self::decoded(py, CallbackSpec::from_base64(callback), vars)
+    }
+
+    /// Decodes the callback JSON (the decoded `callback` field); see
+    /// `from_base64`.
+    #[classmethod]
+    #[pyo3(signature = (text, vars=None))]
+    fn from_json(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        text: &str,
+        vars: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        Self::decoded(py, CallbackSpec::from_json(text), vars)
+    }
+
+    /// The form fields: `callback` (base64 of the callback JSON) first, then
+    /// the `x:` variables, in order.
+    fn to_fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let fields = self.0.to_fields().map_err(|e| to_pyerr(py, e))?;
+        let out = PyDict::new(py);
+        for (name, value) in fields.into_form_fields() {
+            out.set_item(name, value)?;
+        }
+        Ok(out)
+    }
+
+    /// The compact callback JSON (`callbackUrl`, `callbackHost` when set,
+    /// `callbackBody`, `callbackBodyType`, `callbackSNI` when true).
+    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+        self.0.to_json().map_err(|e| to_pyerr(py, e))
+    }
+
+    /// The callback URLs, in the order OSS tries them.
+    #[getter]
+    fn urls(&self) -> Vec<String> {
+        self.0.urls().to_vec()
+    }
+
+    /// The body template.
+    #[getter]
+    fn body(&self) -> &str {
+        self.0.body()
+    }
+
+    /// `"application/x-www-form-urlencoded"` or `"application/json"`.
+    #[getter]
+    fn body_type(&self) -> &'static str {
+        self.0.body_type().content_type()
+    }
+
+    /// `callbackHost`, or `None` for the host of the URL.
+    #[getter]
+    fn host(&self) -> Option<&str> {
+        self.0.host()
+    }
+
+    /// `callbackSNI`.
+    #[getter]
+    fn sni(&self) -> bool {
+        self.0.sni()
+    }
+
+    /// The custom variables (`x:` names), in order.
+    #[getter]
+    fn vars<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        for (name, value) in self.0.vars() {
+            out.set_item(name, value)?;
+        }
+        Ok(out)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let text = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
+        let urls = match self.0.urls() {
+            [one] => text(one)?,
+            many => format!(
+                "[{}]",
+                many.iter()
+                    .map(|u| text(u))
+                    .collect::<PyResult<Vec<_>>>()?
+                    .join(", ")
+            ),
+        };
+        let mut out = format!("CallbackSpec({urls}, {}", text(self.0.body())?);
+        if self.0.body_type() != BodyType::default() {
+            out.push_str(&format!(", body_type={}", text(self.body_type())?));
+        }
+        if let Some(host) = self.0.host() {
+            out.push_str(&format!(", host={}", text(host)?));
+        }
+        if !self.0.vars().is_empty() {
+            out.push_str(&format!(", vars={}", self.vars(py)?.repr()?));
+        }
+        if self.0.sni() {
+            out.push_str(", sni=True");
+        }
+        out.push(')');
+        Ok(out)
+    }
+}
+
+// ---- verifying -----------------------------------------------------------------
+
+thread_local! {
+    /// The exception a Python key source raised during the current
+    /// `verify_callback` on this thread (the source runs on the verifying
+    /// thread); chained to the `CallbackError`, or re-raised when it is not an
+    /// `Exception` (KeyboardInterrupt, …).
+    static RAISED: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+}
+
+/// A key source backed by a Python callable `(url) -> PEM text` (`str` or
+/// UTF-8 `bytes`). Whatever it raises becomes the reason of a
+/// `CALLBACK_KEY_FETCH_FAILED` error.
+#[derive(Debug)]
+struct CallableKeySource {
+    fetch: Py<PyAny>,
+}
+
+impl KeySource for CallableKeySource {
+    fn public_key_pem(&self, url: &str) -> Result<String, String> {
+        Python::attach(|py| {
+            let answer = self.fetch.call1(py, (url,)).and_then(|pem| {
+                let pem = pem.bind(py);
+                if let Ok(text) = pem.extract::<String>() {
+                    return Ok(Ok(text));
+                }
+                match pem.extract::<PyBackedBytes>() {
+                    Ok(bytes) => Ok(String::from_utf8(bytes.to_vec()).map_err(|_| {
+                        "the key source returned bytes that are not UTF-8".to_owned()
+                    })),
+                    Err(_) => Err(errors::not_a_pem(pem)),
+                }
+            });
+            match answer {
+                Ok(pem) => pem,
+                Err(e) => {
+                    let reason = e.to_string();
+                    RAISED.with(|slot| {
+                        slot.borrow_mut().get_or_insert(e);
+                    });
+                    Err(reason)
+                }
+            }
+        })
+    }
+}
+
+/// Keeps each public key a fetch function returned, parsed, by URL, so a key
+/// is fetched once per process; failures are not kept.
+///
+/// `fetch(url)` returns the PEM text (`str` or `bytes`) and raises on
+/// failure. `postpolicy.default_key_source` is one of these around
+/// `postpolicy.fetch_public_key`.
+#[pyclass(name = "CachedKeySource", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PyCachedKeySource(CachedKeySource<CallableKeySource>);
+
+#[pymethods]
+impl PyCachedKeySource {
+    #[new]
+    fn new(fetch: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if !fetch.is_callable() {
+            return Err(errors::not_a_key_source(fetch));
+        }
+        Ok(Self(CachedKeySource::new(CallableKeySource {
+            fetch: fetch.clone().unbind(),
+        })))
+    }
+
+    /// The wrapped fetch function.
+    #[getter]
+    fn fetch(&self, py: Python<'_>) -> Py<PyAny> {
+        self.0.inner().fetch.clone_ref(py)
+    }
+
+    /// Forgets every cached key.
+    fn clear(&self) {
+        self.0.clear();
+    }
+
+    /// The number of cached keys.
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("CachedKeySource(<{} cached keys>)", self.0.len())
+    }
+}
+
+/// Which public-key URLs a callback may name; checked before anything is
+/// fetched. `KeyUrlPolicy()` trusts only where OSS publishes its key
+/// (`http(s)://gosspublic.alicdn.com/`); `allow(prefix)` returns a policy
+/// that also trusts `prefix` (e.g. a local endpoint's key URL);
+/// `KeyUrlPolicy.none()` trusts nothing.
+#[pyclass(
+    name = "KeyUrlPolicy",
+    module = "postpolicy._native",
+    frozen,
+    eq,
+    skip_from_py_object
+)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct PyKeyUrlPolicy(KeyUrlPolicy);
+
+#[pymethods]
+impl PyKeyUrlPolicy {
+    #[new]
+    fn new() -> Self {
+        Self(KeyUrlPolicy::default())
+    }
+
+    /// A policy that trusts no URL (add prefixes with `allow`).
+    #[classmethod]
+    fn none(_cls: &Bound<'_, PyType>) -> Self {
+        Self(KeyUrlPolicy::none())
+    }
+
+    /// This policy, also trusting URLs that start with `prefix` (a prefix
+    /// ending right after the host gets a `/`).
+    fn allow(&self, prefix: &str) -> Self {
+        Self(self.0.clone().allow(prefix))
+    }
+
+    /// The trusted prefixes.
+    #[getter]
+    fn prefixes(&self) -> Vec<String> {
+        self.0.prefixes().to_vec()
+    }
+
+    /// Whether a callback naming `url` as its key URL may be verified.
+    fn is_trusted(&self, url: &str) -> bool {
+        self.0.is_trusted(url)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let prefixes = pyo3::types::PyList::new(py, self.0.prefixes())?;
+        Ok(format!("KeyUrlPolicy(prefixes={})", prefixes.repr()?))
+    }
+}
+
+/// `trusted_key_urls`: `None` (OSS's own), a `KeyUrlPolicy`, or prefixes
+/// trusted in addition to OSS's own (one `str` or an iterable of them).
+fn key_url_policy(value: Option<&Bound<'_, PyAny>>) -> PyResult<KeyUrlPolicy> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(KeyUrlPolicy::default());
+    };
+    if let Ok(policy) = value.cast::<PyKeyUrlPolicy>() {
+        return Ok(policy.get().0.clone());
+    }
+    if value.is_instance_of::<PyString>() {
+        return Ok(KeyUrlPolicy::default().allow(value.extract::<String>()?));
+    }
+    let Ok(items) = value.try_iter() else {
+        return Err(errors::not_key_urls(value));
+    };
+    let mut policy = KeyUrlPolicy::default();
+    for item in items {
+        let item = item?;
+        if !item.is_instance_of::<PyString>() {
+            return Err(errors::not_key_urls(&item));
+        }
+        policy = policy.allow(item.extract::<String>()?);
+    }
+    Ok(policy)
+}
+
+/// The request headers: a dict, anything with `items()` (Flask's
+/// `request.headers`, `http.server`'s `self.headers`, …) or `(name, value)`
+/// pairs.
+fn headers(value: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    if value.is_instance_of::<PyDict>() || value.is_instance_of::<PyString>() {
+        return convert::pairs(value, "headers");
+    }
+    let py = value.py();
+    match value.getattr(intern!(py, "items")) {
+        Ok(items) if items.is_callable() => convert::pairs(&items.call0()?, "headers"),
+        _ => convert::pairs(value, "headers"),
+    }
+}
+
+/// Raw bytes: `bytes` or `bytearray` (a `str` is refused: a signature covers
+/// bytes, and guessing an encoding would break it).
+fn raw_bytes(value: &Bound<'_, PyAny>, what: &str) -> PyResult<PyBackedBytes> {
+    if value.is_instance_of::<PyString>() {
+        return Err(errors::not_bytes(what, value));
+    }
+    value
+        .extract::<PyBackedBytes>()
+        .map_err(|_| errors::not_bytes(what, value))
+}
+
+/// A callback request whose signature checked out: `public_key_url` is the
+/// (trusted) URL of the key that verified it.
+#[pyclass(
+    name = "VerifiedCallback",
+    module = "postpolicy._native",
+    frozen,
+    eq,
+    skip_from_py_object
+)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct PyVerifiedCallback(VerifiedCallback);
+
+#[pymethods]
+impl PyVerifiedCallback {
+    #[getter]
+    fn public_key_url(&self) -> &str {
+        &self.0.public_key_url
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "VerifiedCallback(public_key_url={})",
+            PyString::new(py, &self.0.public_key_url).repr()?
+        ))
+    }
+}
+
+/// The key source of one call: a `CachedKeySource`, or a bare callable
+/// (called on every verification).
+#[derive(Debug)]
+enum Keys<'a> {
+    Cached(&'a PyCachedKeySource),
+    Callable(CallableKeySource),
+}
+
+impl KeySource for Keys<'_> {
+    fn public_key_pem(&self, url: &str) -> Result<String, String> {
+        match self {
+            Keys::Cached(cached) => cached.0.public_key_pem(url),
+            Keys::Callable(source) => source.public_key_pem(url),
+        }
+    }
+
+    fn public_key(
+        &self,
+        url: &str,
+    ) -> Result<std::sync::Arc<postpolicy::callback::PublicKey>, CallbackError> {
+        match self {
+            Keys::Cached(cached) => cached.0.public_key(url),
+            Keys::Callable(source) => source.public_key(url),
+        }
+    }
+}
+
+/// Checks that a callback request was signed by OSS (spec §6.2) and returns
+/// `VerifiedCallback`, or raises `CallbackError`.
+///
+/// `path` is the raw (still percent-encoded) path, `query` the raw query
+/// without `?` (`None` when the request target has no `?`), `headers` a dict,
+/// a headers object with `items()` or `(name, value)` pairs, `body` the raw
+/// bytes. `key_source` is a `CachedKeySource` or a callable `(url) -> PEM`;
+/// it is called only for key URLs that `trusted_key_urls` trusts (`None`:
+/// OSS's own; a `KeyUrlPolicy`; or prefixes trusted in addition).
+#[pyfunction]
+#[pyo3(signature = (method, path, query, headers, body, key_source, trusted_key_urls=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn verify_callback(
+    py: Python<'_>,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    headers: &Bound<'_, PyAny>,
+    body: &Bound<'_, PyAny>,
+    key_source: &Bound<'_, PyAny>,
+    trusted_key_urls: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyVerifiedCallback> {
+    let headers = self::headers(headers)?;
+    let body = raw_bytes(body, "body")?;
+    let policy = key_url_policy(trusted_key_urls)?;
+    let cached = key_source.cast::<PyCachedKeySource>().ok();
+    let keys = match &cached {
+        Some(cached) => Keys::Cached(cached.get()),
+        None if key_source.is_callable() => Keys::Callable(CallableKeySource {
+            fetch: key_source.clone().unbind(),
+        }),
+        None => return Err(errors::not_a_key_source(key_source)),
+    };
+    let request = CallbackRequest::new(
+        method,
+        path,
+        query,
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &body,
+    );
+    RAISED.with(|slot| slot.borrow_mut().take());
+    let outcome = core_verify_callback(&request, &keys, &policy);
+    let raised = RAISED.with(|slot| slot.borrow_mut().take());
+    match outcome {
+        Ok(verified) => Ok(PyVerifiedCallback(verified)),
+        Err(error) => Err(errors::with_cause(py, to_pyerr(py, error), raised)),
+    }
+}
+
+// ---- signing (the sending side) ---------------------------------------------------
+
+/// Signs callback requests as OSS does (RSA PKCS#1 v1.5 over MD5), with a
+/// local private key: for a local dev endpoint and for tests.
+#[pyclass(name = "CallbackSigner", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PyCallbackSigner(CallbackSigner);
+
+#[pymethods]
+impl PyCallbackSigner {
+    /// From a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
+    /// (`BEGIN RSA PRIVATE KEY`); raises `CallbackError` otherwise.
+    #[classmethod]
+    fn from_pem(_cls: &Bound<'_, PyType>, py: Python<'_>, pem: &str) -> PyResult<Self> {
+        CallbackSigner::from_pem(pem)
+            .map(Self)
+            .map_err(|e| to_pyerr(py, e))
+    }
+
+    /// The public key as `BEGIN PUBLIC KEY` PEM: what the key URL serves.
+    #[getter]
+    fn public_key_pem(&self) -> &str {
+        self.0.public_key_pem()
+    }
+
+    /// The `authorization` header of a callback to `path` (raw, still
+    /// percent-encoded) with `query` (raw, without `?`; `None` when there is
+    /// no `?`) and `body` (bytes).
+    #[pyo3(signature = (path, query, body))]
+    fn sign(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        query: Option<&str>,
+        body: &Bound<'_, PyAny>,
+    ) -> PyResult<String> {
+        let body = raw_bytes(body, "body")?;
+        self.0.sign(path, query, &body).map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Both signature headers, `authorization` and `x-oss-pub-key-url` (the
+    /// base64 of `public_key_url`), as a dict.
+    #[pyo3(signature = (public_key_url, path, query, body))]
+    fn headers<'py>(
+        &self,
+        py: Python<'py>,
+        public_key_url: &str,
+        path: &str,
+        query: Option<&str>,
+        body: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let body = raw_bytes(body, "body")?;
+        let headers = self
+            .0
+            .headers(public_key_url, path, query, &body)
+            .map_err(|e| to_pyerr(py, e))?;
+        let out = PyDict::new(py);
+        for (name, value) in headers {
+            out.set_item(name, value)?;
+        }
+        Ok(out)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("CallbackSigner(bits={})", self.0.public_key().bits())
+    }
+}
