@@ -68,7 +68,24 @@ pub(crate) fn run(args: Args) -> Outcome {
     }
     if let Some(path) = &args.policy {
         let text = crate::read_arg(path)?;
-        config.policy = load_policy(&path.display().to_string(), &text)?;
+        let name = path.display().to_string();
+        let policy = load_policy(&name, &text)?;
+        // Errors would make every token fail; warnings are the author's call
+        // (the demo adds the key condition itself).
+        let errors: Vec<_> = postpolicy::lint::lint(&policy, chrono::Utc::now())
+            .into_iter()
+            .filter(|d| d.severity == postpolicy::Severity::Error)
+            .collect();
+        if !errors.is_empty() {
+            for diagnostic in &errors {
+                eprintln!("{}", crate::input::render_lint(&name, &text, diagnostic));
+            }
+            return Err(Failure(format!(
+                "{name}: {} error(s); fix the policy (see `postpolicy check {name}`)",
+                errors.len()
+            )));
+        }
+        config.policy = policy;
     }
     if let Some(path) = &args.callback_key {
         let pem = crate::read_arg(path)?;

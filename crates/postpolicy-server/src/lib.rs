@@ -26,6 +26,7 @@
 
 mod callback;
 mod demo;
+mod facts;
 pub mod form;
 mod objects;
 mod respond;

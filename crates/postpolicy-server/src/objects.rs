@@ -70,6 +70,9 @@ pub(crate) async fn get(oss: &Oss, ctx: &Ctx, key: &str, head_only: bool) -> Res
     if !meta.etag.is_empty() {
         respond::insert(headers, "etag", &meta.etag);
     }
+    if let Some(crc64) = meta.crc64 {
+        respond::insert(headers, "x-oss-hash-crc64ecma", &crc64.to_string());
+    }
     respond::insert(
         headers,
         "last-modified",

@@ -117,6 +117,9 @@ pub(crate) struct StoredMeta {
     pub metadata: Vec<(String, String)>,
     /// Quoted upper-case hex MD5, as OSS sends it.
     pub etag: String,
+    /// CRC-64/ECMA of the content (`x-oss-hash-crc64ecma`).
+    #[serde(default)]
+    pub crc64: Option<u64>,
     pub size: u64,
     pub uploaded_at: String,
 }

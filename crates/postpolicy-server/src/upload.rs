@@ -26,6 +26,7 @@ use postpolicy::verify::{MAX_FIELD_VALUE_BYTES, MAX_FIELDS_TOTAL_BYTES, xml_esca
 use postpolicy::{Accepted, Credentials, FileInfo, Rejected, Submission, Verifier};
 
 use crate::callback::{self, Outcome};
+use crate::facts;
 use crate::objects;
 use crate::respond::{self, Ctx};
 use crate::store::{Committed, Store, StoredMeta};
@@ -402,6 +403,8 @@ async fn receive<'r>(
     let limit = accepted.size_limit;
     let mut size: u64 = 0;
     let mut md5 = Md5::new();
+    let mut crc64 = facts::CRC64.digest();
+    let mut sniffer = facts::Sniffer::default();
     loop {
         let chunk: Bytes = match file.chunk().await {
             Ok(Some(chunk)) => chunk,
@@ -416,6 +419,8 @@ async fn receive<'r>(
             return Err((rejected, Some(file)));
         }
         md5.update(&chunk);
+        crc64.update(&chunk);
+        sniffer.update(&chunk);
         if let Err(e) = upload.put(chunk).await {
             return Err((internal(e), Some(file)));
         }
@@ -442,12 +447,14 @@ async fn receive<'r>(
         Err(e) => return Err((internal(e), None)),
     }
     let digest = md5.finalize();
+    let crc64 = crc64.finalize();
     let etag_hex = hex::encode_upper(digest);
     let etag = format!("\"{etag_hex}\"");
     let meta = StoredMeta {
         content_type: accepted.content_type.clone(),
         metadata: accepted.metadata.clone(),
         etag: etag.clone(),
+        crc64: Some(crc64),
         size,
         uploaded_at: postpolicy::wire::format_timestamp(Utc::now()),
     };
@@ -471,6 +478,8 @@ async fn receive<'r>(
             request_id: ctx.request_id.clone(),
             operation: "PostObject".to_owned(),
             content_md5: Some(base64::engine::general_purpose::STANDARD.encode(digest)),
+            crc64: Some(crc64),
+            image: sniffer.image_info(),
             ..ObjectFacts::default()
         };
         let vars: Vec<(String, String)> = submission
@@ -494,13 +503,18 @@ async fn receive<'r>(
                 respond::error(ctx, &rejected)
             }
         };
-        set_object_headers(response.headers_mut(), &etag, &location);
+        set_object_headers(response.headers_mut(), &etag, &location, crc64);
         return Ok(response);
     }
 
     if let Some(redirect) = &accepted.redirect {
         let mut response = respond::empty(StatusCode::SEE_OTHER);
         respond::insert(response.headers_mut(), "etag", &etag);
+        respond::insert(
+            response.headers_mut(),
+            "x-oss-hash-crc64ecma",
+            &crc64.to_string(),
+        );
         respond::insert(response.headers_mut(), "location", redirect);
         return Ok(response);
     }
@@ -524,13 +538,14 @@ async fn receive<'r>(
         200 => respond::empty(StatusCode::OK),
         _ => respond::empty(StatusCode::NO_CONTENT),
     };
-    set_object_headers(response.headers_mut(), &etag, &location);
+    set_object_headers(response.headers_mut(), &etag, &location, crc64);
     Ok(response)
 }
 
-fn set_object_headers(headers: &mut HeaderMap, etag: &str, location: &str) {
+fn set_object_headers(headers: &mut HeaderMap, etag: &str, location: &str, crc64: u64) {
     respond::insert(headers, "etag", etag);
     respond::insert(headers, "location", location);
+    respond::insert(headers, "x-oss-hash-crc64ecma", &crc64.to_string());
 }
 
 /// `x-oss-forbid-overwrite: true` among the accepted metadata.

@@ -832,3 +832,130 @@ async fn v1_forms_are_accepted_too() {
     let response = stack.upload(&form, &[], "v1.txt", b"v1".to_vec()).await;
     assert_eq!(response.status().as_u16(), 204);
 }
+
+/// A one-request HTTP server: returns the raw request it received and
+/// answers 200 with `answer`.
+async fn one_request_server(answer: &'static str) -> (String, tokio::task::JoinHandle<Vec<u8>>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook?src=oss", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buf).await.unwrap();
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length: usize = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if request.len() >= end + 4 + length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+            answer.len()
+        );
+        socket.write_all(response.as_bytes()).await.unwrap();
+        request
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn callback_body_carries_crc64_and_image_info_and_verifies() {
+    let stack = Stack::start().await;
+    let (url, request) = one_request_server(r#"{"ok":true}"#).await;
+    let fields = CallbackSpec::new(
+        url,
+        "object=${object}&crc=${crc64}&w=${imageInfo.width}&h=${imageInfo.height}&f=${imageInfo.format}&op=${operation}&u=${x:uid}",
+    )
+    .with_var("x:uid", "42")
+    .to_fields()
+    .unwrap();
+    let options = SignOptions::default()
+        .key("img/${filename}")
+        .callback(fields.callback, fields.vars);
+    let form = stack.sign_at(POLICY, &options, Utc::now());
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend_from_slice(&33u32.to_be_bytes());
+    png.extend_from_slice(&17u32.to_be_bytes());
+    png.extend_from_slice(&[8, 6, 0, 0, 0]);
+    let crc = crc::Crc::<u64>::new(&crc::CRC_64_XZ).checksum(&png);
+    let response = stack
+        .post(
+            &form.url,
+            &form.fields,
+            Some(("dot.png", "image/png", png.clone())),
+        )
+        .await;
+    assert_eq!(
+        response.headers()["x-oss-hash-crc64ecma"].to_str().unwrap(),
+        crc.to_string()
+    );
+    let (status, body) = text(response).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"ok":true}"#));
+
+    let raw = request.await.unwrap();
+    let text = String::from_utf8(raw.clone()).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("POST /hook?src=oss HTTP/1.1"), "{head}");
+    assert_eq!(
+        body,
+        format!("object=img%2Fdot.png&crc={crc}&w=33&h=17&f=png&op=PostObject&u=42")
+    );
+    // The request verifies with the endpoint's published key.
+    let headers: Vec<(&str, &str)> = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim(), v.trim()))
+        .collect();
+    let pem = stack
+        .client
+        .get(format!(
+            "{}{}",
+            stack.server.oss_origin(),
+            postpolicy_server::CALLBACK_KEY_PATH
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let request = postpolicy::callback::CallbackRequest::new(
+        "POST",
+        "/hook",
+        Some("src=oss"),
+        headers,
+        body.as_bytes(),
+    );
+    let trusted = postpolicy::callback::KeyUrlPolicy::default().allow(stack.server.oss_origin());
+    let source = move |_: &str| -> Result<String, String> { Ok(pem.clone()) };
+    postpolicy::callback::verify_callback(&request, &source, &trusted).unwrap();
+
+    let got = stack
+        .client
+        .head(stack.object_url("img/dot.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.headers()["x-oss-hash-crc64ecma"].to_str().unwrap(),
+        crc.to_string()
+    );
+    assert_eq!(got.headers()["content-type"], "image/png");
+}
