@@ -39,6 +39,7 @@ __all__ = [
     "KeyUrlPolicy",
     "VerifiedCallback",
     "verify_callback",
+    "callback_string_to_sign",
     "CallbackSigner",
     "__version__",
     "_build_profile",
@@ -425,6 +426,9 @@ def verify_callback(
 ) -> VerifiedCallback:
     """Returns VerifiedCallback or raises CallbackError; `path` raw, `query`
     raw without `?` (None when absent)."""
+
+def callback_string_to_sign(path: str, query: Optional[str], body: _Bytes) -> bytes:
+    """unquote(path) + ("?" + query when not None) + "\\n" + body: what OSS signs."""
 
 @final
 class CallbackSigner:

@@ -16,12 +16,20 @@ import urllib.request
 from typing import TYPE_CHECKING, Optional, Union
 
 from ._native import CachedKeySource, VerifiedCallback
+from ._native import callback_string_to_sign as string_to_sign
 from ._native import verify_callback as _verify_callback
 
 if TYPE_CHECKING:
     from ._native import _Bytes, _Headers, _KeySource, _TrustedKeyUrls
 
-__all__ = ["DEFAULT_TIMEOUT", "default_key_source", "fetch_public_key", "verify_callback"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_KEY_BYTES",
+    "default_key_source",
+    "fetch_public_key",
+    "string_to_sign",
+    "verify_callback",
+]
 
 DEFAULT_TIMEOUT = 3.0
 """Seconds to wait for the key server: OSS itself gives the whole callback 5 s."""
@@ -37,8 +45,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
-
 
 def fetch_public_key(url: str, timeout: float = DEFAULT_TIMEOUT) -> str:
     """The PEM text at ``url`` (HTTP or HTTPS GET, no redirects).
@@ -51,7 +57,8 @@ def fetch_public_key(url: str, timeout: float = DEFAULT_TIMEOUT) -> str:
     if scheme not in ("http", "https"):
         raise ValueError(f"only http and https key URLs are fetched, not {scheme or 'no'} scheme")
     request = urllib.request.Request(url, headers={"Accept": "application/x-pem-file, */*"})
-    with _opener.open(request, timeout=timeout) as response:
+    opener = urllib.request.build_opener(_NoRedirect)  # proxies from the environment, as urlopen
+    with opener.open(request, timeout=timeout) as response:
         data: bytes = response.read(MAX_KEY_BYTES + 1)
     if len(data) > MAX_KEY_BYTES:
         raise ValueError(f"the key at {url} is larger than {MAX_KEY_BYTES} bytes")

@@ -106,3 +106,34 @@ def test_app_from_env(example: ModuleType, monkeypatch: pytest.MonkeyPatch) -> N
     app = example.app_from_env()
     token = app.test_client().get("/upload-token", headers={"X-User-Id": "5"}).get_json()
     assert token["fields"]["x-oss-credential"].startswith(KEY_ID + "/")
+
+
+def test_token_with_a_callback(example: ModuleType) -> None:
+    signer = postpolicy.OssSigner(
+        postpolicy.Credentials(KEY_ID, SECRET), region="cn-hangzhou", bucket="examplebucket"
+    )
+    app = example.create_app(signer, callback_url="https://app.example.com/oss-callback")
+    token = app.test_client().get("/upload-token", headers={"X-User-Id": "42"}).get_json()
+    fields = token["fields"]
+    spec = postpolicy.CallbackSpec.from_base64(fields["callback"], vars={"x:user": "42"})
+    assert spec.urls == ["https://app.example.com/oss-callback"]
+    assert spec.body == example.CALLBACK_BODY
+    assert fields["x:user"] == "42"
+    # Pinned in the policy: the browser cannot swap the callback or the user.
+    policy = postpolicy.Policy.from_base64(fields["policy"]).to_dsl()
+    assert f"callback = {fields['callback']}" in policy and "x:user = 42" in policy
+
+    expires = datetime.datetime.fromisoformat(token["expires_at"].replace("Z", "+00:00"))
+    now = expires - datetime.timedelta(minutes=5)
+    verifier = postpolicy.Verifier("examplebucket", "cn-hangzhou", {KEY_ID: SECRET})
+    png = postpolicy.FileInfo("cat.png", "image/png", 2048)
+    verifier.verify(browser_fields(token, "user/42/${filename}"), png, now=now)
+    swapped = [(k, "7" if k == "x:user" else v) for k, v in browser_fields(token, "user/42/a.png")]
+    with pytest.raises(postpolicy.Rejected):
+        verifier.verify(swapped, png, now=now)
+
+
+def test_callback_route_refuses_unsigned_requests(client: Any) -> None:
+    response = client.post("/oss-callback", data=b"object=a.png")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "CALLBACK_MISSING_PUB_KEY_URL"

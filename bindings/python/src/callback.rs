@@ -516,6 +516,25 @@ pub fn verify_callback(
     }
 }
 
+/// The bytes OSS signs for a callback request: the percent-decoded `path`,
+/// then `?` and the raw `query` when the target had a `?`, then `\n`, then
+/// the raw `body`.
+#[pyfunction]
+#[pyo3(signature = (path, query, body))]
+pub fn callback_string_to_sign<'py>(
+    py: Python<'py>,
+    path: &str,
+    query: Option<&str>,
+    body: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let body = raw_bytes(body, "body")?;
+    let request = CallbackRequest::new("POST", path, query, [], &body);
+    Ok(pyo3::types::PyBytes::new(
+        py,
+        &postpolicy::callback::string_to_sign(&request),
+    ))
+}
+
 // ---- signing (the sending side) ---------------------------------------------------
 
 /// Signs callback requests as OSS does (RSA PKCS#1 v1.5 over MD5), with a

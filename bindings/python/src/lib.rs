@@ -21,7 +21,7 @@ mod _native {
     #[pymodule_export]
     use crate::callback::{
         PyCachedKeySource, PyCallbackSigner, PyCallbackSpec, PyKeyUrlPolicy, PyVerifiedCallback,
-        verify_callback,
+        callback_string_to_sign, verify_callback,
     };
     #[pymodule_export]
     use crate::policy::{PyDiagnostic, PyPolicy};
