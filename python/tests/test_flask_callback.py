@@ -79,7 +79,9 @@ def served(example: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ser
     server = serving.make_server("127.0.0.1", 0, app, threaded=True)
     port = server.server_port
     app.config["OSS_CALLBACK_TRUSTED_KEY_URLS"] = f"http://127.0.0.1:{port}/keys/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield Served(port, f"http://127.0.0.1:{port}/keys/callback_pub_key.pem", fetches)
