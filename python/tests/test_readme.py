@@ -41,11 +41,12 @@ def test_readme_callback_example_runs(
     # changed body. The default key source is swapped for one with no network.
     key = load(VECTORS)["callback"]["synthetic_test_key"]
     fetched: list[str] = []
-    monkeypatch.setattr(
-        postpolicy.callback,
-        "default_key_source",
-        postpolicy.CachedKeySource(lambda url: fetched.append(url) or key["public_key_pem"]),
-    )
+
+    def fetch(url: str) -> str:
+        fetched.append(url)
+        return str(key["public_key_pem"])
+
+    monkeypatch.setattr(postpolicy.callback, "default_key_source", postpolicy.CachedKeySource(fetch))
     body = b"bucket=examplebucket&object=user%2F42%2Fcat.png&size=5&user=42"
     oss_key = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem"
     headers = postpolicy.CallbackSigner.from_pem(key["private_key_pem"]).headers(
