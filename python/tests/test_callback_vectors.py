@@ -117,10 +117,8 @@ def test_sender_reproduces_the_synthetic_vectors() -> None:
         auth = signer.sign(path, query, case["body"].encode("utf-8"))
         assert auth == case["headers"]["authorization"], case["id"]
         headers = signer.headers(case["public_key_url"], path, query, case["body"].encode())
-        assert headers == {
-            "authorization": case["headers"]["authorization"],
-            "x-oss-pub-key-url": case["headers"]["x-oss-pub-key-url"],
-        }
+        assert list(headers) == ["authorization", "x-oss-pub-key-url"]
+        assert headers["authorization"] == auth
         assert base64.b64decode(headers["x-oss-pub-key-url"]).decode() == case["public_key_url"]
         checked += 1
     assert checked > 0
