@@ -6,6 +6,10 @@ type Credentials = { readonly __native: 'Credentials' }
 type Policy = { readonly __native: 'Policy' }
 type OssSigner = { readonly __native: 'OssSigner' }
 type VerifierHandle = { readonly __native: 'Verifier' }
+type S3Signer = { readonly __native: 'S3Signer' }
+type S3VerifierHandle = { readonly __native: 'S3Verifier' }
+type CallbackSpec = { readonly __native: 'CallbackSpec' }
+type CallbackSigner = { readonly __native: 'CallbackSigner' }
 
 export declare class ExternalObject<T> {
   readonly '': {
@@ -45,6 +49,129 @@ export interface ByteRange {
   min: number
   max: number
 }
+
+/** The form fields of a callback. */
+export interface CallbackFields {
+  /** The `callback` field: base64 of the compact callback JSON. */
+  callback: string
+  /** The `x:<name>` fields, in order. */
+  vars: Record<string, string>
+}
+
+/**
+ * Step 1 of verifying a callback request: checks the `x-oss-pub-key-url`
+ * and `authorization` headers and that the key URL is trusted (the OSS key
+ * URLs and the `trustedKeyUrls` prefixes), and returns the key URL to fetch.
+ * Throws the core's `CALLBACK_*` error otherwise; nothing is fetched.
+ */
+export declare function callbackKeyUrl(request: CallbackRequestInput, trustedKeyUrls?: Array<string> | undefined | null): string
+
+/**
+ * A callback request as the application server received it (the body is a
+ * separate argument).
+ */
+export interface CallbackRequestInput {
+  /** The HTTP method (not part of the signature). */
+  method: string
+  /** The raw path, still percent-encoded, without the query. */
+  path: string
+  /** The raw query without the `?`; `''` for a bare `?`, `null` for none. */
+  query?: string
+  /** The headers, `[name, value]` (names case-insensitive). */
+  headers: Array<[string, string]>
+}
+
+/**
+ * Both signature headers: `authorization` and `x-oss-pub-key-url` (base64
+ * of `publicKeyUrl`).
+ */
+export declare function callbackSignerHeaders(signer: ExternalObject<CallbackSigner>, publicKeyUrl: string, path: string, query: string | undefined | null, body: Uint8Array): { authorization: string; 'x-oss-pub-key-url': string }
+
+/**
+ * A callback signer from a PEM private key, PKCS#8 (`BEGIN PRIVATE KEY`) or
+ * PKCS#1 (`BEGIN RSA PRIVATE KEY`). Throws `CALLBACK_INVALID_PRIVATE_KEY`.
+ */
+export declare function callbackSignerNew(privateKeyPem: string): ExternalObject<CallbackSigner>
+
+/** The private key as PKCS#8 PEM. */
+export declare function callbackSignerPrivateKeyPem(signer: ExternalObject<CallbackSigner>): string
+
+/** The public key as SubjectPublicKeyInfo PEM: what the key URL should serve. */
+export declare function callbackSignerPublicKeyPem(signer: ExternalObject<CallbackSigner>): string
+
+/**
+ * The `authorization` header for a callback to `path` (raw) with `query`
+ * (raw, without `?`; `null` for none) and `body`.
+ */
+export declare function callbackSignerSign(signer: ExternalObject<CallbackSigner>, path: string, query: string | undefined | null, body: Uint8Array): string
+
+/**
+ * Decodes a `callback` form field (base64 of the callback JSON). The result
+ * has no custom variables (they travel as separate `x:` fields); everything
+ * else is validated.
+ */
+export declare function callbackSpecFromBase64(callback: string): ExternalObject<CallbackSpec>
+
+/** Decodes callback JSON, as `callbackSpecFromBase64`. */
+export declare function callbackSpecFromJson(json: string): ExternalObject<CallbackSpec>
+
+export declare function callbackSpecInfo(spec: ExternalObject<CallbackSpec>): CallbackSpecInfo
+
+/** What a callback spec says. */
+export interface CallbackSpecInfo {
+  urls: Array<string>
+  host: string | null
+  body: string
+  bodyType: 'application/x-www-form-urlencoded' | 'application/json'
+  sni: boolean
+  /** The custom variables, in order. */
+  vars: Record<string, string>
+}
+
+/** What `callbackSpecNew` takes. */
+export interface CallbackSpecInput {
+  /** 1 to 5 URLs, tried in order. */
+  urls: Array<string>
+  /** The body template, with `${object}`, `${size}`, `${x:name}`, … placeholders. */
+  body: string
+  /** `application/x-www-form-urlencoded` (default) or `application/json`. */
+  bodyType?: string
+  /** `callbackHost`: the `Host` header of the callback request. */
+  host?: string
+  /** `callbackSNI` (default false). */
+  sni?: boolean
+  /** The custom variables, `[name, value]` with `x:` names, in order. */
+  vars?: Array<[string, string]>
+}
+
+/** A callback spec, validated as OSS would (every error a `CALLBACK_*` code). */
+export declare function callbackSpecNew(input: CallbackSpecInput): ExternalObject<CallbackSpec>
+
+/** The validated form fields: `callback` and the `x:` variables. */
+export declare function callbackSpecToFields(spec: ExternalObject<CallbackSpec>): CallbackFields
+
+/** The compact callback JSON (validated). */
+export declare function callbackSpecToJson(spec: ExternalObject<CallbackSpec>): string
+
+/** Checks everything `callbackSpecToFields` checks; throws the first problem. */
+export declare function callbackSpecValidate(spec: ExternalObject<CallbackSpec>): void
+
+/** The spec with `vars` added, validated. */
+export declare function callbackSpecWithVars(spec: ExternalObject<CallbackSpec>, vars: Array<[string, string]>): ExternalObject<CallbackSpec>
+
+/**
+ * The bytes OSS signs: the percent-decoded path, `?` + the raw query (when
+ * there is one), `
+`, the body.
+ */
+export declare function callbackStringToSign(path: string, query: string | undefined | null, body: Uint8Array): Buffer
+
+/**
+ * Step 2: verifies the request with the PEM fetched for `keyUrl` (from step
+ * 1), or fails with `CALLBACK_KEY_FETCH_FAILED` and `fetchError` when there
+ * is no PEM. The core runs every check of step 1 again.
+ */
+export declare function callbackVerify(request: CallbackRequestInput, body: Uint8Array, trustedKeyUrls: Array<string> | undefined | null, keyUrl: string, pem?: string | undefined | null, fetchError?: string | undefined | null): VerifiedCallback
 
 /** The access key id. */
 export declare function credentialsAccessKeyId(credentials: ExternalObject<Credentials>): string
@@ -97,14 +224,15 @@ export interface FileInput {
 
 /**
  * Signs `policy` at `nowMillis` (default: the clock), with an optional object
- * key or key template ending in `${filename}`.
+ * key or key template ending in `${filename}`, and an optional upload
+ * callback (pinned in the policy unless `pinCallback` is false).
  *
  * The form comes back flat, in the cheapest shape napi can hand over: one
  * string of `url, expiresAt, fieldsToFill.length, ...fieldsToFill, name0,
  * value0, …` joined with NUL, or the same items as an array when a value
  * contains NUL. `index.js` turns it into `{ url, fields, expiresAt, fieldsToFill }`.
  */
-export declare function ossSign(signer: ExternalObject<OssSigner>, policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null): string | string[]
+export declare function ossSign(signer: ExternalObject<OssSigner>, policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null, callback?: ExternalObject<CallbackSpec> | undefined | null, pinCallback?: boolean | undefined | null): string | string[]
 
 export declare function ossSignerInfo(signer: ExternalObject<OssSigner>): OssSignerInfo
 
@@ -135,7 +263,7 @@ export declare function ossSignJson(signer: ExternalObject<OssSigner>, policyJso
  * Like `ossSign`, but returns the JSON token for the browser exactly as the
  * core writes it: `{"url","fields":{…in order…},"expires_at","fields_to_fill"}`.
  */
-export declare function ossSignToken(signer: ExternalObject<OssSigner>, policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null): string
+export declare function ossSignToken(signer: ExternalObject<OssSigner>, policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null, callback?: ExternalObject<CallbackSpec> | undefined | null, pinCallback?: boolean | undefined | null): string
 
 /** True when both policies have the same expiration and conditions. */
 export declare function policyEquals(a: ExternalObject<Policy>, b: ExternalObject<Policy>): boolean
@@ -187,6 +315,90 @@ export interface Rejection {
 }
 
 /**
+ * `ossSign` for S3: the same flat form. The core refuses `in` / `not-in`
+ * conditions and callbacks (OSS only) with `SIGNING_INVALID`.
+ */
+export declare function s3Sign(signer: ExternalObject<S3Signer>, policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null, callback?: ExternalObject<CallbackSpec> | undefined | null, pinCallback?: boolean | undefined | null): string | string[]
+
+export declare function s3SignerInfo(signer: ExternalObject<S3Signer>): S3SignerInfo
+
+/** What an S3 signer signs for. */
+export interface S3SignerInfo {
+  /** The form's action URL. */
+  url: string
+  bucket: string
+  region: string
+  /** Whether the URL is path-style (`<endpoint>/<bucket>`). */
+  pathStyle: boolean
+}
+
+/**
+ * An S3 presigned POST signer (AWS SigV4) for `bucket` in `region`: AWS S3,
+ * or another S3-compatible `endpoint` (MinIO, Garage, R2, …); `pathStyle`
+ * forces `<endpoint>/<bucket>` (true) or `<bucket>.<endpoint host>` (false).
+ * Throws `SIGNING_INVALID` for an invalid region, bucket or endpoint.
+ */
+export declare function s3SignerNew(credentials: ExternalObject<Credentials>, region: string, bucket: string, endpoint?: string | undefined | null, pathStyle?: boolean | undefined | null): ExternalObject<S3Signer>
+
+/**
+ * `ossSignJson` for S3: signs an exact policy JSON text, byte for byte; only
+ * the `policy` and `x-amz-*` fields come back.
+ */
+export declare function s3SignJson(signer: ExternalObject<S3Signer>, policyJson: string, nowMillis?: number | undefined | null): string | string[]
+
+/** `ossSignToken` for S3. */
+export declare function s3SignToken(signer: ExternalObject<S3Signer>, policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null, callback?: ExternalObject<CallbackSpec> | undefined | null, pinCallback?: boolean | undefined | null): string
+
+/**
+ * Every reason S3 would reject `submission` under `policy` (empty when it
+ * would pass), without checking a signature.
+ */
+export declare function s3VerifierExplain(verifier: ExternalObject<S3VerifierHandle>, policy: ExternalObject<Policy>, submission: SubmissionInput, nowMillis?: number | undefined | null): Array<Rejection>
+
+export declare function s3VerifierInfo(verifier: ExternalObject<S3VerifierHandle>): S3VerifierInfo
+
+/** What an S3 verifier judges forms for. */
+export interface S3VerifierInfo {
+  bucket: string
+  region: string
+}
+
+/**
+ * A verifier for S3 presigned POST forms (AWS SigV4) posted to one bucket,
+ * judging as S3 does.
+ */
+export declare function s3VerifierNew(options: S3VerifierOptions): ExternalObject<S3VerifierHandle>
+
+/** Options of `s3VerifierNew`. */
+export interface S3VerifierOptions {
+  bucket: string
+  /** `us-east-1`, or the region name of an S3-compatible server (`garage`, `auto`, …). */
+  region: string
+  /** Access key id → secret, as for `verifierNew`. */
+  keys: KeysInput
+  /**
+   * Refuse forms whose `x-amz-date` is older than this many seconds, as
+   * Garage does (S3 itself goes by the policy's expiration only, the default).
+   */
+  maxDateAgeSeconds?: number
+  /** Accept unsigned forms, as a bucket with a public-write policy does (default false). */
+  allowAnonymous?: boolean
+}
+
+/**
+ * Accepts the submission as S3 would, or throws `REJECTED` with S3's
+ * `status`, code (`ossCode`), message (`ossMessage`), `conditionIndex` and `reason`.
+ */
+export declare function s3VerifierVerify(verifier: ExternalObject<S3VerifierHandle>, submission: SubmissionInput, nowMillis?: number | undefined | null): Accepted
+
+/**
+ * The S3 SigV4 signature (lower-case hex) of an already-encoded policy for
+ * `date` (yyyymmdd) and `region`: byte for byte what boto3 and the AWS SDK
+ * for JavaScript compute. Throws `SIGNING_INVALID` for a bad date or region.
+ */
+export declare function signS3V4(secret: string, policyB64: string, date: string, region: string): string
+
+/**
  * The V1 signature of an already-encoded policy:
  * `base64(HMAC-SHA1(secret, policyB64))`.
  */
@@ -216,6 +428,12 @@ export interface SubmissionInput {
   fieldsAfterFile?: Array<[string, string]>
 }
 
+/** The outcome of step 2. */
+export interface VerifiedCallback {
+  /** The (trusted) URL of the key that verified the signature. */
+  publicKeyUrl: string
+}
+
 /** The bucket a verifier judges forms for. */
 export declare function verifierBucket(verifier: ExternalObject<VerifierHandle>): string
 
@@ -232,7 +450,7 @@ export interface VerifierOptions {
    * or a function called synchronously during `verify` with the key id the
    * form names, returning the secret or `null`/`undefined`.
    */
-  keys: ((arg: string) => string | null) | Record<string, string>
+  keys: KeysInput
   /** How far in the future an `x-oss-date` may be, in seconds (default 900). */
   clockSkewSeconds?: number
   /** Accept unsigned forms, as a `public-read-write` bucket does (default false). */

@@ -1,7 +1,8 @@
 //! The one place that turns core errors into JS `Error`s.
 //!
 //! Every error gets the core's stable `code` (`POLICY_SYNTAX`, `POLICY_INVALID`,
-//! `SIGNATURE_MISMATCH`, `SIGNING_INVALID`, `REJECTED`, `CALLBACK_INVALID`) and
+//! `SIGNATURE_MISMATCH`, `SIGNING_INVALID`, `REJECTED`, or a callback error's
+//! own `CALLBACK_*` code such as `CALLBACK_BAD_SIGNATURE`) and
 //! the core's message. Syntax errors add `line`, `column` (of the first error)
 //! and `errors` (all of them); invalid policies add `ossCode`, `ossMessage` and
 //! `reason`; rejections add `status`, `ossCode`, `ossMessage`,

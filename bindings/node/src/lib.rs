@@ -5,19 +5,21 @@
 //! `postpolicy` core. It exports plain functions over `External` handles
 //! (`policyParse`, `ossSignerNew`, `ossSign`, …); the npm package's
 //! hand-written `index.js` puts the public classes (`Policy`, `Credentials`,
-//! `OssSigner`, `Verifier`) on top, one line per method. Why not napi classes:
+//! `OssSigner`, `S3Signer`, `Verifier`, `S3Verifier`, `CallbackSpec`,
+//! `CallbackSigner`) on top, one line per method. Why not napi classes:
 //! a napi class-method call, or a class instance passed as an argument, costs
 //! several times a plain call with externals, and signing is the hot path of an
 //! upload-token endpoint; and an `External` is type-checked when it comes
 //! back, where a class instance passed as an argument is not (napi-rs 3.4).
 //!
 //! Modules follow the Python binding's split: [`policy`], [`sign`],
-//! [`verify`], [`errors`] (and `callback` later).
+//! [`verify`], [`callback`], [`errors`].
 
 // napi-derive compiles its registrations out of test builds, which leaves the
 // exported functions unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod callback;
 mod errors;
 mod policy;
 mod sign;

@@ -7,7 +7,9 @@
 use napi::Result;
 use napi::bindgen_prelude::{Either, Env, External};
 use napi_derive::napi;
-use postpolicy::{Credentials, OssSigner, OssVersion, Policy, SignOptions, SignedForm};
+use postpolicy::{
+    CallbackSpec, Credentials, OssSigner, OssVersion, Policy, S3Signer, SignOptions, SignedForm,
+};
 
 use crate::errors::throw_from;
 use crate::time::from_millis;
@@ -105,8 +107,34 @@ pub fn oss_signer_info(signer: &External<OssSigner>) -> OssSignerInfo {
     }
 }
 
+/// The options of one signing call: the object key (or a key template ending
+/// in `${filename}`) and the upload callback, pinned in the policy unless
+/// `pinCallback` is false. `None` when there are none, so that the common call
+/// takes the core's plain `sign`.
+fn sign_options(
+    key: Option<String>,
+    callback: Option<&External<CallbackSpec>>,
+    pin_callback: Option<bool>,
+) -> std::result::Result<Option<SignOptions>, postpolicy::Error> {
+    if key.is_none() && callback.is_none() {
+        return Ok(None);
+    }
+    let mut options = SignOptions::default();
+    if let Some(key) = key {
+        options = options.key(key);
+    }
+    if let Some(spec) = callback {
+        options = options.callback_fields(spec.to_fields()?);
+    }
+    if let Some(pin) = pin_callback {
+        options = options.pin_callback(pin);
+    }
+    Ok(Some(options))
+}
+
 /// Signs `policy` at `nowMillis` (default: the clock), with an optional object
-/// key or key template ending in `${filename}`.
+/// key or key template ending in `${filename}`, and an optional upload
+/// callback (pinned in the policy unless `pinCallback` is false).
 ///
 /// The form comes back flat, in the cheapest shape napi can hand over: one
 /// string of `url, expiresAt, fieldsToFill.length, ...fieldsToFill, name0,
@@ -119,15 +147,10 @@ pub fn oss_sign(
     policy: &External<Policy>,
     now_millis: Option<f64>,
     key: Option<String>,
+    callback: Option<&External<CallbackSpec>>,
+    pin_callback: Option<bool>,
 ) -> Result<Either<String, Vec<String>>> {
-    let now = from_millis(now_millis)?;
-    let signed = match key {
-        None => signer.sign(policy, now),
-        Some(key) => signer.sign_with(policy, &SignOptions::default().key(key), now),
-    };
-    signed
-        .map(|form| flat(&form))
-        .map_err(|e| throw_from(env, e))
+    oss_signed(env, signer, policy, now_millis, key, callback, pin_callback).map(|form| flat(&form))
 }
 
 /// Like `ossSign`, but returns the JSON token for the browser exactly as the
@@ -139,15 +162,31 @@ pub fn oss_sign_token(
     policy: &External<Policy>,
     now_millis: Option<f64>,
     key: Option<String>,
+    callback: Option<&External<CallbackSpec>>,
+    pin_callback: Option<bool>,
 ) -> Result<String> {
-    let now = from_millis(now_millis)?;
-    let signed = match key {
-        None => signer.sign(policy, now),
-        Some(key) => signer.sign_with(policy, &SignOptions::default().key(key), now),
-    };
-    signed
+    oss_signed(env, signer, policy, now_millis, key, callback, pin_callback)
         .map(|form| form.to_json())
-        .map_err(|e| throw_from(env, e))
+}
+
+fn oss_signed(
+    env: &Env,
+    signer: &OssSigner,
+    policy: &Policy,
+    now_millis: Option<f64>,
+    key: Option<String>,
+    callback: Option<&External<CallbackSpec>>,
+    pin_callback: Option<bool>,
+) -> Result<SignedForm> {
+    let now = from_millis(now_millis)?;
+    let signed = match sign_options(key, callback, pin_callback) {
+        Ok(None) => signer.sign(policy, now).map_err(postpolicy::Error::from),
+        Ok(Some(options)) => signer
+            .sign_with(policy, &options, now)
+            .map_err(postpolicy::Error::from),
+        Err(e) => Err(e),
+    };
+    signed.map_err(|e| throw_from(env, e))
 }
 
 /// Signs an exact policy JSON text without changing a byte of it (to
@@ -219,4 +258,131 @@ pub fn sign_v4(
         .unwrap_or(postpolicy::sign::oss_v4::PRODUCT);
     postpolicy::sign_v4(&secret, &policy_b64, &date, &region, product)
         .map_err(|e| throw_from(env, e))
+}
+
+/// An S3 presigned POST signer (AWS SigV4) for `bucket` in `region`: AWS S3,
+/// or another S3-compatible `endpoint` (MinIO, Garage, R2, …); `pathStyle`
+/// forces `<endpoint>/<bucket>` (true) or `<bucket>.<endpoint host>` (false).
+/// Throws `SIGNING_INVALID` for an invalid region, bucket or endpoint.
+#[napi]
+pub fn s3_signer_new(
+    env: &Env,
+    credentials: &External<Credentials>,
+    region: String,
+    bucket: String,
+    endpoint: Option<String>,
+    path_style: Option<bool>,
+) -> Result<External<S3Signer>> {
+    let build = || -> std::result::Result<S3Signer, postpolicy::SignatureError> {
+        let mut signer = S3Signer::new((**credentials).clone(), &region, &bucket)?;
+        if let Some(endpoint) = &endpoint {
+            signer = signer.with_endpoint(endpoint)?;
+        }
+        if let Some(path_style) = path_style {
+            signer = signer.with_path_style(path_style);
+        }
+        Ok(signer)
+    };
+    build().map(External::new).map_err(|e| throw_from(env, e))
+}
+
+/// What an S3 signer signs for.
+#[napi(object, object_from_js = false)]
+pub struct S3SignerInfo {
+    /// The form's action URL.
+    pub url: String,
+    pub bucket: String,
+    pub region: String,
+    /// Whether the URL is path-style (`<endpoint>/<bucket>`).
+    pub path_style: bool,
+}
+
+#[napi]
+pub fn s3_signer_info(signer: &External<S3Signer>) -> S3SignerInfo {
+    S3SignerInfo {
+        url: signer.url().to_owned(),
+        bucket: signer.bucket().to_owned(),
+        region: signer.region().to_owned(),
+        path_style: signer.path_style(),
+    }
+}
+
+/// `ossSign` for S3: the same flat form. The core refuses `in` / `not-in`
+/// conditions and callbacks (OSS only) with `SIGNING_INVALID`.
+#[napi(ts_return_type = "string | string[]")]
+pub fn s3_sign(
+    env: &Env,
+    signer: &External<S3Signer>,
+    policy: &External<Policy>,
+    now_millis: Option<f64>,
+    key: Option<String>,
+    callback: Option<&External<CallbackSpec>>,
+    pin_callback: Option<bool>,
+) -> Result<Either<String, Vec<String>>> {
+    s3_signed(env, signer, policy, now_millis, key, callback, pin_callback).map(|form| flat(&form))
+}
+
+/// `ossSignToken` for S3.
+#[napi]
+pub fn s3_sign_token(
+    env: &Env,
+    signer: &External<S3Signer>,
+    policy: &External<Policy>,
+    now_millis: Option<f64>,
+    key: Option<String>,
+    callback: Option<&External<CallbackSpec>>,
+    pin_callback: Option<bool>,
+) -> Result<String> {
+    s3_signed(env, signer, policy, now_millis, key, callback, pin_callback)
+        .map(|form| form.to_json())
+}
+
+fn s3_signed(
+    env: &Env,
+    signer: &S3Signer,
+    policy: &Policy,
+    now_millis: Option<f64>,
+    key: Option<String>,
+    callback: Option<&External<CallbackSpec>>,
+    pin_callback: Option<bool>,
+) -> Result<SignedForm> {
+    let now = from_millis(now_millis)?;
+    let signed = match sign_options(key, callback, pin_callback) {
+        Ok(None) => signer.sign(policy, now).map_err(postpolicy::Error::from),
+        Ok(Some(options)) => signer
+            .sign_with(policy, &options, now)
+            .map_err(postpolicy::Error::from),
+        Err(e) => Err(e),
+    };
+    signed.map_err(|e| throw_from(env, e))
+}
+
+/// `ossSignJson` for S3: signs an exact policy JSON text, byte for byte; only
+/// the `policy` and `x-amz-*` fields come back.
+#[napi(ts_return_type = "string | string[]")]
+pub fn s3_sign_json(
+    env: &Env,
+    signer: &External<S3Signer>,
+    policy_json: String,
+    now_millis: Option<f64>,
+) -> Result<Either<String, Vec<String>>> {
+    let now = from_millis(now_millis)?;
+    signer
+        .sign_json(&policy_json, now)
+        .map(|form| flat(&form))
+        .map_err(|e| throw_from(env, e))
+}
+
+/// The S3 SigV4 signature (lower-case hex) of an already-encoded policy for
+/// `date` (yyyymmdd) and `region`: byte for byte what boto3 and the AWS SDK
+/// for JavaScript compute. Throws `SIGNING_INVALID` for a bad date or region.
+#[napi(js_name = "signS3V4")]
+pub fn sign_s3_v4(
+    env: &Env,
+    secret: String,
+    policy_b64: String,
+    date: String,
+    region: String,
+) -> Result<String> {
+    postpolicy::sign_s3_v4(&secret, &policy_b64, &date, &region).map_err(|e| throw_from(env, e))
 }

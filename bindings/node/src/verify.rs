@@ -1,14 +1,15 @@
-//! `Verifier` and `explain`: judging a submitted form as OSS would.
+//! `Verifier`, `S3Verifier` and `explain`: judging a submitted form as OSS
+//! (or S3) would.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use indexmap::IndexMap;
 use napi::Result;
 use napi::bindgen_prelude::{Either, Env, External, Function, FunctionRef, Null};
 use napi_derive::napi;
-use postpolicy::{FileInfo, Policy, Rejected, Submission, Verifier};
+use postpolicy::{FileInfo, KeyStore, Policy, Rejected, S3Verifier, Submission, Verifier};
 
 use crate::errors::{invalid_arg, throw_from, to_u32};
 use crate::time::from_millis;
@@ -73,6 +74,11 @@ fn to_size(size: f64) -> Result<u64> {
     }
 }
 
+/// Access key id → secret, as JS gives it: a function called synchronously
+/// during `verify` with the key id the form names (returning the secret or
+/// `null`/`undefined`), or an object (copied when the verifier is made).
+type KeysInput<'a> = Either<Function<'a, String, Option<String>>, HashMap<String, String>>;
+
 /// Options of `verifierNew`.
 #[napi(object, object_to_js = false)]
 pub struct VerifierOptions<'a> {
@@ -82,7 +88,7 @@ pub struct VerifierOptions<'a> {
     /// Access key id → secret: an object (copied when the verifier is made),
     /// or a function called synchronously during `verify` with the key id the
     /// form names, returning the secret or `null`/`undefined`.
-    pub keys: Either<Function<'a, String, Option<String>>, HashMap<String, String>>,
+    pub keys: KeysInput<'a>,
     /// How far in the future an `x-oss-date` may be, in seconds (default 900).
     pub clock_skew_seconds: Option<f64>,
     /// Accept unsigned forms, as a `public-read-write` bucket does (default false).
@@ -106,15 +112,97 @@ fn lock(lookup: &Mutex<Lookup>) -> MutexGuard<'_, Lookup> {
     }
 }
 
-enum Keys {
-    Map,
+/// The key store handed to the core.
+enum Store {
+    Map(HashMap<String, String>),
     /// The core's key store cannot call JS (it must be `Send + Sync`), so it
     /// answers from `lookup` and records the ids it missed; `verify` then
     /// calls the JS function for those ids on the JS thread and runs again.
+    Lookup(Arc<Mutex<Lookup>>),
+}
+
+impl KeyStore for Store {
+    fn secret(&self, access_key_id: &str) -> Option<String> {
+        match self {
+            Store::Map(map) => map.get(access_key_id).cloned(),
+            Store::Lookup(shared) => {
+                let mut state = lock(shared);
+                match state.answers.get(access_key_id) {
+                    Some(answer) => answer.clone(),
+                    None => {
+                        state.asked.push(access_key_id.to_owned());
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a verifier's secrets come from, on the JS side.
+enum Keys {
+    Map,
     Function {
         callback: FunctionRef<String, Option<String>>,
         lookup: Arc<Mutex<Lookup>>,
     },
+}
+
+fn keys_of(keys: KeysInput<'_>) -> Result<(Store, Keys)> {
+    Ok(match keys {
+        Either::B(map) => (Store::Map(map), Keys::Map),
+        Either::A(function) => {
+            let lookup = Arc::new(Mutex::new(Lookup::default()));
+            (
+                Store::Lookup(Arc::clone(&lookup)),
+                Keys::Function {
+                    callback: function.create_ref()?,
+                    lookup,
+                },
+            )
+        }
+    })
+}
+
+impl Keys {
+    /// Runs `verify` (a core verification), asking the JS key function for
+    /// the ids the core missed; secrets are not kept between calls.
+    fn run(
+        &self,
+        env: &Env,
+        verify: impl Fn() -> std::result::Result<postpolicy::Accepted, Rejected>,
+    ) -> Result<std::result::Result<postpolicy::Accepted, Rejected>> {
+        let Keys::Function { callback, lookup } = self else {
+            return Ok(verify());
+        };
+        *lock(lookup) = Lookup::default();
+        let outcome = ask_and_verify(env, callback, lookup, verify);
+        *lock(lookup) = Lookup::default();
+        outcome
+    }
+}
+
+fn ask_and_verify(
+    env: &Env,
+    callback: &FunctionRef<String, Option<String>>,
+    lookup: &Mutex<Lookup>,
+    verify: impl Fn() -> std::result::Result<postpolicy::Accepted, Rejected>,
+) -> Result<std::result::Result<postpolicy::Accepted, Rejected>> {
+    let mut outcome = verify();
+    // A form names one access key; the bound only guards against a loop.
+    for _ in 0..4 {
+        let asked = std::mem::take(&mut lock(lookup).asked);
+        if asked.is_empty() {
+            break;
+        }
+        let function = callback.borrow_back(env)?;
+        for id in asked {
+            let secret = function.call(id.clone())?;
+            lock(lookup).answers.insert(id, secret);
+        }
+        outcome = verify();
+    }
+    Ok(outcome)
 }
 
 /// A verifier and where its secrets come from.
@@ -123,46 +211,25 @@ pub struct VerifierHandle {
     keys: Keys,
 }
 
+/// A non-negative number of seconds as a duration (exact for any whole number
+/// of milliseconds below 2^53 / 1000 seconds).
+fn seconds(value: f64, name: &str) -> Result<TimeDelta> {
+    if !(value.is_finite() && (0.0..=MAX_SAFE_INTEGER).contains(&value)) {
+        return Err(invalid_arg(format!(
+            "{name} must be a non-negative number, found {value}"
+        )));
+    }
+    Ok(TimeDelta::milliseconds((value * 1000.0).round() as i64))
+}
+
 /// A verifier for forms posted to one bucket, judging exactly as OSS would.
 #[napi]
 pub fn verifier_new(options: VerifierOptions<'_>) -> Result<External<VerifierHandle>> {
-    let (inner, keys) = match options.keys {
-        Either::B(map) => (
-            Verifier::new(&options.bucket, &options.region, map),
-            Keys::Map,
-        ),
-        Either::A(function) => {
-            let lookup = Arc::new(Mutex::new(Lookup::default()));
-            let shared = Arc::clone(&lookup);
-            let store = move |id: &str| -> Option<String> {
-                let mut state = lock(&shared);
-                match state.answers.get(id) {
-                    Some(answer) => answer.clone(),
-                    None => {
-                        state.asked.push(id.to_owned());
-                        None
-                    }
-                }
-            };
-            (
-                Verifier::new(&options.bucket, &options.region, store),
-                Keys::Function {
-                    callback: function.create_ref()?,
-                    lookup,
-                },
-            )
-        }
-    };
-    let mut inner = inner.allow_anonymous(options.allow_anonymous.unwrap_or(false));
-    if let Some(seconds) = options.clock_skew_seconds {
-        if !(seconds.is_finite() && (0.0..=MAX_SAFE_INTEGER).contains(&seconds)) {
-            return Err(invalid_arg(format!(
-                "clockSkewSeconds must be a non-negative number, found {seconds}"
-            )));
-        }
-        // Exact for any whole number of milliseconds below 2^53 / 1000 seconds.
-        let millis = (seconds * 1000.0).round() as i64;
-        inner = inner.with_clock_skew(TimeDelta::milliseconds(millis));
+    let (store, keys) = keys_of(options.keys)?;
+    let mut inner = Verifier::new(&options.bucket, &options.region, store)
+        .allow_anonymous(options.allow_anonymous.unwrap_or(false));
+    if let Some(value) = options.clock_skew_seconds {
+        inner = inner.with_clock_skew(seconds(value, "clockSkewSeconds")?);
     }
     if let Some(id) = &options.cloudbox_id {
         inner = inner.with_cloudbox(id);
@@ -188,43 +255,98 @@ pub fn verifier_verify(
 ) -> Result<Accepted> {
     let submission = submission.into_core()?;
     let now = from_millis(now_millis)?;
-    let outcome = match &verifier.keys {
-        Keys::Map => verifier.inner.verify(&submission, now),
-        Keys::Function { callback, lookup } => {
-            *lock(lookup) = Lookup::default();
-            let outcome =
-                verify_with_function(env, &verifier.inner, callback, lookup, &submission, now);
-            // Do not keep secrets between calls: the function is asked each time.
-            *lock(lookup) = Lookup::default();
-            outcome?
-        }
-    };
-    outcome.map(Accepted::from).map_err(|r| throw_from(env, r))
+    verifier
+        .keys
+        .run(env, || verifier.inner.verify(&submission, now))?
+        .map(Accepted::from)
+        .map_err(|r| throw_from(env, r))
 }
 
-fn verify_with_function(
-    env: &Env,
-    verifier: &Verifier,
-    callback: &FunctionRef<String, Option<String>>,
-    lookup: &Mutex<Lookup>,
-    submission: &Submission,
-    now: DateTime<Utc>,
-) -> Result<std::result::Result<postpolicy::Accepted, Rejected>> {
-    let mut outcome = verifier.verify(submission, now);
-    // A form names one access key; the bound only guards against a loop.
-    for _ in 0..4 {
-        let asked = std::mem::take(&mut lock(lookup).asked);
-        if asked.is_empty() {
-            break;
-        }
-        let function = callback.borrow_back(env)?;
-        for id in asked {
-            let secret = function.call(id.clone())?;
-            lock(lookup).answers.insert(id, secret);
-        }
-        outcome = verifier.verify(submission, now);
+/// Options of `s3VerifierNew`.
+#[napi(object, object_to_js = false)]
+pub struct S3VerifierOptions<'a> {
+    pub bucket: String,
+    /// `us-east-1`, or the region name of an S3-compatible server (`garage`, `auto`, …).
+    pub region: String,
+    /// Access key id → secret, as for `verifierNew`.
+    pub keys: KeysInput<'a>,
+    /// Refuse forms whose `x-amz-date` is older than this many seconds, as
+    /// Garage does (S3 itself goes by the policy's expiration only, the default).
+    pub max_date_age_seconds: Option<f64>,
+    /// Accept unsigned forms, as a bucket with a public-write policy does (default false).
+    pub allow_anonymous: Option<bool>,
+}
+
+/// An S3 verifier and where its secrets come from.
+pub struct S3VerifierHandle {
+    inner: S3Verifier,
+    keys: Keys,
+}
+
+/// A verifier for S3 presigned POST forms (AWS SigV4) posted to one bucket,
+/// judging as S3 does.
+#[napi]
+pub fn s3_verifier_new(options: S3VerifierOptions<'_>) -> Result<External<S3VerifierHandle>> {
+    let (store, keys) = keys_of(options.keys)?;
+    let max_age = options
+        .max_date_age_seconds
+        .map(|value| seconds(value, "maxDateAgeSeconds"))
+        .transpose()?;
+    let inner = S3Verifier::new(&options.bucket, &options.region, store)
+        .with_max_date_age(max_age)
+        .allow_anonymous(options.allow_anonymous.unwrap_or(false));
+    Ok(External::new(S3VerifierHandle { inner, keys }))
+}
+
+/// What an S3 verifier judges forms for.
+#[napi(object, object_from_js = false)]
+pub struct S3VerifierInfo {
+    pub bucket: String,
+    pub region: String,
+}
+
+#[napi]
+pub fn s3_verifier_info(verifier: &External<S3VerifierHandle>) -> S3VerifierInfo {
+    S3VerifierInfo {
+        bucket: verifier.inner.bucket().to_owned(),
+        region: verifier.inner.region().to_owned(),
     }
-    Ok(outcome)
+}
+
+/// Accepts the submission as S3 would, or throws `REJECTED` with S3's
+/// `status`, code (`ossCode`), message (`ossMessage`), `conditionIndex` and `reason`.
+#[napi]
+pub fn s3_verifier_verify(
+    env: &Env,
+    verifier: &External<S3VerifierHandle>,
+    submission: SubmissionInput,
+    now_millis: Option<f64>,
+) -> Result<Accepted> {
+    let submission = submission.into_core()?;
+    let now = from_millis(now_millis)?;
+    verifier
+        .keys
+        .run(env, || verifier.inner.verify(&submission, now))?
+        .map(Accepted::from)
+        .map_err(|r| throw_from(env, r))
+}
+
+/// Every reason S3 would reject `submission` under `policy` (empty when it
+/// would pass), without checking a signature.
+#[napi]
+pub fn s3_verifier_explain(
+    verifier: &External<S3VerifierHandle>,
+    policy: &External<Policy>,
+    submission: SubmissionInput,
+    now_millis: Option<f64>,
+) -> Result<Vec<Rejection>> {
+    let submission = submission.into_core()?;
+    Ok(verifier
+        .inner
+        .explain(policy, &submission, from_millis(now_millis)?)
+        .into_iter()
+        .map(Rejection::from)
+        .collect())
 }
 
 /// An inclusive byte range.
