@@ -1,17 +1,21 @@
 // Types of `postpolicy/express`.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-import type { OssSigner, Policy } from './index'
+import type { CallbackSpec, KeySource, OssSigner, Policy, S3Signer } from './index'
 
 /** A value, or a function of the request returning it (or a promise of it). */
 export type RequestValue<T, Req = IncomingMessage, Res = ServerResponse> = T | ((req: Req, res: Res) => T | Promise<T>)
 
 export interface UploadTokenOptions<Req = IncomingMessage, Res = ServerResponse> {
-  signer: OssSigner
+  signer: OssSigner | S3Signer
   /** A Policy, DSL text, or a function of the request returning either (per-user prefixes). */
   policy: RequestValue<Policy | string, Req, Res>
   /** An object key or a key template ending in `${filename}`. */
   key?: RequestValue<string | null | undefined, Req, Res>
+  /** An upload callback (OSS only), or a function of the request returning one (per-user `x:` variables). */
+  callback?: RequestValue<CallbackSpec | null | undefined, Req, Res>
+  /** Pin the callback in the policy (default true). */
+  pinCallback?: boolean | null
 }
 
 /**
@@ -22,3 +26,61 @@ export interface UploadTokenOptions<Req = IncomingMessage, Res = ServerResponse>
 export declare function uploadToken<Req extends IncomingMessage = IncomingMessage, Res extends ServerResponse = ServerResponse>(
   options: UploadTokenOptions<Req, Res>,
 ): (req: Req, res: Res, next?: (err?: unknown) => void) => void
+
+/** A verified OSS callback, as `verifyCallback()` leaves it on `req.ossCallback`. */
+export interface OssCallback {
+  /** The raw body, exactly as signed. */
+  body: Buffer
+  /**
+   * The variables: the form-urlencoded body as an object (the default body
+   * type), the parsed JSON body (`null` if it is not valid JSON), or `null`
+   * for another content type.
+   */
+  params: Record<string, any> | null
+  /** The trusted URL of the key that verified the signature. */
+  publicKeyUrl: string
+}
+
+/** A request after `verifyCallback()`. */
+export interface CallbackVerifiedRequest extends IncomingMessage {
+  ossCallback: OssCallback
+}
+
+export interface VerifyCallbackMiddlewareOptions<Req = IncomingMessage> {
+  /**
+   * Key URL prefixes trusted besides OSS's own (`http(s)://gosspublic.alicdn.com/`),
+   * e.g. `http://127.0.0.1:8080/` for a local endpoint.
+   */
+  trustedKeyUrls?: readonly string[] | string | null
+  /** Where keys come from (default: fetched over HTTP, cached for the process). */
+  keySource?: KeySource | null
+  /**
+   * The path OSS called (raw, percent-encoded), when a reverse proxy rewrote
+   * it before this server: a string, or a function of the request. With a
+   * `?` it replaces the query as well. Default: the request's own target.
+   */
+  publicPath?: string | ((req: Req) => string | Promise<string>) | null
+  /** The largest body read, in bytes (default 1 MiB); larger ones get 413. */
+  limit?: number
+}
+
+/**
+ * Middleware that lets through only callbacks OSS signed: it reads the raw
+ * body (or takes `req.body` when a parser left a Buffer there), verifies the
+ * signature and sets `req.ossCallback` before `next()`. A missing, forged or
+ * altered signature, or an untrusted key URL, gets 400 with
+ * `{"code":"CALLBACK_…","message"}`; a body over `limit` gets 413.
+ */
+export declare function verifyCallback<Req extends IncomingMessage = IncomingMessage, Res extends ServerResponse = ServerResponse>(
+  options?: VerifyCallbackMiddlewareOptions<Req>,
+): (req: Req, res: Res, next?: (err?: unknown) => void) => void
+
+declare global {
+  // Express's request type, when @types/express is installed.
+  namespace Express {
+    interface Request {
+      /** Set by `verifyCallback()` from `postpolicy/express`. */
+      ossCallback?: OssCallback
+    }
+  }
+}

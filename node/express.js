@@ -1,6 +1,6 @@
 'use strict'
-// postpolicy/express: an upload-token endpoint for Express (or any
-// `(req, res, next)` server).
+// postpolicy/express: an upload-token endpoint and an OSS callback receiver
+// for Express (or any `(req, res, next)` server).
 //
 //   const { uploadToken } = require('postpolicy/express')
 //   app.get('/upload-token', requireLogin, uploadToken({
@@ -13,8 +13,18 @@
 // postpolicy/browser.js reads), with `Cache-Control: no-store`. Errors
 // (a policy that does not parse or cannot be signed, a throwing policy
 // function) go to `next(err)`.
+//
+//   const { verifyCallback } = require('postpolicy/express')
+//   app.post('/oss/callback', verifyCallback(), (req, res) => {
+//     const { params } = req.ossCallback // { bucket, object, size, 'x:uid', … }
+//     res.json({ Status: 'OK' })
+//   })
+//
+// verifyCallback reads the raw body itself, checks the OSS signature (key URL
+// trusted before anything is fetched, keys cached), and puts the callback on
+// `req.ossCallback`; a forged or altered callback gets 400 and a JSON error.
 
-const { OssSigner, Policy } = require('./index.js')
+const { CallbackSpec, OssSigner, Policy, S3Signer, verifyCallback: verify } = require('./index.js')
 
 function invalidArg(message) {
   const error = new TypeError(message)
@@ -33,17 +43,22 @@ function isThenable(value) {
 /**
  * A request handler answering the signed-form JSON.
  *
- * - `signer`: an `OssSigner`.
+ * - `signer`: an `OssSigner` (or an `S3Signer`).
  * - `policy`: a `Policy`, DSL text (parsed once, here), or a function of
  *   `(req, res)` returning either (or a promise of either), for per-user
  *   prefixes.
  * - `key` (optional): an object key or a key template ending in
  *   `${filename}`, or a function of `(req, res)` returning one.
+ * - `callback` (optional): a `CallbackSpec`, or a function of `(req, res)`
+ *   returning one (per-user `x:` variables); pinned in the policy unless
+ *   `pinCallback` is false.
  */
 function uploadToken(options) {
   if (options == null || typeof options !== 'object') throw invalidArg('uploadToken({ signer, policy })')
-  const { signer, policy, key } = options
-  if (!(signer instanceof OssSigner)) throw invalidArg('uploadToken: `signer` must be an OssSigner')
+  const { signer, policy, key, callback, pinCallback } = options
+  if (!(signer instanceof OssSigner || signer instanceof S3Signer)) {
+    throw invalidArg('uploadToken: `signer` must be an OssSigner or an S3Signer')
+  }
   if (policy == null) throw invalidArg('uploadToken: `policy` is required (a Policy, DSL text or a function of the request)')
   const fixed = typeof policy === 'function' ? null : asPolicy(policy)
   if (fixed !== null && !(fixed instanceof Policy)) {
@@ -52,6 +67,9 @@ function uploadToken(options) {
   if (key != null && typeof key !== 'string' && typeof key !== 'function') {
     throw invalidArg('uploadToken: `key` must be a string or a function of the request')
   }
+  if (callback != null && !(callback instanceof CallbackSpec) && typeof callback !== 'function') {
+    throw invalidArg('uploadToken: `callback` must be a CallbackSpec or a function of the request')
+  }
 
   return function uploadTokenHandler(req, res, next) {
     const fail = (error) => {
@@ -59,8 +77,12 @@ function uploadToken(options) {
       res.statusCode = 500
       res.end()
     }
-    const answer = (chosenPolicy, chosenKey) => {
-      const body = signer.token(asPolicy(chosenPolicy), { key: chosenKey ?? undefined })
+    const answer = (chosenPolicy, chosenKey, chosenCallback) => {
+      const body = signer.token(asPolicy(chosenPolicy), {
+        key: chosenKey ?? undefined,
+        callback: chosenCallback ?? undefined,
+        pinCallback,
+      })
       res.statusCode = 200
       res.setHeader('Content-Type', 'application/json; charset=utf-8')
       res.setHeader('Cache-Control', 'no-store')
@@ -69,12 +91,13 @@ function uploadToken(options) {
     try {
       const chosenPolicy = fixed ?? policy(req, res)
       const chosenKey = typeof key === 'function' ? key(req, res) : key
-      if (isThenable(chosenPolicy) || isThenable(chosenKey)) {
-        Promise.all([chosenPolicy, chosenKey])
-          .then(([p, k]) => answer(p, k))
+      const chosenCallback = typeof callback === 'function' ? callback(req, res) : callback
+      if (isThenable(chosenPolicy) || isThenable(chosenKey) || isThenable(chosenCallback)) {
+        Promise.all([chosenPolicy, chosenKey, chosenCallback])
+          .then(([p, k, c]) => answer(p, k, c))
           .catch(fail)
       } else {
-        answer(chosenPolicy, chosenKey)
+        answer(chosenPolicy, chosenKey, chosenCallback)
       }
     } catch (error) {
       fail(error)
@@ -82,4 +105,142 @@ function uploadToken(options) {
   }
 }
 
+/** The default largest callback body `verifyCallback` reads (OSS renders small templates). */
+const DEFAULT_LIMIT = 1024 * 1024
+
+function httpError(status, code, message) {
+  const error = new Error(message)
+  error.status = status
+  error.code = code
+  return error
+}
+
+/**
+ * The raw request body: `req.body` when a body parser already left the bytes
+ * there (`express.raw()`), else read from the stream, at most `limit` bytes.
+ */
+function rawBody(req, limit) {
+  if (Buffer.isBuffer(req.body)) return Promise.resolve(req.body)
+  if (req.body instanceof Uint8Array) return Promise.resolve(Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength))
+  if (req._body === true || req.readableEnded) {
+    return Promise.reject(
+      invalidArg(
+        'verifyCallback: a body parser consumed the request body; the signature covers the raw bytes, so mount verifyCallback() before express.json() / express.urlencoded(), or use express.raw() on this route',
+      ),
+    )
+  }
+  const declared = Number(req.headers['content-length'])
+  if (declared > limit) {
+    req.resume()
+    return Promise.reject(httpError(413, 'BODY_TOO_LARGE', `the callback body (${declared} bytes) is larger than the limit of ${limit} bytes`))
+  }
+  return new Promise((resolve, reject) => {
+    const chunks = []
+    let size = 0
+    let done = false
+    const finish = (error, body) => {
+      if (done) return
+      done = true
+      if (error) reject(error)
+      else resolve(body)
+    }
+    req.on('data', (chunk) => {
+      if (done) return
+      size += chunk.length
+      if (size > limit) {
+        finish(httpError(413, 'BODY_TOO_LARGE', `the callback body is larger than the limit of ${limit} bytes`))
+      } else {
+        chunks.push(chunk)
+      }
+    })
+    req.on('end', () => finish(null, Buffer.concat(chunks, size)))
+    req.on('error', (error) => finish(error))
+    req.on('aborted', () => finish(httpError(400, 'BODY_ABORTED', 'the client closed the request before the body was complete')))
+  })
+}
+
+/** The request target split as OSS signed it: raw path, raw query (or null). */
+function splitTarget(targetText) {
+  const i = targetText.indexOf('?')
+  return i < 0 ? [targetText, null] : [targetText.slice(0, i), targetText.slice(i + 1)]
+}
+
+/**
+ * The callback's variables: the form-urlencoded body as an object, the JSON
+ * body parsed (`null` when it is not valid JSON), `null` for other types.
+ */
+function callbackParams(contentType, body) {
+  const type = String(contentType ?? '').split(';')[0].trim().toLowerCase()
+  const text = body.toString('utf8')
+  if (type === 'application/json') {
+    try {
+      return JSON.parse(text)
+    } catch {
+      return null
+    }
+  }
+  if (type === '' || type === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(text))
+  return null
+}
+
+function reject(res, status, error) {
+  res.statusCode = status
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(JSON.stringify({ code: error.code, message: error.message }))
+}
+
+/**
+ * Middleware that accepts only callbacks OSS signed: it reads the raw body
+ * (or takes `req.body` when it is already a Buffer), verifies the signature
+ * over the path OSS called, the query and the body, and sets
+ * `req.ossCallback = { body, params, publicKeyUrl }` before `next()`.
+ * Anything else is answered with 400 (413 for a body over `limit`) and
+ * `{"code","message"}` with the core's `CALLBACK_*` code.
+ *
+ * - `trustedKeyUrls`: key URL prefixes trusted besides OSS's own
+ *   (`http://gosspublic.alicdn.com/`, `https://…`), e.g. a local endpoint's.
+ * - `keySource`: where keys come from (default: fetched over HTTP, cached).
+ * - `publicPath`: the path OSS called, when a reverse proxy rewrote it: a
+ *   string or a function of `(req)`; with a `?` it replaces the query too.
+ * - `limit`: the largest body read, in bytes (default 1 MiB).
+ */
+function verifyCallback(options) {
+  if (options != null && typeof options !== 'object') throw invalidArg('verifyCallback({ trustedKeyUrls?, keySource?, publicPath?, limit? })')
+  const { trustedKeyUrls, keySource, publicPath, limit = DEFAULT_LIMIT } = options ?? {}
+  if (publicPath != null && typeof publicPath !== 'string' && typeof publicPath !== 'function') {
+    throw invalidArg('verifyCallback: `publicPath` must be a string or a function of the request')
+  }
+  if (!(Number.isSafeInteger(limit) && limit >= 0)) throw invalidArg('verifyCallback: `limit` must be a number of bytes')
+  const verifyOptions = { trustedKeyUrls, keySource }
+
+  return function verifyCallbackHandler(req, res, next) {
+    const fail = (error) => {
+      if (typeof error?.code === 'string' && error.code.startsWith('CALLBACK_')) return reject(res, 400, error)
+      if (error?.code === 'BODY_TOO_LARGE' || error?.code === 'BODY_ABORTED') return reject(res, error.status, error)
+      if (typeof next === 'function') return next(error)
+      res.statusCode = 500
+      res.end()
+    }
+    rawBody(req, limit)
+      .then(async (body) => {
+        let [path, query] = splitTarget(req.originalUrl ?? req.url)
+        if (publicPath != null) {
+          const external = typeof publicPath === 'function' ? await publicPath(req) : publicPath
+          if (typeof external !== 'string') throw invalidArg('verifyCallback: `publicPath` must give a string')
+          if (external.includes('?')) [path, query] = splitTarget(external)
+          else path = external
+        }
+        const verified = await verify({ method: req.method, path, query, headers: req.headers, body }, verifyOptions)
+        req.ossCallback = {
+          body,
+          params: callbackParams(req.headers['content-type'], body),
+          publicKeyUrl: verified.publicKeyUrl,
+        }
+      })
+      .then(() => (typeof next === 'function' ? next() : undefined), fail)
+  }
+}
+
 exports.uploadToken = uploadToken
+exports.verifyCallback = verifyCallback

@@ -82,6 +82,17 @@ export interface OssSignerOptions {
 export interface SignOptions extends NowOptions {
   /** The object key, or a key template ending in `${filename}` (then `key starts-with` the prefix). */
   key?: string | null
+  /**
+   * An upload callback (OSS only): its `callback` and `x:` fields go into the
+   * form, and into the policy unless `pinCallback` is false. `S3Signer`
+   * refuses it with `SIGNING_INVALID`.
+   */
+  callback?: CallbackSpec | null
+  /**
+   * Pin the callback and its variables in the policy (default true). An
+   * unpinned callback can be replaced by the browser.
+   */
+  pinCallback?: boolean | null
 }
 
 /** A signed upload form: POST `fields` (in this order) to `url`, the file last, named `file`. */
@@ -113,6 +124,47 @@ export declare class OssSigner {
    */
   token(policy: Policy, options?: SignOptions): string
   /** Signs an exact policy JSON text, byte for byte (to match another SDK); only the signature fields come back. */
+  signJson(policyJson: string, options?: NowOptions): SignedForm
+}
+
+export interface S3SignerOptions {
+  credentials: Credentials
+  /** `us-east-1`, or the region name of an S3-compatible server (`garage`, `auto`, …). */
+  region: string
+  bucket: string
+  /**
+   * An S3-compatible endpoint: `http://127.0.0.1:3900`,
+   * `https://<account>.r2.cloudflarestorage.com`, `minio.example.com`
+   * (`https` without a scheme). Default: AWS S3.
+   */
+  endpoint?: string | null
+  /**
+   * `true`: `<endpoint>/<bucket>`; `false`: `<bucket>.<endpoint host>`.
+   * Unset: path style where a virtual host cannot work (an IP or `localhost`
+   * endpoint, a bucket with a dot over https).
+   */
+  pathStyle?: boolean | null
+}
+
+/** Signs S3 presigned POST forms (AWS SigV4) for one bucket: AWS S3, MinIO, Garage, R2, … */
+export declare class S3Signer {
+  /** Throws `SIGNING_INVALID` for an invalid region, bucket or endpoint. */
+  constructor(options: S3SignerOptions)
+  /** The form's action URL. */
+  readonly url: string
+  readonly bucket: string
+  readonly region: string
+  /** Whether the URL is path-style (`<endpoint>/<bucket>`). */
+  readonly pathStyle: boolean
+  /**
+   * Signs `policy` (the signer adds `bucket` and the `x-amz-*` conditions).
+   * Throws `SIGNING_INVALID` for `in` / `not-in` conditions or a callback
+   * (OSS only), `POLICY_INVALID` for a policy S3 would refuse.
+   */
+  sign(policy: Policy, options?: SignOptions): SignedForm
+  /** The JSON token for the browser, in the same shape as {@link OssSigner.token}. */
+  token(policy: Policy, options?: SignOptions): string
+  /** Signs an exact policy JSON text, byte for byte; only the `policy` and `x-amz-*` fields come back. */
   signJson(policyJson: string, options?: NowOptions): SignedForm
 }
 
@@ -202,6 +254,36 @@ export declare class Verifier {
   verify(submission: Submission, options?: NowOptions): Accepted
 }
 
+export interface S3VerifierOptions {
+  bucket: string
+  /** `us-east-1`, `garage`, … */
+  region: string
+  keys: KeyStore
+  /**
+   * Refuse forms whose `x-amz-date` is older than this many seconds, as
+   * Garage does (24 hours). Default: none; S3 goes by the policy's expiration.
+   */
+  maxDateAgeSeconds?: number | null
+  /** Accept unsigned forms, as a bucket with a public-write policy does (default false). */
+  allowAnonymous?: boolean | null
+}
+
+/**
+ * Verifies S3 presigned POST forms posted to one bucket, as S3 would: every
+ * field must be covered by a condition, `${filename}` is expanded before the
+ * key is checked. Rejections carry S3's codes and messages (in `ossCode` and
+ * `ossMessage`).
+ */
+export declare class S3Verifier {
+  constructor(options: S3VerifierOptions)
+  readonly bucket: string
+  readonly region: string
+  /** Accepts the submission, or throws a {@link RejectedError}. */
+  verify(submission: Submission, options?: NowOptions): Accepted
+  /** Every reason S3 would reject `submission` under `policy` (empty when it would pass), without checking a signature. */
+  explain(policy: Policy, submission: Submission, options?: NowOptions): Rejection[]
+}
+
 export interface ExplainOptions extends NowOptions {
   /** The target bucket: `bucket` conditions are judged only when it is given. */
   bucket?: string | null
@@ -219,6 +301,201 @@ export declare function signV1(secret: string, policyB64: string): string
  */
 export declare function signV4(secret: string, policyB64: string, date: string, region: string, product?: string): string
 
+/**
+ * The S3 SigV4 signature (lower-case hex) of an encoded policy for `date`
+ * (yyyymmdd) and `region`: byte for byte boto3's and the AWS SDK for
+ * JavaScript's. Throws `SIGNING_INVALID`.
+ */
+export declare function signS3V4(secret: string, policyB64: string, date: string, region: string): string
+
+// ---- upload callbacks (OSS) --------------------------------------------------
+
+/** `callbackBodyType`: how OSS encodes the values it substitutes into the body. */
+export type CallbackBodyType = 'application/x-www-form-urlencoded' | 'application/json'
+
+/** Custom callback variables: `x:` names (lower case) to values, in order. */
+export type CallbackVars = Readonly<Record<string, string>> | ReadonlyMap<string, string> | ReadonlyArray<readonly [name: string, value: string]>
+
+export interface CallbackSpecOptions {
+  /** Where OSS posts: one URL, or up to 5 tried in order. */
+  url: string | readonly string[]
+  /**
+   * The body template: `${bucket}`, `${object}`, `${etag}`, `${size}`,
+   * `${mimeType}`, `${imageInfo.width}`, …, and `${x:name}` custom variables.
+   */
+  body: string
+  /** Default `application/x-www-form-urlencoded`. */
+  bodyType?: CallbackBodyType | null
+  /** `callbackHost`: the `Host` header of the callback request. */
+  host?: string | null
+  /** `callbackSNI`: send SNI to the callback host (default false). */
+  sni?: boolean | null
+  /** The values of the `${x:name}` variables the body uses (each one must be used). */
+  vars?: CallbackVars | null
+}
+
+/** The form fields of a callback. */
+export interface CallbackFields {
+  /** The `callback` field: base64 of the compact callback JSON. */
+  callback: string
+  /** The `x:<name>` fields, in order. */
+  vars: Record<string, string>
+}
+
+/** What a {@link CallbackSpec} says, as plain data. */
+export interface CallbackSpecData {
+  urls: string[]
+  host: string | null
+  body: string
+  bodyType: CallbackBodyType
+  sni: boolean
+  vars: Record<string, string>
+}
+
+/** An OSS upload callback: where OSS posts after the upload, and what. */
+export declare class CallbackSpec {
+  /** Throws a {@link CallbackError} for anything OSS would refuse (and unused or undefined `x:` variables). */
+  constructor(options: CallbackSpecOptions)
+  /** Decodes a `callback` form field (its structure validated); the `x:` variables are separate fields, so none are in it. */
+  static fromBase64(callback: string): CallbackSpec
+  /** Decodes callback JSON (the decoded `callback` field), as {@link CallbackSpec.fromBase64}. */
+  static fromJson(json: string): CallbackSpec
+  /** The URLs, in the order OSS tries them. */
+  readonly urls: string[]
+  /** `callbackHost`, or `null`. */
+  readonly host: string | null
+  /** The body template. */
+  readonly body: string
+  readonly bodyType: CallbackBodyType
+  readonly sni: boolean
+  /** The `x:` variables, in order. */
+  readonly vars: Record<string, string>
+  /** A new spec with `vars` added, validated. */
+  withVars(vars: CallbackVars): CallbackSpec
+  /** Throws the first problem (a {@link CallbackError}); returns nothing when there is none. */
+  validate(): void
+  /** The compact callback JSON. */
+  toJson(): string
+  /** The `callback` field and the `x:` fields. */
+  toFields(): CallbackFields
+  toJSON(): CallbackSpecData
+}
+
+/** Request headers: as node gives them (`req.headers`), a `Map`, a fetch `Headers`, or `[name, value]` pairs. */
+export type HeadersInput =
+  | Readonly<Record<string, string | readonly string[] | number | undefined>>
+  | ReadonlyMap<string, string>
+  | Iterable<readonly [string, string]>
+
+/** A request body: the exact bytes received (a string is taken as UTF-8). */
+export type BodyInput = Uint8Array | ArrayBuffer | string
+
+/** A callback request as the application server received it. */
+export interface CallbackRequest {
+  /** The HTTP method (default `POST`; not signed). */
+  method?: string | null
+  /**
+   * The raw path OSS called, still percent-encoded. When `query` is
+   * `undefined` and the path has a `?`, it is the raw request target
+   * (`/cb?a=1`) and is split at the first `?`.
+   */
+  path: string
+  /** The raw query without the `?`; `''` for a bare `?`, `null` for none. */
+  query?: string | null
+  headers: HeadersInput
+  body: BodyInput
+}
+
+/** The PEM text of the public key at a URL (only ever asked for URLs the core trusts). */
+export type KeySourceFunction = (url: string) => string | Uint8Array | PromiseLike<string | Uint8Array>
+
+/** Where callback public keys come from: a function, or an object such as a {@link CachedKeySource}. */
+export type KeySource = KeySourceFunction | { publicKeyPem(url: string): string | Uint8Array | PromiseLike<string | Uint8Array> }
+
+export interface VerifyCallbackOptions {
+  /** Default: {@link defaultKeySource} (fetched over HTTP, cached for the process). */
+  keySource?: KeySource | null
+  /**
+   * Key URL prefixes trusted besides OSS's own (`http://gosspublic.alicdn.com/`,
+   * `https://gosspublic.alicdn.com/`), e.g. `http://127.0.0.1:8080/` for a
+   * local endpoint. A prefix that ends at the host gets a `/`.
+   */
+  trustedKeyUrls?: readonly string[] | string | null
+}
+
+/** A callback whose signature checked out. */
+export interface VerifiedCallback {
+  /** The trusted URL of the key that verified it. */
+  publicKeyUrl: string
+}
+
+/**
+ * Checks that a callback request came from OSS (RSA signature over the
+ * decoded path, the raw query and the body). The headers and the key URL are
+ * checked before any key is fetched. Rejects with a {@link CallbackError}.
+ */
+export declare function verifyCallback(request: CallbackRequest, options?: VerifyCallbackOptions): Promise<VerifiedCallback>
+
+/** Public keys by URL, kept for the life of the process; failures are not kept. */
+export declare class CachedKeySource {
+  /** Default source: {@link fetchPublicKeyPem}. */
+  constructor(source?: KeySource | null)
+  /** The PEM at `url`, fetched once (concurrent first calls share the fetch). */
+  publicKeyPem(url: string): Promise<string>
+  /** Forgets the key at `url`. */
+  delete(url: string): boolean
+  /** Forgets every key. */
+  clear(): void
+  /** How many keys are kept (or being fetched). */
+  readonly size: number
+}
+
+/** The key source {@link verifyCallback} uses when none is given. */
+export declare const defaultKeySource: CachedKeySource
+
+export interface FetchPublicKeyOptions {
+  /** For the whole exchange (default 5000). */
+  timeoutMs?: number
+}
+
+/** GETs a PEM over http(s): status 200 only, no redirects, at most 64 KiB. */
+export declare function fetchPublicKeyPem(url: string, options?: FetchPublicKeyOptions): Promise<string>
+
+/** A callback request's signed parts. */
+export interface CallbackSignInput {
+  /** The raw path (or raw target with `?`, when `query` is `undefined`). */
+  path: string
+  query?: string | null
+  body: BodyInput
+}
+
+/** The bytes OSS signs: the percent-decoded path, `?` and the raw query (when present), `\n`, the body. */
+export declare function callbackStringToSign(request: CallbackSignInput): Buffer
+
+/** The signature headers of a callback request. */
+export interface CallbackHeaders {
+  authorization: string
+  /** base64 of the public key URL. */
+  'x-oss-pub-key-url': string
+}
+
+/** Signs callback requests as OSS does (RSA PKCS#1 v1.5 over MD5): for tests and local endpoints. */
+export declare class CallbackSigner {
+  /** From a PEM private key, PKCS#8 or PKCS#1. Throws `CALLBACK_INVALID_PRIVATE_KEY`. */
+  constructor(privateKeyPem: string)
+  /** A signer with a new random RSA key (default 1024 bits). */
+  static generate(bits?: number): CallbackSigner
+  /** The public key as SubjectPublicKeyInfo PEM: what the key URL serves. */
+  readonly publicKeyPem: string
+  /** The private key as PKCS#8 PEM. */
+  privateKeyPem(): string
+  /** The `authorization` header value. */
+  sign(request: CallbackSignInput): string
+  /** Both signature headers, for a key served at `publicKeyUrl`. */
+  headers(request: CallbackSignInput & { publicKeyUrl: string }): CallbackHeaders
+  toJSON(): { publicKeyPem: string }
+}
+
 export { uploadToken } from './express'
 export type { UploadTokenOptions, RequestValue } from './express'
 
@@ -231,7 +508,7 @@ export type ErrorCode =
   | 'SIGNATURE_MISMATCH'
   | 'SIGNING_INVALID'
   | 'REJECTED'
-  | 'CALLBACK_INVALID'
+  | CallbackErrorCode
   // Arguments of the wrong type or shape: the binding's checks use `InvalidArg`,
   // napi-rs's generated conversions their own status names.
   | 'InvalidArg'
@@ -241,6 +518,41 @@ export type ErrorCode =
   | 'ObjectExpected'
   | 'ArrayExpected'
   | 'FunctionExpected'
+
+/** The core's callback error codes. */
+export type CallbackErrorCode =
+  // building and decoding the `callback` field
+  | 'CALLBACK_NO_URL'
+  | 'CALLBACK_TOO_MANY_URLS'
+  | 'CALLBACK_URL_SCHEME'
+  | 'CALLBACK_URL_PORT'
+  | 'CALLBACK_URL_IPV6'
+  | 'CALLBACK_URL_INVALID'
+  | 'CALLBACK_HOST_INVALID'
+  | 'CALLBACK_EMPTY_BODY'
+  | 'CALLBACK_BODY_SYNTAX'
+  | 'CALLBACK_UNKNOWN_VARIABLE'
+  | 'CALLBACK_VAR_NAME'
+  | 'CALLBACK_DUPLICATE_VAR'
+  | 'CALLBACK_UNDEFINED_VAR'
+  | 'CALLBACK_UNUSED_VAR'
+  | 'CALLBACK_NOT_BASE64'
+  | 'CALLBACK_NOT_JSON'
+  | 'CALLBACK_MISSING_FIELD'
+  | 'CALLBACK_FIELD_TYPE'
+  | 'CALLBACK_UNKNOWN_FIELD'
+  | 'CALLBACK_BODY_TYPE'
+  // verifying a callback request
+  | 'CALLBACK_MISSING_AUTHORIZATION'
+  | 'CALLBACK_MISSING_PUB_KEY_URL'
+  | 'CALLBACK_HEADER_NOT_BASE64'
+  | 'CALLBACK_UNTRUSTED_KEY_URL'
+  | 'CALLBACK_KEY_FETCH_FAILED'
+  | 'CALLBACK_INVALID_PUBLIC_KEY'
+  | 'CALLBACK_BAD_SIGNATURE'
+  // signing (sender side)
+  | 'CALLBACK_INVALID_PRIVATE_KEY'
+  | 'CALLBACK_SIGNING_FAILED'
 
 /** Errors thrown by this package are plain `Error`s with a stable `code`. */
 export interface PostPolicyError extends Error {
@@ -284,4 +596,9 @@ export interface RejectedError extends PostPolicyError {
   ossMessage: string
   conditionIndex: number | null
   reason: string
+}
+
+/** A callback that cannot be built, decoded, verified or signed: the core's `CALLBACK_*` code and message. */
+export interface CallbackError extends PostPolicyError {
+  code: CallbackErrorCode
 }

@@ -22,12 +22,34 @@ function submissionOf(form, { key = 'user/42/cat.png', size = 1234, extra = [] }
 describe('module', () => {
   test('require and import expose the same names', () => {
     const cjs = require('../index.js')
-    const names = ['Policy', 'Credentials', 'OssSigner', 'Verifier', 'explain', 'signV1', 'signV4', 'uploadToken']
+    const names = [
+      'Policy',
+      'Credentials',
+      'OssSigner',
+      'Verifier',
+      'S3Signer',
+      'S3Verifier',
+      'explain',
+      'signV1',
+      'signV4',
+      'signS3V4',
+      'CallbackSpec',
+      'CallbackSigner',
+      'CachedKeySource',
+      'fetchPublicKeyPem',
+      'verifyCallback',
+      'callbackStringToSign',
+      'uploadToken',
+    ]
     for (const name of names) {
       assert.equal(typeof cjs[name], 'function', name)
       assert.equal(esm[name], cjs[name], name)
     }
-    assert.equal(typeof require('../express.js').uploadToken, 'function')
+    assert.equal(esm.defaultKeySource, cjs.defaultKeySource)
+    assert.deepEqual(Object.keys(cjs).sort(), [...names, 'defaultKeySource'].sort(), 'nothing else is exported')
+    const expressModule = require('../express.js')
+    assert.deepEqual(Object.keys(expressModule).sort(), ['uploadToken', 'verifyCallback'])
+    assert.notEqual(expressModule.verifyCallback, cjs.verifyCallback, 'the middleware and the function share a name, not a value')
   })
 })
 

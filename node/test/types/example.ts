@@ -3,8 +3,16 @@ import express from 'express'
 
 import {
   type Accepted,
+  type CallbackBodyType,
+  type CallbackError,
+  type CallbackErrorCode,
+  type CallbackFields,
+  type CallbackHeaders,
+  type CallbackRequest,
+  type CallbackSpecData,
   type Diagnostic,
   type ErrorCode,
+  type KeySource,
   type KeyStore,
   type PolicyInvalidError,
   type PolicySyntaxError,
@@ -12,16 +20,33 @@ import {
   type Rejection,
   type SignedForm,
   type Submission,
+  type VerifiedCallback,
+  CachedKeySource,
+  CallbackSigner,
+  CallbackSpec,
+  callbackStringToSign,
   Credentials,
+  defaultKeySource,
   explain,
+  fetchPublicKeyPem,
   OssSigner,
   Policy,
+  S3Signer,
+  S3Verifier,
+  signS3V4,
   signV1,
   signV4,
   uploadToken as uploadTokenFromMain,
   Verifier,
+  verifyCallback,
 } from 'postpolicy'
-import { type UploadTokenOptions, uploadToken } from 'postpolicy/express'
+import {
+  type CallbackVerifiedRequest,
+  type OssCallback,
+  type UploadTokenOptions,
+  uploadToken,
+  verifyCallback as verifyCallbackMiddleware,
+} from 'postpolicy/express'
 
 const now: Date = new Date('2026-11-21T12:00:00Z')
 
@@ -114,5 +139,84 @@ const perUser: UploadTokenOptions<express.Request, express.Response> = {
 app.get('/upload-token', uploadToken(perUser))
 app.get('/public-token', uploadTokenFromMain({ signer, policy: 'key starts-with "public/"' }))
 app.get('/fixed-token', uploadToken({ signer, policy }))
+
+// S3
+const s3 = new S3Signer({ credentials, region: 'us-east-1', bucket: 'examplebucket', endpoint: null, pathStyle: null })
+const garage = new S3Signer({ credentials, region: 'garage', bucket: 'photos', endpoint: 'http://127.0.0.1:3900', pathStyle: true })
+const s3Form: SignedForm = s3.sign(policy, { now, key: 'user/42/${filename}' })
+const s3Token: string = garage.token(policy)
+const s3Exact: SignedForm = s3.signJson(policy.toJson({ now }), { now })
+const s3Info: string = `${s3.url} ${s3.bucket} ${s3.region} ${String(s3.pathStyle satisfies boolean)}`
+const s3Verifier = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys, maxDateAgeSeconds: 86_400, allowAnonymous: false })
+const s3Accepted: Accepted = s3Verifier.verify({ fields: Object.entries(s3Form.fields), file: { filename: 'a.png', size: 1 } }, { now })
+const s3Reasons: Rejection[] = s3Verifier.explain(policy, submission, { now })
+const s3Sig: string = signS3V4('secret', 'cG9saWN5', '20261121', 'us-east-1')
+console.log(s3Token, s3Exact, s3Info, s3Accepted.key, s3Reasons.length, s3Verifier.bucket, s3Verifier.region, s3Sig)
+
+// Upload callbacks: a spec in the signed form
+const bodyType: CallbackBodyType = 'application/x-www-form-urlencoded'
+const callback = new CallbackSpec({
+  url: ['https://app.example.com/oss/callback', 'https://backup.example.com/cb'],
+  body: 'object=${object}&size=${size}&uid=${x:uid}',
+  bodyType,
+  host: null,
+  sni: false,
+  vars: { 'x:uid': '42' },
+})
+const withCallback: SignedForm = signer.sign(policy, { now, callback, pinCallback: true })
+const unpinned: string = signer.token(policy, { callback, pinCallback: false })
+const callbackFields: CallbackFields = callback.toFields()
+const decodedSpec: CallbackSpec = CallbackSpec.fromBase64(callbackFields.callback).withVars(new Map([['x:uid', '42']]))
+const fromJson: CallbackSpec = CallbackSpec.fromJson(callback.toJson())
+const specData: CallbackSpecData = decodedSpec.toJSON()
+const specParts: string = `${callback.urls.join()} ${callback.host ?? ''} ${callback.body} ${callback.bodyType} ${String(callback.sni)} ${callback.vars['x:uid']}`
+callback.validate()
+console.log(withCallback.fields.callback, unpinned, fromJson.urls, specData.vars, specParts)
+
+// Upload callbacks: verifying and sending them
+const callbackSigner: CallbackSigner = new CallbackSigner(CallbackSigner.generate(1024).privateKeyPem())
+const callbackHeaders: CallbackHeaders = callbackSigner.headers({ path: '/oss/callback', query: null, body: 'size=5', publicKeyUrl: 'http://127.0.0.1:8080/key.pem' })
+const authorization: string = callbackSigner.sign({ path: '/oss/callback?a=1', body: new Uint8Array([1, 2]) })
+const signedBytes: Buffer = callbackStringToSign({ path: '/oss/callback', query: 'a=1', body: 'size=5' })
+const request: CallbackRequest = { method: 'POST', path: '/oss/callback', query: null, headers: { ...callbackHeaders }, body: Buffer.from('size=5') }
+const stubSource: KeySource = (keyUrl: string) => (keyUrl.startsWith('http://127.0.0.1:8080/') ? callbackSigner.publicKeyPem : Promise.reject(new Error('unknown key')))
+const cached = new CachedKeySource(stubSource)
+const objectSource: KeySource = { publicKeyPem: (keyUrl: string) => fetchPublicKeyPem(keyUrl, { timeoutMs: 2000 }) }
+verifyCallback(request, { keySource: cached, trustedKeyUrls: ['http://127.0.0.1:8080/'] })
+  .then((verified: VerifiedCallback) => console.log(verified.publicKeyUrl, cached.size, defaultKeySource.size))
+  .catch((error: unknown) => {
+    const e = error as CallbackError
+    const code: CallbackErrorCode = e.code
+    const anyCode: ErrorCode = code
+    console.log(anyCode, e.message)
+  })
+cached.delete('http://127.0.0.1:8080/key.pem')
+cached.clear()
+console.log(authorization, signedBytes.length, objectSource, callbackSigner.toJSON().publicKeyPem)
+
+// Express: a token with a per-user callback, and the callback receiver
+app.get(
+  '/callback-token',
+  uploadToken({
+    signer,
+    policy,
+    callback: (req) => new CallbackSpec({ url: 'https://app.example.com/oss/callback', body: 'uid=${x:uid}', vars: { 'x:uid': (req as AuthedRequest).user.id } }),
+    pinCallback: true,
+  }),
+)
+app.get('/s3-token', uploadToken({ signer: s3, policy }))
+app.post(
+  '/oss/callback',
+  verifyCallbackMiddleware({ trustedKeyUrls: ['http://127.0.0.1:8080/'], keySource: cached, publicPath: (req) => `/api${req.originalUrl}`, limit: 64 * 1024 }),
+  (req: express.Request, res: express.Response) => {
+    const verified: OssCallback | undefined = req.ossCallback
+    res.json({ Status: 'OK', object: verified?.params?.object, bytes: verified?.body.length, key: verified?.publicKeyUrl })
+  },
+)
+app.post('/plain/callback', verifyCallbackMiddleware(), (req, res) => {
+  const typed = req as unknown as CallbackVerifiedRequest
+  res.json({ size: typed.ossCallback.body.byteLength })
+})
+app.post('/proxied/callback', verifyCallbackMiddleware({ publicPath: '/public/callback' }))
 
 console.log(same, equal, id, token, url, fields, expiresAt, fill, tokenJson, exact, info, s1, s4, s4box)
