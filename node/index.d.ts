@@ -356,10 +356,14 @@ export interface CallbackSpecData {
 export declare class CallbackSpec {
   /** Throws a {@link CallbackError} for anything OSS would refuse (and unused or undefined `x:` variables). */
   constructor(options: CallbackSpecOptions)
-  /** Decodes a `callback` form field (its structure validated); the `x:` variables are separate fields, so none are in it. */
-  static fromBase64(callback: string): CallbackSpec
+  /**
+   * Decodes a `callback` form field (its structure validated). The `x:`
+   * variables travel as separate fields: give them as `vars` to have the
+   * whole callback validated (without, the spec has none).
+   */
+  static fromBase64(callback: string, vars?: CallbackVars | null): CallbackSpec
   /** Decodes callback JSON (the decoded `callback` field), as {@link CallbackSpec.fromBase64}. */
-  static fromJson(json: string): CallbackSpec
+  static fromJson(json: string, vars?: CallbackVars | null): CallbackSpec
   /** The URLs, in the order OSS tries them. */
   readonly urls: string[]
   /** `callbackHost`, or `null`. */

@@ -435,14 +435,19 @@ class CallbackSpec {
     }
   }
 
-  /** Decodes a `callback` form field; the custom variables (separate `x:` fields) are not in it. */
-  static fromBase64(callback) {
-    return new CallbackSpec(INTERNAL, native.callbackSpecFromBase64(callback))
+  /**
+   * Decodes a `callback` form field. The custom variables travel as separate
+   * `x:` fields: give them as `vars` to have the whole callback validated.
+   */
+  static fromBase64(callback, vars) {
+    const spec = new CallbackSpec(INTERNAL, native.callbackSpecFromBase64(callback))
+    return vars == null ? spec : spec.withVars(vars)
   }
 
-  /** Decodes callback JSON (the decoded `callback` field). */
-  static fromJson(json) {
-    return new CallbackSpec(INTERNAL, native.callbackSpecFromJson(json))
+  /** Decodes callback JSON (the decoded `callback` field), as `fromBase64`. */
+  static fromJson(json, vars) {
+    const spec = new CallbackSpec(INTERNAL, native.callbackSpecFromJson(json))
+    return vars == null ? spec : spec.withVars(vars)
   }
 
   #read() {

@@ -365,6 +365,9 @@ describe('CallbackSpec', () => {
     assert.deepEqual(again.toFields(), fields)
     assert.deepEqual(decoded.vars, {}, 'withVars makes a new spec')
     assert.throws(() => decoded.withVars({ 'x:uid': '1' }), { code: 'CALLBACK_UNDEFINED_VAR' })
+    assert.deepEqual(CallbackSpec.fromBase64(fields.callback, fields.vars).toFields(), fields, 'the x: fields given with the callback field')
+    assert.deepEqual(CallbackSpec.fromJson(json, Object.entries(fields.vars)).toJSON(), spec.toJSON())
+    assert.throws(() => CallbackSpec.fromBase64(fields.callback, { 'x:uid': '42' }), { code: 'CALLBACK_UNDEFINED_VAR' })
   })
 
   test('JSON body type and SNI; optional keys only when set', () => {

@@ -185,7 +185,7 @@ test('end to end: the token carries the callback, the callback it names is accep
   const token = await response.json()
   assert.equal(response.status, 200, JSON.stringify(token))
   assert.equal(token.fields['x:uid'], '42')
-  const spec = CallbackSpec.fromBase64(token.fields.callback).withVars({ 'x:uid': token.fields['x:uid'] })
+  const spec = CallbackSpec.fromBase64(token.fields.callback, { 'x:uid': token.fields['x:uid'] })
   assert.deepEqual(spec.urls, [`${base}/oss/callback`])
   const policy = JSON.parse(Buffer.from(token.fields.policy, 'base64').toString())
   assert.ok(policy.conditions.some((c) => c.callback === token.fields.callback), 'pinned')

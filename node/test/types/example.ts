@@ -167,11 +167,12 @@ const withCallback: SignedForm = signer.sign(policy, { now, callback, pinCallbac
 const unpinned: string = signer.token(policy, { callback, pinCallback: false })
 const callbackFields: CallbackFields = callback.toFields()
 const decodedSpec: CallbackSpec = CallbackSpec.fromBase64(callbackFields.callback).withVars(new Map([['x:uid', '42']]))
-const fromJson: CallbackSpec = CallbackSpec.fromJson(callback.toJson())
+const fromJson: CallbackSpec = CallbackSpec.fromJson(callback.toJson(), [['x:uid', '42']])
+const fromField: CallbackSpec = CallbackSpec.fromBase64(callbackFields.callback, callbackFields.vars)
 const specData: CallbackSpecData = decodedSpec.toJSON()
 const specParts: string = `${callback.urls.join()} ${callback.host ?? ''} ${callback.body} ${callback.bodyType} ${String(callback.sni)} ${callback.vars['x:uid']}`
 callback.validate()
-console.log(withCallback.fields.callback, unpinned, fromJson.urls, specData.vars, specParts)
+console.log(withCallback.fields.callback, unpinned, fromJson.urls, fromField.vars, specData.vars, specParts)
 
 // Upload callbacks: verifying and sending them
 const callbackSigner: CallbackSigner = new CallbackSigner(CallbackSigner.generate(1024).privateKeyPem())
