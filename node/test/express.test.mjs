@@ -5,11 +5,12 @@ import { after, before, test } from 'node:test'
 
 import express from 'express'
 
-import { Credentials, OssSigner, Policy, Verifier } from '../index.js'
+import { Credentials, OssSigner, Policy, S3Signer, S3Verifier, Verifier } from '../index.js'
 import { uploadToken } from '../express.js'
 
 const secret = 'ExpressTestSecretKZo149BD9GLPNiDI'
 const signer = new OssSigner({ credentials: new Credentials('LTAI5tExpress0001', secret), region: 'cn-hangzhou', bucket: 'examplebucket' })
+const s3 = new S3Signer({ credentials: new Credentials('AKIDEXPRESS0001', secret), region: 'garage', bucket: 'photos', endpoint: 'http://127.0.0.1:3900' })
 let server
 let base
 const errors = []
@@ -34,6 +35,7 @@ before(async () => {
   app.get('/bad-policy', uploadToken({ signer, policy: () => 'key starts-with' }))
   app.get('/unsignable', uploadToken({ signer, policy: () => Policy.parse('bucket = otherbucket') }))
   app.get('/throws', uploadToken({ signer, policy: () => { throw new Error('no user') } }))
+  app.get('/s3-token', uploadToken({ signer: s3, policy: 'content-length 1..1MiB', key: 'uploads/${filename}' }))
   app.use((err, _req, res, _next) => {
     errors.push(err)
     res.status(err.code === 'POLICY_SYNTAX' ? 400 : 500).json({ code: err.code ?? null, message: err.message })
@@ -103,4 +105,15 @@ test('errors go to next(err)', async () => {
   assert.equal(thrown.response.status, 500)
   assert.equal(thrown.body.message, 'no user')
   assert.equal(errors.length, 3)
+})
+
+test('an S3Signer answers the same token shape', async () => {
+  const { response, body } = await getToken('/s3-token')
+  assert.equal(response.status, 200)
+  assert.deepEqual(Object.keys(body), ['url', 'fields', 'expires_at', 'fields_to_fill'])
+  assert.equal(body.url, 'http://127.0.0.1:3900/photos')
+  assert.equal(body.fields['x-amz-algorithm'], 'AWS4-HMAC-SHA256')
+  const verifier = new S3Verifier({ bucket: 'photos', region: 'garage', keys: { AKIDEXPRESS0001: secret } })
+  const accepted = verifier.verify({ fields: Object.entries(body.fields), file: { filename: 'a.png', size: 10 } })
+  assert.equal(accepted.key, 'uploads/a.png')
 })
