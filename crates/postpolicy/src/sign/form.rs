@@ -205,9 +205,13 @@ pub(crate) fn prepare<'p, 'f>(
     }
     let mut trailing = Vec::new();
     if let Some(key) = &options.key {
-        match key.strip_suffix("${filename}") {
-            Some(prefix) => trailing.push(Condition::starts_with("key", prefix)),
-            None => trailing.push(Condition::eq("key", key.clone())),
+        let condition = match key.strip_suffix("${filename}") {
+            Some(prefix) => Condition::starts_with("key", prefix),
+            None => Condition::eq("key", key.clone()),
+        };
+        // A policy that already says the same thing needs no second copy.
+        if !user.contains(&&condition) {
+            trailing.push(condition);
         }
     }
     if let Some(callback) = &options.callback {
@@ -277,6 +281,24 @@ pub(crate) fn prepare<'p, 'f>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_template_adds_its_prefix_once() {
+        let policy = Policy::new(None, vec![Condition::starts_with("key", "user/42/")]);
+        let options = SignOptions::default().key("user/42/${filename}");
+        let prepared = prepare(&policy, &options, &[], &[]).unwrap();
+        let json = prepared.json(DateTime::from_timestamp(0, 0).unwrap());
+        assert_eq!(json.matches("starts-with").count(), 1, "{json}");
+        assert_eq!(
+            prepared.leading_fields,
+            vec![("key".to_owned(), "user/42/${filename}".to_owned())]
+        );
+        let other = SignOptions::default().key("user/43/${filename}");
+        let json = prepare(&policy, &other, &[], &[])
+            .unwrap()
+            .json(DateTime::from_timestamp(0, 0).unwrap());
+        assert_eq!(json.matches("starts-with").count(), 2, "{json}");
+    }
 
     #[test]
     fn token_json_is_valid_and_ordered() {
