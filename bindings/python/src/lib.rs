@@ -13,6 +13,11 @@ mod verify;
 
 use pyo3::prelude::*;
 
+/// Every allocation of the extension (the core's included) goes through
+/// mimalloc rather than the interpreter's process allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The native half of the `postpolicy` package; import `postpolicy` instead.
 #[pymodule]
 mod _native {
