@@ -76,3 +76,25 @@ fn readme_shows_this_example() {
         "README.md's Rust example differs from tests/readme.rs"
     );
 }
+
+#[test]
+fn readme_shows_the_tested_python_and_node_examples() {
+    let readme = include_str!("../../../README.md");
+    let block = |text: &'static str, start: &str, end: &str| -> &'static str {
+        let a = text.find(start).expect("start marker");
+        let b = text.find(end).expect("end marker") + end.len();
+        &text[a..b]
+    };
+    let python = include_str!("../../../python/README.md");
+    let node = include_str!("../../../node/README.md");
+    for (lang, start, end) in [
+        (python, "# START readme-python", "# END readme-python"),
+        (node, "// START readme-node\n", "// END readme-node\n"),
+    ] {
+        assert_eq!(
+            block(readme, start, end),
+            block(lang, start, end),
+            "README.md's {start} block differs"
+        );
+    }
+}
