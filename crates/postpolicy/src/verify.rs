@@ -810,11 +810,7 @@ fn accepted(
         .map(|f| f.filename.as_str())
         .unwrap_or_default();
     let key = raw_key.replace("${filename}", filename);
-    let status = match submission.field("success_action_status").map(str::trim) {
-        Some("200") => 200,
-        Some("201") => 201,
-        _ => 204,
-    };
+    let status = success_status(submission);
     let redirect = submission
         .field("success_action_redirect")
         .filter(|r| !r.is_empty())
@@ -841,16 +837,7 @@ fn accepted(
         "x-oss-server-side-encryption",
         "x-oss-forbid-overwrite",
     ];
-    let mut metadata: Vec<(String, String)> = Vec::new();
-    for (name, value) in &submission.fields {
-        let is_meta = name
-            .get(..11)
-            .is_some_and(|p| p.eq_ignore_ascii_case("x-oss-meta-"));
-        let keep = is_meta || STORED.iter().any(|s| s.eq_ignore_ascii_case(name));
-        if keep && !metadata.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            metadata.push((name.to_ascii_lowercase(), value.clone()));
-        }
-    }
+    let metadata = stored_metadata(submission, "x-oss-meta-", &STORED);
     Accepted {
         key,
         status,
@@ -860,6 +847,35 @@ fn accepted(
         size_limit,
         access_key_id,
     }
+}
+
+/// 200 or 201 when `success_action_status` says so, else 204 (both dialects).
+pub(crate) fn success_status(submission: &Submission) -> u16 {
+    match submission.field("success_action_status").map(str::trim) {
+        Some("200") => 200,
+        Some("201") => 201,
+        _ => 204,
+    }
+}
+
+/// The form fields stored with the object: user metadata under `meta_prefix`
+/// and the `stored` header names, first occurrence wins, names lower-cased.
+pub(crate) fn stored_metadata(
+    submission: &Submission,
+    meta_prefix: &str,
+    stored: &[&str],
+) -> Vec<(String, String)> {
+    let mut metadata: Vec<(String, String)> = Vec::new();
+    for (name, value) in &submission.fields {
+        let is_meta = name
+            .get(..meta_prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(meta_prefix));
+        let keep = is_meta || stored.iter().any(|s| s.eq_ignore_ascii_case(name));
+        if keep && !metadata.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            metadata.push((name.to_ascii_lowercase(), value.clone()));
+        }
+    }
+    metadata
 }
 
 #[cfg(test)]

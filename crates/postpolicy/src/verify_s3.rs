@@ -25,7 +25,8 @@ use crate::sign::s3_v4::{ALGORITHM, SERVICE, TERMINATOR, signing_key_s3};
 use crate::sign::{HmacSha256, keyed_mac};
 use crate::verify::{
     Accepted, KeyStore, Rejected, Submission, check_expiry, check_size_cap, decode_policy,
-    parse_x_oss_date, quoted_list, range_failure, signature_mismatch,
+    parse_x_oss_date, quoted_list, range_failure, signature_mismatch, stored_metadata,
+    success_status,
 };
 use crate::wire;
 
@@ -627,11 +628,7 @@ fn accepted(
     access_key_id: Option<String>,
 ) -> Accepted {
     let key = expanded_key(submission).unwrap_or_default();
-    let status = match submission.field("success_action_status").map(str::trim) {
-        Some("200") => 200,
-        Some("201") => 201,
-        _ => 204,
-    };
+    let status = success_status(submission);
     let redirect = submission
         .field("success_action_redirect")
         .or_else(|| submission.field("redirect"))
@@ -653,16 +650,7 @@ fn accepted(
         "x-amz-website-redirect-location",
         "x-amz-object-lock-mode",
     ];
-    let mut metadata: Vec<(String, String)> = Vec::new();
-    for (name, value) in &submission.fields {
-        let is_meta = name
-            .get(..11)
-            .is_some_and(|p| p.eq_ignore_ascii_case("x-amz-meta-"));
-        let keep = is_meta || STORED.iter().any(|s| s.eq_ignore_ascii_case(name));
-        if keep && !metadata.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            metadata.push((name.to_ascii_lowercase(), value.clone()));
-        }
-    }
+    let metadata = stored_metadata(submission, "x-amz-meta-", &STORED);
     Accepted {
         key,
         status,
