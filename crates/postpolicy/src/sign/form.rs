@@ -123,8 +123,9 @@ impl SignedForm {
 pub(crate) struct Prepared<'p, 'f> {
     /// The signer's exact conditions as (field, value), written first.
     fixed: &'f [(&'static str, &'f str)],
-    user: Vec<&'p Condition>,
+    policy: &'p Policy,
     trailing: Vec<Condition>,
+    /// The pinned fields, with room left for the signer's own.
     pub leading_fields: Vec<(String, String)>,
     pub fields_to_fill: Vec<String>,
 }
@@ -132,18 +133,61 @@ pub(crate) struct Prepared<'p, 'f> {
 impl Prepared<'_, '_> {
     /// The user's and the trailing conditions, in order (after `fixed`).
     fn conditions(&self) -> impl Iterator<Item = &Condition> {
-        self.user.iter().copied().chain(self.trailing.iter())
+        let fixed = self.fixed;
+        self.policy
+            .conditions
+            .iter()
+            .filter(move |c| pinned_value(c, fixed).is_none())
+            .chain(self.trailing.iter())
     }
 
     /// The compact policy JSON to sign.
+    #[cfg(test)]
     pub fn json(&self, expires_at: DateTime<Utc>) -> String {
-        wire::write_json(expires_at, self.fixed, self.conditions())
+        let mut out = String::new();
+        wire::write_json(&mut out, expires_at, self.fixed, self.conditions());
+        out
     }
+
+    /// The `policy` form field: base64 of the compact policy JSON. The JSON
+    /// itself is written into a per-thread buffer, since only its base64
+    /// outlives the call.
+    pub fn policy_base64(&self, expires_at: DateTime<Utc>) -> String {
+        thread_local! {
+            static JSON: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        let encode = |out: &mut String| {
+            out.clear();
+            wire::write_json(out, expires_at, self.fixed, self.conditions());
+            wire::to_base64(out)
+        };
+        JSON.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffer) => {
+                let b64 = encode(&mut buffer);
+                if buffer.capacity() > 64 * 1024 {
+                    *buffer = String::new();
+                }
+                b64
+            }
+            Err(_) => encode(&mut String::new()),
+        })
+    }
+}
+
+/// The value the signer pins for an `eq` condition's field, when it does.
+fn pinned_value<'f>(condition: &Condition, fixed: &[(&'static str, &'f str)]) -> Option<&'f str> {
+    let Condition::Eq { field, .. } = condition else {
+        return None;
+    };
+    fixed
+        .iter()
+        .find(|(name, _)| field.is(name))
+        .map(|(_, v)| *v)
 }
 
 /// The canonical spelling of well-known form fields (names are
 /// case-insensitive, but SDKs and docs use these).
-fn canonical_name(field: &Field) -> std::borrow::Cow<'_, str> {
+fn canonical_name(field: &Field) -> &str {
     const KNOWN: [&str; 8] = [
         "Content-Type",
         "Cache-Control",
@@ -157,20 +201,20 @@ fn canonical_name(field: &Field) -> std::borrow::Cow<'_, str> {
     KNOWN
         .iter()
         .find(|k| field.is(k))
-        .map_or(std::borrow::Cow::Borrowed(field.written()), |k| {
-            std::borrow::Cow::Borrowed(*k)
-        })
+        .copied()
+        .unwrap_or(field.written())
 }
 
 /// Merges the signer's `fixed` conditions (bucket, scheme fields) with the
-/// user's policy and the options, and derives the form fields.
+/// user's policy and the options, and derives the form fields; `signer_slots`
+/// is how many fields the signer will append.
 pub(crate) fn prepare<'p, 'f>(
     policy: &'p Policy,
     options: &SignOptions,
     fixed: &'f [(&'static str, &'f str)],
     emitted_by_signer: &[&str],
+    signer_slots: usize,
 ) -> Result<Prepared<'p, 'f>, SignatureError> {
-    let mut user = Vec::with_capacity(policy.conditions.len());
     for (index, condition) in policy.conditions.iter().enumerate() {
         if let Condition::ContentLengthRange(range) = condition {
             if range.max < range.min {
@@ -183,79 +227,74 @@ pub(crate) fn prepare<'p, 'f>(
                 )));
             }
         }
-        if let Condition::Eq { field, value } = condition {
-            let pinned = fixed
-                .iter()
-                .find(|(name, _)| field.is(name))
-                .map(|(_, v)| *v);
-            match pinned {
-                Some(v) if v == value.as_str() => continue,
-                Some(v) => {
-                    return Err(SignatureError::Policy(PolicyError::new(
-                        "Invalid Policy: conflicting condition.",
-                        format!(
-                            "condition {index} requires {field} = `{value}`, but the signer sets it to `{v}`"
-                        ),
-                    )));
-                }
-                None => {}
+        if let (Some(v), Condition::Eq { field, value }) =
+            (pinned_value(condition, fixed), condition)
+        {
+            if v != value.as_str() {
+                return Err(SignatureError::Policy(PolicyError::new(
+                    "Invalid Policy: conflicting condition.",
+                    format!(
+                        "condition {index} requires {field} = `{value}`, but the signer sets it to `{v}`"
+                    ),
+                )));
             }
         }
-        user.push(condition);
     }
-    let mut trailing = Vec::new();
+    let mut prepared = Prepared {
+        fixed,
+        policy,
+        trailing: Vec::new(),
+        leading_fields: Vec::new(),
+        fields_to_fill: Vec::new(),
+    };
     if let Some(key) = &options.key {
         let condition = match key.strip_suffix("${filename}") {
             Some(prefix) => Condition::starts_with("key", prefix),
             None => Condition::eq("key", key.clone()),
         };
         // A policy that already says the same thing needs no second copy.
-        if !user.contains(&&condition) {
-            trailing.push(condition);
+        if !prepared.conditions().any(|c| *c == condition) {
+            prepared.trailing.push(condition);
         }
     }
     if let Some(callback) = &options.callback {
         if options.pin_callback {
-            trailing.push(Condition::eq("callback", callback.clone()));
+            prepared
+                .trailing
+                .push(Condition::eq("callback", callback.clone()));
             for (name, value) in &options.callback_vars {
-                trailing.push(Condition::eq(name, value.clone()));
+                prepared.trailing.push(Condition::eq(name, value.clone()));
             }
         }
     }
-    let mut prepared = Prepared {
-        fixed,
-        user,
-        trailing,
-        leading_fields: Vec::new(),
-        fields_to_fill: Vec::new(),
-    };
 
-    let mut leading_fields: Vec<(String, String)> = Vec::new();
-    let push_field = |fields: &mut Vec<(String, String)>, name: String, value: String| {
-        if !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-            fields.push((name, value));
+    let pinned = prepared
+        .conditions()
+        .filter(|c| matches!(c, Condition::Eq { .. }))
+        .count();
+    let mut leading_fields: Vec<(String, String)> =
+        Vec::with_capacity(pinned + signer_slots + 2 + options.callback_vars.len());
+    let push_field = |fields: &mut Vec<(String, String)>, name: &str, value: &str| {
+        if !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            fields.push((name.to_owned(), value.to_owned()));
         }
     };
     if let Some(key) = &options.key {
-        push_field(&mut leading_fields, "key".to_owned(), key.clone());
+        push_field(&mut leading_fields, "key", key);
     }
     for condition in prepared.conditions() {
         if let Condition::Eq { field, value } = condition {
             let signer_owned =
                 field.is("bucket") || emitted_by_signer.iter().any(|name| field.is(name));
             if !signer_owned {
-                push_field(
-                    &mut leading_fields,
-                    canonical_name(field).into_owned(),
-                    value.clone(),
-                );
+                push_field(&mut leading_fields, canonical_name(field), value);
             }
         }
     }
     if let Some(callback) = &options.callback {
-        push_field(&mut leading_fields, "callback".to_owned(), callback.clone());
+        push_field(&mut leading_fields, "callback", callback);
         for (name, value) in &options.callback_vars {
-            push_field(&mut leading_fields, name.clone(), value.clone());
+            push_field(&mut leading_fields, name, value);
         }
     }
     let mut fields_to_fill: Vec<String> = Vec::new();
@@ -267,9 +306,9 @@ pub(crate) fn prepare<'p, 'f>(
             let name = canonical_name(field);
             let known = leading_fields
                 .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(&name));
-            if !known && !fields_to_fill.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
-                fields_to_fill.push(name.into_owned());
+                .any(|(n, _)| n.eq_ignore_ascii_case(name));
+            if !known && !fields_to_fill.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                fields_to_fill.push(name.to_owned());
             }
         }
     }
@@ -286,7 +325,7 @@ mod tests {
     fn key_template_adds_its_prefix_once() {
         let policy = Policy::new(None, vec![Condition::starts_with("key", "user/42/")]);
         let options = SignOptions::default().key("user/42/${filename}");
-        let prepared = prepare(&policy, &options, &[], &[]).unwrap();
+        let prepared = prepare(&policy, &options, &[], &[], 0).unwrap();
         let json = prepared.json(DateTime::from_timestamp(0, 0).unwrap());
         assert_eq!(json.matches("starts-with").count(), 1, "{json}");
         assert_eq!(
@@ -294,7 +333,7 @@ mod tests {
             vec![("key".to_owned(), "user/42/${filename}".to_owned())]
         );
         let other = SignOptions::default().key("user/43/${filename}");
-        let json = prepare(&policy, &other, &[], &[])
+        let json = prepare(&policy, &other, &[], &[], 0)
             .unwrap()
             .json(DateTime::from_timestamp(0, 0).unwrap());
         assert_eq!(json.matches("starts-with").count(), 2, "{json}");

@@ -1,7 +1,5 @@
 //! The OSS PostObject signer (V4 by default, V1 on request).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 
 use super::Credentials;
@@ -145,7 +143,7 @@ impl OssSigner {
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
         let stamp = Stamp::at(now);
-        let credential = self.credential(&stamp.date);
+        let credential = self.credential(stamp.date());
         let mut fixed: [(&'static str, &str); 5] = [("", ""); 5];
         let mut n = 0;
         let mut add = |name: &'static str, value| {
@@ -158,21 +156,23 @@ impl OssSigner {
         if self.version == OssVersion::V4 {
             add("x-oss-signature-version", ALGORITHM);
             add("x-oss-credential", credential.as_str());
-            add("x-oss-date", stamp.datetime.as_str());
+            add("x-oss-date", stamp.datetime());
         }
         if let Some(token) = self.credentials.security_token() {
             add("x-oss-security-token", token);
         }
         let fixed = fixed.get(..n).unwrap_or_default();
-        let prepared = prepare(policy, options, fixed, SIGNER_FIELDS)?;
+        let prepared = prepare(policy, options, fixed, SIGNER_FIELDS, 6)?;
         let expires_at = policy.expires_at(now);
-        let json = prepared.json(expires_at);
-        let mut form = self.sign_text_at(&json, &stamp, &credential, expires_at);
-        let mut fields = prepared.leading_fields;
-        fields.append(&mut form.fields);
-        form.fields = fields;
-        form.fields_to_fill = prepared.fields_to_fill;
-        Ok(form)
+        let policy_b64 = prepared.policy_base64(expires_at);
+        let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
+        self.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
+        Ok(SignedForm {
+            url: self.url.clone(),
+            fields,
+            expires_at,
+            fields_to_fill,
+        })
     }
 
     /// Signs an exact policy text without changing a byte of it (to reproduce
@@ -187,8 +187,20 @@ impl OssSigner {
             .map(|p| p.expires_at(now))
             .map_err(SignatureError::Policy)?;
         let stamp = Stamp::at(now);
-        let credential = self.credential(&stamp.date);
-        Ok(self.sign_text_at(policy_json, &stamp, &credential, expires_at))
+        let credential = self.credential(stamp.date());
+        let mut fields = Vec::with_capacity(6);
+        self.push_signature_fields(
+            &mut fields,
+            wire::to_base64(policy_json),
+            &stamp,
+            credential,
+        );
+        Ok(SignedForm {
+            url: self.url.clone(),
+            fields,
+            expires_at,
+            fields_to_fill: Vec::new(),
+        })
     }
 
     fn credential(&self, date: &str) -> String {
@@ -210,16 +222,15 @@ impl OssSigner {
         out
     }
 
-    fn sign_text_at(
+    /// Appends the fields that carry the signature of `policy_b64`.
+    fn push_signature_fields(
         &self,
-        policy_json: &str,
+        fields: &mut Vec<(String, String)>,
+        policy_b64: String,
         stamp: &Stamp,
-        credential: &str,
-        expires_at: DateTime<Utc>,
-    ) -> SignedForm {
-        let policy_b64 = BASE64.encode(policy_json.as_bytes());
+        credential: String,
+    ) {
         let secret = self.credentials.secret().expose();
-        let mut fields = Vec::with_capacity(6);
         match self.version {
             OssVersion::V1 => {
                 let signature = sign_v1(secret, &policy_b64);
@@ -231,25 +242,19 @@ impl OssSigner {
                 fields.push(("Signature".to_owned(), signature));
             }
             OssVersion::V4 => {
-                let mac = self.keys.mac_for(&stamp.date, || {
-                    signing_key_v4(secret, &stamp.date, &self.region, self.product)
+                let mac = self.keys.mac_for(stamp.date(), || {
+                    signing_key_v4(secret, stamp.date(), &self.region, self.product)
                 });
                 let signature = hex_mac(mac, &policy_b64);
                 fields.push(("policy".to_owned(), policy_b64));
                 fields.push(("x-oss-signature-version".to_owned(), ALGORITHM.to_owned()));
-                fields.push(("x-oss-credential".to_owned(), credential.to_owned()));
-                fields.push(("x-oss-date".to_owned(), stamp.datetime.clone()));
+                fields.push(("x-oss-credential".to_owned(), credential));
+                fields.push(("x-oss-date".to_owned(), stamp.datetime().to_owned()));
                 fields.push(("x-oss-signature".to_owned(), signature));
             }
         }
         if let Some(token) = self.credentials.security_token() {
             fields.push(("x-oss-security-token".to_owned(), token.to_owned()));
-        }
-        SignedForm {
-            url: self.url.clone(),
-            fields,
-            expires_at,
-            fields_to_fill: Vec::new(),
         }
     }
 }
@@ -266,32 +271,34 @@ const SIGNER_FIELDS: &[&str] = &[
     "Signature",
 ];
 
-/// `yyyymmdd` and `yyyymmddTHHMMSSZ` of one instant.
+/// `yyyymmddTHHMMSSZ` of one instant (its first 8 bytes are `yyyymmdd`),
+/// kept on the stack: every signature needs both.
 pub(super) struct Stamp {
-    pub(super) date: String,
-    pub(super) datetime: String,
+    text: [u8; 16],
 }
 
 impl Stamp {
     pub(super) fn at(now: DateTime<Utc>) -> Self {
-        use chrono::Timelike as _;
-        let mut datetime = String::with_capacity(16);
-        push_date(&mut datetime, now);
-        let date = datetime.clone();
-        datetime.push('T');
-        wire::push_digits(&mut datetime, now.hour(), 2);
-        wire::push_digits(&mut datetime, now.minute(), 2);
-        wire::push_digits(&mut datetime, now.second(), 2);
-        datetime.push('Z');
-        Self { date, datetime }
+        use chrono::{Datelike as _, Timelike as _};
+        let mut text = *b"00000000T000000Z";
+        wire::put_digits(&mut text, 0, 4, u32::try_from(now.year()).unwrap_or(0));
+        wire::put_digits(&mut text, 4, 2, now.month());
+        wire::put_digits(&mut text, 6, 2, now.day());
+        wire::put_digits(&mut text, 9, 2, now.hour());
+        wire::put_digits(&mut text, 11, 2, now.minute());
+        wire::put_digits(&mut text, 13, 2, now.second());
+        Self { text }
     }
-}
 
-fn push_date(out: &mut String, now: DateTime<Utc>) {
-    use chrono::Datelike as _;
-    wire::push_digits(out, u32::try_from(now.year()).unwrap_or(0), 4);
-    wire::push_digits(out, now.month(), 2);
-    wire::push_digits(out, now.day(), 2);
+    /// `yyyymmddTHHMMSSZ`.
+    pub(super) fn datetime(&self) -> &str {
+        std::str::from_utf8(&self.text).unwrap_or_default()
+    }
+
+    /// `yyyymmdd`.
+    pub(super) fn date(&self) -> &str {
+        self.datetime().get(..8).unwrap_or_default()
+    }
 }
 
 pub(super) fn check_bucket(bucket: &str) -> Result<(), SignatureError> {

@@ -6,8 +6,6 @@
 //! condition kinds: exact match, `starts-with` and `content-length-range`;
 //! `in` / `not-in` are OSS-only and refused here.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 
 use super::Credentials;
@@ -257,25 +255,31 @@ impl S3Signer {
             });
         }
         let stamp = Stamp::at(now);
-        let credential = self.credential(&stamp.date);
-        let mut fixed = vec![
+        let credential = self.credential(stamp.date());
+        let mut fixed: [(&'static str, &str); 5] = [
             ("bucket", self.bucket.as_str()),
             ("x-amz-algorithm", ALGORITHM),
             ("x-amz-credential", credential.as_str()),
-            ("x-amz-date", stamp.datetime.as_str()),
+            ("x-amz-date", stamp.datetime()),
+            ("", ""),
         ];
-        if let Some(token) = self.credentials.security_token() {
-            fixed.push(("x-amz-security-token", token));
+        let mut n = 4;
+        if let (Some(token), Some(slot)) = (self.credentials.security_token(), fixed.get_mut(4)) {
+            *slot = ("x-amz-security-token", token);
+            n = 5;
         }
-        let prepared = prepare(policy, options, &fixed, SIGNER_FIELDS)?;
+        let fixed = fixed.get(..n).unwrap_or_default();
+        let prepared = prepare(policy, options, fixed, SIGNER_FIELDS, 6)?;
         let expires_at = policy.expires_at(now);
-        let json = prepared.json(expires_at);
-        let mut form = self.sign_text_at(&json, &stamp, expires_at);
-        let mut fields = prepared.leading_fields;
-        fields.append(&mut form.fields);
-        form.fields = fields;
-        form.fields_to_fill = prepared.fields_to_fill;
-        Ok(form)
+        let policy_b64 = prepared.policy_base64(expires_at);
+        let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
+        self.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
+        Ok(SignedForm {
+            url: self.url.clone(),
+            fields,
+            expires_at,
+            fields_to_fill,
+        })
     }
 
     /// Signs an exact policy text without changing a byte of it (to reproduce
@@ -289,7 +293,21 @@ impl S3Signer {
         let expires_at = wire::from_json(policy_json)
             .map(|p| p.expires_at(now))
             .map_err(SignatureError::Policy)?;
-        Ok(self.sign_text_at(policy_json, &Stamp::at(now), expires_at))
+        let stamp = Stamp::at(now);
+        let credential = self.credential(stamp.date());
+        let mut fields = Vec::with_capacity(6);
+        self.push_signature_fields(
+            &mut fields,
+            wire::to_base64(policy_json),
+            &stamp,
+            credential,
+        );
+        Ok(SignedForm {
+            url: self.url.clone(),
+            fields,
+            expires_at,
+            fields_to_fill: Vec::new(),
+        })
     }
 
     /// `AK/yyyymmdd/region/s3/aws4_request`.
@@ -301,33 +319,27 @@ impl S3Signer {
         )
     }
 
-    fn sign_text_at(
+    /// Appends the fields that carry the signature of `policy_b64`.
+    fn push_signature_fields(
         &self,
-        policy_json: &str,
+        fields: &mut Vec<(String, String)>,
+        policy_b64: String,
         stamp: &Stamp,
-        expires_at: DateTime<Utc>,
-    ) -> SignedForm {
-        let policy_b64 = BASE64.encode(policy_json.as_bytes());
+        credential: String,
+    ) {
         let secret = self.credentials.secret().expose();
-        let mac = self.keys.mac_for(&stamp.date, || {
-            signing_key_s3(secret, &stamp.date, &self.region)
+        let mac = self.keys.mac_for(stamp.date(), || {
+            signing_key_s3(secret, stamp.date(), &self.region)
         });
         let signature = hex_mac(mac, &policy_b64);
-        let mut fields = Vec::with_capacity(6);
         fields.push(("policy".to_owned(), policy_b64));
         fields.push(("x-amz-algorithm".to_owned(), ALGORITHM.to_owned()));
-        fields.push(("x-amz-credential".to_owned(), self.credential(&stamp.date)));
-        fields.push(("x-amz-date".to_owned(), stamp.datetime.clone()));
+        fields.push(("x-amz-credential".to_owned(), credential));
+        fields.push(("x-amz-date".to_owned(), stamp.datetime().to_owned()));
         if let Some(token) = self.credentials.security_token() {
             fields.push(("x-amz-security-token".to_owned(), token.to_owned()));
         }
         fields.push(("x-amz-signature".to_owned(), signature));
-        SignedForm {
-            url: self.url.clone(),
-            fields,
-            expires_at,
-            fields_to_fill: Vec::new(),
-        }
     }
 }
 
