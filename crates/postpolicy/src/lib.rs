@@ -34,6 +34,7 @@ pub mod dsl;
 pub mod error;
 pub mod lint;
 pub mod policy;
+mod policy_view;
 pub mod sign;
 pub mod verify;
 pub mod verify_s3;

@@ -27,7 +27,12 @@ pub struct Field {
 impl Field {
     /// A field from its name, with or without the leading `$`.
     pub fn new(name: &str) -> Self {
-        let written = name.strip_prefix('$').unwrap_or(name).to_owned();
+        Self::written_as(name.strip_prefix('$').unwrap_or(name).to_owned())
+    }
+
+    /// A field whose name is already without its `$` (as [`Field::written`]
+    /// returns it), so that a name like `$$x` keeps its second `$`.
+    pub(crate) fn written_as(written: String) -> Self {
         let lower = written
             .bytes()
             .any(|b| b.is_ascii_uppercase())

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use crate::policy::{ByteRange, Condition, MAX_FORM_UPLOAD_BYTES, Policy};
+use crate::policy_view::ConditionView;
 use crate::sign::oss_v1::verify_v1;
 use crate::sign::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, TERMINATOR, verify_v4};
 use crate::sign::{HmacSha256, keyed_mac};
@@ -297,15 +298,22 @@ impl Verifier {
         };
         let size_limit = match policy_text {
             Some(text) => {
-                let policy = decode_policy(text)?;
-                check_expiry(&policy, now)?;
+                let json = decode_policy_text(text)?;
+                let policy = wire::view_json(&json).map_err(policy_rejected)?;
+                check_expiry(policy.expires_at, now)?;
                 let mut outcome = Outcome::default();
-                evaluate(&policy, submission, Some(&self.bucket), &mut outcome, true);
+                evaluate(
+                    &policy.conditions,
+                    submission,
+                    Some(&self.bucket),
+                    &mut outcome,
+                    true,
+                );
                 if let Some(first) = outcome.failures.into_iter().next() {
                     return Err(first);
                 }
                 if matches!(scheme, Scheme::V4 { .. }) {
-                    require_v4_conditions(&policy)?;
+                    require_v4_conditions(&policy.conditions)?;
                 }
                 outcome.size_limit
             }
@@ -341,24 +349,31 @@ impl Verifier {
         signature: &str,
         now: DateTime<Utc>,
     ) -> Result<&'a str, Rejected> {
-        let parts: Vec<&str> = credential.split('/').collect();
-        let [access_key_id, date, region, product, terminator] = parts.as_slice() else {
+        let mut parts = credential.split('/');
+        let (Some(access_key_id), Some(date), Some(region), Some(product), Some(terminator), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(invalid_argument(format!(
                 "x-oss-credential `{credential}` must have 5 parts: <AccessKeyId>/<yyyymmdd>/<region>/oss/aliyun_v4_request"
             )));
         };
-        if *terminator != TERMINATOR {
+        if terminator != TERMINATOR {
             return Err(invalid_argument(format!(
                 "x-oss-credential ends with `{terminator}`, expected `{TERMINATOR}`"
             )));
         }
-        if *product != self.product {
+        if product != self.product {
             return Err(invalid_argument(format!(
                 "x-oss-credential names the product `{product}`, expected `{}`",
                 self.product
             )));
         }
-        if *region != self.region {
+        if region != self.region {
             return Err(invalid_argument(format!(
                 "x-oss-credential is scoped to region `{region}`, but the bucket is in `{}`",
                 self.region
@@ -369,7 +384,7 @@ impl Verifier {
                 "x-oss-date `{x_oss_date}` is not in the form yyyymmddTHHMMSSZ"
             ))
         })?;
-        if x_oss_date.get(..8) != Some(*date) {
+        if x_oss_date.get(..8) != Some(date) {
             return Err(invalid_argument(format!(
                 "x-oss-credential date `{date}` is not the day of x-oss-date `{x_oss_date}`"
             )));
@@ -451,11 +466,12 @@ pub fn explain(
     if let Err(r) = check_structure(submission) {
         failures.push(r);
     }
-    if let Err(r) = check_expiry(policy, now) {
+    if let Err(r) = check_expiry(policy.expires_at(now), now) {
         failures.push(r);
     }
+    let conditions: Vec<ConditionView<'_>> = policy.conditions.iter().map(Into::into).collect();
     let mut outcome = Outcome::default();
-    evaluate(policy, submission, bucket, &mut outcome, false);
+    evaluate(&conditions, submission, bucket, &mut outcome, false);
     failures.append(&mut outcome.failures);
     if let Err(r) = check_size_cap(submission) {
         failures.push(r);
@@ -595,18 +611,24 @@ fn scheme(submission: &Submission) -> Result<Scheme<'_>, Rejected> {
 }
 
 pub(crate) fn decode_policy(policy_b64: &str) -> Result<Policy, Rejected> {
-    wire::from_base64(policy_b64).map_err(|e| {
-        Rejected::new(
-            400,
-            "InvalidPolicyDocument",
-            e.service_message(),
-            e.reason(),
-        )
-    })
+    wire::from_json(&decode_policy_text(policy_b64)?).map_err(policy_rejected)
 }
 
-pub(crate) fn check_expiry(policy: &Policy, now: DateTime<Utc>) -> Result<(), Rejected> {
-    let expires_at = policy.expires_at(now);
+/// The JSON text of a `policy` field, exactly as the browser sent it.
+fn decode_policy_text(policy_b64: &str) -> Result<String, Rejected> {
+    wire::decode_base64(policy_b64).map_err(policy_rejected)
+}
+
+fn policy_rejected(error: crate::PolicyError) -> Rejected {
+    Rejected::new(
+        400,
+        "InvalidPolicyDocument",
+        error.service_message(),
+        error.reason(),
+    )
+}
+
+pub(crate) fn check_expiry(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Rejected> {
     if now >= expires_at {
         return Err(Rejected::new(
             403,
@@ -636,12 +658,11 @@ pub(crate) fn check_size_cap(submission: &Submission) -> Result<(), Rejected> {
     }
 }
 
-fn require_v4_conditions(policy: &Policy) -> Result<(), Rejected> {
+fn require_v4_conditions(conditions: &[ConditionView<'_>]) -> Result<(), Rejected> {
     for name in ["x-oss-signature-version", "x-oss-credential", "x-oss-date"] {
-        let present = policy
-            .conditions
+        let present = conditions
             .iter()
-            .any(|c| matches!(c, Condition::Eq { field, .. } if field.is(name)));
+            .any(|c| matches!(c, ConditionView::Eq { .. }) && c.is_on(name));
         if !present {
             return Err(Rejected::new(
                 403,
@@ -664,7 +685,7 @@ struct Outcome {
 
 /// Evaluates every condition in order against the unexpanded form values.
 fn evaluate(
-    policy: &Policy,
+    conditions: &[ConditionView<'_>],
     submission: &Submission,
     bucket: Option<&str>,
     outcome: &mut Outcome,
@@ -675,12 +696,12 @@ fn evaluate(
         max: MAX_FORM_UPLOAD_BYTES,
     };
     let size = submission.file.as_ref().and_then(|f| f.size);
-    for (index, condition) in policy.conditions.iter().enumerate() {
+    for (index, condition) in conditions.iter().enumerate() {
         if first_only && !outcome.failures.is_empty() {
             return;
         }
         let failure = match condition {
-            Condition::ContentLengthRange(range) => {
+            ConditionView::ContentLengthRange(range) => {
                 outcome.size_limit.min = outcome.size_limit.min.max(range.min);
                 outcome.size_limit.max = outcome.size_limit.max.min(range.max);
                 size.and_then(|size| range_failure(range, size))
@@ -720,28 +741,30 @@ pub(crate) fn range_failure(range: &ByteRange, size: u64) -> Option<Rejected> {
 }
 
 fn condition_failure(
-    condition: &Condition,
+    view: &ConditionView<'_>,
     submission: &Submission,
     bucket: Option<&str>,
 ) -> Option<Rejected> {
-    let field = condition.field()?;
-    let sent = if field.is("bucket") {
+    let sent = if view.is_on("bucket") {
         // Judged against the target bucket; unknown target: nothing to judge.
         Some(bucket?)
     } else {
-        submission.field(field.name())
+        submission.field(view.field()?)
     };
-    let holds = match (condition, sent) {
+    let holds = match (view, sent) {
         (_, None) => false,
-        (Condition::Eq { value, .. }, Some(v)) => v == value,
-        (Condition::StartsWith { prefix, .. }, Some(v)) => v.starts_with(prefix.as_str()),
-        (Condition::In { values, .. }, Some(v)) => values.iter().any(|x| x == v),
-        (Condition::NotIn { values, .. }, Some(v)) => !values.iter().any(|x| x == v),
-        (Condition::ContentLengthRange(_), Some(_)) => true,
+        (ConditionView::Eq { value, .. }, Some(v)) => v == value,
+        (ConditionView::StartsWith { prefix, .. }, Some(v)) => v.starts_with(&**prefix),
+        (ConditionView::In { values, .. }, Some(v)) => values.iter().any(|x| x == v),
+        (ConditionView::NotIn { values, .. }, Some(v)) => !values.iter().any(|x| x == v),
+        (ConditionView::ContentLengthRange(_), Some(_)) => true,
     };
     if holds {
         return None;
     }
+    // A failure is rare and explained at length: from the owned condition.
+    let condition = &view.to_condition();
+    let field = condition.field()?;
     let name = field.name();
     let reason = match (condition, sent) {
         (_, None) => format!(

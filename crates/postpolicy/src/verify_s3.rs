@@ -125,7 +125,7 @@ impl S3Verifier {
         };
         let size_limit = match &policy {
             Some(policy) => {
-                check_expiry(policy, now)?;
+                check_expiry(policy.expires_at(now), now)?;
                 let mut outcome = Outcome::default();
                 self.evaluate(policy, submission, &mut outcome, true);
                 if let Some(first) = outcome.failures.into_iter().next() {
@@ -161,7 +161,7 @@ impl S3Verifier {
         if let Err(r) = check_operators(policy) {
             failures.push(r);
         }
-        if let Err(r) = check_expiry(policy, now) {
+        if let Err(r) = check_expiry(policy.expires_at(now), now) {
             failures.push(r);
         }
         let mut outcome = Outcome::default();

@@ -10,8 +10,13 @@
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde_json::Value;
 
+use std::borrow::Cow;
+
 use crate::error::PolicyError;
-use crate::policy::{ByteRange, Condition, Expiration, Field, Policy};
+use crate::policy::{ByteRange, Condition, Field, Policy};
+use crate::policy_view::{ConditionView, PolicyView};
+
+mod scan;
 
 /// Serialises `policy` as compact policy JSON; a relative or missing expiration
 /// is resolved against `now`.
@@ -64,19 +69,21 @@ pub fn to_base64(policy_json: &str) -> String {
 
 /// Parses policy JSON, accepting everything the services accept.
 pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-    // A typed parse handles well-formed documents without building a JSON
-    // tree; anything it does not take goes through the tree-based parser
-    // below, which is the authority on what is accepted and on error wording.
-    match serde_json::from_str::<fast::Document>(text) {
-        Ok(doc) => match parse_expiration(&doc.expiration) {
-            Ok(at) => Ok(Policy::new(Some(Expiration::At(at)), doc.conditions)),
-            Err(_) => from_json_tree(text),
-        },
-        Err(_) => from_json_tree(text),
+    view_json(text).map(PolicyView::into_policy)
+}
+
+/// Parses policy JSON into a view that borrows its strings from `text`.
+pub(crate) fn view_json(text: &str) -> Result<PolicyView<'_>, PolicyError> {
+    // Documents in the usual shape are read in one pass; anything else goes
+    // through the tree-based parser below, which is the authority on what is
+    // accepted and on the wording of every rejection.
+    match scan::scan(text) {
+        Some(view) => Ok(view),
+        None => from_json_tree(text),
     }
 }
 
-fn from_json_tree(text: &str) -> Result<Policy, PolicyError> {
+fn from_json_tree(text: &str) -> Result<PolicyView<'static>, PolicyError> {
     let value: Value = serde_json::from_str(text).map_err(|e| json_syntax_error(text, &e))?;
     let Value::Object(document) = value else {
         return Err(invalid(
@@ -125,7 +132,10 @@ fn from_json_tree(text: &str) -> Result<Policy, PolicyError> {
         .enumerate()
         .map(|(i, item)| parse_condition(i, item))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Policy::new(Some(Expiration::At(expiration)), conditions))
+    Ok(PolicyView {
+        expires_at: expiration,
+        conditions,
+    })
 }
 
 /// Decodes the `policy` form field to its JSON text (no re-serialisation).
@@ -459,106 +469,13 @@ pub(crate) fn parse_iso_utc(text: &str) -> Option<DateTime<Utc>> {
     Some(NaiveDateTime::new(date, time).and_utc())
 }
 
-/// Typed parsing of well-formed policies (see [`from_json`]).
-mod fast {
-    use std::fmt;
-
-    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
-    use crate::policy::{ByteRange, Condition, Field};
-
-    #[derive(serde::Deserialize)]
-    pub(super) struct Document {
-        pub expiration: String,
-        #[serde(deserialize_with = "conditions")]
-        pub conditions: Vec<Condition>,
-    }
-
-    fn conditions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Condition>, D::Error> {
-        struct Item(Condition);
-        impl<'de> serde::Deserialize<'de> for Item {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                d.deserialize_any(ConditionVisitor).map(Item)
-            }
-        }
-        let items: Vec<Item> = serde::Deserialize::deserialize(d)?;
-        Ok(items.into_iter().map(|i| i.0).collect())
-    }
-
-    struct ConditionVisitor;
-
-    impl<'de> Visitor<'de> for ConditionVisitor {
-        type Value = Condition;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a condition")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Condition, A::Error> {
-            let (name, value): (String, String) = map
-                .next_entry()?
-                .ok_or_else(|| de::Error::custom("empty map"))?;
-            if map.next_key::<IgnoredAny>()?.is_some() {
-                return Err(de::Error::custom("two properties"));
-            }
-            Ok(Condition::Eq {
-                field: Field::new(&name),
-                value,
-            })
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Condition, A::Error> {
-            let missing = || de::Error::custom("too few elements");
-            let op: String = seq.next_element()?.ok_or_else(missing)?;
-            let condition = match op.as_str() {
-                "content-length-range" => {
-                    let min: u64 = seq.next_element()?.ok_or_else(missing)?;
-                    let max: u64 = seq.next_element()?.ok_or_else(missing)?;
-                    if max < min {
-                        return Err(de::Error::custom("max below min"));
-                    }
-                    Condition::ContentLengthRange(ByteRange { min, max })
-                }
-                "eq" | "starts-with" => {
-                    let name: String = seq.next_element()?.ok_or_else(missing)?;
-                    let value: String = seq.next_element()?.ok_or_else(missing)?;
-                    let field = Field::new(&name);
-                    if op == "eq" {
-                        Condition::Eq { field, value }
-                    } else {
-                        Condition::StartsWith {
-                            field,
-                            prefix: value,
-                        }
-                    }
-                }
-                "in" | "not-in" => {
-                    let name: String = seq.next_element()?.ok_or_else(missing)?;
-                    let values: Vec<String> = seq.next_element()?.ok_or_else(missing)?;
-                    let field = Field::new(&name);
-                    if op == "in" {
-                        Condition::In { field, values }
-                    } else {
-                        Condition::NotIn { field, values }
-                    }
-                }
-                _ => return Err(de::Error::custom("unknown operator")),
-            };
-            if seq.next_element::<IgnoredAny>()?.is_some() {
-                return Err(de::Error::custom("too many elements"));
-            }
-            Ok(condition)
-        }
-    }
-}
-
-fn parse_condition(index: usize, item: &Value) -> Result<Condition, PolicyError> {
+fn parse_condition(index: usize, item: &Value) -> Result<ConditionView<'static>, PolicyError> {
     match item {
         Value::Object(map) => {
             let mut entries = map.iter();
             match (entries.next(), entries.next()) {
-                (Some((name, value)), None) => Ok(Condition::Eq {
-                    field: Field::new(name),
+                (Some((name, value)), None) => Ok(ConditionView::Eq {
+                    field: field_name(name),
                     value: string_value(index, value)?,
                 }),
                 _ => Err(invalid(
@@ -581,7 +498,10 @@ fn parse_condition(index: usize, item: &Value) -> Result<Condition, PolicyError>
     }
 }
 
-fn parse_list_condition(index: usize, parts: &[Value]) -> Result<Condition, PolicyError> {
+fn parse_list_condition(
+    index: usize,
+    parts: &[Value],
+) -> Result<ConditionView<'static>, PolicyError> {
     let Some(Value::String(op)) = parts.first() else {
         return Err(invalid(
             "Invalid Policy: Invalid Condition: missing match mode.",
@@ -624,7 +544,7 @@ fn parse_list_condition(index: usize, parts: &[Value]) -> Result<Condition, Poli
                 ),
             ));
         }
-        return Ok(Condition::ContentLengthRange(ByteRange { min, max }));
+        return Ok(ConditionView::ContentLengthRange(ByteRange { min, max }));
     }
     let Value::String(name) = second else {
         return Err(invalid(
@@ -635,13 +555,13 @@ fn parse_list_condition(index: usize, parts: &[Value]) -> Result<Condition, Poli
             ),
         ));
     };
-    let field = Field::new(name);
+    let field = field_name(name);
     match op.as_str() {
-        "eq" => Ok(Condition::Eq {
+        "eq" => Ok(ConditionView::Eq {
             field,
             value: string_value(index, third)?,
         }),
-        "starts-with" => Ok(Condition::StartsWith {
+        "starts-with" => Ok(ConditionView::StartsWith {
             field,
             prefix: string_value(index, third)?,
         }),
@@ -660,9 +580,9 @@ fn parse_list_condition(index: usize, parts: &[Value]) -> Result<Condition, Poli
                 .map(|v| string_value(index, v))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(if op == "in" {
-                Condition::In { field, values }
+                ConditionView::In { field, values }
             } else {
-                Condition::NotIn { field, values }
+                ConditionView::NotIn { field, values }
             })
         }
     }
@@ -675,9 +595,14 @@ fn unreachable_arity<T>(index: usize) -> Result<T, PolicyError> {
     ))
 }
 
-fn string_value(index: usize, value: &Value) -> Result<String, PolicyError> {
+/// A field name without its `$`, owned (the tree it came from is dropped).
+fn field_name(name: &str) -> Cow<'static, str> {
+    Cow::Owned(name.strip_prefix('$').unwrap_or(name).to_owned())
+}
+
+fn string_value(index: usize, value: &Value) -> Result<Cow<'static, str>, PolicyError> {
     match value {
-        Value::String(s) => Ok(s.clone()),
+        Value::String(s) => Ok(Cow::Owned(s.clone())),
         other => Err(invalid(
             "Invalid Policy: Invalid Condition: value must be a string.",
             format!(
@@ -773,7 +698,7 @@ mod tests {
     fn compact_output_round_trips() {
         let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
         let p = Policy::new(
-            Some(Expiration::In { seconds: 60 }),
+            Some(crate::Expiration::In { seconds: 60 }),
             vec![
                 Condition::eq("bucket", "b"),
                 Condition::starts_with("key", "user/"),

@@ -1,0 +1,405 @@
+//! A single-pass reader for policy documents in the shape every SDK writes.
+//!
+//! The verifier reads one policy per upload, and building it through serde
+//! cost more than checking the signature. Policy documents have a fixed shape
+//! (`expiration`, then a list of one-entry maps and short lists of strings and
+//! integers), so this reader walks the text once and borrows every string.
+//! It accepts a strict subset of what the services accept: on anything else
+//! (an unknown key, an upper-case operator, a negative or quoted size, a
+//! duplicate, a syntax error) it answers `None`, and the tree-based parser in
+//! [`super`] decides, with the service's wording. Escaped strings are decoded
+//! by serde_json, so JSON's escape rules live in one library.
+
+use std::borrow::Cow;
+
+use crate::policy::ByteRange;
+use crate::policy_view::{ConditionView, PolicyView};
+
+/// The document in `text`, when it has the common shape.
+pub(super) fn scan(text: &str) -> Option<PolicyView<'_>> {
+    let mut reader = Reader { text, at: 0 };
+    let mut expiration = None;
+    let mut conditions = None;
+    reader.expect(b'{')?;
+    loop {
+        match &*reader.string()? {
+            "expiration" if expiration.is_none() => {
+                reader.expect(b':')?;
+                expiration = Some(reader.string()?);
+            }
+            "conditions" if conditions.is_none() => {
+                reader.expect(b':')?;
+                conditions = Some(reader.conditions()?);
+            }
+            _ => return None,
+        }
+        if reader.next_is(b'}')? {
+            break;
+        }
+        reader.expect(b',')?;
+    }
+    reader.skip_space();
+    if reader.at != text.len() {
+        return None;
+    }
+    let expires_at = super::parse_iso_utc(&expiration?)?;
+    Some(PolicyView {
+        expires_at,
+        conditions: conditions?,
+    })
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes().get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next significant byte, consumed.
+    fn next(&mut self) -> Option<u8> {
+        self.skip_space();
+        let byte = *self.bytes().get(self.at)?;
+        self.at += 1;
+        Some(byte)
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.next()? == byte).then_some(())
+    }
+
+    /// True (and consumed) when the next significant byte is `byte`; false
+    /// (and not consumed) otherwise.
+    fn next_is(&mut self, byte: u8) -> Option<bool> {
+        self.skip_space();
+        if *self.bytes().get(self.at)? == byte {
+            self.at += 1;
+            Some(true)
+        } else {
+            Some(false)
+        }
+    }
+
+    /// A JSON string: borrowed from the text, or decoded by serde_json when it
+    /// holds an escape.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let mut escaped = false;
+        loop {
+            match *self.bytes().get(self.at)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    self.at += 2;
+                }
+                // JSON strings may not hold raw control characters.
+                0..=0x1f => return None,
+                _ => self.at += 1,
+            }
+        }
+        self.at += 1;
+        if escaped {
+            let quoted = self.text.get(start - 1..self.at)?;
+            serde_json::from_str::<String>(quoted).ok().map(Cow::Owned)
+        } else {
+            self.text.get(start..self.at - 1).map(Cow::Borrowed)
+        }
+    }
+
+    /// A non-negative integer without sign, fraction, exponent or leading zero.
+    fn size(&mut self) -> Option<u64> {
+        self.skip_space();
+        let digits = self.bytes().get(self.at..)?;
+        let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+        let number = digits.get(..len)?;
+        if len == 0 || (len > 1 && number.first() == Some(&b'0')) {
+            return None;
+        }
+        if let Some(b'.' | b'e' | b'E') = digits.get(len) {
+            return None;
+        }
+        self.at += len;
+        number.iter().try_fold(0u64, |acc, d| {
+            acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
+    }
+
+    fn conditions(&mut self) -> Option<Vec<ConditionView<'a>>> {
+        self.expect(b'[')?;
+        let mut conditions = Vec::with_capacity(12);
+        if self.next_is(b']')? {
+            return Some(conditions);
+        }
+        loop {
+            conditions.push(self.condition()?);
+            if self.next_is(b']')? {
+                return Some(conditions);
+            }
+            self.expect(b',')?;
+        }
+    }
+
+    fn condition(&mut self) -> Option<ConditionView<'a>> {
+        match self.next()? {
+            b'{' => {
+                let field = field(self.string()?);
+                self.expect(b':')?;
+                let value = self.string()?;
+                self.expect(b'}')?;
+                Some(ConditionView::Eq { field, value })
+            }
+            b'[' => {
+                let operator = self.string()?;
+                self.expect(b',')?;
+                let condition = match &*operator {
+                    "content-length-range" => {
+                        let min = self.size()?;
+                        self.expect(b',')?;
+                        let max = self.size()?;
+                        if max < min {
+                            return None;
+                        }
+                        ConditionView::ContentLengthRange(ByteRange { min, max })
+                    }
+                    "eq" | "starts-with" => {
+                        let field = field(self.string()?);
+                        self.expect(b',')?;
+                        let value = self.string()?;
+                        if &*operator == "eq" {
+                            ConditionView::Eq { field, value }
+                        } else {
+                            ConditionView::StartsWith {
+                                field,
+                                prefix: value,
+                            }
+                        }
+                    }
+                    "in" | "not-in" => {
+                        let field = field(self.string()?);
+                        self.expect(b',')?;
+                        let values = self.strings()?;
+                        if &*operator == "in" {
+                            ConditionView::In { field, values }
+                        } else {
+                            ConditionView::NotIn { field, values }
+                        }
+                    }
+                    _ => return None,
+                };
+                self.expect(b']')?;
+                Some(condition)
+            }
+            _ => None,
+        }
+    }
+
+    fn strings(&mut self) -> Option<Vec<Cow<'a, str>>> {
+        self.expect(b'[')?;
+        let mut values = Vec::with_capacity(4);
+        if self.next_is(b']')? {
+            return Some(values);
+        }
+        loop {
+            values.push(self.string()?);
+            if self.next_is(b']')? {
+                return Some(values);
+            }
+            self.expect(b',')?;
+        }
+    }
+}
+
+/// `$key` → `key`, still borrowed when it was.
+fn field(name: Cow<'_, str>) -> Cow<'_, str> {
+    match name {
+        Cow::Borrowed(b) => Cow::Borrowed(b.strip_prefix('$').unwrap_or(b)),
+        Cow::Owned(o) => match o.strip_prefix('$') {
+            Some(rest) => Cow::Owned(rest.to_owned()),
+            None => Cow::Owned(o),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The authority: what the tree-based parser makes of `text`.
+    fn tree(text: &str) -> Option<PolicyView<'static>> {
+        super::super::from_json_tree(text).ok()
+    }
+
+    /// A JSON string in one of the styles SDKs write: raw UTF-8 (JS, Go,
+    /// serde), or ASCII with `\uXXXX` and `\/` (Python, Java).
+    fn quoted(s: &str, ascii: bool) -> String {
+        if !ascii {
+            return serde_json::to_string(s).unwrap_or_default();
+        }
+        let mut out = String::from("\"");
+        for unit in s.encode_utf16() {
+            match unit {
+                0x22 => out.push_str("\\\""),
+                0x5c => out.push_str("\\\\"),
+                0x2f => out.push_str("\\/"),
+                0x20..=0x7e => out.push(char::from(unit as u8)),
+                _ => out.push_str(&format!("\\u{unit:04x}")),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[derive(Clone, Debug)]
+    enum Item {
+        Map(String, String),
+        Pair(&'static str, String, String),
+        List(&'static str, String, Vec<String>),
+        Range(u64, u64),
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        let name = prop::sample::select(vec![
+            "key",
+            "$key",
+            "Content-Type",
+            "$$x",
+            "x-oss-meta-é",
+            "",
+        ])
+        .prop_map(str::to_owned);
+        let value = "[ -~é\"\\\\/\u{1f600}\u{1}]{0,8}";
+        prop_oneof![
+            (name.clone(), value).prop_map(|(n, v)| Item::Map(n, v)),
+            (
+                prop::sample::select(vec!["eq", "starts-with"]),
+                name.clone(),
+                value
+            )
+                .prop_map(|(o, n, v)| Item::Pair(o, format!("${n}"), v)),
+            (
+                prop::sample::select(vec!["in", "not-in"]),
+                name,
+                prop::collection::vec(value, 0..3)
+            )
+                .prop_map(|(o, n, v)| Item::List(o, format!("${n}"), v)),
+            (0u64..u64::MAX / 2, 0u64..u64::MAX / 2)
+                .prop_map(|(a, b)| Item::Range(a.min(b), a.max(b))),
+        ]
+    }
+
+    /// A policy document as some SDK would write it.
+    fn document() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(item(), 0..6),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(items, ascii, spaced, conditions_first, millis)| {
+                let (comma, colon) = if spaced { (", ", ": ") } else { (",", ":") };
+                let q = |s: &str| quoted(s, ascii);
+                let conditions: Vec<String> = items
+                    .iter()
+                    .map(|item| match item {
+                        Item::Map(n, v) => format!("{{{}{colon}{}}}", q(n), q(v)),
+                        Item::Pair(o, n, v) => format!("[{}{comma}{}{comma}{}]", q(o), q(n), q(v)),
+                        Item::List(o, n, vs) => {
+                            let vs: Vec<String> = vs.iter().map(|v| q(v)).collect();
+                            format!("[{}{comma}{}{comma}[{}]]", q(o), q(n), vs.join(comma))
+                        }
+                        Item::Range(a, b) => {
+                            format!("[{}{comma}{a}{comma}{b}]", q("content-length-range"))
+                        }
+                    })
+                    .collect();
+                let expiration = if millis {
+                    "2026-01-01T00:00:00.000Z"
+                } else {
+                    "2026-01-01T00:00:00Z"
+                };
+                let expiration = format!("{}{colon}{}", q("expiration"), q(expiration));
+                let conditions = format!("{}{colon}[{}]", q("conditions"), conditions.join(comma));
+                if conditions_first {
+                    format!("{{{conditions}{comma}{expiration}}}")
+                } else {
+                    format!("{{{expiration}{comma}{conditions}}}")
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn reads_every_document_the_sdks_write(doc in document()) {
+            let scanned = scan(&doc);
+            prop_assert!(scanned.is_some(), "{}", doc);
+            prop_assert_eq!(scanned, tree(&doc));
+        }
+
+        #[test]
+        fn never_accepts_what_the_tree_parser_reads_otherwise(
+            doc in document(),
+            at in any::<prop::sample::Index>(),
+            edit in prop::sample::select(vec!["", "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "0", "-", "e", ".", "$", "é", "\u{1}", "EQ"]),
+            replace in any::<bool>(),
+        ) {
+            let mut text = doc;
+            let boundaries: Vec<usize> = (0..=text.len()).filter(|i| text.is_char_boundary(*i)).collect();
+            let start = *at.get(&boundaries);
+            let end = if replace {
+                text.get(start..).and_then(|rest| rest.chars().next()).map_or(start, |c| start + c.len_utf8())
+            } else {
+                start
+            };
+            text.replace_range(start..end, edit);
+            if let Some(view) = scan(&text) {
+                prop_assert_eq!(Some(view), tree(&text), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped() {
+        let text = r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[["eq","$$key","a\/b"],{"x":"y"}]}"#;
+        let view = scan(text).unwrap();
+        match view.conditions.as_slice() {
+            [
+                ConditionView::Eq { field, value },
+                ConditionView::Eq { field: x, value: y },
+            ] => {
+                assert_eq!((field.as_ref(), value.as_ref()), ("$key", "a/b"));
+                assert!(matches!(value, Cow::Owned(_)));
+                assert!(matches!((x, y), (Cow::Borrowed("x"), Cow::Borrowed("y"))));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn leaves_the_unusual_to_the_tree_parser() {
+        for text in [
+            r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[["EQ","$key","a"]]}"#,
+            r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[["content-length-range","1","2"]]}"#,
+            r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[],"extra":1}"#,
+            r#"{"expiration":"2026-01-01T00:00:00Z","expiration":"2026-01-02T00:00:00Z","conditions":[]}"#,
+            r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[["content-length-range",01,2]]}"#,
+            r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[]} x"#,
+        ] {
+            assert!(scan(text).is_none(), "{text}");
+        }
+    }
+}
