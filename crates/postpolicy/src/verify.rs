@@ -832,7 +832,11 @@ fn accepted(
         .as_ref()
         .map(|f| f.filename.as_str())
         .unwrap_or_default();
-    let key = raw_key.replace("${filename}", filename);
+    let key = if raw_key.contains('$') {
+        raw_key.replace("${filename}", filename)
+    } else {
+        raw_key.to_owned()
+    };
     let status = success_status(submission);
     let redirect = submission
         .field("success_action_redirect")
@@ -891,9 +895,14 @@ pub(crate) fn stored_metadata(
     let mut metadata: Vec<(String, String)> = Vec::new();
     for (name, value) in &submission.fields {
         let is_meta = name
+            .as_bytes()
             .get(..meta_prefix.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(meta_prefix));
-        let keep = is_meta || stored.iter().any(|s| s.eq_ignore_ascii_case(name));
+            .is_some_and(|p| p.eq_ignore_ascii_case(meta_prefix.as_bytes()));
+        // Lengths first: most fields match no stored name at all.
+        let keep = is_meta
+            || stored
+                .iter()
+                .any(|s| s.len() == name.len() && s.eq_ignore_ascii_case(name));
         if keep && !metadata.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             metadata.push((name.to_ascii_lowercase(), value.clone()));
         }

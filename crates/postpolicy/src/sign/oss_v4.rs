@@ -36,24 +36,12 @@ pub fn sign_v4(
 /// Checks a V4 signature in constant time. The services send and compare
 /// lower-case hex, so any other spelling (upper case, spaces) is a mismatch.
 pub fn verify_v4(mac: HmacSha256, policy_b64: &str, signature_hex: &str) -> bool {
+    let lower_hex = signature_hex
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let mut sig = [0u8; 32];
-    let digits = signature_hex.as_bytes();
-    if digits.len() != 64 {
+    if !lower_hex || hex::decode_to_slice(signature_hex, &mut sig).is_err() {
         return false;
-    }
-    for (byte, pair) in sig.iter_mut().zip(digits.chunks_exact(2)) {
-        let nibble = |d: u8| match d {
-            b'0'..=b'9' => Some(d - b'0'),
-            b'a'..=b'f' => Some(d - b'a' + 10),
-            _ => None,
-        };
-        match (
-            pair.first().copied().and_then(nibble),
-            pair.get(1).copied().and_then(nibble),
-        ) {
-            (Some(hi), Some(lo)) => *byte = hi << 4 | lo,
-            _ => return false,
-        }
     }
     let mut mac = mac;
     mac.update(policy_b64.as_bytes());

@@ -96,6 +96,10 @@ impl<'a> Reader<'a> {
         let start = self.at;
         let mut escaped = false;
         loop {
+            // The bytes that end a run of plain characters are the ones JSON
+            // output must escape: the same eight-at-a-time search finds them.
+            let rest = self.bytes().get(self.at..)?;
+            self.at += super::first_to_escape(rest)?;
             match *self.bytes().get(self.at)? {
                 b'"' => break,
                 b'\\' => {
@@ -103,8 +107,7 @@ impl<'a> Reader<'a> {
                     self.at += 2;
                 }
                 // JSON strings may not hold raw control characters.
-                0..=0x1f => return None,
-                _ => self.at += 1,
+                _ => return None,
             }
         }
         self.at += 1;
