@@ -287,30 +287,34 @@ fn push_escaped(out: &mut String, s: &str) {
 
 /// The index of the first byte JSON must escape (`"`, `\\`, below 0x20),
 /// eight bytes at a time (SWAR: a zero byte in `x ^ pattern`, or a byte below
-/// 0x20, sets that byte's high bit in the mask).
+/// 0x20, sets that byte's high bit in the mask; the lowest set bit is exact,
+/// only bits above it can be false alarms). The last partial word is padded
+/// with spaces, which never need escaping.
 fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let has_less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS;
+    let hits = |word: [u8; 8]| {
+        let x = u64::from_le_bytes(word);
+        has_less(x, 0x20) | has_less(x ^ (ONES * 0x22), 1) | has_less(x ^ (ONES * 0x5c), 1)
+    };
+    let first = |offset: usize, mask: u64| offset + (mask.trailing_zeros() / 8) as usize;
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let hits =
-            has_less(x, 0x20) | has_less(x ^ (ONES * 0x22), 1) | has_less(x ^ (ONES * 0x5c), 1);
-        if hits != 0 {
-            break;
+        let mask = hits(word);
+        if mask != 0 {
+            return Some(first(offset, mask));
         }
         offset += 8;
     }
-    let needs_escape = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
-    bytes
-        .get(offset..)?
-        .iter()
-        .position(needs_escape)
-        .map(|i| i + offset)
+    let rest = chunks.remainder();
+    let mut word = [b' '; 8];
+    word.get_mut(..rest.len())?.copy_from_slice(rest);
+    let mask = hits(word);
+    (mask != 0).then(|| first(offset, mask))
 }
 
 fn push_field(out: &mut String, field: &Field) {

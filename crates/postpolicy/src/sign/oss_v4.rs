@@ -36,16 +36,42 @@ pub fn sign_v4(
 /// Checks a V4 signature in constant time. The services send and compare
 /// lower-case hex, so any other spelling (upper case, spaces) is a mismatch.
 pub fn verify_v4(mac: HmacSha256, policy_b64: &str, signature_hex: &str) -> bool {
-    let lower_hex = signature_hex
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let mut sig = [0u8; 32];
-    if !lower_hex || hex::decode_to_slice(signature_hex, &mut sig).is_err() {
+    let digits = signature_hex.as_bytes();
+    if digits.len() != 64 {
         return false;
+    }
+    for (byte, pair) in sig.iter_mut().zip(digits.chunks_exact(2)) {
+        let (hi, lo) = match pair {
+            [hi, lo] => (hex_value(*hi), hex_value(*lo)),
+            _ => return false,
+        };
+        if (hi | lo) > 0xf {
+            return false;
+        }
+        *byte = hi << 4 | lo;
     }
     let mut mac = mac;
     mac.update(policy_b64.as_bytes());
     mac.verify_slice(&sig).is_ok()
+}
+
+/// The value of a lower-case hex digit; 0xff for every other byte (one table
+/// load per digit: this runs on every V4 verification).
+fn hex_value(digit: u8) -> u8 {
+    // Indices are bytes, below 256 by construction.
+    #[allow(clippy::indexing_slicing)]
+    const TABLE: [u8; 256] = {
+        let mut table = [0xffu8; 256];
+        let mut i = 0;
+        while i < 16 {
+            let digit = if i < 10 { b'0' + i } else { b'a' + i - 10 };
+            table[digit as usize] = i;
+            i += 1;
+        }
+        table
+    };
+    TABLE.get(usize::from(digit)).copied().unwrap_or(0xff)
 }
 
 pub(crate) fn hex_mac(mut mac: HmacSha256, policy_b64: &str) -> String {
@@ -91,5 +117,30 @@ pub(crate) fn check_date(date: &str) -> Result<(), SignatureError> {
         Ok(())
     } else {
         Err(SignatureError::InvalidDate(date.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::keyed_mac;
+
+    #[test]
+    fn signatures_are_compared_as_lower_case_hex_only() {
+        let key = signing_key_v4("secret", "20261121", "cn-hangzhou", PRODUCT);
+        let good = hex_mac(keyed_mac(&key), "e30=");
+        let check = |sig: &str| verify_v4(keyed_mac(&key), "e30=", sig);
+        assert!(check(&good));
+        assert!(!check(&good.to_uppercase()), "upper case");
+        assert!(!check(&good[..62]), "short");
+        assert!(!check(&format!("{good}00")), "long");
+        assert!(!check(&format!("{}g", &good[..63])), "not hex");
+        assert!(!check(&format!(" {}", &good[..63])), "space");
+        let mut flipped = good.clone().into_bytes();
+        flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
+        assert!(
+            !check(&String::from_utf8(flipped).unwrap()),
+            "one digit off"
+        );
     }
 }
