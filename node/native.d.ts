@@ -227,10 +227,10 @@ export interface FileInput {
  * key or key template ending in `${filename}`, and an optional upload
  * callback (pinned in the policy unless `pinCallback` is false).
  *
- * The form comes back flat, in the cheapest shape napi can hand over: one
- * string of `url, expiresAt, fieldsToFill.length, ...fieldsToFill, name0,
- * value0, …` joined with NUL, or the same items as an array when a value
- * contains NUL. `index.js` turns it into `{ url, fields, expiresAt, fieldsToFill }`.
+ * The form comes back packed into one string, the cheapest thing napi hands
+ * over (see `pack` in bindings/node/src/sign.rs), or as an array of its
+ * items when one holds a separator.
+ * `index.js` turns it into `{ url, fields, expiresAt, fieldsToFill }`.
  */
 export declare function ossSign(signer: ExternalObject<OssSigner>, policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null, callback?: ExternalObject<CallbackSpec> | undefined | null, pinCallback?: boolean | undefined | null): string | string[]
 
@@ -255,7 +255,7 @@ export declare function ossSignerNew(credentials: ExternalObject<Credentials>, r
 /**
  * Signs an exact policy JSON text without changing a byte of it (to
  * reproduce another SDK's output); only the signature fields come back, in
- * `ossSign`'s flat shape.
+ * `ossSign`'s packed shape.
  */
 export declare function ossSignJson(signer: ExternalObject<OssSigner>, policyJson: string, nowMillis?: number | undefined | null): string | string[]
 
@@ -315,7 +315,7 @@ export interface Rejection {
 }
 
 /**
- * `ossSign` for S3: the same flat form. The core refuses `in` / `not-in`
+ * `ossSign` for S3: the same packed form. The core refuses `in` / `not-in`
  * conditions and callbacks (OSS only) with `SIGNING_INVALID`.
  */
 export declare function s3Sign(signer: ExternalObject<S3Signer>, policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null, callback?: ExternalObject<CallbackSpec> | undefined | null, pinCallback?: boolean | undefined | null): string | string[]

@@ -241,7 +241,7 @@ describe('OssSigner', () => {
     assert.equal(host.url, 'https://examplebucket.oss-cn-shanghai-internal.aliyuncs.com')
   })
 
-  test('a value holding NUL survives the flat hand-over', () => {
+  test('a value holding NUL survives the hand-over', () => {
     const form = signer.sign(Policy.parse('x-oss-meta-note = "a\\u{0}b"'), { now })
     assert.equal(form.fields['x-oss-meta-note'], 'a\u0000b')
   })

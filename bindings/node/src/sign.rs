@@ -136,10 +136,10 @@ fn sign_options(
 /// key or key template ending in `${filename}`, and an optional upload
 /// callback (pinned in the policy unless `pinCallback` is false).
 ///
-/// The form comes back flat, in the cheapest shape napi can hand over: one
-/// string of `url, expiresAt, fieldsToFill.length, ...fieldsToFill, name0,
-/// value0, …` joined with NUL, or the same items as an array when a value
-/// contains NUL. `index.js` turns it into `{ url, fields, expiresAt, fieldsToFill }`.
+/// The form comes back packed into one string, the cheapest thing napi hands
+/// over (see `pack` in bindings/node/src/sign.rs), or as an array of its
+/// items when one holds a separator.
+/// `index.js` turns it into `{ url, fields, expiresAt, fieldsToFill }`.
 #[napi(ts_return_type = "string | string[]")]
 pub fn oss_sign(
     env: &Env,
@@ -149,8 +149,9 @@ pub fn oss_sign(
     key: Option<String>,
     callback: Option<&External<CallbackSpec>>,
     pin_callback: Option<bool>,
-) -> Result<Either<String, Vec<String>>> {
-    oss_signed(env, signer, policy, now_millis, key, callback, pin_callback).map(|form| flat(&form))
+) -> Result<Packed> {
+    oss_signed(env, signer, policy, now_millis, key, callback, pin_callback)
+        .map(|form| packed(&form))
 }
 
 /// Like `ossSign`, but returns the JSON token for the browser exactly as the
@@ -191,47 +192,102 @@ fn oss_signed(
 
 /// Signs an exact policy JSON text without changing a byte of it (to
 /// reproduce another SDK's output); only the signature fields come back, in
-/// `ossSign`'s flat shape.
+/// `ossSign`'s packed shape.
 #[napi(ts_return_type = "string | string[]")]
 pub fn oss_sign_json(
     env: &Env,
     signer: &External<OssSigner>,
     policy_json: String,
     now_millis: Option<f64>,
-) -> Result<Either<String, Vec<String>>> {
+) -> Result<Packed> {
     let now = from_millis(now_millis)?;
     signer
         .sign_json(&policy_json, now)
-        .map(|form| flat(&form))
         .map_err(|e| throw_from(env, e))
+        .map(|form| packed(&form))
 }
 
-const SEPARATOR: char = '\0';
+/// What `ossSign` and its kin return: see `pack` and `items`.
+type Packed = Either<String, Vec<String>>;
 
-fn flat(form: &SignedForm) -> Either<String, Vec<String>> {
-    let mut items: Vec<&str> =
-        Vec::with_capacity(3 + form.fields_to_fill.len() + 2 * form.fields.len());
-    let expires_at = postpolicy::wire::format_timestamp(form.expires_at);
+/// Separates the items of a packed form.
+const SEPARATOR: char = '\0';
+/// Ends the shape of a packed form: the part that is the same from one call to
+/// the next for one signer, policy and options.
+const SHAPE_END: char = '\x01';
+
+/// The form as `index.js` takes it (see `ossSign`): the packed string, or the
+/// items as an array when the separators cannot be used.
+fn packed(form: &SignedForm) -> Packed {
+    match pack(form) {
+        Some(text) => Either::A(text),
+        None => Either::B(items(form)),
+    }
+}
+
+/// `url, fieldsToFill.length, ...fieldsToFill, ...names` each followed by NUL,
+/// then `\x01`, then `expiresAt, ...values` each followed by NUL; `None` when
+/// an item holds NUL or `\x01` (a value could hold `\x01`, but it is rare
+/// enough not to be worth a second rule). `index.js` keeps what it builds
+/// from a shape, so the names come across but are not re-read.
+fn pack(form: &SignedForm) -> Option<String> {
     let fill_count = form.fields_to_fill.len().to_string();
-    items.push(&form.url);
-    items.push(&expires_at);
-    items.push(&fill_count);
-    items.extend(form.fields_to_fill.iter().map(String::as_str));
+    let expires_at = postpolicy::wire::format_timestamp(form.expires_at);
+    let shape = [form.url.as_str(), fill_count.as_str()]
+        .into_iter()
+        .chain(form.fields_to_fill.iter().map(String::as_str))
+        .chain(form.fields.iter().map(|(name, _)| name.as_str()));
+    let values = std::iter::once(expires_at.as_str())
+        .chain(form.fields.iter().map(|(_, value)| value.as_str()));
+    let item_count = shape.clone().count() + values.clone().count();
+    let length = shape
+        .clone()
+        .chain(values.clone())
+        .map(str::len)
+        .sum::<usize>()
+        + item_count
+        + 1;
+    let mut text = String::with_capacity(length);
+    let push = |text: &mut String, item: &str| {
+        text.push_str(item);
+        text.push(SEPARATOR);
+    };
+    shape.for_each(|item| push(&mut text, item));
+    text.push(SHAPE_END);
+    values.for_each(|item| push(&mut text, item));
+    // The separators are the only NUL and `\x01` bytes exactly when no item
+    // holds one: one count over the text, cheaper than a search per item.
+    (separator_count(&text) == item_count + 1).then_some(text)
+}
+
+/// How many bytes of `text` are NUL or `\x01`. Counted in `u8`s per 64-byte
+/// chunk, which the compiler turns into vector code (a plain `filter().count()`
+/// costs about ten times as many instructions).
+fn separator_count(text: &str) -> usize {
+    text.as_bytes()
+        .chunks(64)
+        .map(|chunk| {
+            let count = chunk.iter().fold(0u8, |n, &byte| {
+                n.wrapping_add(u8::from(byte <= SHAPE_END as u8))
+            });
+            usize::from(count)
+        })
+        .sum()
+}
+
+/// The fallback for `pack`: `url, expiresAt, fieldsToFill.length,
+/// ...fieldsToFill, name0, value0, …`.
+fn items(form: &SignedForm) -> Vec<String> {
+    let mut items = Vec::with_capacity(3 + form.fields_to_fill.len() + 2 * form.fields.len());
+    items.push(form.url.clone());
+    items.push(postpolicy::wire::format_timestamp(form.expires_at));
+    items.push(form.fields_to_fill.len().to_string());
+    items.extend(form.fields_to_fill.iter().cloned());
     for (name, value) in &form.fields {
-        items.push(name);
-        items.push(value);
+        items.push(name.clone());
+        items.push(value.clone());
     }
-    if items.iter().any(|item| item.contains(SEPARATOR)) {
-        return Either::B(items.into_iter().map(str::to_owned).collect());
-    }
-    let mut joined = String::with_capacity(items.iter().map(|i| i.len() + 1).sum());
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            joined.push(SEPARATOR);
-        }
-        joined.push_str(item);
-    }
-    Either::A(joined)
+    items
 }
 
 /// The V1 signature of an already-encoded policy:
@@ -307,7 +363,7 @@ pub fn s3_signer_info(signer: &External<S3Signer>) -> S3SignerInfo {
     }
 }
 
-/// `ossSign` for S3: the same flat form. The core refuses `in` / `not-in`
+/// `ossSign` for S3: the same packed form. The core refuses `in` / `not-in`
 /// conditions and callbacks (OSS only) with `SIGNING_INVALID`.
 #[napi(ts_return_type = "string | string[]")]
 pub fn s3_sign(
@@ -318,8 +374,9 @@ pub fn s3_sign(
     key: Option<String>,
     callback: Option<&External<CallbackSpec>>,
     pin_callback: Option<bool>,
-) -> Result<Either<String, Vec<String>>> {
-    s3_signed(env, signer, policy, now_millis, key, callback, pin_callback).map(|form| flat(&form))
+) -> Result<Packed> {
+    s3_signed(env, signer, policy, now_millis, key, callback, pin_callback)
+        .map(|form| packed(&form))
 }
 
 /// `ossSignToken` for S3.
@@ -365,12 +422,12 @@ pub fn s3_sign_json(
     signer: &External<S3Signer>,
     policy_json: String,
     now_millis: Option<f64>,
-) -> Result<Either<String, Vec<String>>> {
+) -> Result<Packed> {
     let now = from_millis(now_millis)?;
     signer
         .sign_json(&policy_json, now)
-        .map(|form| flat(&form))
         .map_err(|e| throw_from(env, e))
+        .map(|form| packed(&form))
 }
 
 /// The S3 SigV4 signature (lower-case hex) of an already-encoded policy for
