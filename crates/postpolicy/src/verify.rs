@@ -58,9 +58,17 @@ impl Submission {
     pub fn field(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| same_name(n, name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// Form-field names are ASCII case-insensitive. Every verification looks
+/// names up a few dozen times, so length and last byte (the `x-oss-` names
+/// share their start) rule out most pairs before a full comparison.
+fn same_name(a: &str, b: &str) -> bool {
+    let last = |s: &str| s.as_bytes().last().map(u8::to_ascii_lowercase);
+    a.len() == b.len() && last(a) == last(b) && a.eq_ignore_ascii_case(b)
 }
 
 /// A successful upload: where it is stored and how to answer.
@@ -900,12 +908,8 @@ pub(crate) fn stored_metadata(
             .as_bytes()
             .get(..meta_prefix.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(meta_prefix.as_bytes()));
-        // Lengths first: most fields match no stored name at all.
-        let keep = is_meta
-            || stored
-                .iter()
-                .any(|s| s.len() == name.len() && s.eq_ignore_ascii_case(name));
-        if keep && !metadata.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        let keep = is_meta || stored.iter().any(|s| same_name(s, name));
+        if keep && !metadata.iter().any(|(n, _)| same_name(n, name)) {
             metadata.push((name.to_ascii_lowercase(), value.clone()));
         }
     }
