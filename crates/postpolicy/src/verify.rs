@@ -4,6 +4,7 @@
 //! service's part (spec §10) and names the condition that failed, the value
 //! that was sent and what was expected.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -167,11 +168,21 @@ pub fn xml_escape(text: &str) -> String {
 /// and for closures, so an application can plug in its own store.
 pub trait KeyStore: Send + Sync {
     fn secret(&self, access_key_id: &str) -> Option<String>;
+
+    /// The secret, borrowed when the store holds it: a verifier asks on every
+    /// upload, and a store in memory need not copy the secret each time.
+    fn secret_ref(&self, access_key_id: &str) -> Option<Cow<'_, str>> {
+        self.secret(access_key_id).map(Cow::Owned)
+    }
 }
 
 impl KeyStore for HashMap<String, String> {
     fn secret(&self, access_key_id: &str) -> Option<String> {
         self.get(access_key_id).cloned()
+    }
+
+    fn secret_ref(&self, access_key_id: &str) -> Option<Cow<'_, str>> {
+        self.get(access_key_id).map(|s| Cow::Borrowed(s.as_str()))
     }
 }
 
@@ -338,8 +349,8 @@ impl Verifier {
         ))
     }
 
-    fn secret(&self, access_key_id: &str) -> Result<String, Rejected> {
-        self.keys.secret(access_key_id).ok_or_else(|| {
+    fn secret(&self, access_key_id: &str) -> Result<Cow<'_, str>, Rejected> {
+        self.keys.secret_ref(access_key_id).ok_or_else(|| {
             Rejected::new(
                 403,
                 "InvalidAccessKeyId",

@@ -173,8 +173,8 @@ impl S3Verifier {
         failures
     }
 
-    fn secret(&self, access_key_id: &str) -> Result<String, Rejected> {
-        self.keys.secret(access_key_id).ok_or_else(|| {
+    fn secret(&self, access_key_id: &str) -> Result<std::borrow::Cow<'_, str>, Rejected> {
+        self.keys.secret_ref(access_key_id).ok_or_else(|| {
             Rejected::new(
                 403,
                 "InvalidAccessKeyId",
