@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::oss::Stamp;
 use crate::error::{PolicyError, SignatureError};
 use crate::policy::{Condition, Field, Policy};
 use crate::wire;
@@ -114,6 +115,103 @@ impl SignedForm {
         out.push_str("]}");
         out
     }
+}
+
+/// What differs between the OSS and the S3 signer once the policy text is
+/// fixed: where the form goes, the credential scope, and the fields that
+/// carry the signature.
+pub(super) trait SignatureFields {
+    /// Fields the signer writes itself (never copied from `eq` conditions).
+    const SIGNER_FIELDS: &'static [&'static str];
+
+    fn url(&self) -> &str;
+
+    /// The signer's own exact conditions (bucket, scheme fields), written
+    /// before the user's.
+    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s>;
+
+    /// The credential scope for the day `date` (`yyyymmdd`).
+    fn credential(&self, date: &str) -> String;
+
+    /// Appends the fields that carry the signature of `policy_b64`.
+    fn push_signature_fields(
+        &self,
+        fields: &mut Vec<(String, String)>,
+        policy_b64: String,
+        stamp: &Stamp,
+        credential: String,
+    );
+}
+
+/// Up to five `(field, value)` exact conditions, on the stack.
+#[derive(Debug, Default)]
+pub(super) struct Fixed<'s> {
+    items: [(&'static str, &'s str); 5],
+    len: usize,
+}
+
+impl<'s> Fixed<'s> {
+    pub(super) fn push(&mut self, name: &'static str, value: &'s str) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = (name, value);
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[(&'static str, &'s str)] {
+        self.items.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Signs `policy` at `now` (both signers' `sign_with`, once each has refused
+/// what its dialect cannot express).
+pub(super) fn sign_policy<S: SignatureFields>(
+    signer: &S,
+    policy: &Policy,
+    options: &SignOptions,
+    now: DateTime<Utc>,
+) -> Result<SignedForm, SignatureError> {
+    let stamp = Stamp::at(now);
+    let credential = signer.credential(stamp.date());
+    let fixed = signer.fixed_conditions(&stamp, &credential);
+    let prepared = prepare(policy, options, fixed.as_slice(), S::SIGNER_FIELDS, 6)?;
+    let expires_at = policy.expires_at(now);
+    let policy_b64 = prepared.policy_base64(expires_at);
+    let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
+    signer.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
+    Ok(SignedForm {
+        url: signer.url().to_owned(),
+        fields,
+        expires_at,
+        fields_to_fill,
+    })
+}
+
+/// Signs an exact policy text without changing a byte of it (both signers'
+/// `sign_json`): only the signature fields come back.
+pub(super) fn sign_exact_json(
+    signer: &impl SignatureFields,
+    policy_json: &str,
+    now: DateTime<Utc>,
+) -> Result<SignedForm, SignatureError> {
+    let expires_at = wire::from_json(policy_json)
+        .map(|p| p.expires_at(now))
+        .map_err(SignatureError::Policy)?;
+    let stamp = Stamp::at(now);
+    let credential = signer.credential(stamp.date());
+    let mut fields = Vec::with_capacity(6);
+    signer.push_signature_fields(
+        &mut fields,
+        wire::to_base64(policy_json),
+        &stamp,
+        credential,
+    );
+    Ok(SignedForm {
+        url: signer.url().to_owned(),
+        fields,
+        expires_at,
+        fields_to_fill: Vec::new(),
+    })
 }
 
 /// A policy made ready for one signature: the signer's own conditions first,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Credentials;
-use super::form::{SignOptions, SignedForm, prepare};
+use super::form::{Fixed, SignOptions, SignatureFields, SignedForm, sign_exact_json, sign_policy};
 use super::key::DayKeyCache;
 use super::oss_v1::sign_v1;
 use super::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, hex_mac, signing_key_v4};
@@ -142,37 +142,7 @@ impl OssSigner {
         options: &SignOptions,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        let stamp = Stamp::at(now);
-        let credential = self.credential(stamp.date());
-        let mut fixed: [(&'static str, &str); 5] = [("", ""); 5];
-        let mut n = 0;
-        let mut add = |name: &'static str, value| {
-            if let Some(slot) = fixed.get_mut(n) {
-                *slot = (name, value);
-                n += 1;
-            }
-        };
-        add("bucket", self.bucket.as_str());
-        if self.version == OssVersion::V4 {
-            add("x-oss-signature-version", ALGORITHM);
-            add("x-oss-credential", credential.as_str());
-            add("x-oss-date", stamp.datetime());
-        }
-        if let Some(token) = self.credentials.security_token() {
-            add("x-oss-security-token", token);
-        }
-        let fixed = fixed.get(..n).unwrap_or_default();
-        let prepared = prepare(policy, options, fixed, SIGNER_FIELDS, 6)?;
-        let expires_at = policy.expires_at(now);
-        let policy_b64 = prepared.policy_base64(expires_at);
-        let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
-        self.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
-        Ok(SignedForm {
-            url: self.url.clone(),
-            fields,
-            expires_at,
-            fields_to_fill,
-        })
+        sign_policy(self, policy, options, now)
     }
 
     /// Signs an exact policy text without changing a byte of it (to reproduce
@@ -183,24 +153,38 @@ impl OssSigner {
         policy_json: &str,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        let expires_at = wire::from_json(policy_json)
-            .map(|p| p.expires_at(now))
-            .map_err(SignatureError::Policy)?;
-        let stamp = Stamp::at(now);
-        let credential = self.credential(stamp.date());
-        let mut fields = Vec::with_capacity(6);
-        self.push_signature_fields(
-            &mut fields,
-            wire::to_base64(policy_json),
-            &stamp,
-            credential,
-        );
-        Ok(SignedForm {
-            url: self.url.clone(),
-            fields,
-            expires_at,
-            fields_to_fill: Vec::new(),
-        })
+        sign_exact_json(self, policy_json, now)
+    }
+}
+
+impl SignatureFields for OssSigner {
+    const SIGNER_FIELDS: &'static [&'static str] = &[
+        "x-oss-signature-version",
+        "x-oss-credential",
+        "x-oss-date",
+        "x-oss-security-token",
+        "x-oss-signature",
+        "policy",
+        "OSSAccessKeyId",
+        "Signature",
+    ];
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s> {
+        let mut fixed = Fixed::default();
+        fixed.push("bucket", &self.bucket);
+        if self.version == OssVersion::V4 {
+            fixed.push("x-oss-signature-version", ALGORITHM);
+            fixed.push("x-oss-credential", credential);
+            fixed.push("x-oss-date", stamp.datetime());
+        }
+        if let Some(token) = self.credentials.security_token() {
+            fixed.push("x-oss-security-token", token);
+        }
+        fixed
     }
 
     fn credential(&self, date: &str) -> String {
@@ -222,7 +206,6 @@ impl OssSigner {
         out
     }
 
-    /// Appends the fields that carry the signature of `policy_b64`.
     fn push_signature_fields(
         &self,
         fields: &mut Vec<(String, String)>,
@@ -258,18 +241,6 @@ impl OssSigner {
         }
     }
 }
-
-/// Fields the OSS signer writes itself (never copied from `eq` conditions).
-const SIGNER_FIELDS: &[&str] = &[
-    "x-oss-signature-version",
-    "x-oss-credential",
-    "x-oss-date",
-    "x-oss-security-token",
-    "x-oss-signature",
-    "policy",
-    "OSSAccessKeyId",
-    "Signature",
-];
 
 /// `yyyymmddTHHMMSSZ` of one instant (its first 8 bytes are `yyyymmdd`),
 /// kept on the stack: every signature needs both.

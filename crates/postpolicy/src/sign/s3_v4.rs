@@ -9,13 +9,12 @@
 use chrono::{DateTime, Utc};
 
 use super::Credentials;
-use super::form::{SignOptions, SignedForm, prepare};
+use super::form::{Fixed, SignOptions, SignatureFields, SignedForm, sign_exact_json, sign_policy};
 use super::key::{DayKeyCache, derive_chain_key, keyed_mac};
 use super::oss::{Stamp, check_bucket};
 use super::oss_v4::{check_date, hex_mac};
 use crate::error::SignatureError;
 use crate::policy::{Condition, Policy};
-use crate::wire;
 
 /// The `x-amz-algorithm` of every SigV4 form.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -254,32 +253,7 @@ impl S3Signer {
                 dialect: DIALECT,
             });
         }
-        let stamp = Stamp::at(now);
-        let credential = self.credential(stamp.date());
-        let mut fixed: [(&'static str, &str); 5] = [
-            ("bucket", self.bucket.as_str()),
-            ("x-amz-algorithm", ALGORITHM),
-            ("x-amz-credential", credential.as_str()),
-            ("x-amz-date", stamp.datetime()),
-            ("", ""),
-        ];
-        let mut n = 4;
-        if let (Some(token), Some(slot)) = (self.credentials.security_token(), fixed.get_mut(4)) {
-            *slot = ("x-amz-security-token", token);
-            n = 5;
-        }
-        let fixed = fixed.get(..n).unwrap_or_default();
-        let prepared = prepare(policy, options, fixed, SIGNER_FIELDS, 6)?;
-        let expires_at = policy.expires_at(now);
-        let policy_b64 = prepared.policy_base64(expires_at);
-        let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
-        self.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
-        Ok(SignedForm {
-            url: self.url.clone(),
-            fields,
-            expires_at,
-            fields_to_fill,
-        })
+        sign_policy(self, policy, options, now)
     }
 
     /// Signs an exact policy text without changing a byte of it (to reproduce
@@ -290,24 +264,34 @@ impl S3Signer {
         policy_json: &str,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        let expires_at = wire::from_json(policy_json)
-            .map(|p| p.expires_at(now))
-            .map_err(SignatureError::Policy)?;
-        let stamp = Stamp::at(now);
-        let credential = self.credential(stamp.date());
-        let mut fields = Vec::with_capacity(6);
-        self.push_signature_fields(
-            &mut fields,
-            wire::to_base64(policy_json),
-            &stamp,
-            credential,
-        );
-        Ok(SignedForm {
-            url: self.url.clone(),
-            fields,
-            expires_at,
-            fields_to_fill: Vec::new(),
-        })
+        sign_exact_json(self, policy_json, now)
+    }
+}
+
+impl SignatureFields for S3Signer {
+    const SIGNER_FIELDS: &'static [&'static str] = &[
+        "policy",
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-signature",
+    ];
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s> {
+        let mut fixed = Fixed::default();
+        fixed.push("bucket", &self.bucket);
+        fixed.push("x-amz-algorithm", ALGORITHM);
+        fixed.push("x-amz-credential", credential);
+        fixed.push("x-amz-date", stamp.datetime());
+        if let Some(token) = self.credentials.security_token() {
+            fixed.push("x-amz-security-token", token);
+        }
+        fixed
     }
 
     /// `AK/yyyymmdd/region/s3/aws4_request`.
@@ -319,7 +303,6 @@ impl S3Signer {
         )
     }
 
-    /// Appends the fields that carry the signature of `policy_b64`.
     fn push_signature_fields(
         &self,
         fields: &mut Vec<(String, String)>,
@@ -342,16 +325,6 @@ impl S3Signer {
         fields.push(("x-amz-signature".to_owned(), signature));
     }
 }
-
-/// Fields the S3 signer writes itself (never copied from `eq` conditions).
-const SIGNER_FIELDS: &[&str] = &[
-    "policy",
-    "x-amz-algorithm",
-    "x-amz-credential",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-amz-signature",
-];
 
 #[cfg(test)]
 mod tests {

@@ -138,15 +138,24 @@ impl<'a> Reader<'a> {
     }
 
     fn conditions(&mut self) -> Option<Vec<ConditionView<'a>>> {
+        self.list(12, Self::condition)
+    }
+
+    /// `[item, …]`, possibly empty.
+    fn list<T>(
+        &mut self,
+        capacity: usize,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
         self.expect(b'[')?;
-        let mut conditions = Vec::with_capacity(12);
+        let mut items = Vec::with_capacity(capacity);
         if self.next_is(b']')? {
-            return Some(conditions);
+            return Some(items);
         }
         loop {
-            conditions.push(self.condition()?);
+            items.push(item(self)?);
             if self.next_is(b']')? {
-                return Some(conditions);
+                return Some(items);
             }
             self.expect(b',')?;
         }
@@ -207,18 +216,7 @@ impl<'a> Reader<'a> {
     }
 
     fn strings(&mut self) -> Option<Vec<Cow<'a, str>>> {
-        self.expect(b'[')?;
-        let mut values = Vec::with_capacity(4);
-        if self.next_is(b']')? {
-            return Some(values);
-        }
-        loop {
-            values.push(self.string()?);
-            if self.next_is(b']')? {
-                return Some(values);
-            }
-            self.expect(b',')?;
-        }
+        self.list(4, Self::string)
     }
 }
 
