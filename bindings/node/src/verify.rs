@@ -137,6 +137,13 @@ impl KeyStore for Store {
             }
         }
     }
+
+    fn secret_ref(&self, access_key_id: &str) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Store::Map(map) => map.secret_ref(access_key_id),
+            Store::Lookup(_) => self.secret(access_key_id).map(Into::into),
+        }
+    }
 }
 
 /// Where a verifier's secrets come from, on the JS side.

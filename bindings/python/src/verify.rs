@@ -198,6 +198,13 @@ impl KeyStore for Keys {
             Keys::Callable(callable) => callable.secret(access_key_id),
         }
     }
+
+    fn secret_ref(&self, access_key_id: &str) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Keys::Map(map) => map.secret_ref(access_key_id),
+            Keys::Callable(callable) => callable.secret(access_key_id).map(Into::into),
+        }
+    }
 }
 
 /// Runs a verification. A callable key store needs the interpreter, so the
