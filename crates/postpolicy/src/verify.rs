@@ -6,15 +6,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use crate::policy::{ByteRange, Condition, MAX_FORM_UPLOAD_BYTES, Policy};
 use crate::policy_view::ConditionView;
+use crate::sign::KeyIdCache;
 use crate::sign::oss_v1::verify_v1;
 use crate::sign::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, TERMINATOR, verify_v4};
-use crate::sign::{HmacSha256, keyed_mac};
 use crate::wire;
 
 /// Largest form-field name OSS accepts (8 KB).
@@ -203,8 +202,8 @@ pub struct Verifier {
     keys: Box<dyn KeyStore>,
     clock_skew: TimeDelta,
     allow_anonymous: bool,
-    /// Derived V4 keys by access key id: (day, secret, keyed MAC).
-    v4_keys: Mutex<HashMap<String, (String, String, HmacSha256)>>,
+    /// Derived V4 keys by access key id.
+    v4_keys: KeyIdCache,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -245,7 +244,7 @@ impl Verifier {
             keys: Box::new(keys),
             clock_skew: DEFAULT_CLOCK_SKEW,
             allow_anonymous: false,
-            v4_keys: Mutex::new(HashMap::new()),
+            v4_keys: KeyIdCache::default(),
         }
     }
 
@@ -350,14 +349,7 @@ impl Verifier {
     }
 
     fn secret(&self, access_key_id: &str) -> Result<Cow<'_, str>, Rejected> {
-        self.keys.secret_ref(access_key_id).ok_or_else(|| {
-            Rejected::new(
-                403,
-                "InvalidAccessKeyId",
-                UNKNOWN_KEY_ID,
-                format!("the access key id `{access_key_id}` is not known to this verifier"),
-            )
-        })
+        lookup_secret(&*self.keys, access_key_id, UNKNOWN_KEY_ID)
     }
 
     fn check_v4<'a>(
@@ -436,41 +428,15 @@ impl Verifier {
                 ),
             ));
         }
-        let mac = self.v4_mac(access_key_id, &secret, date);
+        let mac = self.v4_keys.mac_for(access_key_id, &secret, date, || {
+            oss_v4::signing_key_v4(&secret, date, &self.region, self.product)
+        });
         if !verify_v4(mac, policy, signature) {
             return Err(signature_mismatch(format!(
                 "x-oss-signature does not match the policy signed with the secret of `{access_key_id}` for {date}/{region}/{product}"
             )));
         }
         Ok(access_key_id)
-    }
-
-    /// The keyed V4 MAC for (key id, day), derived once and cached; the secret
-    /// is kept alongside so a rotated secret is never served a stale key.
-    fn v4_mac(&self, access_key_id: &str, secret: &str, date: &str) -> HmacSha256 {
-        let mut cache = match self.v4_keys.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some((cached_date, cached_secret, mac)) = cache.get(access_key_id) {
-            if cached_date == date && cached_secret == secret {
-                return mac.clone();
-            }
-        }
-        if cache.len() >= 1024 {
-            cache.clear();
-        }
-        let mac = keyed_mac(&oss_v4::signing_key_v4(
-            secret,
-            date,
-            &self.region,
-            self.product,
-        ));
-        cache.insert(
-            access_key_id.to_owned(),
-            (date.to_owned(), secret.to_owned(), mac.clone()),
-        );
-        mac
     }
 }
 
@@ -498,6 +464,23 @@ pub fn explain(
         failures.push(r);
     }
     failures
+}
+
+/// The secret of `access_key_id`, or the service's answer to an unknown id
+/// (`unknown_message` in the dialect's wording).
+pub(crate) fn lookup_secret<'k>(
+    keys: &'k dyn KeyStore,
+    access_key_id: &str,
+    unknown_message: &str,
+) -> Result<Cow<'k, str>, Rejected> {
+    keys.secret_ref(access_key_id).ok_or_else(|| {
+        Rejected::new(
+            403,
+            "InvalidAccessKeyId",
+            unknown_message,
+            format!("the access key id `{access_key_id}` is not known to this verifier"),
+        )
+    })
 }
 
 /// `yyyymmddTHHMMSSZ`, by hand: this runs on every V4 verification.

@@ -14,19 +14,16 @@
 //! Field names are case-insensitive, values byte-exact. Rejections carry S3's
 //! error codes and messages, the failing condition's index and a reason.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::policy::{ByteRange, Condition, MAX_FORM_UPLOAD_BYTES, Policy};
+use crate::sign::KeyIdCache;
 use crate::sign::oss_v4::verify_v4;
 use crate::sign::s3_v4::{ALGORITHM, SERVICE, TERMINATOR, signing_key_s3};
-use crate::sign::{HmacSha256, keyed_mac};
 use crate::verify::{
     Accepted, KeyStore, Rejected, Submission, check_expiry, check_size_cap, decode_policy,
-    parse_x_oss_date, quoted_list, range_failure, signature_mismatch, stored_metadata,
-    success_status,
+    lookup_secret, parse_x_oss_date, quoted_list, range_failure, signature_mismatch,
+    stored_metadata, success_status,
 };
 use crate::wire;
 
@@ -44,7 +41,7 @@ pub struct S3Verifier {
     max_date_age: Option<TimeDelta>,
     allow_anonymous: bool,
     /// Derived keys by access key id: (day, secret, keyed MAC).
-    derived: Mutex<HashMap<String, (String, String, HmacSha256)>>,
+    derived: KeyIdCache,
 }
 
 impl std::fmt::Debug for S3Verifier {
@@ -75,7 +72,7 @@ impl S3Verifier {
             keys: Box::new(keys),
             max_date_age: None,
             allow_anonymous: false,
-            derived: Mutex::new(HashMap::new()),
+            derived: KeyIdCache::default(),
         }
     }
 
@@ -174,14 +171,7 @@ impl S3Verifier {
     }
 
     fn secret(&self, access_key_id: &str) -> Result<std::borrow::Cow<'_, str>, Rejected> {
-        self.keys.secret_ref(access_key_id).ok_or_else(|| {
-            Rejected::new(
-                403,
-                "InvalidAccessKeyId",
-                UNKNOWN_KEY_ID,
-                format!("the access key id `{access_key_id}` is not known to this verifier"),
-            )
-        })
+        lookup_secret(&*self.keys, access_key_id, UNKNOWN_KEY_ID)
     }
 
     /// Checks the credential scope, the date and the signature; returns the
@@ -261,36 +251,15 @@ impl S3Verifier {
                 ));
             }
         }
-        let mac = self.mac(access_key_id, &secret, date);
+        let mac = self.derived.mac_for(access_key_id, &secret, date, || {
+            signing_key_s3(&secret, date, &self.region)
+        });
         if !verify_v4(mac, auth.policy, auth.signature) {
             return Err(signature_mismatch(format!(
                 "x-amz-signature does not match the policy signed with the secret of `{access_key_id}` for {date}/{region}/{SERVICE}"
             )));
         }
         Ok(access_key_id)
-    }
-
-    /// The keyed MAC for (key id, day), derived once and cached; the secret
-    /// is part of the entry so a rotated secret is never served stale.
-    fn mac(&self, access_key_id: &str, secret: &str, date: &str) -> HmacSha256 {
-        let mut cache = match self.derived.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some((cached_date, cached_secret, mac)) = cache.get(access_key_id) {
-            if cached_date == date && cached_secret == secret {
-                return mac.clone();
-            }
-        }
-        if cache.len() >= 1024 {
-            cache.clear();
-        }
-        let mac = keyed_mac(&signing_key_s3(secret, date, &self.region));
-        cache.insert(
-            access_key_id.to_owned(),
-            (date.to_owned(), secret.to_owned(), mac.clone()),
-        );
-        mac
     }
 
     /// Evaluates the conditions in order, then the uncovered fields, then the

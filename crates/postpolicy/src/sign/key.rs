@@ -95,3 +95,43 @@ impl DayKeyCache {
         mac
     }
 }
+
+/// Derived signing keys by access key id, for verifiers that accept many
+/// keys: one entry per id for its latest day. The secret is part of the entry
+/// so that a rotated secret is never served a stale key; the map is emptied
+/// when it reaches 1024 ids, which bounds it against ids made up by clients.
+#[derive(Debug, Default)]
+pub(crate) struct KeyIdCache {
+    slots: std::sync::Mutex<std::collections::HashMap<String, (String, String, HmacSha256)>>,
+}
+
+impl KeyIdCache {
+    /// A keyed HMAC for `access_key_id` on `date`, deriving it with `derive`
+    /// on a miss.
+    pub(crate) fn mac_for(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        date: &str,
+        derive: impl FnOnce() -> [u8; 32],
+    ) -> HmacSha256 {
+        let mut slots = match self.slots.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((cached_date, cached_secret, mac)) = slots.get(access_key_id) {
+            if cached_date == date && cached_secret == secret {
+                return mac.clone();
+            }
+        }
+        if slots.len() >= 1024 {
+            slots.clear();
+        }
+        let mac = keyed_mac(&derive());
+        slots.insert(
+            access_key_id.to_owned(),
+            (date.to_owned(), secret.to_owned(), mac.clone()),
+        );
+        mac
+    }
+}

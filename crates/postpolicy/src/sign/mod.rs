@@ -14,7 +14,7 @@ pub use oss_v1::sign_v1;
 pub use oss_v4::sign_v4;
 pub use s3_v4::{S3Signer, sign_s3_v4};
 
-pub(crate) use key::{HmacSha256, keyed_mac};
+pub(crate) use key::KeyIdCache;
 
 use crate::error::SignatureError;
 

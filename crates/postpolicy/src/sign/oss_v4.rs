@@ -123,7 +123,7 @@ pub(crate) fn check_date(date: &str) -> Result<(), SignatureError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sign::keyed_mac;
+    use crate::sign::key::keyed_mac;
 
     #[test]
     fn signatures_are_compared_as_lower_case_hex_only() {
