@@ -8,7 +8,8 @@ use napi::Result;
 use napi::bindgen_prelude::{Either, Env, External};
 use napi_derive::napi;
 use postpolicy::{
-    CallbackSpec, Credentials, OssSigner, OssVersion, Policy, S3Signer, SignOptions, SignedForm,
+    CallbackSpec, Credentials, FormSigner, OssSigner, OssVersion, Policy, S3Signer, SignOptions,
+    SignedForm,
 };
 
 use crate::errors::throw_from;
@@ -150,8 +151,16 @@ pub fn oss_sign(
     callback: Option<&External<CallbackSpec>>,
     pin_callback: Option<bool>,
 ) -> Result<Packed> {
-    oss_signed(env, signer, policy, now_millis, key, callback, pin_callback)
-        .map(|form| packed(&form))
+    signed(
+        env,
+        &**signer,
+        policy,
+        now_millis,
+        key,
+        callback,
+        pin_callback,
+    )
+    .map(|form| packed(&form))
 }
 
 /// Like `ossSign`, but returns the JSON token for the browser exactly as the
@@ -166,13 +175,22 @@ pub fn oss_sign_token(
     callback: Option<&External<CallbackSpec>>,
     pin_callback: Option<bool>,
 ) -> Result<String> {
-    oss_signed(env, signer, policy, now_millis, key, callback, pin_callback)
-        .map(|form| form.to_json())
+    signed(
+        env,
+        &**signer,
+        policy,
+        now_millis,
+        key,
+        callback,
+        pin_callback,
+    )
+    .map(|form| form.to_json())
 }
 
-fn oss_signed(
+/// Either signer's signing call, with the options built from the arguments.
+fn signed(
     env: &Env,
-    signer: &OssSigner,
+    signer: &impl FormSigner,
     policy: &Policy,
     now_millis: Option<f64>,
     key: Option<String>,
@@ -180,14 +198,27 @@ fn oss_signed(
     pin_callback: Option<bool>,
 ) -> Result<SignedForm> {
     let now = from_millis(now_millis)?;
-    let signed = match sign_options(key, callback, pin_callback) {
-        Ok(None) => signer.sign(policy, now).map_err(postpolicy::Error::from),
-        Ok(Some(options)) => signer
-            .sign_with(policy, &options, now)
-            .map_err(postpolicy::Error::from),
-        Err(e) => Err(e),
-    };
-    signed.map_err(|e| throw_from(env, e))
+    sign_options(key, callback, pin_callback)
+        .and_then(|options| {
+            signer
+                .sign_with(policy, &options.unwrap_or_default(), now)
+                .map_err(postpolicy::Error::from)
+        })
+        .map_err(|e| throw_from(env, e))
+}
+
+/// Either signer's `sign_json`, packed.
+fn signed_json(
+    env: &Env,
+    signer: &impl FormSigner,
+    policy_json: &str,
+    now_millis: Option<f64>,
+) -> Result<Packed> {
+    let now = from_millis(now_millis)?;
+    signer
+        .sign_json(policy_json, now)
+        .map_err(|e| throw_from(env, e))
+        .map(|form| packed(&form))
 }
 
 /// Signs an exact policy JSON text without changing a byte of it (to
@@ -200,11 +231,7 @@ pub fn oss_sign_json(
     policy_json: String,
     now_millis: Option<f64>,
 ) -> Result<Packed> {
-    let now = from_millis(now_millis)?;
-    signer
-        .sign_json(&policy_json, now)
-        .map_err(|e| throw_from(env, e))
-        .map(|form| packed(&form))
+    signed_json(env, &**signer, &policy_json, now_millis)
 }
 
 /// What `ossSign` and its kin return: see `pack` and `items`.
@@ -375,8 +402,16 @@ pub fn s3_sign(
     callback: Option<&External<CallbackSpec>>,
     pin_callback: Option<bool>,
 ) -> Result<Packed> {
-    s3_signed(env, signer, policy, now_millis, key, callback, pin_callback)
-        .map(|form| packed(&form))
+    signed(
+        env,
+        &**signer,
+        policy,
+        now_millis,
+        key,
+        callback,
+        pin_callback,
+    )
+    .map(|form| packed(&form))
 }
 
 /// `ossSignToken` for S3.
@@ -390,28 +425,16 @@ pub fn s3_sign_token(
     callback: Option<&External<CallbackSpec>>,
     pin_callback: Option<bool>,
 ) -> Result<String> {
-    s3_signed(env, signer, policy, now_millis, key, callback, pin_callback)
-        .map(|form| form.to_json())
-}
-
-fn s3_signed(
-    env: &Env,
-    signer: &S3Signer,
-    policy: &Policy,
-    now_millis: Option<f64>,
-    key: Option<String>,
-    callback: Option<&External<CallbackSpec>>,
-    pin_callback: Option<bool>,
-) -> Result<SignedForm> {
-    let now = from_millis(now_millis)?;
-    let signed = match sign_options(key, callback, pin_callback) {
-        Ok(None) => signer.sign(policy, now).map_err(postpolicy::Error::from),
-        Ok(Some(options)) => signer
-            .sign_with(policy, &options, now)
-            .map_err(postpolicy::Error::from),
-        Err(e) => Err(e),
-    };
-    signed.map_err(|e| throw_from(env, e))
+    signed(
+        env,
+        &**signer,
+        policy,
+        now_millis,
+        key,
+        callback,
+        pin_callback,
+    )
+    .map(|form| form.to_json())
 }
 
 /// `ossSignJson` for S3: signs an exact policy JSON text, byte for byte; only
@@ -423,11 +446,7 @@ pub fn s3_sign_json(
     policy_json: String,
     now_millis: Option<f64>,
 ) -> Result<Packed> {
-    let now = from_millis(now_millis)?;
-    signer
-        .sign_json(&policy_json, now)
-        .map_err(|e| throw_from(env, e))
-        .map(|form| packed(&form))
+    signed_json(env, &**signer, &policy_json, now_millis)
 }
 
 /// The S3 SigV4 signature (lower-case hex) of an already-encoded policy for

@@ -1,7 +1,9 @@
 //! `Credentials`, `OssSigner`, `SignedForm` and the low-level `sign_v1` /
 //! `sign_v4`.
 
-use postpolicy::{Credentials, OssSigner, OssVersion, S3Signer, SignOptions, SignedForm};
+use postpolicy::{
+    Credentials, FormSigner, OssSigner, OssVersion, S3Signer, SignOptions, SignedForm,
+};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -166,12 +168,7 @@ impl PyOssSigner {
         policy_json: &str,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PySignedForm> {
-        let now = convert::now_or_clock(now)?;
-        let signed = self
-            .0
-            .sign_json(policy_json, now)
-            .map_err(|e| to_pyerr(py, e))?;
-        Ok(PySignedForm::new(signed))
+        signed_json(py, &self.0, policy_json, now)
     }
 
     /// The form's action URL.
@@ -278,12 +275,7 @@ impl PyS3Signer {
         policy_json: &str,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PySignedForm> {
-        let now = convert::now_or_clock(now)?;
-        let signed = self
-            .0
-            .sign_json(policy_json, now)
-            .map_err(|e| to_pyerr(py, e))?;
-        Ok(PySignedForm::new(signed))
+        signed_json(py, &self.0, policy_json, now)
     }
 
     /// The form's action URL.
@@ -330,6 +322,20 @@ impl PyS3Signer {
 /// (a handler that only calls `to_json()` never pays for it). `to_dict()` is
 /// the JSON-ready token for the browser (`expires_at` as an ISO 8601 string),
 /// and `to_json()` its text.
+/// Either signer's `sign_json`, with `now` defaulting to the clock.
+fn signed_json(
+    py: Python<'_>,
+    signer: &impl FormSigner,
+    policy_json: &str,
+    now: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PySignedForm> {
+    let now = convert::now_or_clock(now)?;
+    let signed = signer
+        .sign_json(policy_json, now)
+        .map_err(|e| to_pyerr(py, e))?;
+    Ok(PySignedForm::new(signed))
+}
+
 #[pyclass(name = "SignedForm", module = "postpolicy._native", frozen)]
 pub struct PySignedForm {
     form: SignedForm,

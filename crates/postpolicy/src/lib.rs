@@ -45,8 +45,8 @@ pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
 pub use policy::{ByteRange, Condition, Expiration, Field, Policy};
 pub use sign::{
-    Credentials, OssSigner, OssVersion, S3Signer, Secret, SignOptions, SignedForm, sign_s3_v4,
-    sign_v1, sign_v4,
+    Credentials, FormSigner, OssSigner, OssVersion, S3Signer, Secret, SignOptions, SignedForm,
+    sign_s3_v4, sign_v1, sign_v4,
 };
 pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier, explain};
 pub use verify_s3::S3Verifier;

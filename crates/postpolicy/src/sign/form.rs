@@ -117,6 +117,25 @@ impl SignedForm {
     }
 }
 
+/// What the OSS and the S3 signer both do, for code that serves either with
+/// one path (the bindings' signing functions).
+pub trait FormSigner {
+    /// Signs `policy` at `now` with a key template, a callback, ….
+    fn sign_with(
+        &self,
+        policy: &Policy,
+        options: &SignOptions,
+        now: DateTime<Utc>,
+    ) -> Result<SignedForm, SignatureError>;
+
+    /// Signs an exact policy text without changing a byte of it.
+    fn sign_json(
+        &self,
+        policy_json: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SignedForm, SignatureError>;
+}
+
 /// What differs between the OSS and the S3 signer once the policy text is
 /// fixed: where the form goes, the credential scope, and the fields that
 /// carry the signature.

@@ -7,7 +7,7 @@ pub mod oss_v1;
 pub mod oss_v4;
 pub mod s3_v4;
 
-pub use form::{SignOptions, SignedForm};
+pub use form::{FormSigner, SignOptions, SignedForm};
 pub use key::Secret;
 pub use oss::{OssSigner, OssVersion};
 pub use oss_v1::sign_v1;
