@@ -14,6 +14,9 @@ bash scripts/test-python.sh
 echo "== Node =="
 bash scripts/test-node.sh
 
+echo "== Security (Python and Node halves) =="
+bash scripts/test-security.sh
+
 echo "== S3 interop against a local Garage server =="
 bash scripts/test-garage.sh
 
