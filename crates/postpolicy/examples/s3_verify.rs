@@ -58,7 +58,10 @@ fn run() -> Result<Value, String> {
     let mut verifier =
         S3Verifier::new(&str_of(&input, "bucket")?, &str_of(&input, "region")?, keys);
     if let Some(hours) = input.get("max_date_age_hours").and_then(Value::as_i64) {
-        verifier = verifier.with_max_date_age(TimeDelta::try_hours(hours));
+        let age = TimeDelta::try_hours(hours).ok_or("`max_date_age_hours` is out of range")?;
+        verifier = verifier
+            .with_max_date_age(Some(age))
+            .map_err(|e| e.to_string())?;
     }
     let pairs = |name: &str| -> Result<Vec<(String, String)>, String> {
         let Some(list) = input.get(name) else {

@@ -3,6 +3,7 @@
 
 pub use crate::callback::CallbackError;
 pub use crate::dsl::{SyntaxError, SyntaxErrors};
+pub use crate::time::TimeRangeError;
 pub use crate::verify::Rejected;
 
 /// A policy document the service would refuse (`InvalidPolicyDocument`), or a
@@ -78,6 +79,9 @@ pub enum SignatureError {
     },
     #[error("the policy cannot be signed: {0}")]
     Policy(#[from] PolicyError),
+    /// `now` or the expiration is outside what a form can state.
+    #[error("the policy cannot be signed: {0}")]
+    Time(#[from] TimeRangeError),
 }
 
 impl miette::Diagnostic for SignatureError {
@@ -100,6 +104,8 @@ pub enum Error {
     Rejected(#[from] Box<Rejected>),
     #[error(transparent)]
     Callback(#[from] CallbackError),
+    #[error(transparent)]
+    Time(#[from] TimeRangeError),
 }
 
 impl From<Rejected> for Error {
@@ -110,17 +116,20 @@ impl From<Rejected> for Error {
 
 impl Error {
     /// A stable, language-neutral code: `POLICY_SYNTAX`, `POLICY_INVALID`,
-    /// `SIGNATURE_MISMATCH`, `SIGNING_INVALID`, `REJECTED`, or the callback
-    /// error's own `CALLBACK_*` code.
+    /// `SIGNATURE_MISMATCH`, `SIGNING_INVALID`, `REJECTED`,
+    /// `TIME_OUT_OF_RANGE` (also for a signature that failed on it), or the
+    /// callback error's own `CALLBACK_*` code.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Syntax(_) => "POLICY_SYNTAX",
             Error::Policy(_) => "POLICY_INVALID",
             Error::Signature(SignatureError::Mismatch) => "SIGNATURE_MISMATCH",
             Error::Signature(SignatureError::Policy(_)) => "POLICY_INVALID",
+            Error::Signature(SignatureError::Time(e)) => e.code(),
             Error::Signature(_) => "SIGNING_INVALID",
             Error::Rejected(_) => "REJECTED",
             Error::Callback(e) => e.code(),
+            Error::Time(e) => e.code(),
         }
     }
 }

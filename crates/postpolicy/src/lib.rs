@@ -36,6 +36,7 @@ pub mod lint;
 pub mod policy;
 mod policy_view;
 pub mod sign;
+pub mod time;
 pub mod verify;
 pub mod verify_s3;
 pub mod wire;
@@ -48,5 +49,6 @@ pub use sign::{
     Credentials, FormSigner, OssSigner, OssVersion, S3Signer, Secret, SignOptions, SignedForm,
     sign_s3_v4, sign_v1, sign_v4,
 };
+pub use time::TimeRangeError;
 pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier, explain};
 pub use verify_s3::S3Verifier;

@@ -18,6 +18,7 @@ pub const CODES: &[(&str, Severity)] = &[
     ("conflicting-eq", Severity::Error),
     ("empty-in", Severity::Error),
     ("expired", Severity::Error),
+    ("expiration-out-of-range", Severity::Error),
     ("no-key-condition", Severity::Warning),
     ("key-unrestricted", Severity::Warning),
     ("no-size-limit", Severity::Warning),
@@ -105,29 +106,10 @@ pub fn lint(policy: &Policy, now: DateTime<Utc>) -> Vec<Diagnostic> {
     }
 
     if let Some(expiration) = policy.expiration {
-        let at = expiration.resolve(now);
-        if at <= now {
-            report(
-                "expired",
-                format!(
-                    "the policy expires at {}, which is not after now ({})",
-                    wire::format_timestamp(at),
-                    wire::format_timestamp(now)
-                ),
-                None,
-            );
-        } else if at - now > LONG_EXPIRATION {
-            let days = match expiration {
-                Expiration::In { seconds } => seconds / 86_400,
-                Expiration::At(_) => u64::try_from((at - now).num_days()).unwrap_or(u64::MAX),
-            };
-            report(
-                "long-expiration",
-                format!(
-                    "the policy stays valid for about {days} days; a form should live minutes or hours (V4 forms are refused after 7 days anyway)"
-                ),
-                None,
-            );
+        // `now` prints in the messages: it must be in range too.
+        match crate::time::check_instant(now, "`now`").and_then(|now| expiration.resolve(now)) {
+            Err(e) => report("expiration-out-of-range", e.to_string(), None),
+            Ok(at) => lint_expiration(expiration, at, now, &mut report),
         }
     }
 
@@ -228,6 +210,38 @@ impl Policy {
     /// Lints this policy as if it were signed at `now` (see [`lint`]).
     pub fn lint(&self, now: DateTime<Utc>) -> Vec<Diagnostic> {
         lint(self, now)
+    }
+}
+
+/// `expired` and `long-expiration` of an expiration that resolved to `at`.
+fn lint_expiration(
+    expiration: Expiration,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    report: &mut impl FnMut(&'static str, String, Option<usize>),
+) {
+    if at <= now {
+        report(
+            "expired",
+            format!(
+                "the policy expires at {}, which is not after now ({})",
+                wire::format_timestamp(at),
+                wire::format_timestamp(now)
+            ),
+            None,
+        );
+    } else if at - now > LONG_EXPIRATION {
+        let days = match expiration {
+            Expiration::In { seconds } => seconds / 86_400,
+            Expiration::At(_) => u64::try_from((at - now).num_days()).unwrap_or(u64::MAX),
+        };
+        report(
+            "long-expiration",
+            format!(
+                "the policy stays valid for about {days} days; a form should live minutes or hours (V4 forms are refused after 7 days anyway)"
+            ),
+            None,
+        );
     }
 }
 

@@ -7,6 +7,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::time::TimeRangeError;
+
 use crate::diagnostic::Span;
 
 /// The largest object a form upload may create: 5 GB (OSS and S3 alike).
@@ -175,16 +177,13 @@ pub enum Expiration {
 }
 
 impl Expiration {
-    /// The instant this expiration denotes when the policy is signed at `now`.
-    /// A lifetime too large for the calendar saturates at the maximum date.
-    pub fn resolve(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    /// The instant this expiration denotes when the policy is signed at `now`:
+    /// an error when `now`, the fixed instant or `now` plus the lifetime is
+    /// outside what a policy document can state (years 0000 to 9999).
+    pub fn resolve(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeRangeError> {
         match *self {
-            Expiration::At(at) => at,
-            Expiration::In { seconds } => i64::try_from(seconds)
-                .ok()
-                .and_then(chrono::TimeDelta::try_seconds)
-                .and_then(|d| now.checked_add_signed(d))
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            Expiration::At(at) => crate::time::check_instant(at, "the expiration"),
+            Expiration::In { seconds } => crate::time::after_lifetime(now, seconds),
         }
     }
 }
@@ -241,8 +240,9 @@ impl Policy {
         self
     }
 
-    /// The expiration instant when signed at `now` (default lifetime when unset).
-    pub fn expires_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    /// The expiration instant when signed at `now` (default lifetime when
+    /// unset); an error when it cannot be stated (see [`Expiration::resolve`]).
+    pub fn expires_at(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeRangeError> {
         self.expiration
             .unwrap_or(Expiration::In {
                 seconds: DEFAULT_LIFETIME_SECONDS,
@@ -272,8 +272,9 @@ impl Policy {
         crate::wire::from_base64(policy_b64)
     }
 
-    /// Compact policy JSON; a relative or missing expiration resolves against `now`.
-    pub fn to_json(&self, now: DateTime<Utc>) -> String {
+    /// Compact policy JSON; a relative or missing expiration resolves against
+    /// `now` (an error when the expiration cannot be stated).
+    pub fn to_json(&self, now: DateTime<Utc>) -> Result<String, TimeRangeError> {
         crate::wire::to_json(self, now)
     }
 }

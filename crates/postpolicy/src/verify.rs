@@ -14,6 +14,7 @@ use crate::policy_view::ConditionView;
 use crate::sign::KeyIdCache;
 use crate::sign::oss_v1::verify_v1;
 use crate::sign::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, TERMINATOR, verify_v4};
+use crate::time::{self, TimeRangeError};
 use crate::wire;
 
 /// Largest form-field name OSS accepts (8 KB).
@@ -248,10 +249,17 @@ impl Verifier {
         }
     }
 
-    /// How far in the future an `x-oss-date` may be (default 15 minutes).
-    pub fn with_clock_skew(mut self, skew: TimeDelta) -> Self {
-        self.clock_skew = skew;
-        self
+    /// How far in the future an `x-oss-date` may be (default 15 minutes):
+    /// from zero to [`MAX_CLOCK_SKEW`](crate::time::MAX_CLOCK_SKEW), an error
+    /// otherwise (a negative skew would refuse every form).
+    pub fn with_clock_skew(mut self, skew: TimeDelta) -> Result<Self, TimeRangeError> {
+        self.clock_skew = crate::time::check_span(
+            skew,
+            crate::time::MAX_CLOCK_SKEW,
+            "the clock skew",
+            "7 days",
+        )?;
+        Ok(self)
     }
 
     /// Accept unsigned forms, as a `public-read-write` bucket does.
@@ -277,6 +285,7 @@ impl Verifier {
         submission: &Submission,
         now: DateTime<Utc>,
     ) -> Result<Accepted, Rejected> {
+        let now = check_now(now)?;
         check_structure(submission)?;
         let scheme = scheme(submission)?;
         let (policy_text, access_key_id) = match scheme {
@@ -403,7 +412,9 @@ impl Verifier {
             )));
         }
         let secret = self.secret(access_key_id)?;
-        if signed_at > now + self.clock_skew {
+        // `now` and the skew are bounded, so the sum exists; were it past the
+        // calendar, no date would be too far ahead.
+        if time::later_by(now, self.clock_skew).is_some_and(|latest| signed_at > latest) {
             return Err(Rejected::new(
                 403,
                 "RequestTimeTooSkewed",
@@ -416,7 +427,7 @@ impl Verifier {
                 ),
             ));
         }
-        if now > signed_at + MAX_V4_VALIDITY {
+        if time::later_by(signed_at, MAX_V4_VALIDITY).is_some_and(|end| now > end) {
             return Err(Rejected::new(
                 403,
                 "AccessDenied",
@@ -449,11 +460,15 @@ pub fn explain(
     bucket: Option<&str>,
     now: DateTime<Utc>,
 ) -> Vec<Rejected> {
+    let now = match check_now(now) {
+        Ok(now) => now,
+        Err(r) => return vec![r],
+    };
     let mut failures = Vec::new();
     if let Err(r) = check_structure(submission) {
         failures.push(r);
     }
-    if let Err(r) = check_expiry(policy.expires_at(now), now) {
+    if let Err(r) = check_policy_expiry(policy, now) {
         failures.push(r);
     }
     let conditions: Vec<ConditionView<'_>> = policy.conditions.iter().map(Into::into).collect();
@@ -630,6 +645,33 @@ fn policy_rejected(error: crate::PolicyError) -> Rejected {
         error.service_message(),
         error.reason(),
     )
+}
+
+/// `now` when a policy can state it. The server's clock is not the form's
+/// fault: the service answers trouble of its own with 500 `InternalError`.
+pub(crate) fn check_now(now: DateTime<Utc>) -> Result<DateTime<Utc>, Rejected> {
+    time::check_instant(now, "`now`").map_err(|e| {
+        Rejected::new(
+            500,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+            e.to_string(),
+        )
+    })
+}
+
+/// [`check_expiry`] of a policy the caller holds, whose expiration may not
+/// resolve (`expires in` past 9999): such a policy could never be signed.
+pub(crate) fn check_policy_expiry(policy: &Policy, now: DateTime<Utc>) -> Result<(), Rejected> {
+    match policy.expires_at(now) {
+        Ok(expires_at) => check_expiry(expires_at, now),
+        Err(e) => Err(Rejected::new(
+            400,
+            "InvalidPolicyDocument",
+            "Invalid Policy: Invalid expiration.",
+            e.to_string(),
+        )),
+    }
 }
 
 pub(crate) fn check_expiry(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Rejected> {

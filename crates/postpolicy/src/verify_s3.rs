@@ -20,9 +20,10 @@ use crate::policy::{ByteRange, Condition, MAX_FORM_UPLOAD_BYTES, Policy};
 use crate::sign::KeyIdCache;
 use crate::sign::oss_v4::verify_v4;
 use crate::sign::s3_v4::{ALGORITHM, SERVICE, TERMINATOR, signing_key_s3};
+use crate::time::{self, TimeRangeError};
 use crate::verify::{
-    Accepted, KeyStore, Rejected, Submission, check_expiry, check_size_cap, decode_policy,
-    lookup_secret, parse_x_oss_date, quoted_list, range_failure, signature_mismatch,
+    Accepted, KeyStore, Rejected, Submission, check_now, check_policy_expiry, check_size_cap,
+    decode_policy, lookup_secret, parse_x_oss_date, quoted_list, range_failure, signature_mismatch,
     stored_metadata, success_status,
 };
 use crate::wire;
@@ -79,9 +80,16 @@ impl S3Verifier {
     /// Refuse forms whose `x-amz-date` is older than `age`, whatever the
     /// policy's expiration says. S3 itself goes by the expiration only (the
     /// default); Garage refuses dates older than 24 hours.
-    pub fn with_max_date_age(mut self, age: Option<TimeDelta>) -> Self {
-        self.max_date_age = age;
-        self
+    ///
+    /// The age is from zero to [`MAX_DATE_AGE`](crate::time::MAX_DATE_AGE);
+    /// anything else is an error.
+    pub fn with_max_date_age(mut self, age: Option<TimeDelta>) -> Result<Self, TimeRangeError> {
+        self.max_date_age = age
+            .map(|age| {
+                time::check_span(age, time::MAX_DATE_AGE, "the maximum date age", "3650 days")
+            })
+            .transpose()?;
+        Ok(self)
     }
 
     /// Accept unsigned forms, as a bucket with a public-write policy does.
@@ -104,6 +112,7 @@ impl S3Verifier {
         submission: &Submission,
         now: DateTime<Utc>,
     ) -> Result<Accepted, Rejected> {
+        let now = check_now(now)?;
         check_structure(submission)?;
         let (policy, access_key_id) = match auth(submission)? {
             None if self.allow_anonymous => (None, None),
@@ -122,7 +131,7 @@ impl S3Verifier {
         };
         let size_limit = match &policy {
             Some(policy) => {
-                check_expiry(policy.expires_at(now), now)?;
+                check_policy_expiry(policy, now)?;
                 let mut outcome = Outcome::default();
                 self.evaluate(policy, submission, &mut outcome, true);
                 if let Some(first) = outcome.failures.into_iter().next() {
@@ -151,6 +160,10 @@ impl S3Verifier {
         submission: &Submission,
         now: DateTime<Utc>,
     ) -> Vec<Rejected> {
+        let now = match check_now(now) {
+            Ok(now) => now,
+            Err(r) => return vec![r],
+        };
         let mut failures = Vec::new();
         if let Err(r) = check_structure(submission) {
             failures.push(r);
@@ -158,7 +171,7 @@ impl S3Verifier {
         if let Err(r) = check_operators(policy) {
             failures.push(r);
         }
-        if let Err(r) = check_expiry(policy.expires_at(now), now) {
+        if let Err(r) = check_policy_expiry(policy, now) {
             failures.push(r);
         }
         let mut outcome = Outcome::default();
@@ -237,7 +250,7 @@ impl S3Verifier {
         }
         let secret = self.secret(access_key_id)?;
         if let Some(max_age) = self.max_date_age {
-            if now > signed_at + max_age {
+            if time::later_by(signed_at, max_age).is_some_and(|end| now > end) {
                 return Err(Rejected::new(
                     403,
                     "AccessDenied",

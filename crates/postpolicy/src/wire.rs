@@ -15,20 +15,17 @@ use std::borrow::Cow;
 use crate::error::PolicyError;
 use crate::policy::{ByteRange, Condition, Field, Policy};
 use crate::policy_view::{ConditionView, PolicyView};
+use crate::time::TimeRangeError;
 
 mod scan;
 
 /// Serialises `policy` as compact policy JSON; a relative or missing expiration
-/// is resolved against `now`.
-pub fn to_json(policy: &Policy, now: DateTime<Utc>) -> String {
+/// is resolved against `now` (an error when it cannot be stated).
+pub fn to_json(policy: &Policy, now: DateTime<Utc>) -> Result<String, TimeRangeError> {
+    let expires_at = policy.expires_at(now)?;
     let mut out = String::with_capacity(512);
-    write_json(
-        &mut out,
-        policy.expires_at(now),
-        &[],
-        policy.conditions.iter(),
-    );
-    out
+    write_json(&mut out, expires_at, &[], policy.conditions.iter());
+    Ok(out)
 }
 
 /// Writes compact policy JSON from an expiration instant and conditions in
@@ -709,7 +706,7 @@ mod tests {
                 Condition::content_length(1, 6_000_000_000),
             ],
         );
-        let json = to_json(&p, now);
+        let json = to_json(&p, now).unwrap();
         assert_eq!(
             json,
             r#"{"expiration":"2023-11-14T22:14:20.000Z","conditions":[{"bucket":"b"},["starts-with","$key","user/"],["content-length-range",1,6000000000]]}"#

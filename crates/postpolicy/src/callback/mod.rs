@@ -8,8 +8,9 @@
 //!   local dev endpoint needs it.
 //! - [`verify_callback`]: the RSA/MD5 signature check of spec §6.2. The public
 //!   key is fetched through an injected [`KeySource`] (this crate does no I/O),
-//!   only after the key URL passed the [`KeyUrlPolicy`]; [`CachedKeySource`]
-//!   keeps parsed keys per URL.
+//!   only after the key URL passed the [`KeyUrlPolicy`], for the canonical
+//!   URL that check gives; [`CachedKeySource`] keeps parsed keys per
+//!   canonical URL (at most [`KEY_CACHE_CAPACITY`]).
 //! - [`CallbackSigner`]: the sending side, for the local dev endpoint and tests.
 //!
 //! ```
@@ -23,19 +24,21 @@
 //! # Ok::<(), postpolicy::callback::CallbackError>(())
 //! ```
 
+mod key_url;
 mod render;
 mod signer;
 mod spec;
 mod template;
 mod verify;
 
+pub use key_url::{KEY_CACHE_CAPACITY, KeyCache, KeyUrlPolicy, MAX_KEY_URL_BYTES, OSS_KEY_HOST};
 pub use render::{ImageInfo, ObjectFacts, render_body};
 pub use signer::CallbackSigner;
 pub use spec::{BodyType, CallbackFields, CallbackSpec, MAX_URLS};
 pub use template::SYSTEM_VARIABLES;
 pub use verify::{
-    CachedKeySource, CallbackRequest, KeySource, KeyUrlPolicy, PublicKey, VerifiedCallback,
-    string_to_sign, verify_callback,
+    CachedKeySource, CallbackRequest, KeySource, PublicKey, VerifiedCallback, string_to_sign,
+    trusted_key_url, verify_callback,
 };
 
 /// The `rand_core` version [`CallbackSigner::generate`] takes its random
@@ -133,11 +136,16 @@ pub enum CallbackError {
     /// A header that must be base64 is not.
     #[error("the `{header}` header of the callback request is not valid base64")]
     HeaderNotBase64 { header: &'static str },
-    /// The public-key URL is not under an allowed prefix; nothing was fetched.
+    /// The public-key URL may not be fetched; nothing was fetched. The
+    /// message shows the URL with control characters escaped.
     #[error(
-        "the callback's public key URL `{url}` is not trusted: it must start with an allowed prefix such as http://gosspublic.alicdn.com/"
+        "the callback's public key URL `{}` is not trusted: {reason}; nothing was fetched",
+        shown(.url)
     )]
-    UntrustedKeyUrl { url: String },
+    UntrustedKeyUrl { url: String, reason: String },
+    /// A trusted key URL prefix that is not an http(s) URL (configuration).
+    #[error("the trusted key URL prefix `{}` is invalid: {reason}", shown(.prefix))]
+    InvalidKeyUrlPrefix { prefix: String, reason: String },
     /// The [`KeySource`] could not fetch the key.
     #[error("could not fetch the callback public key from `{url}`: {reason}")]
     KeyFetch { url: String, reason: String },
@@ -155,6 +163,26 @@ pub enum CallbackError {
     /// RSA signing failed.
     #[error("could not sign the callback: {reason}")]
     Signing { reason: String },
+}
+
+/// `text` for a message: control characters and line breaks escaped (a key
+/// URL comes from the request and may hold a newline meant for a log), and
+/// cut after 200 characters.
+fn shown(text: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    let mut out = String::with_capacity(text.len().min(MAX_CHARS + 8));
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || (c.is_whitespace() && c != ' ') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn suggestion_text(suggestion: &Option<&'static str>) -> String {
@@ -193,6 +221,7 @@ impl CallbackError {
             CallbackError::MissingPubKeyUrl => "CALLBACK_MISSING_PUB_KEY_URL",
             CallbackError::HeaderNotBase64 { .. } => "CALLBACK_HEADER_NOT_BASE64",
             CallbackError::UntrustedKeyUrl { .. } => "CALLBACK_UNTRUSTED_KEY_URL",
+            CallbackError::InvalidKeyUrlPrefix { .. } => "CALLBACK_KEY_URL_PREFIX",
             CallbackError::KeyFetch { .. } => "CALLBACK_KEY_FETCH_FAILED",
             CallbackError::InvalidPublicKey { .. } => "CALLBACK_INVALID_PUBLIC_KEY",
             CallbackError::BadSignature => "CALLBACK_BAD_SIGNATURE",
@@ -227,6 +256,9 @@ impl miette::Diagnostic for CallbackError {
         let help = match self {
             CallbackError::UntrustedKeyUrl { .. } => {
                 "only keys published by OSS are trusted by default; for a local endpoint, extend the policy with KeyUrlPolicy::default().allow(prefix)"
+            }
+            CallbackError::InvalidKeyUrlPrefix { .. } => {
+                "a trusted prefix is an http(s) URL such as https://keys.example.com/oss/ (no user, query or fragment)"
             }
             CallbackError::UndefinedVar { .. } | CallbackError::UnusedVar { .. } => {
                 "every `${x:name}` in callbackBody needs a custom variable `x:name`, and every custom variable must be used"

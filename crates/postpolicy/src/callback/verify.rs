@@ -1,8 +1,7 @@
 //! Verifying, on the application server, that a callback request came from OSS
 //! (spec §6.2).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -13,12 +12,7 @@ use rsa::pkcs8::DecodePublicKey as _;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 
 use super::CallbackError;
-
-/// The key URL prefixes OSS itself uses (spec §6.2).
-const OSS_KEY_URL_PREFIXES: [&str; 2] = [
-    "http://gosspublic.alicdn.com/",
-    "https://gosspublic.alicdn.com/",
-];
+use super::key_url::{KeyCache, KeyUrlPolicy};
 
 /// A callback request as the application server received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,7 +147,8 @@ impl PublicKey {
 /// Implemented for closures `Fn(&str) -> Result<String, String>`.
 pub trait KeySource {
     /// The PEM text of the key at `url`; `Err` holds a reason for a person.
-    /// Only called for URLs the [`KeyUrlPolicy`] trusts.
+    /// Only called with the canonical form of a URL the [`KeyUrlPolicy`]
+    /// trusts.
     fn public_key_pem(&self, url: &str) -> Result<String, String>;
 
     /// The parsed key at `url`. The default fetches and parses on each call;
@@ -183,11 +178,14 @@ where
     }
 }
 
-/// A [`KeySource`] that keeps each successfully parsed key by URL, so the key
-/// is fetched once per process. Failures are not cached.
+/// A [`KeySource`] that keeps each successfully parsed key by its canonical
+/// URL (the one [`KeyUrlPolicy::check`] gives), at most
+/// [`KEY_CACHE_CAPACITY`](super::KEY_CACHE_CAPACITY) of them, least recently
+/// used going first, so a key is fetched once per process and forged URLs
+/// cannot grow the cache. Failures are not cached.
 pub struct CachedKeySource<S> {
     source: S,
-    keys: Mutex<HashMap<String, Arc<PublicKey>>>,
+    keys: KeyCache<Arc<PublicKey>>,
 }
 
 impl<S: KeySource> CachedKeySource<S> {
@@ -195,7 +193,7 @@ impl<S: KeySource> CachedKeySource<S> {
     pub fn new(source: S) -> Self {
         Self {
             source,
-            keys: Mutex::new(HashMap::new()),
+            keys: KeyCache::new(),
         }
     }
 
@@ -206,22 +204,17 @@ impl<S: KeySource> CachedKeySource<S> {
 
     /// How many keys are cached.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.keys.len()
     }
 
     /// Whether no key is cached.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.keys.is_empty()
     }
 
     /// Forgets every cached key.
     pub fn clear(&self) {
-        self.lock().clear();
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<PublicKey>>> {
-        // A panic while holding the lock cannot leave the map inconsistent.
-        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+        self.keys.clear();
     }
 }
 
@@ -231,84 +224,21 @@ impl<S: KeySource> KeySource for CachedKeySource<S> {
     }
 
     fn public_key(&self, url: &str) -> Result<Arc<PublicKey>, CallbackError> {
-        if let Some(key) = self.lock().get(url) {
-            return Ok(Arc::clone(key));
+        if let Some(key) = self.keys.get(url) {
+            return Ok(key);
         }
         // Fetch without holding the lock; two racing first calls may both fetch.
         let key = self.source.public_key(url)?;
-        self.lock().insert(url.to_string(), Arc::clone(&key));
+        self.keys.insert(url, Arc::clone(&key));
         Ok(key)
     }
 }
 
 impl<S> std::fmt::Debug for CachedKeySource<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let urls: Vec<String> = self
-            .keys
-            .lock()
-            .map(|keys| keys.keys().cloned().collect())
-            .unwrap_or_default();
         f.debug_struct("CachedKeySource")
-            .field("cached_urls", &urls)
+            .field("keys", &self.keys)
             .finish_non_exhaustive()
-    }
-}
-
-/// Which public-key URLs a callback may name. The URL is checked **before**
-/// anything is fetched, otherwise an attacker could sign with his own key.
-///
-/// The default trusts only `http://gosspublic.alicdn.com/` and
-/// `https://gosspublic.alicdn.com/`, where OSS publishes its key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyUrlPolicy {
-    prefixes: Vec<String>,
-}
-
-impl Default for KeyUrlPolicy {
-    fn default() -> Self {
-        Self {
-            prefixes: OSS_KEY_URL_PREFIXES.iter().map(|p| p.to_string()).collect(),
-        }
-    }
-}
-
-impl KeyUrlPolicy {
-    /// A policy that trusts no URL at all (add prefixes with [`allow`](Self::allow)).
-    pub fn none() -> Self {
-        Self {
-            prefixes: Vec::new(),
-        }
-    }
-
-    /// Also trusts URLs starting with `prefix`, e.g. the key URL of a local
-    /// dev endpoint. A prefix that ends right after the host
-    /// (`http://127.0.0.1:8080`) gets a `/`, so that it cannot match
-    /// `http://127.0.0.1:80801…` or `http://127.0.0.1:8080.evil.com/`.
-    pub fn allow(mut self, prefix: impl Into<String>) -> Self {
-        let mut prefix = prefix.into();
-        let after_scheme = prefix.find("://").map_or(0, |i| i + 3);
-        if !prefix
-            .get(after_scheme..)
-            .is_some_and(|rest| rest.contains('/'))
-        {
-            prefix.push('/');
-        }
-        if !self.prefixes.contains(&prefix) {
-            self.prefixes.push(prefix);
-        }
-        self
-    }
-
-    /// The trusted prefixes.
-    pub fn prefixes(&self) -> &[String] {
-        &self.prefixes
-    }
-
-    /// Whether `url` may be fetched: it starts with a trusted prefix
-    /// (case-sensitively) and has no whitespace or control characters.
-    pub fn is_trusted(&self, url: &str) -> bool {
-        !url.chars().any(|c| c.is_whitespace() || c.is_control())
-            && self.prefixes.iter().any(|p| url.starts_with(p.as_str()))
     }
 }
 
@@ -316,8 +246,43 @@ impl KeyUrlPolicy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VerifiedCallback {
-    /// The (trusted) URL of the key that verified the signature.
+    /// The canonical URL of the key that verified the signature (https for
+    /// OSS's key host).
     pub public_key_url: String,
+}
+
+/// The canonical URL of the key that must verify `req`, after the checks
+/// [`verify_callback`] makes before it asks for a key: the
+/// `x-oss-pub-key-url` header is present, base64 and UTF-8, the URL in it
+/// passes `policy` ([`KeyUrlPolicy::check`]), and the `authorization` header
+/// is present and base64. For callers that fetch the key themselves
+/// (asynchronously) and then call [`verify_callback`] with it.
+pub fn trusted_key_url(
+    req: &CallbackRequest<'_>,
+    policy: &KeyUrlPolicy,
+) -> Result<String, CallbackError> {
+    checked_headers(req, policy).map(|(url, _)| url)
+}
+
+/// The canonical key URL and the decoded signature.
+fn checked_headers(
+    req: &CallbackRequest<'_>,
+    policy: &KeyUrlPolicy,
+) -> Result<(String, Vec<u8>), CallbackError> {
+    let key_url_b64 = req
+        .header("x-oss-pub-key-url")
+        .ok_or(CallbackError::MissingPubKeyUrl)?;
+    let key_url_bytes = decode_header(key_url_b64, "x-oss-pub-key-url")?;
+    let key_url = String::from_utf8(key_url_bytes).map_err(|e| CallbackError::UntrustedKeyUrl {
+        url: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        reason: "it is not UTF-8".to_owned(),
+    })?;
+    let key_url = policy.check(&key_url)?;
+    let authorization = req
+        .header("authorization")
+        .ok_or(CallbackError::MissingAuthorization)?;
+    let signature = decode_header(authorization, "authorization")?;
+    Ok((key_url, signature))
 }
 
 /// Checks that `req` was signed by OSS (spec §6.2).
@@ -325,27 +290,15 @@ pub struct VerifiedCallback {
 /// In order: the `x-oss-pub-key-url` header must be present and base64, and
 /// the URL in it trusted by `policy` (nothing is fetched otherwise); the
 /// `authorization` header must be present and base64; the key comes from
-/// `keys`; the signature must be RSA PKCS#1 v1.5 over
-/// MD5([`string_to_sign`]). The method is not checked.
+/// `keys`, asked for the canonical URL [`KeyUrlPolicy::check`] gives; the
+/// signature must be RSA PKCS#1 v1.5 over MD5([`string_to_sign`]). The
+/// method is not checked.
 pub fn verify_callback(
     req: &CallbackRequest<'_>,
     keys: &dyn KeySource,
     policy: &KeyUrlPolicy,
 ) -> Result<VerifiedCallback, CallbackError> {
-    let key_url_b64 = req
-        .header("x-oss-pub-key-url")
-        .ok_or(CallbackError::MissingPubKeyUrl)?;
-    let key_url_bytes = decode_header(key_url_b64, "x-oss-pub-key-url")?;
-    let key_url = String::from_utf8(key_url_bytes).map_err(|e| CallbackError::UntrustedKeyUrl {
-        url: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })?;
-    if !policy.is_trusted(&key_url) {
-        return Err(CallbackError::UntrustedKeyUrl { url: key_url });
-    }
-    let authorization = req
-        .header("authorization")
-        .ok_or(CallbackError::MissingAuthorization)?;
-    let signature = decode_header(authorization, "authorization")?;
+    let (key_url, signature) = checked_headers(req, policy)?;
     let key = keys.public_key(&key_url)?;
     if key.verify(&string_to_sign(req), &signature) {
         Ok(VerifiedCallback {
@@ -397,30 +350,6 @@ mod tests {
         assert_eq!(r.header("authorization"), Some("x"));
         assert_eq!(r.header("AUTHORIZATION"), Some("x"));
         assert_eq!(r.header("x-oss-pub-key-url"), None);
-    }
-
-    #[test]
-    fn key_url_policy() {
-        let p = KeyUrlPolicy::default();
-        assert!(p.is_trusted("http://gosspublic.alicdn.com/callback_pub_key_v1.pem"));
-        assert!(p.is_trusted("https://gosspublic.alicdn.com/callback_pub_key_v1.pem"));
-        for bad in [
-            "http://gosspublic.alicdn.com.evil.com/k.pem",
-            "https://evil.com/http://gosspublic.alicdn.com/",
-            "HTTP://gosspublic.alicdn.com/k.pem",
-            "http://gosspublic.alicdn.com/k.pem\r\nHost: evil",
-            "http://gosspublic.alicdn.com",
-            "",
-        ] {
-            assert!(!p.is_trusted(bad), "{bad:?}");
-        }
-        let p = KeyUrlPolicy::default().allow("http://127.0.0.1:8080");
-        assert!(p.is_trusted("http://127.0.0.1:8080/key.pem"));
-        assert!(!p.is_trusted("http://127.0.0.1:80801/key.pem"));
-        assert!(!p.is_trusted("http://127.0.0.1:8080.evil.com/key.pem"));
-        let p = KeyUrlPolicy::none().allow("http://localhost:9000/keys/");
-        assert_eq!(p.prefixes(), ["http://localhost:9000/keys/"]);
-        assert!(!p.is_trusted("http://gosspublic.alicdn.com/callback_pub_key_v1.pem"));
     }
 
     #[test]

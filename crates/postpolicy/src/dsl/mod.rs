@@ -17,6 +17,7 @@ mod parser;
 mod printer;
 
 pub use error::{SyntaxError, SyntaxErrors};
+pub(crate) use printer::format_duration;
 
 use crate::policy::Policy;
 

@@ -190,11 +190,13 @@ pub(super) fn sign_policy<S: SignatureFields>(
     options: &SignOptions,
     now: DateTime<Utc>,
 ) -> Result<SignedForm, SignatureError> {
+    // The stamp writes a four-digit year: check `now` before formatting it.
+    let now = crate::time::check_instant(now, "`now`")?;
+    let expires_at = policy.expires_at(now)?;
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
     let fixed = signer.fixed_conditions(&stamp, &credential);
     let prepared = prepare(policy, options, fixed.as_slice(), S::SIGNER_FIELDS, 6)?;
-    let expires_at = policy.expires_at(now);
     let policy_b64 = prepared.policy_base64(expires_at);
     let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
     signer.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
@@ -213,9 +215,10 @@ pub(super) fn sign_exact_json(
     policy_json: &str,
     now: DateTime<Utc>,
 ) -> Result<SignedForm, SignatureError> {
+    let now = crate::time::check_instant(now, "`now`")?;
     let expires_at = wire::from_json(policy_json)
-        .map(|p| p.expires_at(now))
-        .map_err(SignatureError::Policy)?;
+        .map_err(SignatureError::Policy)?
+        .expires_at(now)?;
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
     let mut fields = Vec::with_capacity(6);
