@@ -45,6 +45,7 @@ from .errors import (
     Rejected,
     SignatureError,
     SyntaxErrorDetail,
+    TimeRangeError,
 )
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "SignatureError",
     "SignedForm",
     "SyntaxErrorDetail",
+    "TimeRangeError",
     "VerifiedCallback",
     "Verifier",
     "__version__",

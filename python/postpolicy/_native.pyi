@@ -382,7 +382,8 @@ class CallbackSpec:
 
 @final
 class CachedKeySource:
-    """Keeps the key each URL gave, parsed, for the life of the process."""
+    """Keeps the key each canonical URL gave, parsed (at most 32, least
+    recently used first out)."""
 
     def __new__(cls, fetch: Callable[[str], Union[str, bytes]]) -> CachedKeySource: ...
     @property
@@ -400,10 +401,13 @@ class KeyUrlPolicy:
     def none(cls) -> KeyUrlPolicy:
         """A policy that trusts no URL."""
     def allow(self, prefix: str) -> KeyUrlPolicy:
-        """A copy that also trusts URLs starting with `prefix`."""
+        """A copy that also trusts the URLs under `prefix` (raises
+        CallbackError when it is not an http(s) URL)."""
     @property
     def prefixes(self) -> list[str]: ...
     def is_trusted(self, url: str) -> bool: ...
+    def check(self, url: str) -> str:
+        """The canonical URL to fetch, or raises CallbackError."""
     def __eq__(self, value: object, /) -> bool: ...
 
 @final

@@ -2,10 +2,11 @@
 the public key over HTTP.
 
 :func:`verify_callback` hands the request to the Rust core, which checks the
-key URL against the trusted prefixes **before** asking the key source, then
+key URL against the trusted prefixes (as a parsed URL) **before** asking the
+key source, which gets the canonical URL (https for OSS's key host); then it
 checks the RSA signature. The default key source, :data:`default_key_source`,
 fetches with :func:`fetch_public_key` (``urllib.request``, with a timeout)
-and keeps each parsed key by URL for the life of the process (failures are
+and keeps each parsed key by canonical URL, at most 32 of them (failures are
 not kept).
 """
 

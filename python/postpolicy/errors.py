@@ -6,8 +6,8 @@ the text of every message comes from the Rust core.
 
 ``error_code`` is the stable, language-neutral code of the core
 (``POLICY_SYNTAX``, ``POLICY_INVALID``, ``SIGNATURE_MISMATCH``,
-``SIGNING_INVALID``, ``REJECTED``, and the ``CALLBACK_*`` codes of
-:class:`CallbackError`). :class:`Rejected` also carries the storage service's
+``SIGNING_INVALID``, ``REJECTED``, ``TIME_OUT_OF_RANGE``, and the
+``CALLBACK_*`` codes of :class:`CallbackError`). :class:`Rejected` also carries the storage service's
 own ``code`` (``AccessDenied``, ...).
 """
 
@@ -23,6 +23,7 @@ __all__ = [
     "SignatureError",
     "Rejected",
     "CallbackError",
+    "TimeRangeError",
     "SyntaxErrorDetail",
 ]
 
@@ -127,6 +128,16 @@ class SignatureError(Error):
     endpoint or version), or a signature does not match."""
 
     def __init__(self, message: str, *, error_code: str = "SIGNING_INVALID") -> None:
+        super().__init__(message, error_code=error_code)
+
+
+class TimeRangeError(Error):
+    """An instant or a duration outside what a form can state: ``now`` or an
+    expiration past 9999-12-31 (a policy writes four-digit years), an
+    ``expires in`` lifetime that ends there, or a negative or too long
+    ``clock_skew`` or ``max_date_age``. The message names the input."""
+
+    def __init__(self, message: str, *, error_code: str = "TIME_OUT_OF_RANGE") -> None:
         super().__init__(message, error_code=error_code)
 
 

@@ -641,13 +641,15 @@ def test_trusted_key_urls_forms(signer: CallbackSigner) -> None:
     for trusted in (
         "http://127.0.0.1:8080",
         ["http://127.0.0.1:8080/"],
-        ("https://keys.example.com/", "http://127.0.0.1:8080/callback_"),
+        ("https://keys.example.com/", "http://127.0.0.1:8080/callback_pub_key.pem"),
         KeyUrlPolicy().allow("http://127.0.0.1:8080"),
     ):
         assert run(local, trusted) == "OK", trusted
         assert run(oss, trusted) == "OK", "prefixes are trusted in addition to OSS's own"
     assert run(local, None) == "CALLBACK_UNTRUSTED_KEY_URL"
     assert run(local, []) == "CALLBACK_UNTRUSTED_KEY_URL"
+    # A prefix matches whole path segments, not a string prefix of one.
+    assert run(local, "http://127.0.0.1:8080/callback_") == "CALLBACK_UNTRUSTED_KEY_URL"
     only_local = KeyUrlPolicy.none().allow("http://127.0.0.1:8080/")
     assert (run(local, only_local), run(oss, only_local)) == ("OK", "CALLBACK_UNTRUSTED_KEY_URL")
     for bad in (5, [5]):

@@ -69,6 +69,9 @@ def test_callback_vector(case: dict[str, Any]) -> None:
     trusted = case.get("check", {}).get("public_key_url_trusted", True)
     if trusted:
         url = case.get("public_key_url")
+        if url is not None:
+            # OSS's key host is fetched over https whatever the header says.
+            url = url.replace("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/", 1)
         if url is not None and stub.urls:
             assert stub.urls == [url], "fetched URL"
         if result is not None:

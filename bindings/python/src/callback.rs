@@ -268,8 +268,9 @@ impl KeySource for CallableKeySource {
     }
 }
 
-/// Keeps each public key a fetch function returned, parsed, by URL, so a key
-/// is fetched once per process; failures are not kept.
+/// Keeps each public key a fetch function returned, parsed, by its canonical
+/// URL, so a key is fetched once per process; at most 32 keys (the least
+/// recently used goes); failures are not kept.
 ///
 /// `fetch(url)` returns the PEM text (`str` or `bytes`) and raises on
 /// failure. `postpolicy.default_key_source` is one of these around
@@ -311,11 +312,12 @@ impl PyCachedKeySource {
     }
 }
 
-/// Which public-key URLs a callback may name; checked before anything is
-/// fetched. `KeyUrlPolicy()` trusts only where OSS publishes its key
-/// (`http(s)://gosspublic.alicdn.com/`); `allow(prefix)` returns a policy
-/// that also trusts `prefix` (e.g. a local endpoint's key URL);
-/// `KeyUrlPolicy.none()` trusts nothing.
+/// Which public-key URLs a callback may name; checked on the parsed URL
+/// before anything is fetched. `KeyUrlPolicy()` trusts only where OSS
+/// publishes its key (`http(s)://gosspublic.alicdn.com/`, fetched over
+/// https); `allow(prefix)` returns a policy that also trusts the URLs under
+/// `prefix` (e.g. a local endpoint's key folder); `KeyUrlPolicy.none()`
+/// trusts nothing.
 #[pyclass(
     name = "KeyUrlPolicy",
     module = "postpolicy._native",
@@ -339,21 +341,33 @@ impl PyKeyUrlPolicy {
         Self(KeyUrlPolicy::none())
     }
 
-    /// This policy, also trusting URLs that start with `prefix` (a prefix
-    /// ending right after the host gets a `/`).
-    fn allow(&self, prefix: &str) -> Self {
-        Self(self.0.clone().allow(prefix))
+    /// This policy, also trusting the URLs under `prefix` (same scheme, host
+    /// and port; the path at a `/` boundary). Raises `CallbackError`
+    /// (`CALLBACK_KEY_URL_PREFIX`) when `prefix` is not an http(s) URL.
+    fn allow(&self, py: Python<'_>, prefix: &str) -> PyResult<Self> {
+        self.0
+            .clone()
+            .allow(prefix)
+            .map(Self)
+            .map_err(|e| to_pyerr(py, e))
     }
 
-    /// The trusted prefixes.
+    /// The trusted prefixes, as a URL parser writes them.
     #[getter]
     fn prefixes(&self) -> Vec<String> {
-        self.0.prefixes().to_vec()
+        self.0.prefixes().into_iter().map(str::to_owned).collect()
     }
 
     /// Whether a callback naming `url` as its key URL may be verified.
     fn is_trusted(&self, url: &str) -> bool {
         self.0.is_trusted(url)
+    }
+
+    /// The URL a key named `url` is fetched from (canonical; https for OSS's
+    /// key host), or raises `CallbackError` (`CALLBACK_UNTRUSTED_KEY_URL`)
+    /// with the reason.
+    fn check(&self, py: Python<'_>, url: &str) -> PyResult<String> {
+        self.0.check(url).map_err(|e| to_pyerr(py, e))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -371,8 +385,11 @@ fn key_url_policy(value: Option<&Bound<'_, PyAny>>) -> PyResult<KeyUrlPolicy> {
     if let Ok(policy) = value.cast::<PyKeyUrlPolicy>() {
         return Ok(policy.get().0.clone());
     }
+    let py = value.py();
     if value.is_instance_of::<PyString>() {
-        return Ok(KeyUrlPolicy::default().allow(value.extract::<String>()?));
+        return KeyUrlPolicy::default()
+            .allow(value.extract::<String>()?)
+            .map_err(|e| to_pyerr(py, e));
     }
     let Ok(items) = value.try_iter() else {
         return Err(errors::not_key_urls(value));
@@ -383,7 +400,9 @@ fn key_url_policy(value: Option<&Bound<'_, PyAny>>) -> PyResult<KeyUrlPolicy> {
         if !item.is_instance_of::<PyString>() {
             return Err(errors::not_key_urls(&item));
         }
-        policy = policy.allow(item.extract::<String>()?);
+        policy = policy
+            .allow(item.extract::<String>()?)
+            .map_err(|e| to_pyerr(py, e))?;
     }
     Ok(policy)
 }
@@ -414,7 +433,7 @@ fn raw_bytes(value: &Bound<'_, PyAny>, what: &str) -> PyResult<PyBackedBytes> {
 }
 
 /// A callback request whose signature checked out: `public_key_url` is the
-/// (trusted) URL of the key that verified it.
+/// canonical URL of the key that verified it (https for OSS's key host).
 #[pyclass(
     name = "VerifiedCallback",
     module = "postpolicy._native",

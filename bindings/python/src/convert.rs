@@ -27,7 +27,10 @@ pub fn now_or_clock(now: Option<&Bound<'_, PyAny>>) -> PyResult<DateTime<Utc>> {
     match now {
         None => Ok(utc_now()),
         Some(value) if value.is_none() => Ok(utc_now()),
-        Some(value) => instant(value, "now"),
+        // The core's range (years 0000 to 9999): a `now` in UTC past it
+        // (9999-12-31 23:59 at UTC-23:00) is a `TimeRangeError`.
+        Some(value) => postpolicy::time::check_instant(instant(value, "now")?, "`now`")
+            .map_err(|e| errors::to_pyerr(value.py(), e)),
     }
 }
 

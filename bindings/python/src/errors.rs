@@ -19,6 +19,7 @@ mod py {
     pyo3::import_exception!(postpolicy.errors, SignatureError);
     pyo3::import_exception!(postpolicy.errors, Rejected);
     pyo3::import_exception!(postpolicy.errors, CallbackError);
+    pyo3::import_exception!(postpolicy.errors, TimeRangeError);
 }
 
 /// Maps a core error to its Python exception, attributes set.
@@ -30,6 +31,10 @@ pub fn to_pyerr(py: Python<'_>, error: impl Into<postpolicy::Error>) -> PyErr {
         postpolicy::Error::Policy(e) => policy_error(py, &error.to_string(), e, code),
         postpolicy::Error::Signature(postpolicy::SignatureError::Policy(e)) => {
             policy_error(py, &error.to_string(), e, code)
+        }
+        postpolicy::Error::Time(_)
+        | postpolicy::Error::Signature(postpolicy::SignatureError::Time(_)) => {
+            instantiate::<py::TimeRangeError>(py, &error.to_string(), code, |_| Ok(()))
         }
         postpolicy::Error::Signature(_) => {
             instantiate::<py::SignatureError>(py, &error.to_string(), code, |_| Ok(()))

@@ -54,8 +54,10 @@ impl PyPolicy {
     /// Compact policy JSON; a relative or missing expiration resolves against
     /// `now` (default: the current time).
     #[pyo3(signature = (now=None))]
-    fn to_json(&self, now: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
-        Ok(self.0.to_json(convert::now_or_clock(now)?))
+    fn to_json(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+        self.0
+            .to_json(convert::now_or_clock(now)?)
+            .map_err(|e| to_pyerr(py, e))
     }
 
     /// Errors and warnings as if the policy were signed at `now`.
@@ -73,7 +75,8 @@ impl PyPolicy {
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let now = convert::now_or_clock(now)?;
-        convert::to_datetime(py, self.0.expires_at(now))
+        let at = self.0.expires_at(now).map_err(|e| to_pyerr(py, e))?;
+        convert::to_datetime(py, at)
     }
 
     /// The number of conditions.

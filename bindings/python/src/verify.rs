@@ -248,6 +248,7 @@ impl PyVerifier {
     #[new]
     #[pyo3(signature = (bucket, region, keys, clock_skew=None, allow_anonymous=false, cloudbox_id=None))]
     fn new(
+        py: Python<'_>,
         bucket: &str,
         region: &str,
         keys: &Bound<'_, PyAny>,
@@ -259,7 +260,9 @@ impl PyVerifier {
         let callable_keys = keys.is_callable();
         let mut verifier = Verifier::new(bucket, region, keys);
         if let Some(skew) = clock_skew.filter(|s| !s.is_none()) {
-            verifier = verifier.with_clock_skew(convert::duration(skew, "clock_skew")?);
+            verifier = verifier
+                .with_clock_skew(convert::duration(skew, "clock_skew")?)
+                .map_err(|e| to_pyerr(py, e))?;
         }
         verifier = verifier.allow_anonymous(allow_anonymous);
         if let Some(id) = cloudbox_id {
@@ -317,6 +320,7 @@ impl PyS3Verifier {
     #[new]
     #[pyo3(signature = (bucket, region, keys, max_date_age=None, allow_anonymous=false))]
     fn new(
+        py: Python<'_>,
         bucket: &str,
         region: &str,
         keys: &Bound<'_, PyAny>,
@@ -331,6 +335,7 @@ impl PyS3Verifier {
         };
         let verifier = S3Verifier::new(bucket, region, keys)
             .with_max_date_age(age)
+            .map_err(|e| to_pyerr(py, e))?
             .allow_anonymous(allow_anonymous);
         Ok(Self {
             verifier,

@@ -27,7 +27,8 @@ pub(crate) fn run(args: &Args) -> Outcome {
     let policy = postpolicy::Policy::from_json(&policy_json)
         .map_err(|e| Failure(format!("{} ({})", e.reason(), e.service_message())))?;
     let now = Utc::now();
-    let expires_at = policy.expiration.map(|e| e.resolve(now));
+    // Policy JSON states a four-digit year, so the expiration always resolves.
+    let expires_at = policy.expiration.and_then(|e| e.resolve(now).ok());
     let pretty = serde_json::from_str::<serde_json::Value>(&policy_json)
         .map(|v| format!("{v:#}"))
         .unwrap_or_else(|_| policy_json.clone());

@@ -3,7 +3,6 @@
 //! the upload callbacks (`POST /callback`), lists what was stored
 //! (`/uploads`) and serves an upload page (`/`) that uses `browser.js`.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -12,10 +11,10 @@ use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use axum::routing::{get, post};
-use base64::Engine as _;
 use chrono::Utc;
 use postpolicy::callback::{
-    BodyType, CallbackRequest, CallbackSpec, KeyUrlPolicy, verify_callback,
+    BodyType, CallbackRequest, CallbackSpec, KeyCache, KeyUrlPolicy, PublicKey, trusted_key_url,
+    verify_callback,
 };
 use postpolicy::verify::xml_escape;
 use postpolicy::{Credentials, OssSigner, Policy, SignOptions};
@@ -34,6 +33,11 @@ const CALLBACK_BODY: &str = r#"{"bucket":${bucket},"object":${object},"etag":${e
 const SESSION_COOKIE: &str = "pp_session";
 const MAX_CALLBACK_BYTES: usize = 1024 * 1024;
 const KEEP_RECORDS: usize = 1000;
+/// The largest public key answer read (a PEM key is well under 1 KiB), as
+/// the Python and Node fetchers.
+const MAX_KEY_BYTES: usize = 64 * 1024;
+/// How long a key fetch may take in all (OSS gives a whole callback 5 s).
+const KEY_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A callback the demo application received and verified.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -69,7 +73,9 @@ pub(crate) struct Demo {
     oss_origin: String,
     app_origin: String,
     key_urls: KeyUrlPolicy,
-    keys: Mutex<HashMap<String, String>>,
+    /// Fetched PEM keys by canonical URL (bounded, least recently used goes).
+    keys: KeyCache<String>,
+    /// The key fetcher: no proxy, no redirects, a timeout.
     client: reqwest::Client,
     records: Mutex<Vec<CallbackRecord>>,
     store: Store,
@@ -80,19 +86,22 @@ impl Demo {
     pub(crate) fn new(config: DemoConfig) -> Result<Self, ServerError> {
         let signer = OssSigner::new(config.credentials, &config.region, &config.bucket)?
             .with_endpoint(&config.upload_url)?;
+        // The URL the core trusted is the one fetched: redirects are not followed.
         let client = reqwest::Client::builder()
             .no_proxy()
-            .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(KEY_FETCH_TIMEOUT)
             .build()
             .map_err(|e| ServerError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let key_urls = KeyUrlPolicy::default().allow(&config.key_url_prefix)?;
         Ok(Self {
             signer,
             policy: config.policy,
             bucket: config.bucket,
             oss_origin: config.oss_origin,
             app_origin: config.app_origin,
-            key_urls: KeyUrlPolicy::default().allow(config.key_url_prefix),
-            keys: Mutex::new(HashMap::new()),
+            key_urls,
+            keys: KeyCache::new(),
             client,
             records: Mutex::new(Vec::new()),
             store: config.store,
@@ -216,30 +225,39 @@ async fn upload_token(State(demo): State<Arc<Demo>>, headers: HeaderMap) -> Resp
 }
 
 impl Demo {
-    /// The PEM at `url`, fetched once (only URLs the key policy trusts).
+    /// The PEM at `url` (a canonical URL the key policy trusted), fetched
+    /// once and kept while it parses as a key: status 200 only, no redirects,
+    /// at most [`MAX_KEY_BYTES`], within [`KEY_FETCH_TIMEOUT`].
     async fn fetch_key(&self, url: &str) -> Result<String, String> {
-        if let Some(pem) = self
-            .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(url)
-        {
-            return Ok(pem.clone());
+        if let Some(pem) = self.keys.get(url) {
+            return Ok(pem);
         }
-        let response = self
+        let mut response = self
             .client
             .get(url)
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        if !response.status().is_success() {
+        if response.status() != reqwest::StatusCode::OK {
             return Err(format!("HTTP {}", response.status().as_u16()));
         }
-        let pem = response.text().await.map_err(|e| e.to_string())?;
-        self.keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(url.to_owned(), pem.clone());
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_KEY_BYTES as u64)
+        {
+            return Err(format!("the answer is larger than {MAX_KEY_BYTES} bytes"));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+            if body.len() + chunk.len() > MAX_KEY_BYTES {
+                return Err(format!("the answer is larger than {MAX_KEY_BYTES} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let pem = String::from_utf8_lossy(&body).into_owned();
+        if PublicKey::from_pem(&pem).is_ok() {
+            self.keys.insert(url, pem.clone());
+        }
         Ok(pem)
     }
 }
@@ -255,28 +273,6 @@ async fn callback(State(demo): State<Arc<Demo>>, request: Request) -> Response<B
             );
         }
     };
-    // Fetch the key first (async), only when its URL is trusted; the core
-    // checks the URL again and verifies the signature.
-    let key_url = parts
-        .headers
-        .get("x-oss-pub-key-url")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            base64::engine::general_purpose::STANDARD
-                .decode(v.trim())
-                .ok()
-        })
-        .and_then(|v| String::from_utf8(v).ok());
-    let fetched = match &key_url {
-        Some(url) if demo.key_urls.is_trusted(url) => Some(demo.fetch_key(url).await),
-        _ => None,
-    };
-    let source = |url: &str| -> Result<String, String> {
-        match (&key_url, &fetched) {
-            (Some(fetched_url), Some(result)) if fetched_url == url => result.clone(),
-            _ => Err("the key was not fetched".to_owned()),
-        }
-    };
     let headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
@@ -289,6 +285,19 @@ async fn callback(State(demo): State<Arc<Demo>>, request: Request) -> Response<B
         headers,
         &body,
     );
+    // The core checks the headers and the key URL and gives the canonical
+    // URL to fetch (asynchronously, so before `verify_callback`); nothing is
+    // fetched for a URL it refuses.
+    let fetched = match trusted_key_url(&request, &demo.key_urls) {
+        Ok(url) => Some((demo.fetch_key(&url).await, url)),
+        Err(_) => None,
+    };
+    let source = |url: &str| -> Result<String, String> {
+        match &fetched {
+            Some((result, fetched_url)) if fetched_url == url => result.clone(),
+            _ => Err("the key was not fetched".to_owned()),
+        }
+    };
     if let Err(e) = verify_callback(&request, &source, &demo.key_urls) {
         if demo.log {
             eprintln!("[app] POST /callback -> rejected: {e}");

@@ -943,7 +943,9 @@ async fn callback_body_carries_crc64_and_image_info_and_verifies() {
         headers,
         body.as_bytes(),
     );
-    let trusted = postpolicy::callback::KeyUrlPolicy::default().allow(stack.server.oss_origin());
+    let trusted = postpolicy::callback::KeyUrlPolicy::default()
+        .allow(stack.server.oss_origin())
+        .unwrap();
     let source = move |_: &str| -> Result<String, String> { Ok(pem.clone()) };
     postpolicy::callback::verify_callback(&request, &source, &trusted).unwrap();
 
