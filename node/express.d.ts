@@ -1,7 +1,7 @@
 // Types of `postpolicy/express`.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-import type { CallbackSpec, KeySource, OssSigner, Policy, S3Signer } from './index'
+import type { CallbackSpec, KeySource, KeyUrlPolicy, OssSigner, Policy, S3Signer } from './index'
 
 /** A value, or a function of the request returning it (or a promise of it). */
 export type RequestValue<T, Req = IncomingMessage, Res = ServerResponse> = T | ((req: Req, res: Res) => T | Promise<T>)
@@ -37,7 +37,7 @@ export interface OssCallback {
    * for another content type.
    */
   params: Record<string, any> | null
-  /** The trusted URL of the key that verified the signature. */
+  /** The canonical URL of the key that verified the signature. */
   publicKeyUrl: string
 }
 
@@ -49,9 +49,10 @@ export interface CallbackVerifiedRequest extends IncomingMessage {
 export interface VerifyCallbackMiddlewareOptions<Req = IncomingMessage> {
   /**
    * Key URL prefixes trusted besides OSS's own (`http(s)://gosspublic.alicdn.com/`),
-   * e.g. `http://127.0.0.1:8080/` for a local endpoint.
+   * e.g. `http://127.0.0.1:8080/` for a local endpoint, or a `KeyUrlPolicy`.
+   * Parsed when the middleware is made: a bad prefix throws `CALLBACK_KEY_URL_PREFIX` then.
    */
-  trustedKeyUrls?: readonly string[] | string | null
+  trustedKeyUrls?: KeyUrlPolicy | readonly string[] | string | null
   /** Where keys come from (default: fetched over HTTP, cached for the process). */
   keySource?: KeySource | null
   /**

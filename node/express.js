@@ -24,7 +24,7 @@
 // trusted before anything is fetched, keys cached), and puts the callback on
 // `req.ossCallback`; a forged or altered callback gets 400 and a JSON error.
 
-const { CallbackSpec, OssSigner, Policy, S3Signer, verifyCallback: verify } = require('./index.js')
+const { CallbackSpec, KeyUrlPolicy, OssSigner, Policy, S3Signer, verifyCallback: verify } = require('./index.js')
 
 function invalidArg(message) {
   const error = new TypeError(message)
@@ -199,7 +199,9 @@ function reject(res, status, error) {
  * `{"code","message"}` with the core's `CALLBACK_*` code.
  *
  * - `trustedKeyUrls`: key URL prefixes trusted besides OSS's own
- *   (`http://gosspublic.alicdn.com/`, `https://…`), e.g. a local endpoint's.
+ *   (`http://gosspublic.alicdn.com/`, `https://…`), e.g. a local endpoint's,
+ *   or a `KeyUrlPolicy`; a prefix that is not an http(s) URL throws
+ *   `CALLBACK_KEY_URL_PREFIX` here, when the middleware is made.
  * - `keySource`: where keys come from (default: fetched over HTTP, cached).
  * - `publicPath`: the path OSS called, when a reverse proxy rewrote it: a
  *   string or a function of `(req)`; with a `?` it replaces the query too.
@@ -212,7 +214,9 @@ function verifyCallback(options) {
     throw invalidArg('verifyCallback: `publicPath` must be a string or a function of the request')
   }
   if (!(Number.isSafeInteger(limit) && limit >= 0)) throw invalidArg('verifyCallback: `limit` must be a number of bytes')
-  const verifyOptions = { trustedKeyUrls, keySource }
+  // Parsed once, now: a bad prefix is a configuration error, not a 400 per request.
+  const trusted = trustedKeyUrls == null || trustedKeyUrls instanceof KeyUrlPolicy ? trustedKeyUrls : new KeyUrlPolicy(trustedKeyUrls)
+  const verifyOptions = { trustedKeyUrls: trusted, keySource }
 
   return function verifyCallbackHandler(req, res, next) {
     const fail = (error) => {

@@ -422,14 +422,35 @@ export interface VerifyCallbackOptions {
   /**
    * Key URL prefixes trusted besides OSS's own (`http://gosspublic.alicdn.com/`,
    * `https://gosspublic.alicdn.com/`), e.g. `http://127.0.0.1:8080/` for a
-   * local endpoint. A prefix that ends at the host gets a `/`.
+   * local endpoint, or a {@link KeyUrlPolicy}. A prefix covers the URLs with
+   * its scheme, host and port whose path is its own or below it at a `/`.
    */
-  trustedKeyUrls?: readonly string[] | string | null
+  trustedKeyUrls?: KeyUrlPolicy | readonly string[] | string | null
+}
+
+/**
+ * Which public-key URLs a callback may name, checked on the parsed URL
+ * before anything is fetched. Dot segments, percent-encoded `.` `/` `\`,
+ * userinfo, queries and fragments are refused.
+ */
+export declare class KeyUrlPolicy {
+  /** OSS's key host plus `prefixes`; throws `CALLBACK_KEY_URL_PREFIX` for one that is not an http(s) URL. */
+  constructor(prefixes?: readonly string[] | string | null)
+  /** A policy that trusts no URL. */
+  static none(): KeyUrlPolicy
+  /** A copy that also trusts the URLs under `prefix` (throws `CALLBACK_KEY_URL_PREFIX`). */
+  allow(prefix: string): KeyUrlPolicy
+  /** The trusted prefixes, as a URL parser writes them. */
+  readonly prefixes: string[]
+  /** The canonical URL a key named `url` is fetched from (https for OSS's key host); throws `CALLBACK_UNTRUSTED_KEY_URL`. */
+  check(url: string): string
+  /** Whether `check(url)` succeeds. */
+  isTrusted(url: string): boolean
 }
 
 /** A callback whose signature checked out. */
 export interface VerifiedCallback {
-  /** The trusted URL of the key that verified it. */
+  /** The canonical URL of the key that verified it (https for OSS's key host). */
   publicKeyUrl: string
 }
 
@@ -440,7 +461,10 @@ export interface VerifiedCallback {
  */
 export declare function verifyCallback(request: CallbackRequest, options?: VerifyCallbackOptions): Promise<VerifiedCallback>
 
-/** Public keys by URL, kept for the life of the process; failures are not kept. */
+/**
+ * Public keys by (canonical) URL, kept for the life of the process, at most
+ * 32 (the least recently used goes first); failures are not kept.
+ */
 export declare class CachedKeySource {
   /** Default source: {@link fetchPublicKeyPem}. */
   constructor(source?: KeySource | null)
@@ -512,7 +536,10 @@ export type ErrorCode =
   | 'SIGNATURE_MISMATCH'
   | 'SIGNING_INVALID'
   | 'REJECTED'
+  | 'TIME_OUT_OF_RANGE'
   | CallbackErrorCode
+  // A bug: a Rust panic inside the addon, thrown instead of ending the process.
+  | 'Internal'
   // Arguments of the wrong type or shape: the binding's checks use `InvalidArg`,
   // napi-rs's generated conversions their own status names.
   | 'InvalidArg'
@@ -551,6 +578,7 @@ export type CallbackErrorCode =
   | 'CALLBACK_MISSING_PUB_KEY_URL'
   | 'CALLBACK_HEADER_NOT_BASE64'
   | 'CALLBACK_UNTRUSTED_KEY_URL'
+  | 'CALLBACK_KEY_URL_PREFIX'
   | 'CALLBACK_KEY_FETCH_FAILED'
   | 'CALLBACK_INVALID_PUBLIC_KEY'
   | 'CALLBACK_BAD_SIGNATURE'
@@ -600,6 +628,15 @@ export interface RejectedError extends PostPolicyError {
   ossMessage: string
   conditionIndex: number | null
   reason: string
+}
+
+/**
+ * `TIME_OUT_OF_RANGE`: `now`, an expiration or an `expires in` lifetime past
+ * 9999-12-31 (policies write four-digit years), or a negative or too long
+ * clock skew or maximum date age. The message names the input.
+ */
+export interface TimeRangeError extends PostPolicyError {
+  code: 'TIME_OUT_OF_RANGE'
 }
 
 /** A callback that cannot be built, decoded, verified or signed: the core's `CALLBACK_*` code and message. */

@@ -12,7 +12,37 @@
 // classes: a plain call costs a fraction of a class-method call, and
 // `OssSigner#sign` is the hot path of an upload-token endpoint.
 
-const native = require('./native.js')
+const native = guardedAddon(require('./native.js'))
+
+/**
+ * The addon's functions, each turning a Rust panic into a thrown `Error`
+ * with `code: 'Internal'`. Every export is built with napi-rs's
+ * `catch_unwind`, which throws a panic as `GenericFailure`; no other error
+ * of the addon has that code (core errors carry their own, conversions
+ * `InvalidArg`), so the rename here is the one place that marks them.
+ */
+function guardedAddon(addon) {
+  const out = {}
+  for (const name of Object.keys(addon)) {
+    const value = addon[name]
+    out[name] = typeof value === 'function' ? guardedFunction(value) : value
+  }
+  return out
+}
+
+function guardedFunction(fn) {
+  return function guarded(...args) {
+    try {
+      return fn(...args)
+    } catch (error) {
+      if (error instanceof Error && error.code === 'GenericFailure') {
+        error.message = `internal error in postpolicy (please report it): ${error.message}`
+        error.code = 'Internal'
+      }
+      throw error
+    }
+  }
+}
 
 const INTERNAL = Symbol('postpolicy.internal')
 
@@ -692,12 +722,15 @@ function keySourceFunction(source) {
 }
 
 /**
- * Public keys by URL, kept for the life of the process: each key is fetched
- * once (concurrent first requests share the fetch); failures are not kept.
- * Only URLs the core trusts reach it, so it holds a handful of keys at most.
+ * Public keys by URL (the canonical URL the core's key URL check gives),
+ * kept for the life of the process: each key is fetched once (concurrent
+ * first requests share the fetch); failures are not kept. At most the core's
+ * key cache capacity (32) is kept, the least recently used going first, so
+ * forged key URLs cannot grow it.
  */
 class CachedKeySource {
   #fetch
+  /** url → promise of the PEM, least recently used first (a Map keeps insertion order). */
   #pems = new Map()
 
   /** `source`: `(url) => PEM text` (or a promise of it), or `{ publicKeyPem(url) }`; default `fetchPublicKeyPem`. */
@@ -712,11 +745,14 @@ class CachedKeySource {
       entry = Promise.resolve()
         .then(() => this.#fetch(url))
         .then(pemText)
-      this.#pems.set(url, entry)
       entry.catch(() => {
         if (this.#pems.get(url) === entry) this.#pems.delete(url)
       })
+      while (this.#pems.size >= KEY_CACHE_CAPACITY) this.#pems.delete(this.#pems.keys().next().value)
+    } else {
+      this.#pems.delete(url)
     }
+    this.#pems.set(url, entry)
     return entry
   }
 
@@ -736,15 +772,92 @@ class CachedKeySource {
   }
 }
 
+/** How many keys a `CachedKeySource` keeps (the core's rule). */
+const KEY_CACHE_CAPACITY = native.keyCacheCapacity()
+
 /** The key source `verifyCallback` uses when none is given. */
 const defaultKeySource = new CachedKeySource()
 
-function trustedPrefixes(options) {
+/**
+ * Which public-key URLs a callback may name, checked by the core on the
+ * parsed URL before anything is fetched: scheme, host and port exactly, the
+ * path under a prefix at a `/` boundary; dot segments, encoded `.` `/` `\`,
+ * userinfo, queries and fragments are refused. `new KeyUrlPolicy()` trusts
+ * OSS's key host (fetched over https); `allow(prefix)` gives a policy that
+ * also trusts the URLs under `prefix`, and throws `CALLBACK_KEY_URL_PREFIX`
+ * when it is not an http(s) URL.
+ */
+class KeyUrlPolicy {
+  #handle
+  #oss
+  #added
+
+  constructor(prefixes, internal) {
+    const list = prefixes == null ? [] : typeof prefixes === 'string' ? [prefixes] : prefixes
+    if (!Array.isArray(list) || !list.every((p) => typeof p === 'string')) {
+      throw invalidArg('trustedKeyUrls must be a KeyUrlPolicy, a URL prefix or an array of them')
+    }
+    this.#oss = internal !== NO_OSS
+    this.#added = list.slice()
+    this.#handle = native.keyUrlPolicyNew(this.#oss, this.#added)
+    keyUrlPolicyHandle = (policy) => policy.#handle
+  }
+
+  /** A policy that trusts no URL (add prefixes with `allow`). */
+  static none() {
+    return new KeyUrlPolicy([], NO_OSS)
+  }
+
+  /** A copy that also trusts the URLs under `prefix`. */
+  allow(prefix) {
+    if (typeof prefix !== 'string') throw invalidArg('allow(prefix): `prefix` must be a string')
+    return new KeyUrlPolicy([...this.#added, prefix], this.#oss ? undefined : NO_OSS)
+  }
+
+  /** The trusted prefixes, as a URL parser writes them. */
+  get prefixes() {
+    return native.keyUrlPolicyPrefixes(this.#handle)
+  }
+
+  /** The URL a key named `url` is fetched from; throws `CALLBACK_UNTRUSTED_KEY_URL` with the reason. */
+  check(url) {
+    if (typeof url !== 'string') throw invalidArg('check(url): `url` must be a string')
+    return native.keyUrlPolicyCheck(this.#handle, url)
+  }
+
+  /** Whether a callback naming `url` as its key URL may be verified. */
+  isTrusted(url) {
+    try {
+      this.check(url)
+      return true
+    } catch (error) {
+      if (error?.code === 'CALLBACK_UNTRUSTED_KEY_URL') return false
+      throw error
+    }
+  }
+}
+
+const NO_OSS = Symbol('postpolicy.noOss')
+let keyUrlPolicyHandle
+const defaultKeyUrlPolicy = new KeyUrlPolicy()
+/** Policies made from `trustedKeyUrls` arrays, by array (an options object is often reused). */
+const policiesByArray = new WeakMap()
+
+/** `options.trustedKeyUrls` as a policy handle: OSS's own plus the prefixes, or the KeyUrlPolicy given. */
+function keyUrlPolicyOf(options) {
   const trusted = options?.trustedKeyUrls
-  if (trusted == null) return undefined
-  if (typeof trusted === 'string') return [trusted]
-  if (!Array.isArray(trusted)) throw invalidArg('trustedKeyUrls must be an array of URL prefixes')
-  return trusted
+  if (trusted == null) return keyUrlPolicyHandle(defaultKeyUrlPolicy)
+  if (trusted instanceof KeyUrlPolicy) return keyUrlPolicyHandle(trusted)
+  if (Array.isArray(trusted)) {
+    let policy = policiesByArray.get(trusted)
+    if (policy === undefined || policy.items.length !== trusted.length || policy.items.some((p, i) => p !== trusted[i])) {
+      policy = { handle: keyUrlPolicyHandle(new KeyUrlPolicy(trusted)), items: trusted.slice() }
+      policiesByArray.set(trusted, policy)
+    }
+    return policy.handle
+  }
+  if (typeof trusted === 'string') return keyUrlPolicyHandle(new KeyUrlPolicy(trusted))
+  throw invalidArg('trustedKeyUrls must be a KeyUrlPolicy, a URL prefix or an array of them')
 }
 
 /**
@@ -752,13 +865,14 @@ function trustedPrefixes(options) {
  * `{ publicKeyUrl }`, or rejects with the core's `CALLBACK_*` error.
  *
  * The core checks the headers and that the key URL is trusted (OSS's own,
- * plus `options.trustedKeyUrls` prefixes) before anything is fetched; then
- * the key comes from `options.keySource` (default: an in-process cache over
- * `fetchPublicKeyPem`) and the core checks the signature with it.
+ * plus `options.trustedKeyUrls`: prefixes or a `KeyUrlPolicy`) before
+ * anything is fetched; then the key comes from `options.keySource` (default:
+ * an in-process cache over `fetchPublicKeyPem`), asked for the canonical URL
+ * the core gave, and the core checks the signature with it.
  */
 async function verifyCallback(request, options) {
   const [input, body] = callbackRequest(request)
-  const trusted = trustedPrefixes(options)
+  const trusted = keyUrlPolicyOf(options)
   const keySource = options?.keySource ?? defaultKeySource
   const fetchKey = keySourceFunction(keySource)
   // Step 1 (core): headers and key URL; throws before any fetch.
@@ -849,6 +963,7 @@ exports.signS3V4 = native.signS3V4
 exports.CallbackSpec = CallbackSpec
 exports.CallbackSigner = CallbackSigner
 exports.CachedKeySource = CachedKeySource
+exports.KeyUrlPolicy = KeyUrlPolicy
 exports.defaultKeySource = defaultKeySource
 exports.fetchPublicKeyPem = fetchPublicKeyPem
 exports.verifyCallback = verifyCallback

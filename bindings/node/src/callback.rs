@@ -3,21 +3,18 @@
 //!
 //! Verification is split in two calls so that JS can fetch the public key
 //! asynchronously in between, and only for a URL the core trusts:
-//! `callbackKeyUrl` runs the core's `verify_callback` with a key source that
-//! only records the URL it is asked for — the core asks only after the
-//! headers checked out and the URL passed the `KeyUrlPolicy` — and returns
-//! that URL; `callbackVerify` runs `verify_callback` again with the PEM JS
-//! fetched (or the reason it could not). Every check and message is the core's.
-
-use std::cell::RefCell;
+//! `callbackKeyUrl` runs the core's `trusted_key_url` (the header checks and
+//! the `KeyUrlPolicy` check) and returns the canonical URL to fetch;
+//! `callbackVerify` runs `verify_callback` with the PEM JS fetched for that
+//! URL (or the reason it could not). Every check and message is the core's.
 
 use indexmap::IndexMap;
 use napi::bindgen_prelude::{Buffer, Env, External};
-use napi::{Error, Result, Status};
+use napi::Result;
 use napi_derive::napi;
 use postpolicy::callback::{
-    BodyType, CallbackRequest, CallbackSigner, CallbackSpec, KeySource, KeyUrlPolicy,
-    string_to_sign, verify_callback,
+    BodyType, CallbackRequest, CallbackSigner, CallbackSpec, KEY_CACHE_CAPACITY, KeyUrlPolicy,
+    string_to_sign, trusted_key_url, verify_callback,
 };
 
 use crate::errors::throw_from;
@@ -42,7 +39,7 @@ pub struct CallbackSpecInput {
 }
 
 /// A callback spec, validated as OSS would (every error a `CALLBACK_*` code).
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_spec_new(env: &Env, input: CallbackSpecInput) -> Result<External<CallbackSpec>> {
     let build = || -> std::result::Result<CallbackSpec, postpolicy::callback::CallbackError> {
         let mut spec = CallbackSpec::new(String::new(), input.body).with_urls(input.urls);
@@ -67,7 +64,7 @@ pub fn callback_spec_new(env: &Env, input: CallbackSpecInput) -> Result<External
 /// Decodes a `callback` form field (base64 of the callback JSON). The result
 /// has no custom variables (they travel as separate `x:` fields); everything
 /// else is validated.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_spec_from_base64(env: &Env, callback: String) -> Result<External<CallbackSpec>> {
     CallbackSpec::from_base64(&callback)
         .map(External::new)
@@ -75,7 +72,7 @@ pub fn callback_spec_from_base64(env: &Env, callback: String) -> Result<External
 }
 
 /// Decodes callback JSON, as `callbackSpecFromBase64`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_spec_from_json(env: &Env, json: String) -> Result<External<CallbackSpec>> {
     CallbackSpec::from_json(&json)
         .map(External::new)
@@ -83,7 +80,7 @@ pub fn callback_spec_from_json(env: &Env, json: String) -> Result<External<Callb
 }
 
 /// The spec with `vars` added, validated.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_spec_with_vars(
     env: &Env,
     spec: &External<CallbackSpec>,
@@ -107,7 +104,7 @@ pub struct CallbackSpecInfo {
     pub vars: IndexMap<String, String>,
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_spec_info(spec: &External<CallbackSpec>) -> CallbackSpecInfo {
     CallbackSpecInfo {
         urls: spec.urls().to_vec(),
@@ -120,13 +117,13 @@ pub fn callback_spec_info(spec: &External<CallbackSpec>) -> CallbackSpecInfo {
 }
 
 /// Checks everything `callbackSpecToFields` checks; throws the first problem.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_spec_validate(env: &Env, spec: &External<CallbackSpec>) -> Result<()> {
     spec.validate().map_err(|e| throw_from(env, e))
 }
 
 /// The compact callback JSON (validated).
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_spec_to_json(env: &Env, spec: &External<CallbackSpec>) -> Result<String> {
     spec.to_json().map_err(|e| throw_from(env, e))
 }
@@ -141,7 +138,7 @@ pub struct CallbackFields {
 }
 
 /// The validated form fields: `callback` and the `x:` variables.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_spec_to_fields(env: &Env, spec: &External<CallbackSpec>) -> Result<CallbackFields> {
     let fields = spec.to_fields().map_err(|e| throw_from(env, e))?;
     Ok(CallbackFields {
@@ -178,71 +175,80 @@ impl CallbackRequestInput {
     }
 }
 
-/// The OSS key URLs plus `trusted` prefixes.
-fn key_url_policy(trusted: Option<Vec<String>>) -> KeyUrlPolicy {
-    trusted
-        .into_iter()
-        .flatten()
-        .fold(KeyUrlPolicy::default(), KeyUrlPolicy::allow)
+/// A key URL policy: OSS's key host (unless `oss` is false) plus the
+/// `prefixes`. Throws `CALLBACK_KEY_URL_PREFIX` for a prefix that is not an
+/// http(s) URL.
+#[napi(catch_unwind)]
+pub fn key_url_policy_new(
+    env: &Env,
+    oss: bool,
+    prefixes: Vec<String>,
+) -> Result<External<KeyUrlPolicy>> {
+    let base = if oss {
+        KeyUrlPolicy::default()
+    } else {
+        KeyUrlPolicy::none()
+    };
+    prefixes
+        .iter()
+        .try_fold(base, KeyUrlPolicy::allow)
+        .map(External::new)
+        .map_err(|e| throw_from(env, e))
 }
 
-/// A key source that fetches nothing: it records the URL the core asks for.
-#[derive(Default)]
-struct Probe {
-    asked: RefCell<Option<String>>,
+/// The trusted prefixes, as a URL parser writes them.
+#[napi(catch_unwind)]
+pub fn key_url_policy_prefixes(policy: &External<KeyUrlPolicy>) -> Vec<String> {
+    policy.prefixes().into_iter().map(str::to_owned).collect()
 }
 
-impl KeySource for Probe {
-    fn public_key_pem(&self, url: &str) -> std::result::Result<String, String> {
-        *self.asked.borrow_mut() = Some(url.to_owned());
-        Err("not fetched yet".to_owned())
-    }
+/// The URL a key named `url` is fetched from (canonical; https for OSS's key
+/// host). Throws `CALLBACK_UNTRUSTED_KEY_URL` with the reason otherwise.
+#[napi(catch_unwind)]
+pub fn key_url_policy_check(
+    env: &Env,
+    policy: &External<KeyUrlPolicy>,
+    url: String,
+) -> Result<String> {
+    policy.check(&url).map_err(|e| throw_from(env, e))
+}
+
+/// How many keys a key cache keeps (the least recently used goes first).
+#[napi(catch_unwind)]
+pub fn key_cache_capacity() -> u32 {
+    u32::try_from(KEY_CACHE_CAPACITY).unwrap_or(u32::MAX)
 }
 
 /// Step 1 of verifying a callback request: checks the `x-oss-pub-key-url`
-/// and `authorization` headers and that the key URL is trusted (the OSS key
-/// URLs and the `trustedKeyUrls` prefixes), and returns the key URL to fetch.
-/// Throws the core's `CALLBACK_*` error otherwise; nothing is fetched.
-#[napi]
+/// and `authorization` headers and that the key URL passes `policy`, and
+/// returns the canonical key URL to fetch. Throws the core's `CALLBACK_*`
+/// error otherwise; nothing is fetched.
+#[napi(catch_unwind)]
 pub fn callback_key_url(
     env: &Env,
     request: CallbackRequestInput,
-    trusted_key_urls: Option<Vec<String>>,
+    policy: &External<KeyUrlPolicy>,
 ) -> Result<String> {
-    let probe = Probe::default();
-    let outcome = verify_callback(
-        &request.request(&[]),
-        &probe,
-        &key_url_policy(trusted_key_urls),
-    );
-    if let Some(url) = probe.asked.into_inner() {
-        return Ok(url);
-    }
-    match outcome {
-        Err(e) => Err(throw_from(env, e)),
-        Ok(_) => Err(Error::new(
-            Status::GenericFailure,
-            "the callback verified without its public key".to_owned(),
-        )),
-    }
+    trusted_key_url(&request.request(&[]), policy).map_err(|e| throw_from(env, e))
 }
 
 /// The outcome of step 2.
 #[napi(object, object_from_js = false)]
 pub struct VerifiedCallback {
-    /// The (trusted) URL of the key that verified the signature.
+    /// The canonical URL of the key that verified the signature.
     pub public_key_url: String,
 }
 
 /// Step 2: verifies the request with the PEM fetched for `keyUrl` (from step
 /// 1), or fails with `CALLBACK_KEY_FETCH_FAILED` and `fetchError` when there
 /// is no PEM. The core runs every check of step 1 again.
-#[napi]
+#[napi(catch_unwind)]
+#[allow(clippy::too_many_arguments)]
 pub fn callback_verify(
     env: &Env,
     request: CallbackRequestInput,
     body: &[u8],
-    trusted_key_urls: Option<Vec<String>>,
+    policy: &External<KeyUrlPolicy>,
     key_url: String,
     pem: Option<String>,
     fetch_error: Option<String>,
@@ -258,11 +264,7 @@ pub fn callback_verify(
                 .unwrap_or_else(|| "no key was given".to_owned())),
         }
     };
-    verify_callback(
-        &request.request(body),
-        &source,
-        &key_url_policy(trusted_key_urls),
-    )
+    verify_callback(&request.request(body), &source, policy)
     .map(|verified| VerifiedCallback {
         public_key_url: verified.public_key_url,
     })
@@ -271,7 +273,7 @@ pub fn callback_verify(
 
 /// The bytes OSS signs: the percent-decoded path, `?` + the raw query (when
 /// there is one), `\n`, the body.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_string_to_sign(path: String, query: Option<String>, body: &[u8]) -> Buffer {
     let request = CallbackRequest::new("POST", &path, query.as_deref(), [], body);
     Buffer::from(string_to_sign(&request))
@@ -281,7 +283,7 @@ pub fn callback_string_to_sign(path: String, query: Option<String>, body: &[u8])
 
 /// A callback signer from a PEM private key, PKCS#8 (`BEGIN PRIVATE KEY`) or
 /// PKCS#1 (`BEGIN RSA PRIVATE KEY`). Throws `CALLBACK_INVALID_PRIVATE_KEY`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_signer_new(env: &Env, private_key_pem: String) -> Result<External<CallbackSigner>> {
     CallbackSigner::from_pem(&private_key_pem)
         .map(External::new)
@@ -289,13 +291,13 @@ pub fn callback_signer_new(env: &Env, private_key_pem: String) -> Result<Externa
 }
 
 /// The public key as SubjectPublicKeyInfo PEM: what the key URL should serve.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_signer_public_key_pem(signer: &External<CallbackSigner>) -> String {
     signer.public_key_pem().to_owned()
 }
 
 /// The private key as PKCS#8 PEM.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_signer_private_key_pem(
     env: &Env,
     signer: &External<CallbackSigner>,
@@ -305,7 +307,7 @@ pub fn callback_signer_private_key_pem(
 
 /// The `authorization` header for a callback to `path` (raw) with `query`
 /// (raw, without `?`; `null` for none) and `body`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn callback_signer_sign(
     env: &Env,
     signer: &External<CallbackSigner>,
@@ -320,7 +322,7 @@ pub fn callback_signer_sign(
 
 /// Both signature headers: `authorization` and `x-oss-pub-key-url` (base64
 /// of `publicKeyUrl`).
-#[napi(ts_return_type = "{ authorization: string; 'x-oss-pub-key-url': string }")]
+#[napi(catch_unwind, ts_return_type = "{ authorization: string; 'x-oss-pub-key-url': string }")]
 pub fn callback_signer_headers(
     env: &Env,
     signer: &External<CallbackSigner>,

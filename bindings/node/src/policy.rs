@@ -6,11 +6,11 @@ use napi_derive::napi;
 use postpolicy::Policy;
 
 use crate::errors::{throw_from, to_u32};
-use crate::time::from_millis;
+use crate::time::{from_millis, now_in_range};
 
 /// Parses the policy DSL. Throws `POLICY_SYNTAX` (with `line`, `column` and
 /// every error in `errors`).
-#[napi]
+#[napi(catch_unwind)]
 pub fn policy_parse(env: &Env, dsl: String) -> Result<External<Policy>> {
     Policy::parse(&dsl)
         .map(External::new)
@@ -18,7 +18,7 @@ pub fn policy_parse(env: &Env, dsl: String) -> Result<External<Policy>> {
 }
 
 /// Parses policy JSON as the services accept it. Throws `POLICY_INVALID`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn policy_from_json(env: &Env, json: String) -> Result<External<Policy>> {
     Policy::from_json(&json)
         .map(External::new)
@@ -26,7 +26,7 @@ pub fn policy_from_json(env: &Env, json: String) -> Result<External<Policy>> {
 }
 
 /// Decodes a `policy` form field (base64 of policy JSON). Throws `POLICY_INVALID`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn policy_from_base64(env: &Env, policy_b64: String) -> Result<External<Policy>> {
     Policy::from_base64(&policy_b64)
         .map(External::new)
@@ -34,31 +34,42 @@ pub fn policy_from_base64(env: &Env, policy_b64: String) -> Result<External<Poli
 }
 
 /// The canonical DSL text.
-#[napi]
+#[napi(catch_unwind)]
 pub fn policy_to_dsl(policy: &External<Policy>) -> String {
     policy.to_dsl()
 }
 
 /// Compact policy JSON; a relative or missing expiration resolves against
 /// `nowMillis` (default: the current time).
-#[napi]
-pub fn policy_to_json(policy: &External<Policy>, now_millis: Option<f64>) -> Result<String> {
-    Ok(policy.to_json(from_millis(now_millis)?))
+/// Throws `TIME_OUT_OF_RANGE` when the expiration falls after 9999.
+#[napi(catch_unwind)]
+pub fn policy_to_json(
+    env: &Env,
+    policy: &External<Policy>,
+    now_millis: Option<f64>,
+) -> Result<String> {
+    policy
+        .to_json(from_millis(now_millis)?)
+        .map_err(|e| throw_from(env, e))
 }
 
 /// Errors and warnings, as if the policy were signed at `nowMillis`
 /// (default: the current time).
-#[napi]
-pub fn policy_lint(policy: &External<Policy>, now_millis: Option<f64>) -> Result<Vec<Diagnostic>> {
+#[napi(catch_unwind)]
+pub fn policy_lint(
+    env: &Env,
+    policy: &External<Policy>,
+    now_millis: Option<f64>,
+) -> Result<Vec<Diagnostic>> {
     Ok(policy
-        .lint(from_millis(now_millis)?)
+        .lint(now_in_range(env, now_millis)?)
         .into_iter()
         .map(Diagnostic::from)
         .collect())
 }
 
 /// True when both policies have the same expiration and conditions.
-#[napi]
+#[napi(catch_unwind)]
 pub fn policy_equals(a: &External<Policy>, b: &External<Policy>) -> bool {
     **a == **b
 }

@@ -17,7 +17,7 @@ use crate::time::from_millis;
 
 /// Credentials from an id, a secret and an optional STS token. Throws
 /// `SIGNING_INVALID` for an empty id or secret, or an id with `/` or white space.
-#[napi]
+#[napi(catch_unwind)]
 pub fn credentials_new(
     env: &Env,
     access_key_id: String,
@@ -33,7 +33,7 @@ pub fn credentials_new(
 /// `OSS_SESSION_TOKEN`, or `ALIBABA_CLOUD_ACCESS_KEY_ID` /
 /// `ALIBABA_CLOUD_ACCESS_KEY_SECRET` / `ALIBABA_CLOUD_SECURITY_TOKEN`; `null`
 /// when no id/secret pair is set.
-#[napi]
+#[napi(catch_unwind)]
 pub fn credentials_from_env(env: &Env) -> Result<Option<External<Credentials>>> {
     match Credentials::from_env() {
         None => Ok(None),
@@ -43,20 +43,20 @@ pub fn credentials_from_env(env: &Env) -> Result<Option<External<Credentials>>> 
 }
 
 /// The access key id.
-#[napi]
+#[napi(catch_unwind)]
 pub fn credentials_access_key_id(credentials: &External<Credentials>) -> String {
     credentials.access_key_id().to_owned()
 }
 
 /// The STS security token, or `null`. (The secret is never readable from JS.)
-#[napi]
+#[napi(catch_unwind)]
 pub fn credentials_security_token(credentials: &External<Credentials>) -> Option<String> {
     credentials.security_token().map(str::to_owned)
 }
 
 /// A signer for `bucket` in `region`. Throws `SIGNING_INVALID` for an invalid
 /// region, bucket, endpoint, CloudBox id or version (`v1` or `v4`).
-#[napi]
+#[napi(catch_unwind)]
 pub fn oss_signer_new(
     env: &Env,
     credentials: &External<Credentials>,
@@ -94,7 +94,7 @@ pub struct OssSignerInfo {
     pub version: String,
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn oss_signer_info(signer: &External<OssSigner>) -> OssSignerInfo {
     OssSignerInfo {
         url: signer.url().to_owned(),
@@ -141,7 +141,7 @@ fn sign_options(
 /// over (see `pack` in bindings/node/src/sign.rs), or as an array of its
 /// items when one holds a separator.
 /// `index.js` turns it into `{ url, fields, expiresAt, fieldsToFill }`.
-#[napi(ts_return_type = "string | string[]")]
+#[napi(catch_unwind, ts_return_type = "string | string[]")]
 pub fn oss_sign(
     env: &Env,
     signer: &External<OssSigner>,
@@ -165,7 +165,7 @@ pub fn oss_sign(
 
 /// Like `ossSign`, but returns the JSON token for the browser exactly as the
 /// core writes it: `{"url","fields":{…in order…},"expires_at","fields_to_fill"}`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn oss_sign_token(
     env: &Env,
     signer: &External<OssSigner>,
@@ -224,7 +224,7 @@ fn signed_json(
 /// Signs an exact policy JSON text without changing a byte of it (to
 /// reproduce another SDK's output); only the signature fields come back, in
 /// `ossSign`'s packed shape.
-#[napi(ts_return_type = "string | string[]")]
+#[napi(catch_unwind, ts_return_type = "string | string[]")]
 pub fn oss_sign_json(
     env: &Env,
     signer: &External<OssSigner>,
@@ -319,7 +319,7 @@ fn items(form: &SignedForm) -> Vec<String> {
 
 /// The V1 signature of an already-encoded policy:
 /// `base64(HMAC-SHA1(secret, policyB64))`.
-#[napi(js_name = "signV1")]
+#[napi(catch_unwind, js_name = "signV1")]
 pub fn sign_v1(secret: String, policy_b64: String) -> String {
     postpolicy::sign_v1(&secret, &policy_b64)
 }
@@ -327,7 +327,7 @@ pub fn sign_v1(secret: String, policy_b64: String) -> String {
 /// The V4 signature (lower-case hex) of an already-encoded policy for `date`
 /// (yyyymmdd), `region` (with or without `oss-`) and `product` (default
 /// `oss`). Throws `SIGNING_INVALID` for a bad date or region.
-#[napi(js_name = "signV4")]
+#[napi(catch_unwind, js_name = "signV4")]
 pub fn sign_v4(
     env: &Env,
     secret: String,
@@ -347,7 +347,7 @@ pub fn sign_v4(
 /// or another S3-compatible `endpoint` (MinIO, Garage, R2, …); `pathStyle`
 /// forces `<endpoint>/<bucket>` (true) or `<bucket>.<endpoint host>` (false).
 /// Throws `SIGNING_INVALID` for an invalid region, bucket or endpoint.
-#[napi]
+#[napi(catch_unwind)]
 pub fn s3_signer_new(
     env: &Env,
     credentials: &External<Credentials>,
@@ -380,7 +380,7 @@ pub struct S3SignerInfo {
     pub path_style: bool,
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn s3_signer_info(signer: &External<S3Signer>) -> S3SignerInfo {
     S3SignerInfo {
         url: signer.url().to_owned(),
@@ -392,7 +392,7 @@ pub fn s3_signer_info(signer: &External<S3Signer>) -> S3SignerInfo {
 
 /// `ossSign` for S3: the same packed form. The core refuses `in` / `not-in`
 /// conditions and callbacks (OSS only) with `SIGNING_INVALID`.
-#[napi(ts_return_type = "string | string[]")]
+#[napi(catch_unwind, ts_return_type = "string | string[]")]
 pub fn s3_sign(
     env: &Env,
     signer: &External<S3Signer>,
@@ -415,7 +415,7 @@ pub fn s3_sign(
 }
 
 /// `ossSignToken` for S3.
-#[napi]
+#[napi(catch_unwind)]
 pub fn s3_sign_token(
     env: &Env,
     signer: &External<S3Signer>,
@@ -439,7 +439,7 @@ pub fn s3_sign_token(
 
 /// `ossSignJson` for S3: signs an exact policy JSON text, byte for byte; only
 /// the `policy` and `x-amz-*` fields come back.
-#[napi(ts_return_type = "string | string[]")]
+#[napi(catch_unwind, ts_return_type = "string | string[]")]
 pub fn s3_sign_json(
     env: &Env,
     signer: &External<S3Signer>,
@@ -452,7 +452,7 @@ pub fn s3_sign_json(
 /// The S3 SigV4 signature (lower-case hex) of an already-encoded policy for
 /// `date` (yyyymmdd) and `region`: byte for byte what boto3 and the AWS SDK
 /// for JavaScript compute. Throws `SIGNING_INVALID` for a bad date or region.
-#[napi(js_name = "signS3V4")]
+#[napi(catch_unwind, js_name = "signS3V4")]
 pub fn sign_s3_v4(
     env: &Env,
     secret: String,

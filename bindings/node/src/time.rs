@@ -3,7 +3,10 @@
 //! core never does).
 
 use chrono::{DateTime, Utc};
+use napi::bindgen_prelude::Env;
 use napi::{Error, Result, Status};
+
+use crate::errors::throw_from;
 
 /// The current time, read by the binding.
 fn clock() -> DateTime<Utc> {
@@ -32,4 +35,11 @@ pub(crate) fn from_millis(millis: Option<f64>) -> Result<DateTime<Utc>> {
             format!("`now` ({millis} ms) is outside the supported date range"),
         )
     })
+}
+
+/// [`from_millis`], also within the core's range of dates (years 0000 to
+/// 9999): a `now` past it throws `TIME_OUT_OF_RANGE` naming `now`, for calls
+/// whose core API reports no such error of its own (verify, explain, lint).
+pub(crate) fn now_in_range(env: &Env, millis: Option<f64>) -> Result<DateTime<Utc>> {
+    postpolicy::time::check_instant(from_millis(millis)?, "`now`").map_err(|e| throw_from(env, e))
 }

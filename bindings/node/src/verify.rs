@@ -12,7 +12,7 @@ use napi_derive::napi;
 use postpolicy::{FileInfo, KeyStore, Policy, Rejected, S3Verifier, Submission, Verifier};
 
 use crate::errors::{invalid_arg, throw_from, to_u32};
-use crate::time::from_millis;
+use crate::time::now_in_range;
 
 /// The file part of a form.
 #[napi(object, object_to_js = false)]
@@ -230,13 +230,15 @@ fn seconds(value: f64, name: &str) -> Result<TimeDelta> {
 }
 
 /// A verifier for forms posted to one bucket, judging exactly as OSS would.
-#[napi]
-pub fn verifier_new(options: VerifierOptions<'_>) -> Result<External<VerifierHandle>> {
+#[napi(catch_unwind)]
+pub fn verifier_new(env: &Env, options: VerifierOptions<'_>) -> Result<External<VerifierHandle>> {
     let (store, keys) = keys_of(options.keys)?;
     let mut inner = Verifier::new(&options.bucket, &options.region, store)
         .allow_anonymous(options.allow_anonymous.unwrap_or(false));
     if let Some(value) = options.clock_skew_seconds {
-        inner = inner.with_clock_skew(seconds(value, "clockSkewSeconds")?);
+        inner = inner
+            .with_clock_skew(seconds(value, "clockSkewSeconds")?)
+            .map_err(|e| throw_from(env, e))?;
     }
     if let Some(id) = &options.cloudbox_id {
         inner = inner.with_cloudbox(id);
@@ -245,7 +247,7 @@ pub fn verifier_new(options: VerifierOptions<'_>) -> Result<External<VerifierHan
 }
 
 /// The bucket a verifier judges forms for.
-#[napi]
+#[napi(catch_unwind)]
 pub fn verifier_bucket(verifier: &External<VerifierHandle>) -> String {
     verifier.inner.bucket().to_owned()
 }
@@ -253,7 +255,7 @@ pub fn verifier_bucket(verifier: &External<VerifierHandle>) -> String {
 /// Accepts the submission (returns where and how it is stored) or throws a
 /// `REJECTED` error with the service's `status`, `ossCode`, `ossMessage`, the
 /// failing `conditionIndex` and a plain `reason`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn verifier_verify(
     env: &Env,
     verifier: &External<VerifierHandle>,
@@ -261,7 +263,7 @@ pub fn verifier_verify(
     now_millis: Option<f64>,
 ) -> Result<Accepted> {
     let submission = submission.into_core()?;
-    let now = from_millis(now_millis)?;
+    let now = now_in_range(env, now_millis)?;
     verifier
         .keys
         .run(env, || verifier.inner.verify(&submission, now))?
@@ -292,8 +294,11 @@ pub struct S3VerifierHandle {
 
 /// A verifier for S3 presigned POST forms (AWS SigV4) posted to one bucket,
 /// judging as S3 does.
-#[napi]
-pub fn s3_verifier_new(options: S3VerifierOptions<'_>) -> Result<External<S3VerifierHandle>> {
+#[napi(catch_unwind)]
+pub fn s3_verifier_new(
+    env: &Env,
+    options: S3VerifierOptions<'_>,
+) -> Result<External<S3VerifierHandle>> {
     let (store, keys) = keys_of(options.keys)?;
     let max_age = options
         .max_date_age_seconds
@@ -301,6 +306,7 @@ pub fn s3_verifier_new(options: S3VerifierOptions<'_>) -> Result<External<S3Veri
         .transpose()?;
     let inner = S3Verifier::new(&options.bucket, &options.region, store)
         .with_max_date_age(max_age)
+        .map_err(|e| throw_from(env, e))?
         .allow_anonymous(options.allow_anonymous.unwrap_or(false));
     Ok(External::new(S3VerifierHandle { inner, keys }))
 }
@@ -312,7 +318,7 @@ pub struct S3VerifierInfo {
     pub region: String,
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn s3_verifier_info(verifier: &External<S3VerifierHandle>) -> S3VerifierInfo {
     S3VerifierInfo {
         bucket: verifier.inner.bucket().to_owned(),
@@ -322,7 +328,7 @@ pub fn s3_verifier_info(verifier: &External<S3VerifierHandle>) -> S3VerifierInfo
 
 /// Accepts the submission as S3 would, or throws `REJECTED` with S3's
 /// `status`, code (`ossCode`), message (`ossMessage`), `conditionIndex` and `reason`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn s3_verifier_verify(
     env: &Env,
     verifier: &External<S3VerifierHandle>,
@@ -330,7 +336,7 @@ pub fn s3_verifier_verify(
     now_millis: Option<f64>,
 ) -> Result<Accepted> {
     let submission = submission.into_core()?;
-    let now = from_millis(now_millis)?;
+    let now = now_in_range(env, now_millis)?;
     verifier
         .keys
         .run(env, || verifier.inner.verify(&submission, now))?
@@ -340,8 +346,9 @@ pub fn s3_verifier_verify(
 
 /// Every reason S3 would reject `submission` under `policy` (empty when it
 /// would pass), without checking a signature.
-#[napi]
+#[napi(catch_unwind)]
 pub fn s3_verifier_explain(
+    env: &Env,
     verifier: &External<S3VerifierHandle>,
     policy: &External<Policy>,
     submission: SubmissionInput,
@@ -350,7 +357,7 @@ pub fn s3_verifier_explain(
     let submission = submission.into_core()?;
     Ok(verifier
         .inner
-        .explain(policy, &submission, from_millis(now_millis)?)
+        .explain(policy, &submission, now_in_range(env, now_millis)?)
         .into_iter()
         .map(Rejection::from)
         .collect())
@@ -433,8 +440,9 @@ impl From<Rejected> for Rejection {
 /// Every reason `policy` would reject `submission` (empty when it would
 /// pass), without checking a signature: for a policy you hold.
 /// `bucket` conditions are judged only when the target `bucket` is given.
-#[napi]
+#[napi(catch_unwind)]
 pub fn explain(
+    env: &Env,
     policy: &External<Policy>,
     submission: SubmissionInput,
     now_millis: Option<f64>,
@@ -445,7 +453,7 @@ pub fn explain(
         policy,
         &submission,
         bucket.as_deref(),
-        from_millis(now_millis)?,
+        now_in_range(env, now_millis)?,
     )
     .into_iter()
     .map(Rejection::from)
