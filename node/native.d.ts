@@ -60,11 +60,11 @@ export interface CallbackFields {
 
 /**
  * Step 1 of verifying a callback request: checks the `x-oss-pub-key-url`
- * and `authorization` headers and that the key URL is trusted (the OSS key
- * URLs and the `trustedKeyUrls` prefixes), and returns the key URL to fetch.
- * Throws the core's `CALLBACK_*` error otherwise; nothing is fetched.
+ * and `authorization` headers and that the key URL passes `policy`, and
+ * returns the canonical key URL to fetch. Throws the core's `CALLBACK_*`
+ * error otherwise; nothing is fetched.
  */
-export declare function callbackKeyUrl(request: CallbackRequestInput, trustedKeyUrls?: Array<string> | undefined | null): string
+export declare function callbackKeyUrl(request: CallbackRequestInput, policy: ExternalObject<KeyUrlPolicy>): string
 
 /**
  * A callback request as the application server received it (the body is a
@@ -171,7 +171,7 @@ export declare function callbackStringToSign(path: string, query: string | undef
  * 1), or fails with `CALLBACK_KEY_FETCH_FAILED` and `fetchError` when there
  * is no PEM. The core runs every check of step 1 again.
  */
-export declare function callbackVerify(request: CallbackRequestInput, body: Uint8Array, trustedKeyUrls: Array<string> | undefined | null, keyUrl: string, pem?: string | undefined | null, fetchError?: string | undefined | null): VerifiedCallback
+export declare function callbackVerify(request: CallbackRequestInput, body: Uint8Array, policy: ExternalObject<KeyUrlPolicy>, keyUrl: string, pem?: string | undefined | null, fetchError?: string | undefined | null): VerifiedCallback
 
 /** The access key id. */
 export declare function credentialsAccessKeyId(credentials: ExternalObject<Credentials>): string
@@ -221,6 +221,25 @@ export interface FileInput {
   /** The size in bytes, when known. */
   size?: number | null
 }
+
+/** How many keys a key cache keeps (the least recently used goes first). */
+export declare function keyCacheCapacity(): number
+
+/**
+ * The URL a key named `url` is fetched from (canonical; https for OSS's key
+ * host). Throws `CALLBACK_UNTRUSTED_KEY_URL` with the reason otherwise.
+ */
+export declare function keyUrlPolicyCheck(policy: ExternalObject<KeyUrlPolicy>, url: string): string
+
+/**
+ * A key URL policy: OSS's key host (unless `oss` is false) plus the
+ * `prefixes`. Throws `CALLBACK_KEY_URL_PREFIX` for a prefix that is not an
+ * http(s) URL.
+ */
+export declare function keyUrlPolicyNew(oss: boolean, prefixes: Array<string>): ExternalObject<KeyUrlPolicy>
+
+/** The trusted prefixes, as a URL parser writes them. */
+export declare function keyUrlPolicyPrefixes(policy: ExternalObject<KeyUrlPolicy>): Array<string>
 
 /**
  * Signs `policy` at `nowMillis` (default: the clock), with an optional object
@@ -292,6 +311,7 @@ export declare function policyToDsl(policy: ExternalObject<Policy>): string
 /**
  * Compact policy JSON; a relative or missing expiration resolves against
  * `nowMillis` (default: the current time).
+ * Throws `TIME_OUT_OF_RANGE` when the expiration falls after 9999.
  */
 export declare function policyToJson(policy: ExternalObject<Policy>, nowMillis?: number | undefined | null): string
 
@@ -430,7 +450,7 @@ export interface SubmissionInput {
 
 /** The outcome of step 2. */
 export interface VerifiedCallback {
-  /** The (trusted) URL of the key that verified the signature. */
+  /** The canonical URL of the key that verified the signature. */
   publicKeyUrl: string
 }
 

@@ -36,6 +36,7 @@ describe('module', () => {
       'CallbackSpec',
       'CallbackSigner',
       'CachedKeySource',
+      'KeyUrlPolicy',
       'fetchPublicKeyPem',
       'verifyCallback',
       'callbackStringToSign',
