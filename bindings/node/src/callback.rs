@@ -9,8 +9,8 @@
 //! URL (or the reason it could not). Every check and message is the core's.
 
 use indexmap::IndexMap;
-use napi::bindgen_prelude::{Buffer, Env, External};
 use napi::Result;
+use napi::bindgen_prelude::{Buffer, Env, External};
 use napi_derive::napi;
 use postpolicy::callback::{
     BodyType, CallbackRequest, CallbackSigner, CallbackSpec, KEY_CACHE_CAPACITY, KeyUrlPolicy,
@@ -265,10 +265,10 @@ pub fn callback_verify(
         }
     };
     verify_callback(&request.request(body), &source, policy)
-    .map(|verified| VerifiedCallback {
-        public_key_url: verified.public_key_url,
-    })
-    .map_err(|e| throw_from(env, e))
+        .map(|verified| VerifiedCallback {
+            public_key_url: verified.public_key_url,
+        })
+        .map_err(|e| throw_from(env, e))
 }
 
 /// The bytes OSS signs: the percent-decoded path, `?` + the raw query (when
@@ -322,7 +322,10 @@ pub fn callback_signer_sign(
 
 /// Both signature headers: `authorization` and `x-oss-pub-key-url` (base64
 /// of `publicKeyUrl`).
-#[napi(catch_unwind, ts_return_type = "{ authorization: string; 'x-oss-pub-key-url': string }")]
+#[napi(
+    catch_unwind,
+    ts_return_type = "{ authorization: string; 'x-oss-pub-key-url': string }"
+)]
 pub fn callback_signer_headers(
     env: &Env,
     signer: &External<CallbackSigner>,

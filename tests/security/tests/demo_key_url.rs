@@ -109,7 +109,8 @@ async fn post_callback(
         .await
         .unwrap();
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap())
 }
 
 #[tokio::test]
@@ -120,10 +121,22 @@ async fn a_forged_callback_whose_key_url_walks_out_of_the_well_known_folder_is_r
 
     // The attacker's key, uploaded as an ordinary object of the bucket.
     let attacker = postpolicy_server::generate_callback_signer().unwrap();
-    upload(&server, "evil/k.pem", attacker.public_key_pem().as_bytes().to_vec()).await;
+    upload(
+        &server,
+        "evil/k.pem",
+        attacker.public_key_pem().as_bytes().to_vec(),
+    )
+    .await;
     // A fetcher that resolves dot segments (as URL parsers do) gets it.
     let walk = format!("{origin}/.well-known/postpolicy/../../postpolicy-dev/evil/k.pem");
-    let fetched = client().get(&walk).send().await.unwrap().text().await.unwrap();
+    let fetched = client()
+        .get(&walk)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(fetched.trim(), attacker.public_key_pem().trim());
 
     for key_url in [
@@ -137,9 +150,15 @@ async fn a_forged_callback_whose_key_url_walks_out_of_the_well_known_folder_is_r
     ] {
         let (status, answer) = post_callback(&server, &attacker, &key_url).await;
         assert_eq!(status, 400, "{key_url}: {answer}");
-        assert_eq!(answer["code"], "CALLBACK_UNTRUSTED_KEY_URL", "{key_url}: {answer}");
+        assert_eq!(
+            answer["code"], "CALLBACK_UNTRUSTED_KEY_URL",
+            "{key_url}: {answer}"
+        );
     }
-    assert!(server.callbacks().is_empty(), "no forged callback was recorded");
+    assert!(
+        server.callbacks().is_empty(),
+        "no forged callback was recorded"
+    );
 
     // The same request signed with the dev stack's own key, naming its own
     // key URL, is accepted: the refusals above are about the key URL.

@@ -15,6 +15,8 @@
 use std::cell::RefCell;
 use std::path::Path;
 
+use base64::Engine as _;
+
 use postpolicy::callback::{
     CachedKeySource, CallbackError, CallbackRequest, CallbackSigner, KEY_CACHE_CAPACITY,
     KeyUrlPolicy, verify_callback,
@@ -69,19 +71,32 @@ impl postpolicy::callback::KeySource for Counting {
 const BODY: &[u8] = b"bucket=b&object=o";
 const WELL_KNOWN: &str = "http://127.0.0.1:8080/.well-known/postpolicy/";
 
-/// Verifies a callback to `/cb` signed by `signer` that names `key_url`.
+/// Verifies a callback to `/cb` signed by `signer` that names `key_url`
+/// (the signature covers path, query and body, not the key URL).
 fn verify(
     signer: &CallbackSigner,
     key_url: &str,
     source: &dyn postpolicy::callback::KeySource,
     policy: &KeyUrlPolicy,
 ) -> Result<String, CallbackError> {
-    let headers = signer.headers(key_url, "/cb", None, BODY).unwrap();
+    // Every test signs with the vector key: one RSA signature per thread.
+    thread_local! {
+        static AUTHORIZATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+    let authorization = AUTHORIZATION.with(|slot| {
+        slot.borrow_mut()
+            .get_or_insert_with(|| signer.sign("/cb", None, BODY).unwrap())
+            .clone()
+    });
+    let key_url_b64 = base64::engine::general_purpose::STANDARD.encode(key_url);
     let req = CallbackRequest::new(
         "POST",
         "/cb",
         None,
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        [
+            ("authorization", authorization.as_str()),
+            ("x-oss-pub-key-url", key_url_b64.as_str()),
+        ],
         BODY,
     );
     verify_callback(&req, source, policy).map(|v| v.public_key_url)
@@ -109,7 +124,10 @@ fn a_key_url_inside_the_trusted_folder_verifies_and_is_fetched_as_written() {
     let signer = signer();
     let source = Counting::new(signer.public_key_pem());
     let url = format!("{WELL_KNOWN}callback_pub_key_v1.pem");
-    assert_eq!(verify(&signer, &url, &source, &local_policy()), Ok(url.clone()));
+    assert_eq!(
+        verify(&signer, &url, &source, &local_policy()),
+        Ok(url.clone())
+    );
     assert_eq!(*source.asked.borrow(), [url]);
 }
 
@@ -257,10 +275,13 @@ fn forms_a_parser_would_rewrite_are_refused_unfetched() {
         "/.well-known/postpolicy/k.pem",
         "file:///.well-known/postpolicy/k.pem",
         "http:127.0.0.1:8080/.well-known/postpolicy/k.pem",
-        "",
     ] {
         assert_refused_unfetched(&policy, url);
     }
+    assert!(matches!(
+        policy.check(""),
+        Err(CallbackError::UntrustedKeyUrl { .. })
+    ));
     let long = format!("{WELL_KNOWN}{}.pem", "a".repeat(4096));
     assert_refused_unfetched(&policy, &long);
     let oss = KeyUrlPolicy::default();
@@ -283,8 +304,14 @@ fn oss_key_host_is_fetched_over_https_whatever_the_header_says() {
     let http = "http://gosspublic.alicdn.com/callback_pub_key_v1.pem";
     let https = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem";
     let policy = KeyUrlPolicy::default();
-    assert_eq!(verify(&signer, http, &source, &policy), Ok(https.to_owned()));
-    assert_eq!(verify(&signer, https, &source, &policy), Ok(https.to_owned()));
+    assert_eq!(
+        verify(&signer, http, &source, &policy),
+        Ok(https.to_owned())
+    );
+    assert_eq!(
+        verify(&signer, https, &source, &policy),
+        Ok(https.to_owned())
+    );
     assert_eq!(*source.asked.borrow(), [https, https]);
     // And the cache holds one key for both spellings.
     let cache = CachedKeySource::new(Counting::new(signer.public_key_pem()));
@@ -339,7 +366,10 @@ fn a_prefix_that_is_not_an_http_url_is_a_configuration_error() {
             "{prefix:?}: {error:?}"
         );
         assert_eq!(error.code(), "CALLBACK_KEY_URL_PREFIX");
-        assert!(error.to_string().contains("trusted key URL prefix"), "{error}");
+        assert!(
+            error.to_string().contains("trusted key URL prefix"),
+            "{error}"
+        );
     }
 }
 
@@ -351,5 +381,8 @@ fn the_refusal_message_escapes_control_characters() {
     let message = error.to_string();
     assert!(!message.contains('\n'), "{message:?}");
     assert!(message.contains("k.pem\\n[app]"), "{message:?}");
-    assert!(message.contains("whitespace or a control character"), "{message}");
+    assert!(
+        message.contains("whitespace or a control character"),
+        "{message}"
+    );
 }

@@ -50,6 +50,16 @@ impl Prefix {
         if let Some(reason) = raw_problem(text) {
             return Err(invalid(reason.to_owned()));
         }
+        // The URL parser reads `https:///keys/` as host `keys`: ask for the
+        // host to be written where it belongs.
+        let authority = text
+            .split_once("://")
+            .map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+        if authority.is_none_or(str::is_empty) {
+            return Err(invalid(
+                "it is not an absolute URL with a host (`https://host/path/`)".to_owned(),
+            ));
+        }
         let url = Url::parse(text).map_err(|e| invalid(format!("it is not a URL ({e})")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid(format!(
