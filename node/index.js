@@ -968,6 +968,9 @@ exports.defaultKeySource = defaultKeySource
 exports.fetchPublicKeyPem = fetchPublicKeyPem
 exports.verifyCallback = verifyCallback
 exports.callbackStringToSign = callbackStringToSign
+// The guarded addon, for the test suite's proof that a panic is thrown as
+// `code: 'Internal'` (tests/security/node); never set in production.
+if (process.env.POSTPOLICY_TEST_HOOKS === '1') exports.__native = native
 exports.uploadToken = function uploadToken(options) {
   return require('./express.js').uploadToken(options)
 }

@@ -26,6 +26,14 @@ export declare class ExternalObject<T> {
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Panics with `message`. It exists only so the test suite can prove that a
+ * Rust panic inside the addon becomes a thrown `Error` (`code: 'Internal'`)
+ * and the process goes on; `index.js` hands it out only when
+ * `POSTPOLICY_TEST_HOOKS=1`.
+ */
+export declare function __testPanic(message: string): void
+
 /** An accepted upload: where it is stored and how to answer. */
 export interface Accepted {
   /** The object key after `${filename}` expansion. */

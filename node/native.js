@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.__testPanic = nativeBinding.__testPanic
 module.exports.callbackKeyUrl = nativeBinding.callbackKeyUrl
 module.exports.callbackSignerHeaders = nativeBinding.callbackSignerHeaders
 module.exports.callbackSignerNew = nativeBinding.callbackSignerNew

@@ -31,3 +31,13 @@ mod verify;
 /// system allocator at that.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Panics with `message`. It exists only so the test suite can prove that a
+/// Rust panic inside the addon becomes a thrown `Error` (`code: 'Internal'`)
+/// and the process goes on; `index.js` hands it out only when
+/// `POSTPOLICY_TEST_HOOKS=1`.
+#[napi_derive::napi(catch_unwind, js_name = "__testPanic")]
+#[allow(clippy::panic)]
+pub fn test_panic(message: String) -> napi::Result<()> {
+    panic!("{message}")
+}
