@@ -114,7 +114,8 @@ function uploadToken(options) {
     }
     const answer = (chosenPolicy, chosenKey, chosenCallback) => {
       const signed = asPolicy(chosenPolicy)
-      const diagnostics = signed instanceof Policy ? signed.lint() : []
+      // Linted as signed: with the key condition the `key` option adds.
+      const diagnostics = signed instanceof Policy ? signed.lint({ key: chosenKey ?? undefined }) : []
       const errors = diagnostics.filter((d) => d.severity === 'error')
       diagnostics.forEach(logOnce)
       if (errors.length > 0) return refuseLint(res, errors)

@@ -29,6 +29,11 @@ export interface Diagnostic {
  */
 export type PolicyParams = Readonly<Record<string, string>> | ReadonlyMap<string, string>
 
+export interface LintOptions extends NowOptions {
+  /** The signer's `key` option: an object key, or a template ending in `${filename}`. */
+  key?: string | null
+}
+
 /** An upload policy: an expiration and an ordered list of conditions. */
 export declare class Policy {
   private constructor()
@@ -49,8 +54,11 @@ export declare class Policy {
   toDsl(): string
   /** Compact policy JSON; a relative or missing expiration resolves against `now`. */
   toJson(options?: NowOptions | Date): string
-  /** Errors and warnings, as if the policy were signed at `now`. */
-  lint(options?: NowOptions | Date): Diagnostic[]
+  /**
+   * Errors and warnings, as if the policy were signed at `now` with the
+   * signer's `key` option (linted as the key condition the signer adds).
+   */
+  lint(options?: LintOptions | Date): Diagnostic[]
   /** Same expiration and conditions. */
   equals(other: Policy): boolean
   /** The canonical DSL text. */

@@ -201,9 +201,13 @@ class Policy {
     return native.policyToJson(this.#handle, nowMillis(options instanceof Date ? { now: options } : options))
   }
 
-  /** `options`: `{ now }`, or the `Date` itself. */
+  /**
+   * `options`: `{ now, key }` (`key`: the signer's `key` option, linted as
+   * the condition it adds), or the `Date` itself.
+   */
   lint(options) {
-    return native.policyLint(this.#handle, nowMillis(options instanceof Date ? { now: options } : options))
+    if (options instanceof Date) return native.policyLint(this.#handle, +options)
+    return native.policyLint(this.#handle, nowMillis(options), keyArg(options))
   }
 
   equals(other) {

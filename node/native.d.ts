@@ -298,9 +298,9 @@ export declare function policyFromJson(json: string): ExternalObject<Policy>
 
 /**
  * Errors and warnings, as if the policy were signed at `nowMillis`
- * (default: the current time).
+ * (default: the current time) with the signer's `key` option.
  */
-export declare function policyLint(policy: ExternalObject<Policy>, nowMillis?: number | undefined | null): Array<Diagnostic>
+export declare function policyLint(policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null): Array<Diagnostic>
 
 /**
  * Parses the policy DSL. Throws `POLICY_SYNTAX` (with `line`, `column` and

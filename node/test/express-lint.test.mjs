@@ -27,6 +27,11 @@ before(async () => {
     uploadToken({ signer, policy: (req) => Policy.parse('key starts-with "user/{id}/"', { id: req.get('x-user-id') ?? 'anonymous' }), logger }),
   )
   app.get('/quiet', uploadToken({ signer, policy: 'key starts-with "q/"', logger: null }))
+  app.get(
+    '/keyed',
+    uploadToken({ signer, policy: 'content-length 1..2', key: (req) => `user/${req.get('x-user-id')}/\${filename}`, logger }),
+  )
+  app.get('/contradicted', uploadToken({ signer, policy: 'key starts-with "user/"\ncontent-length 1..2', key: 'admin/a.png', logger }))
   app.use((err, _req, res, _next) => res.status(599).json({ unexpected: err.message }))
   server = app.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -85,4 +90,14 @@ test('logger: null logs nothing; a logger without warn/error is refused', async 
   assert.equal((await get('/quiet')).response.status, 200)
   assert.equal(logged.warn.length + logged.error.length, before)
   assert.throws(() => uploadToken({ signer, policy: 'key = a', logger: { warn() {} } }), { code: 'InvalidArg' })
+})
+
+test('the key option is linted as the key condition the signer adds', async () => {
+  const before = logged.warn.length
+  const { response } = await get('/keyed', { 'x-user-id': '5' })
+  assert.equal(response.status, 200)
+  assert.equal(logged.warn.length, before, 'no no-key-condition warning: the key option is the key condition')
+  const { response: refused, body } = await get('/contradicted')
+  assert.equal(refused.status, 500)
+  assert.deepEqual(body.diagnostics.map((d) => d.code), ['eq-contradicts-starts-with'])
 })

@@ -90,8 +90,11 @@ class Policy:
         """The canonical DSL text."""
     def to_json(self, now: Optional[datetime.datetime] = None) -> str:
         """Compact policy JSON; a relative expiration resolves against `now`."""
-    def lint(self, now: Optional[datetime.datetime] = None) -> list[Diagnostic]:
-        """Errors and warnings as if the policy were signed at `now`."""
+    def lint(
+        self, now: Optional[datetime.datetime] = None, key: Optional[str] = None
+    ) -> list[Diagnostic]:
+        """Errors and warnings as if the policy were signed at `now` with the
+        signer's `key` option (linted as the key condition it adds)."""
     def expires_at(self, now: Optional[datetime.datetime] = None) -> datetime.datetime:
         """When the policy expires if signed at `now`."""
     def __len__(self) -> int: ...

@@ -151,11 +151,15 @@ pub fn policy_to_json(policy: &External<Policy>, now_millis: Option<f64>) -> Res
 }
 
 /// Errors and warnings, as if the policy were signed at `nowMillis`
-/// (default: the current time).
+/// (default: the current time) with the signer's `key` option.
 #[napi]
-pub fn policy_lint(policy: &External<Policy>, now_millis: Option<f64>) -> Result<Vec<Diagnostic>> {
+pub fn policy_lint(
+    policy: &External<Policy>,
+    now_millis: Option<f64>,
+    key: Option<String>,
+) -> Result<Vec<Diagnostic>> {
     Ok(policy
-        .lint(from_millis(now_millis)?)
+        .lint_with_key(key.as_deref(), from_millis(now_millis)?)
         .into_iter()
         .map(Diagnostic::from)
         .collect())

@@ -77,11 +77,21 @@ impl PyPolicy {
         Ok(self.0.to_json(convert::now_or_clock(now)?))
     }
 
-    /// Errors and warnings as if the policy were signed at `now`.
-    #[pyo3(signature = (now=None))]
-    fn lint(&self, now: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<PyDiagnostic>> {
+    /// Errors and warnings as if the policy were signed at `now` with the
+    /// signer's `key` option (linted as the key condition the signer adds).
+    #[pyo3(signature = (now=None, key=None))]
+    fn lint(
+        &self,
+        now: Option<&Bound<'_, PyAny>>,
+        key: Option<&str>,
+    ) -> PyResult<Vec<PyDiagnostic>> {
         let now = convert::now_or_clock(now)?;
-        Ok(self.0.lint(now).into_iter().map(PyDiagnostic).collect())
+        Ok(self
+            .0
+            .lint_with_key(key, now)
+            .into_iter()
+            .map(PyDiagnostic)
+            .collect())
     }
 
     /// When the policy expires if signed at `now` (default lifetime: 1 hour).
