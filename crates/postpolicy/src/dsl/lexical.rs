@@ -436,8 +436,8 @@ pub(crate) fn quoted(input: &str) -> Res<'_, Template<'_>> {
             }
             _ => {}
         }
-        if in_variable {
-            in_variable = c != '}';
+        if in_variable || !matches!(c, '$' | '{' | '}') {
+            in_variable = in_variable && c != '}';
             out.text.push(c);
             i += c.len_utf8();
             continue;
