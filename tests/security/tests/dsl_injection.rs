@@ -164,16 +164,16 @@ fn expiration() -> impl Strategy<Value = Option<Expiration>> {
 }
 
 /// Literal text as the DSL writes it in quotes, written independently of the
-/// crate's printer: letters, digits and `/._-` as they are, anything else as
-/// an escape (which is always a literal character).
+/// crate's printer: letters, digits and `/._-` as they are, braces doubled,
+/// anything else as an escape (which is always a literal character, so an
+/// escaped `$` never opens a `${…}`).
 fn escape(text: &str) -> String {
     text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "/._-".contains(c) {
-                c.to_string()
-            } else {
-                format!("\\u{{{:x}}}", u32::from(c))
-            }
+        .map(|c| match c {
+            '{' => "{{".to_owned(),
+            '}' => "}}".to_owned(),
+            c if c.is_ascii_alphanumeric() || "/._-".contains(c) => c.to_string(),
+            c => format!("\\u{{{:x}}}", u32::from(c)),
         })
         .collect()
 }
