@@ -1,14 +1,18 @@
 // Types of `postpolicy/express`.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-import type { CallbackSpec, KeySource, KeyUrlPolicy, OssSigner, Policy, S3Signer } from './index'
+import type { CallbackSpec, Diagnostic, KeySource, KeyUrlPolicy, OssSigner, Policy, S3Signer } from './index'
 
 /** A value, or a function of the request returning it (or a promise of it). */
 export type RequestValue<T, Req = IncomingMessage, Res = ServerResponse> = T | ((req: Req, res: Res) => T | Promise<T>)
 
 export interface UploadTokenOptions<Req = IncomingMessage, Res = ServerResponse> {
   signer: OssSigner | S3Signer
-  /** A Policy, DSL text, or a function of the request returning either (per-user prefixes). */
+  /**
+   * A Policy, DSL text, or a function of the request returning either: for
+   * per-user prefixes, `Policy.parse(template, params)` or `Policy.builder()`,
+   * never request data in the text.
+   */
   policy: RequestValue<Policy | string, Req, Res>
   /** An object key or a key template ending in `${filename}`. */
   key?: RequestValue<string | null | undefined, Req, Res>
@@ -16,12 +20,31 @@ export interface UploadTokenOptions<Req = IncomingMessage, Res = ServerResponse>
   callback?: RequestValue<CallbackSpec | null | undefined, Req, Res>
   /** Pin the callback in the policy (default true). */
   pinCallback?: boolean | null
+  /**
+   * Where lint diagnostics of the signed policy are logged, once per distinct
+   * diagnostic (default `console`; `null` logs nothing).
+   */
+  logger?: UploadTokenLogger | null
+}
+
+/** What `uploadToken` logs lint diagnostics to (`console` is one). */
+export interface UploadTokenLogger {
+  warn(message: string): void
+  error(message: string): void
+}
+
+/** The JSON body of the 500 answer to a policy that lints with errors (nothing is signed). */
+export interface PolicyLintRefusal {
+  code: 'POLICY_LINT'
+  message: string
+  diagnostics: Array<Pick<Diagnostic, 'code' | 'severity' | 'message' | 'conditionIndex'>>
 }
 
 /**
  * A `(req, res, next)` handler answering the signed form as JSON
  * (`{"url","fields","expires_at","fields_to_fill"}`) with
- * `Cache-Control: no-store`; errors go to `next(err)`.
+ * `Cache-Control: no-store`. A policy that lints with errors gets 500 and a
+ * {@link PolicyLintRefusal}; other errors go to `next(err)`.
  */
 export declare function uploadToken<Req extends IncomingMessage = IncomingMessage, Res extends ServerResponse = ServerResponse>(
   options: UploadTokenOptions<Req, Res>,

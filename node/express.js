@@ -5,14 +5,20 @@
 //   const { uploadToken } = require('postpolicy/express')
 //   app.get('/upload-token', requireLogin, uploadToken({
 //     signer,
-//     policy: (req) => Policy.parse(`key starts-with "user/${req.user.id}/"\ncontent-length 1..10MiB`),
+//     policy: (req) => Policy.parse('key starts-with "user/{id}/"\ncontent-length 1..10MiB', { id: req.user.id }),
 //   }))
+//
+// Request data goes into a policy as a parameter (or through
+// Policy.builder(), or the `key` option), never into the DSL text.
 //
 // The answer is the signed form as JSON, exactly as every postpolicy server
 // writes it (`{"url","fields","expires_at","fields_to_fill"}`, what
-// postpolicy/browser.js reads), with `Cache-Control: no-store`. Errors
-// (a policy that does not parse or cannot be signed, a throwing policy
-// function) go to `next(err)`.
+// postpolicy/browser.js reads), with `Cache-Control: no-store`. The policy is
+// linted before it is signed: an error-level diagnostic is answered with 500
+// and `{"code":"POLICY_LINT","message","diagnostics":[{code,severity,message,conditionIndex}]}`
+// (nothing is signed); warnings are logged once each. Other errors (a policy
+// that does not parse or cannot be signed, a throwing policy function) go to
+// `next(err)`.
 //
 //   const { verifyCallback } = require('postpolicy/express')
 //   app.post('/oss/callback', verifyCallback(), (req, res) => {
@@ -36,6 +42,14 @@ function asPolicy(value) {
   return typeof value === 'string' ? Policy.parse(value) : value
 }
 
+/** `text` with control and line-separator characters escaped, for one log line. */
+function oneLine(text) {
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`)
+}
+
+/** At most this many distinct diagnostics are remembered as logged (then the memory starts over). */
+const MAX_LOGGED = 256
+
 function isThenable(value) {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function'
 }
@@ -52,10 +66,16 @@ function isThenable(value) {
  * - `callback` (optional): a `CallbackSpec`, or a function of `(req, res)`
  *   returning one (per-user `x:` variables); pinned in the policy unless
  *   `pinCallback` is false.
+ * - `logger` (optional, default `console`): where lint diagnostics are
+ *   logged, once per distinct diagnostic (`warn` for warnings, `error` for
+ *   errors); `null` logs nothing.
+ *
+ * The policy is linted at each request, as it is signed: one with an
+ * error-level diagnostic is refused with 500 and the diagnostics as JSON.
  */
 function uploadToken(options) {
   if (options == null || typeof options !== 'object') throw invalidArg('uploadToken({ signer, policy })')
-  const { signer, policy, key, callback, pinCallback } = options
+  const { signer, policy, key, callback, pinCallback, logger = console } = options
   if (!(signer instanceof OssSigner || signer instanceof S3Signer)) {
     throw invalidArg('uploadToken: `signer` must be an OssSigner or an S3Signer')
   }
@@ -70,6 +90,21 @@ function uploadToken(options) {
   if (callback != null && !(callback instanceof CallbackSpec) && typeof callback !== 'function') {
     throw invalidArg('uploadToken: `callback` must be a CallbackSpec or a function of the request')
   }
+  if (logger != null && (typeof logger.warn !== 'function' || typeof logger.error !== 'function')) {
+    throw invalidArg('uploadToken: `logger` must have warn() and error() (console does), or be null')
+  }
+  // Diagnostics already logged, by severity, code and message.
+  const logged = new Set()
+  const logOnce = (diagnostic) => {
+    if (logger == null) return
+    const id = `${diagnostic.severity}\0${diagnostic.code}\0${diagnostic.message}`
+    if (logged.has(id)) return
+    if (logged.size >= MAX_LOGGED) logged.clear()
+    logged.add(id)
+    const line = `postpolicy uploadToken: policy ${diagnostic.severity} ${diagnostic.code}: ${oneLine(diagnostic.message)}`
+    if (diagnostic.severity === 'error') logger.error(line)
+    else logger.warn(line)
+  }
 
   return function uploadTokenHandler(req, res, next) {
     const fail = (error) => {
@@ -78,7 +113,13 @@ function uploadToken(options) {
       res.end()
     }
     const answer = (chosenPolicy, chosenKey, chosenCallback) => {
-      const body = signer.token(asPolicy(chosenPolicy), {
+      const signed = asPolicy(chosenPolicy)
+      // Linted as signed: with the key condition the `key` option adds.
+      const diagnostics = signed instanceof Policy ? signed.lint({ key: chosenKey ?? undefined }) : []
+      const errors = diagnostics.filter((d) => d.severity === 'error')
+      diagnostics.forEach(logOnce)
+      if (errors.length > 0) return refuseLint(res, errors)
+      const body = signer.token(signed, {
         key: chosenKey ?? undefined,
         callback: chosenCallback ?? undefined,
         pinCallback,
@@ -181,6 +222,20 @@ function callbackParams(contentType, body) {
   }
   if (type === '' || type === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(text))
   return null
+}
+
+/** 500 for a policy that lints with errors: nothing is signed, the diagnostics are named. */
+function refuseLint(res, errors) {
+  res.statusCode = 500
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(
+    JSON.stringify({
+      code: 'POLICY_LINT',
+      message: `the upload policy is not signed: ${errors.map((d) => `${d.code}: ${d.message}`).join('; ')}`,
+      diagnostics: errors.map(({ code, severity, message, conditionIndex }) => ({ code, severity, message, conditionIndex })),
+    }),
+  )
 }
 
 function reject(res, status, error) {

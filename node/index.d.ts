@@ -23,11 +23,29 @@ export interface Diagnostic {
   span: Span | null
 }
 
+/**
+ * Values for the DSL's `{name}` placeholders: a plain object or a Map of
+ * strings. A parameter is one value, never policy text.
+ */
+export type PolicyParams = Readonly<Record<string, string>> | ReadonlyMap<string, string>
+
+export interface LintOptions extends NowOptions {
+  /** The signer's `key` option: an object key, or a template ending in `${filename}`. */
+  key?: string | null
+}
+
 /** An upload policy: an expiration and an ordered list of conditions. */
 export declare class Policy {
   private constructor()
-  /** Parses the policy DSL. Throws a {@link PolicySyntaxError}. */
-  static parse(dsl: string): Policy
+  /**
+   * Parses the policy DSL, its `{name}` placeholders filled from `params` as
+   * values (never as policy text). Throws a {@link PolicySyntaxError} (a
+   * missing or unused parameter included), or `InvalidArg` when `params` is
+   * not a plain object or a Map of strings.
+   */
+  static parse(dsl: string, params?: PolicyParams | null): Policy
+  /** A builder for a policy written in code. */
+  static builder(): PolicyBuilder
   /** Parses policy JSON as the services accept it. Throws a {@link PolicyInvalidError}. */
   static fromJson(json: string): Policy
   /** Decodes a `policy` form field (base64 of policy JSON). Throws a {@link PolicyInvalidError}. */
@@ -36,12 +54,47 @@ export declare class Policy {
   toDsl(): string
   /** Compact policy JSON; a relative or missing expiration resolves against `now`. */
   toJson(options?: NowOptions | Date): string
-  /** Errors and warnings, as if the policy were signed at `now`. */
-  lint(options?: NowOptions | Date): Diagnostic[]
+  /**
+   * Errors and warnings, as if the policy were signed at `now` with the
+   * signer's `key` option (linted as the key condition the signer adds).
+   */
+  lint(options?: LintOptions | Date): Diagnostic[]
   /** Same expiration and conditions. */
   equals(other: Policy): boolean
   /** The canonical DSL text. */
   toString(): string
+}
+
+/**
+ * Builds a {@link Policy} condition by condition; each method adds what the
+ * equivalent DSL statement would, in call order, and returns the builder.
+ * `build()` throws a {@link PolicyInvalidError} for input that makes no
+ * sensible policy (min above max, an empty field name, …); an argument of the
+ * wrong type throws `InvalidArg` at once.
+ */
+export declare class PolicyBuilder {
+  /** `expires in …`, in whole seconds from signing. */
+  expiresIn(seconds: number): this
+  /** `expires at …`. */
+  expiresAt(at: Date): this
+  /** `key starts-with prefix`. */
+  keyPrefix(prefix: string): this
+  /** `key = key`. */
+  key(key: string): this
+  /** `content-type = contentType`. */
+  contentType(contentType: string): this
+  /** `content-type starts-with prefix`. */
+  contentTypePrefix(prefix: string): this
+  /** `content-type in [...]` (at least one). */
+  contentTypes(types: Iterable<string>): this
+  /** `content-length min..max` (bytes, inclusive). */
+  size(min: number, max: number): this
+  /** `name = value`: an exact form field. */
+  field(name: string, value: string): this
+  /** `x-oss-meta-NAME = value` (or `x-amz-meta-NAME`): the whole field name. */
+  metadata(name: string, value: string): this
+  /** The policy. Throws a {@link PolicyInvalidError}; the builder stays usable. */
+  build(): Policy
 }
 
 /** An access key: id, secret and, for STS, a security token. The secret cannot be read back. */

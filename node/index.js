@@ -184,23 +184,34 @@ function pinArg(options) {
 class Policy {
   #handle
 
-  /** Not for direct use: see `Policy.parse`, `Policy.fromJson`, `Policy.fromBase64`. */
+  /** Not for direct use: see `Policy.parse`, `Policy.builder`, `Policy.fromJson`, `Policy.fromBase64`. */
   constructor(internal, handle) {
-    if (internal !== INTERNAL) throw invalidArg('use Policy.parse, Policy.fromJson or Policy.fromBase64')
+    if (internal !== INTERNAL) throw invalidArg('use Policy.parse, Policy.builder, Policy.fromJson or Policy.fromBase64')
     this.#handle = handle
   }
 
   static {
     policyHandle = (policy) => {
       if (typeof policy !== 'object' || policy === null || !(#handle in policy)) {
-        throw invalidArg('policy must be a Policy (from Policy.parse, Policy.fromJson or Policy.fromBase64)')
+        throw invalidArg('policy must be a Policy (from Policy.parse, Policy.builder, Policy.fromJson or Policy.fromBase64)')
       }
       return policy.#handle
     }
   }
 
-  static parse(dsl) {
-    return new Policy(INTERNAL, native.policyParse(dsl))
+  /**
+   * Parses the DSL; `params` (a plain object or a Map of strings) fill its
+   * `{name}` placeholders as values, never as policy text.
+   */
+  static parse(dsl, params) {
+    if (params == null) return new Policy(INTERNAL, native.policyParse(dsl))
+    const [names, values] = paramLists(params)
+    return new Policy(INTERNAL, native.policyParseWith(dsl, names, values))
+  }
+
+  /** A builder for a policy written in code. */
+  static builder() {
+    return new PolicyBuilder()
   }
 
   static fromJson(json) {
@@ -220,9 +231,13 @@ class Policy {
     return native.policyToJson(this.#handle, nowMillis(options instanceof Date ? { now: options } : options))
   }
 
-  /** `options`: `{ now }`, or the `Date` itself. */
+  /**
+   * `options`: `{ now, key }` (`key`: the signer's `key` option, linted as
+   * the condition it adds), or the `Date` itself.
+   */
   lint(options) {
-    return native.policyLint(this.#handle, nowMillis(options instanceof Date ? { now: options } : options))
+    if (options instanceof Date) return native.policyLint(this.#handle, +options)
+    return native.policyLint(this.#handle, nowMillis(options), keyArg(options))
   }
 
   equals(other) {
@@ -231,6 +246,128 @@ class Policy {
 
   toString() {
     return this.toDsl()
+  }
+}
+
+/** What `value` is, for a message: `null`, `an array`, `a number`, `a Date`, … */
+function kindOf(value) {
+  if (value === null || value === undefined) return String(value)
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object') {
+    const name = Object.getPrototypeOf(value)?.constructor?.name
+    return name ? `a ${name}` : 'an object'
+  }
+  return /^[aeiou]/.test(typeof value) ? `an ${typeof value}` : `a ${typeof value}`
+}
+
+/** DSL parameters (a plain object or a Map, of strings) as the addon's two lists. */
+function paramLists(params) {
+  const names = []
+  const values = []
+  const add = (name, value) => {
+    if (typeof name !== 'string') throw invalidArg(`params: parameter names must be strings, not ${kindOf(name)}`)
+    if (typeof value !== 'string') {
+      throw invalidArg(`params[${JSON.stringify(name)}] must be a string, not ${kindOf(value)} (convert it with String() if that is what you mean)`)
+    }
+    names.push(name)
+    values.push(value)
+  }
+  if (params instanceof Map) {
+    for (const [name, value] of params) add(name, value)
+    return [names, values]
+  }
+  const proto = typeof params === 'object' ? Object.getPrototypeOf(params) : undefined
+  if (proto !== Object.prototype && proto !== null) {
+    throw invalidArg(`params must be a plain object or a Map of strings, not ${kindOf(params)}`)
+  }
+  for (const symbol of Object.getOwnPropertySymbols(params)) add(symbol, params[symbol])
+  for (const name of Object.keys(params)) add(name, params[name])
+  return [names, values]
+}
+
+function stringArg(method, what, value) {
+  if (typeof value !== 'string') throw invalidArg(`PolicyBuilder#${method}: \`${what}\` must be a string, not ${kindOf(value)}`)
+  return value
+}
+
+function numberArg(method, what, value) {
+  if (typeof value !== 'number') throw invalidArg(`PolicyBuilder#${method}: \`${what}\` must be a number, not ${kindOf(value)}`)
+  return value
+}
+
+/**
+ * Builds a Policy condition by condition, each method adding what the
+ * equivalent DSL statement would, in call order; the methods return the
+ * builder. `build()` throws `POLICY_INVALID` for input that makes no sensible
+ * policy (min above max, an empty field name, …). The calls are recorded and
+ * replayed by the core at `build()`.
+ */
+class PolicyBuilder {
+  #steps = []
+
+  #add(step) {
+    this.#steps.push(step)
+    return this
+  }
+
+  /** `expires in …`, in whole seconds from signing. */
+  expiresIn(seconds) {
+    return this.#add({ op: 'expiresIn', seconds: numberArg('expiresIn', 'seconds', seconds) })
+  }
+
+  /** `expires at …`: a Date (or epoch milliseconds). */
+  expiresAt(at) {
+    if (!(at instanceof Date) && typeof at !== 'number') throw invalidArg(`PolicyBuilder#expiresAt: \`at\` must be a Date, not ${kindOf(at)}`)
+    return this.#add({ op: 'expiresAt', atMillis: +at })
+  }
+
+  /** `key starts-with prefix`. */
+  keyPrefix(prefix) {
+    return this.#add({ op: 'keyPrefix', value: stringArg('keyPrefix', 'prefix', prefix) })
+  }
+
+  /** `key = key`. */
+  key(key) {
+    return this.#add({ op: 'key', value: stringArg('key', 'key', key) })
+  }
+
+  /** `content-type = contentType`. */
+  contentType(contentType) {
+    return this.#add({ op: 'contentType', value: stringArg('contentType', 'contentType', contentType) })
+  }
+
+  /** `content-type starts-with prefix`. */
+  contentTypePrefix(prefix) {
+    return this.#add({ op: 'contentTypePrefix', value: stringArg('contentTypePrefix', 'prefix', prefix) })
+  }
+
+  /** `content-type in [...]`: an array (or another iterable) of strings. */
+  contentTypes(types) {
+    if (typeof types === 'string' || types == null || typeof types[Symbol.iterator] !== 'function') {
+      throw invalidArg(`PolicyBuilder#contentTypes: \`types\` must be an array of strings, not ${kindOf(types)}`)
+    }
+    const values = Array.from(types, (type) => stringArg('contentTypes', 'types[]', type))
+    return this.#add({ op: 'contentTypes', values })
+  }
+
+  /** `content-length min..max` (bytes, inclusive). */
+  size(min, max) {
+    return this.#add({ op: 'size', min: numberArg('size', 'min', min), max: numberArg('size', 'max', max) })
+  }
+
+  /** `name = value`: an exact form field. */
+  field(name, value) {
+    return this.#add({ op: 'field', name: stringArg('field', 'name', name), value: stringArg('field', 'value', value) })
+  }
+
+  /** `x-oss-meta-NAME = value` (or `x-amz-meta-`): the whole field name. */
+  metadata(name, value) {
+    return this.#add({ op: 'metadata', name: stringArg('metadata', 'name', name), value: stringArg('metadata', 'value', value) })
+  }
+
+  /** The policy; throws `POLICY_INVALID` for the first problem met. The builder stays usable. */
+  build() {
+    return new Policy(INTERNAL, native.policyBuild(this.#steps))
   }
 }
 
@@ -951,6 +1088,7 @@ class CallbackSigner {
 // `exports.X =` lines (not one object literal) so that Node's ESM loader sees
 // every name: `import { Policy } from 'postpolicy'` works as well as `require`.
 exports.Policy = Policy
+exports.PolicyBuilder = PolicyBuilder
 exports.Credentials = Credentials
 exports.OssSigner = OssSigner
 exports.Verifier = Verifier

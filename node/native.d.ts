@@ -52,6 +52,21 @@ export interface Accepted {
   accessKeyId: string | null
 }
 
+/**
+ * One call of `PolicyBuilder` as `index.js` records it: `op` is the method
+ * name, the other fields its arguments.
+ */
+export interface BuilderStep {
+  op: string
+  name?: string
+  value?: string
+  values?: Array<string>
+  min?: number
+  max?: number
+  seconds?: number
+  atMillis?: number
+}
+
 /** An inclusive byte range. */
 export interface ByteRange {
   min: number
@@ -292,6 +307,13 @@ export declare function ossSignJson(signer: ExternalObject<OssSigner>, policyJso
  */
 export declare function ossSignToken(signer: ExternalObject<OssSigner>, policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null, callback?: ExternalObject<CallbackSpec> | undefined | null, pinCallback?: boolean | undefined | null): string
 
+/**
+ * Replays the recorded `PolicyBuilder` calls on the core's builder. Throws
+ * `POLICY_INVALID` for what makes no sensible policy (min above max, …),
+ * `InvalidArg` for an argument of the wrong kind.
+ */
+export declare function policyBuild(steps: Array<BuilderStep>): ExternalObject<Policy>
+
 /** True when both policies have the same expiration and conditions. */
 export declare function policyEquals(a: ExternalObject<Policy>, b: ExternalObject<Policy>): boolean
 
@@ -303,15 +325,22 @@ export declare function policyFromJson(json: string): ExternalObject<Policy>
 
 /**
  * Errors and warnings, as if the policy were signed at `nowMillis`
- * (default: the current time).
+ * (default: the current time) with the signer's `key` option.
  */
-export declare function policyLint(policy: ExternalObject<Policy>, nowMillis?: number | undefined | null): Array<Diagnostic>
+export declare function policyLint(policy: ExternalObject<Policy>, nowMillis?: number | undefined | null, key?: string | undefined | null): Array<Diagnostic>
 
 /**
  * Parses the policy DSL. Throws `POLICY_SYNTAX` (with `line`, `column` and
  * every error in `errors`).
  */
 export declare function policyParse(dsl: string): ExternalObject<Policy>
+
+/**
+ * Parses the policy DSL with its `{name}` placeholders filled from the
+ * parameters (`index.js` has checked them and split them into two lists of
+ * the same length). Throws `POLICY_SYNTAX` as `policyParse` does.
+ */
+export declare function policyParseWith(dsl: string, names: Array<string>, values: Array<string>): ExternalObject<Policy>
 
 /** The canonical DSL text. */
 export declare function policyToDsl(policy: ExternalObject<Policy>): string

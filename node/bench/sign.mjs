@@ -29,12 +29,7 @@ const now = new Date('2026-11-21T12:00:00Z')
 
 // -- postpolicy ---------------------------------------------------------------
 const signer = new OssSigner({ credentials: new Credentials(accessKeyId, accessKeySecret), region, bucket })
-const policy = Policy.parse(`
-expires in 1h
-key starts-with "user/42/"
-content-length 1..10MiB
-x-oss-meta-owner = "42"
-`)
+const policy = Policy.parse('expires in 1h\nkey starts-with "user/{user}/"\ncontent-length 1..10MiB\nx-oss-meta-owner = {user}', { user: '42' })
 const postpolicy = () => signer.sign(policy, { now })
 // Informational: the form's `fields` materialised (read), and the JSON token
 // string an upload-token endpoint sends (what postpolicy/express uses).

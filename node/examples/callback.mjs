@@ -2,7 +2,7 @@
 // which also starts this app on 127.0.0.1 and calls it).
 // START readme-node-callback
 import express from 'express'
-import { CallbackSpec, Credentials, OssSigner } from 'postpolicy'
+import { CallbackSpec, Credentials, OssSigner, Policy } from 'postpolicy'
 import { uploadToken, verifyCallback } from 'postpolicy/express'
 
 const signer = new OssSigner({
@@ -17,7 +17,7 @@ const app = express()
 //    `x:` variables are pinned in the policy, so the browser cannot swap them.
 app.get('/upload-token', uploadToken({
   signer,
-  policy: 'key starts-with "user/42/"\ncontent-length 1..10MiB',
+  policy: (req) => Policy.parse('key starts-with "user/{uid}/"\ncontent-length 1..10MiB', { uid: req.get('x-user-id') ?? 'anonymous' }),
   callback: (req) => new CallbackSpec({
     url: 'https://app.example.com/oss/callback',
     body: 'object=${object}&size=${size}&mimeType=${mimeType}&uid=${x:uid}',

@@ -24,6 +24,7 @@ describe('module', () => {
     const cjs = require('../index.js')
     const names = [
       'Policy',
+      'PolicyBuilder',
       'Credentials',
       'OssSigner',
       'Verifier',

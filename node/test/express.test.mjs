@@ -27,11 +27,11 @@ before(async () => {
     '/user-token',
     uploadToken({
       signer,
-      policy: (req) => Policy.parse(`key starts-with "user/${req.user.id}/"\ncontent-length 1..1MiB`),
+      policy: (req) => Policy.parse('key starts-with "user/{id}/"\ncontent-length 1..1MiB', { id: req.user.id }),
       key: (req) => `user/${req.user.id}/\${filename}`,
     }),
   )
-  app.get('/async-token', uploadToken({ signer, policy: async (req) => `key starts-with "async/${req.user.id}/"` }))
+  app.get('/async-token', uploadToken({ signer, policy: async (req) => Policy.builder().keyPrefix(`async/${req.user.id}/`).build() }))
   app.get('/bad-policy', uploadToken({ signer, policy: () => 'key starts-with' }))
   app.get('/unsignable', uploadToken({ signer, policy: () => Policy.parse('bucket = otherbucket') }))
   app.get('/throws', uploadToken({ signer, policy: () => { throw new Error('no user') } }))

@@ -26,6 +26,25 @@ test('the README example runs', () => {
   assert.equal(out[1], 'REJECTED AccessDenied: key `avatars/cat.png` does not start with `user/42/`')
 })
 
+test("the README example's upload-token endpoint keeps the user id a value", async () => {
+  const { app } = await import('../examples/readme.mjs')
+  const server = app.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  try {
+    for (const user of ['7', '"#', '42/"; expires at 2099-01-01T00:00:00Z #']) {
+      const response = await fetch(`http://127.0.0.1:${server.address().port}/upload-token`, { headers: { 'x-user-id': user } })
+      assert.equal(response.status, 200)
+      const token = await response.json()
+      const signed = JSON.parse(Buffer.from(token.fields.policy, 'base64').toString())
+      assert.deepEqual(signed.conditions.filter((c) => c[0] === 'starts-with'), [['starts-with', '$key', `user/${user}/`]])
+      assert.equal(signed.expiration, token.expires_at)
+      assert.ok(Date.parse(token.expires_at) <= Date.now() + 10 * 60_000)
+    }
+  } finally {
+    server.close()
+  }
+})
+
 test('the README callback example serves a token with the callback and refuses unsigned callbacks', async () => {
   const { app } = await import('../examples/callback.mjs')
   const server = app.listen(0, '127.0.0.1')
@@ -34,6 +53,8 @@ test('the README callback example serves a token with the callback and refuses u
   try {
     const token = await (await fetch(`${base}/upload-token`, { headers: { 'x-user-id': '7' } })).json()
     assert.equal(token.fields['x:uid'], '7')
+    const signed = JSON.parse(Buffer.from(token.fields.policy, 'base64').toString())
+    assert.ok(signed.conditions.some((c) => c[0] === 'starts-with' && c[1] === '$key' && c[2] === 'user/7/'))
     const callback = JSON.parse(Buffer.from(token.fields.callback, 'base64').toString())
     assert.equal(callback.callbackUrl, 'https://app.example.com/oss/callback')
     const forged = await fetch(`${base}/oss/callback`, { method: 'POST', body: 'object=a&size=1&uid=7' })

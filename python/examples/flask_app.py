@@ -8,6 +8,10 @@ The page then POSTs the token's ``fields`` (in order) plus the file, named
 the form also asks OSS to call it after the upload (signed into the policy,
 so the browser cannot change it).
 
+The policy is linted before it is signed: a policy with an error-level
+diagnostic gets 500 and ``{"error": "POLICY_LINT", "message", "diagnostics"}``
+naming each one (nothing is signed); warnings are logged once each.
+
 ``POST /oss-callback`` is that callback: it answers ``{"Status":"OK"}`` only
 when the request carries a valid OSS signature, and 400 with a JSON error
 otherwise.
@@ -35,13 +39,17 @@ from postpolicy import (
     CallbackError,
     CallbackSpec,
     Credentials,
+    Diagnostic,
     KeyUrlPolicy,
     OssSigner,
     Policy,
     verify_callback,
 )
 
-# One policy for everyone; the per-user part is the key prefix given at signing.
+# One policy for everyone; the per-user part is the key prefix given at
+# signing (the signer's `key` option): the user id is a value, never policy
+# text. (Policy.parse(text, {"user": user_id}) and Policy.builder() are the
+# other safe ways; an f-string into Policy.parse is not.)
 UPLOAD_POLICY = Policy.parse(
     """
     expires in 10m
@@ -74,33 +82,76 @@ def request_target() -> tuple[str, Optional[str]]:
     return quote(request.script_root + request.path), (query or None)
 
 
+# At most this many distinct diagnostics are remembered as logged.
+MAX_LOGGED = 256
+
+
 def create_app(
     signer: OssSigner,
     user: Callable[[], Optional[str]] = current_user,
     callback_url: Optional[str] = None,
     key_source: Union[CachedKeySource, Callable[[str], str], None] = None,
     trusted_key_urls: Union[KeyUrlPolicy, str, None] = None,
+    policy: Policy = UPLOAD_POLICY,
 ) -> Flask:
     """The application. `callback_url` turns callbacks on; `key_source`
     (default: fetch over HTTP, cached) and `trusted_key_urls` (default: OSS's
     own key URL only) are read from `app.config` on each callback, so a test
-    can set them once the server's port is known."""
+    can set them once the server's port is known. `policy` is what the tokens
+    allow (besides the per-user key prefix)."""
     app = Flask(__name__)
     app.config["OSS_CALLBACK_URL"] = callback_url
     app.config["OSS_CALLBACK_KEY_SOURCE"] = key_source
     app.config["OSS_CALLBACK_TRUSTED_KEY_URLS"] = trusted_key_urls
+    logged: set[tuple[str, str, str]] = set()
+
+    def log_once(diagnostic: Diagnostic) -> None:
+        """Logs a lint finding the first time it is seen, not on every request."""
+        seen = (diagnostic.severity, diagnostic.code, diagnostic.message)
+        if seen in logged:
+            return
+        if len(logged) >= MAX_LOGGED:
+            logged.clear()
+        logged.add(seen)
+        log = app.logger.error if diagnostic.is_error else app.logger.warning
+        # %r: the message may quote request data; keep it on one line.
+        log("upload policy %s %s: %r", diagnostic.severity, diagnostic.code, diagnostic.message)
 
     @app.get("/upload-token")
     def upload_token() -> tuple[Response, int]:
         user_id = user()
         if user_id is None:
             return jsonify(error="sign in first"), 401
+        key = f"user/{user_id}/${{filename}}"
+        # Lint what is signed (the key condition included) before signing it.
+        diagnostics = policy.lint(key=key)
+        for diagnostic in diagnostics:
+            log_once(diagnostic)
+        errors = [d for d in diagnostics if d.is_error]
+        if errors:
+            return (
+                jsonify(
+                    error="POLICY_LINT",
+                    message="the upload policy is not signed: "
+                    + "; ".join(f"{d.code}: {d.message}" for d in errors),
+                    diagnostics=[
+                        {
+                            "code": d.code,
+                            "severity": d.severity,
+                            "message": d.message,
+                            "condition_index": d.condition_index,
+                        }
+                        for d in errors
+                    ],
+                ),
+                500,
+            )
         callback = None
         if app.config["OSS_CALLBACK_URL"]:
             callback = CallbackSpec(
                 app.config["OSS_CALLBACK_URL"], CALLBACK_BODY, vars={"x:user": user_id}
             )
-        form = signer.sign(UPLOAD_POLICY, key=f"user/{user_id}/${{filename}}", callback=callback)
+        form = signer.sign(policy, key=key, callback=callback)
         # The core's JSON keeps the fields in signing order (jsonify would sort them).
         return Response(form.to_json(), mimetype="application/json"), 200
 

@@ -7,16 +7,30 @@ from datetime import datetime, timedelta, timezone
 import postpolicy
 from postpolicy import Credentials, FileInfo, OssSigner, Policy, Verifier
 
-# 1. The application server writes a policy and signs it.
+# 1. The application server writes a policy and signs it. Request data (here
+#    the signed-in user's id) is a parameter: a value, never DSL text.
+user_id = "42"
 policy = Policy.parse(
     """
     expires in 10m
-    key starts-with "user/42/"
+    key starts-with "user/{user}/"
     content-type in [image/png, image/jpeg]
     content-length 1..10MiB
     success_action_status = 201
-    """
+    """,
+    {"user": user_id},
 )
+# The same policy, written in code:
+built = (
+    Policy.builder()
+    .expires_in(timedelta(minutes=10))
+    .key_prefix(f"user/{user_id}/")
+    .content_types(["image/png", "image/jpeg"])
+    .size(1, 10 * 1024 * 1024)
+    .field("success_action_status", "201")
+    .build()
+)
+assert built == policy
 assert not [d for d in policy.lint() if d.is_error]
 credentials = Credentials("LTAI5tExampleKeyId", "ExampleSecret")  # or Credentials.from_env()
 signer = OssSigner(credentials, region="cn-hangzhou", bucket="examplebucket")

@@ -22,6 +22,7 @@ _build_profile: str  # "debug" or "release"
 __all__ = [
     "Diagnostic",
     "Policy",
+    "PolicyBuilder",
     "Credentials",
     "OssSigner",
     "SignedForm",
@@ -72,8 +73,13 @@ class Policy:
 
     __hash__: ClassVar[None]  # type: ignore[assignment]
     @classmethod
-    def parse(cls, source: str) -> Policy:
-        """Parses the policy DSL; raises PolicySyntaxError listing every error."""
+    def parse(cls, source: str, params: Optional[Mapping[str, str]] = None) -> Policy:
+        """Parses the policy DSL, its {name} placeholders filled from `params`
+        as values (never as policy text); raises PolicySyntaxError listing
+        every error, TypeError for a parameter that is not str."""
+    @classmethod
+    def builder(cls) -> PolicyBuilder:
+        """A builder for a policy written in code."""
     @classmethod
     def from_json(cls, text: str) -> Policy:
         """Parses policy JSON as the services accept it; raises PolicyError."""
@@ -84,12 +90,43 @@ class Policy:
         """The canonical DSL text."""
     def to_json(self, now: Optional[datetime.datetime] = None) -> str:
         """Compact policy JSON; a relative expiration resolves against `now`."""
-    def lint(self, now: Optional[datetime.datetime] = None) -> list[Diagnostic]:
-        """Errors and warnings as if the policy were signed at `now`."""
+    def lint(
+        self, now: Optional[datetime.datetime] = None, key: Optional[str] = None
+    ) -> list[Diagnostic]:
+        """Errors and warnings as if the policy were signed at `now` with the
+        signer's `key` option (linted as the key condition it adds)."""
     def expires_at(self, now: Optional[datetime.datetime] = None) -> datetime.datetime:
         """When the policy expires if signed at `now`."""
     def __len__(self) -> int: ...
     def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class PolicyBuilder:
+    """Builds a Policy condition by condition; the methods chain, and
+    build() raises PolicyError for input that makes no sensible policy."""
+
+    def expires_in(self, lifetime: _Seconds) -> PolicyBuilder:
+        """`expires in …`: a timedelta or whole seconds from signing."""
+    def expires_at(self, at: datetime.datetime) -> PolicyBuilder:
+        """`expires at …`: an aware datetime."""
+    def key_prefix(self, prefix: str) -> PolicyBuilder:
+        """`key starts-with prefix`."""
+    def key(self, key: str) -> PolicyBuilder:
+        """`key = key`."""
+    def content_type(self, content_type: str) -> PolicyBuilder:
+        """`content-type = content_type`."""
+    def content_type_prefix(self, prefix: str) -> PolicyBuilder:
+        """`content-type starts-with prefix`."""
+    def content_types(self, types: Iterable[str]) -> PolicyBuilder:
+        """`content-type in [...]` (a list of str, at least one)."""
+    def size(self, min: int, max: int) -> PolicyBuilder:
+        """`content-length min..max` (bytes, inclusive)."""
+    def field(self, name: str, value: str) -> PolicyBuilder:
+        """`name = value`: an exact form field."""
+    def metadata(self, name: str, value: str) -> PolicyBuilder:
+        """`x-oss-meta-NAME = value` (or x-amz-meta-), the whole name."""
+    def build(self) -> Policy:
+        """The policy; raises PolicyError for the first problem met."""
 
 @final
 class Diagnostic:

@@ -137,3 +137,52 @@ def test_callback_route_refuses_unsigned_requests(client: Any) -> None:
     response = client.post("/oss-callback", data=b"object=a.png")
     assert response.status_code == 400
     assert response.get_json()["error"] == "CALLBACK_MISSING_PUB_KEY_URL"
+
+
+def make_client(example: ModuleType, policy: postpolicy.Policy) -> Any:
+    signer = postpolicy.OssSigner(
+        postpolicy.Credentials(KEY_ID, SECRET), region="cn-hangzhou", bucket="examplebucket"
+    )
+    return example.create_app(signer, policy=policy).test_client()
+
+
+def test_a_policy_with_a_lint_error_is_refused_with_500(
+    example: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = postpolicy.Policy.parse("expires in 10m\ncontent-length 10..1")
+    client = make_client(example, bad)
+    for _ in range(3):
+        response = client.get("/upload-token", headers={"X-User-Id": "42"})
+        assert response.status_code == 500
+        body = response.get_json()
+        assert body["error"] == "POLICY_LINT"
+        assert "fields" not in body
+        assert body["diagnostics"] == [
+            {
+                "code": "range-min-above-max",
+                "severity": "error",
+                "message": "content-length-range minimum 10 is above its maximum 1: no file can match",
+                "condition_index": 0,
+            }
+        ]
+        assert "range-min-above-max: content-length-range minimum 10" in body["message"]
+    logged = [r for r in caplog.records if "range-min-above-max" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].levelname == "ERROR"
+
+
+def test_warnings_are_logged_once_and_the_key_option_counts(
+    example: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No size limit: a warning, logged once however many tokens are signed.
+    client = make_client(example, postpolicy.Policy.parse("expires in 10m"))
+    for user in ("1", "2", "1"):
+        assert client.get("/upload-token", headers={"X-User-Id": user}).status_code == 200
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.getMessage() for r in warnings] == [
+        "upload policy warning no-size-limit: 'no content-length-range: uploads of any size up to 5 GB are allowed'"
+    ]
+    # The default policy has no finding: the key given at signing is its key condition.
+    caplog.clear()
+    default = make_client(example, example.UPLOAD_POLICY)
+    assert default.get("/upload-token", headers={"X-User-Id": "42"}).status_code == 200
+    assert [r.getMessage() for r in caplog.records if "upload policy" in r.getMessage()] == []

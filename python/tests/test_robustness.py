@@ -81,7 +81,8 @@ def test_wrong_types_in_signer_and_verifier(signer: OssSigner, verifier: Verifie
 
 
 SURROGATE_CALLS: list[tuple[str, Callable[[], Any]]] = [
-    ("parse", lambda: Policy.parse(f"key = {SURROGATE}")),
+    ("parse", lambda: Policy.parse("key = \ud800")),
+    ("parse params", lambda: Policy.parse("key = {v}", {"v": SURROGATE})),
     ("from_json", lambda: Policy.from_json(f'{{"{SURROGATE}": 1}}')),
     ("from_base64", lambda: Policy.from_base64(SURROGATE)),
     ("Credentials id", lambda: Credentials(SURROGATE, "secret")),

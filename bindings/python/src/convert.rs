@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use postpolicy::FileInfo;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDateTime, PyDelta, PyDict, PyTzInfo, PyTzInfoAccess};
+use pyo3::types::{PyDateTime, PyDelta, PyDict, PyMapping, PyString, PyTzInfo, PyTzInfoAccess};
 
 use crate::errors;
 use crate::verify::PyFileInfo;
@@ -122,6 +122,50 @@ fn pair_of(
         }
     };
     Ok((string(name)?, string(value)?))
+}
+
+/// DSL parameters: a mapping (a dict, or any `collections.abc.Mapping`) of
+/// `str` to `str`; anything else is a `TypeError` naming the culprit.
+pub fn string_mapping(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<(String, String)>> {
+    let items = if let Ok(dict) = value.cast::<PyDict>() {
+        dict.items()
+    } else if let Ok(mapping) = value.cast::<PyMapping>() {
+        mapping.items()?
+    } else {
+        return Err(errors::not_a_str_mapping(what, value));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        let (key, val) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
+        if !key.is_instance_of::<PyString>() {
+            return Err(errors::mapping_key_not_str(what, &key));
+        }
+        if !val.is_instance_of::<PyString>() {
+            return Err(errors::mapping_value_not_str(what, &key, &val));
+        }
+        // Lone surrogates raise UnicodeEncodeError here (a ValueError).
+        out.push((key.extract()?, val.extract()?));
+    }
+    Ok(out)
+}
+
+/// A list (any iterable) of `str`, but not a `str` itself.
+pub fn strings(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
+    if value.is_instance_of::<PyString>() {
+        return Err(errors::not_strings(what, value));
+    }
+    let Ok(items) = value.try_iter() else {
+        return Err(errors::not_strings(what, value));
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let item = item?;
+        if !item.is_instance_of::<PyString>() {
+            return Err(errors::not_strings(what, &item));
+        }
+        out.push(item.extract()?);
+    }
+    Ok(out)
 }
 
 /// The file part: a `FileInfo`, a dict with the same keys, or `None`.

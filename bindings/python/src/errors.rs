@@ -250,6 +250,60 @@ pub fn not_bytes(what: &str, value: &Bound<'_, PyAny>) -> PyErr {
     ))
 }
 
+/// DSL parameters that are not a mapping.
+pub fn not_a_str_mapping(what: &str, value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "{what} must be a mapping of str to str (e.g. a dict), not {}",
+        type_name(value)
+    ))
+}
+
+/// A key of a str-to-str mapping that is not a `str`.
+pub fn mapping_key_not_str(what: &str, key: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "{what} keys must be str, not {} ({})",
+        type_name(key),
+        short_repr(key)
+    ))
+}
+
+/// A value of a str-to-str mapping that is not a `str`.
+pub fn mapping_value_not_str(
+    what: &str,
+    key: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+) -> PyErr {
+    PyTypeError::new_err(format!(
+        "{what}[{}] must be str, not {} (convert it with str() if that is what you mean)",
+        short_repr(key),
+        type_name(value)
+    ))
+}
+
+/// Something other than an iterable of `str` (or a lone `str`).
+pub fn not_strings(what: &str, value: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!(
+        "{what} must be a list of str, not {}",
+        type_name(value)
+    ))
+}
+
+/// `repr(value)`, cut short, for naming a key in a message.
+fn short_repr(value: &Bound<'_, PyAny>) -> String {
+    const MAX_CHARS: usize = 40;
+    let text = value
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "?".to_owned());
+    if text.chars().count() > MAX_CHARS {
+        let mut cut: String = text.chars().take(MAX_CHARS).collect();
+        cut.push('…');
+        cut
+    } else {
+        text
+    }
+}
+
 fn type_name(value: &Bound<'_, PyAny>) -> String {
     value
         .get_type()

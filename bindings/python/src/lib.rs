@@ -29,7 +29,7 @@ mod _native {
         callback_string_to_sign, verify_callback,
     };
     #[pymodule_export]
-    use crate::policy::{PyDiagnostic, PyPolicy};
+    use crate::policy::{PyDiagnostic, PyPolicy, PyPolicyBuilder};
     #[pymodule_export]
     use crate::sign::{
         PyCredentials, PyOssSigner, PyS3Signer, PySignedForm, sign_s3_v4, sign_v1, sign_v4,

@@ -8,8 +8,9 @@ use crate::errors::to_pyerr;
 
 /// An upload policy: an expiration and an ordered list of conditions.
 ///
-/// Build one with `Policy.parse` (DSL), `Policy.from_json` or
-/// `Policy.from_base64`; print it with `to_dsl` or `to_json`.
+/// Build one with `Policy.parse` (DSL, with `params` for request data),
+/// `Policy.builder()`, `Policy.from_json` or `Policy.from_base64`; print it
+/// with `to_dsl` or `to_json`.
 #[pyclass(
     name = "Policy",
     module = "postpolicy._native",
@@ -22,12 +23,30 @@ pub struct PyPolicy(pub postpolicy::Policy);
 
 #[pymethods]
 impl PyPolicy {
-    /// Parses the policy DSL; raises `PolicySyntaxError` listing every error.
+    /// Parses the policy DSL, its `{name}` placeholders filled from `params`
+    /// (a mapping of str to str) as values, never as policy text; raises
+    /// `PolicySyntaxError` listing every error.
     #[classmethod]
-    fn parse(_cls: &Bound<'_, PyType>, py: Python<'_>, source: &str) -> PyResult<Self> {
-        postpolicy::Policy::parse(source)
+    #[pyo3(signature = (source, params=None))]
+    fn parse(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        source: &str,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let params = match params.filter(|p| !p.is_none()) {
+            Some(p) => convert::string_mapping(p, "params")?,
+            None => Vec::new(),
+        };
+        postpolicy::Policy::parse_with(source, params)
             .map(Self)
             .map_err(|e| to_pyerr(py, e))
+    }
+
+    /// A builder for a policy written in code.
+    #[classmethod]
+    fn builder(_cls: &Bound<'_, PyType>) -> PyPolicyBuilder {
+        PyPolicyBuilder(postpolicy::Policy::builder())
     }
 
     /// Parses policy JSON as the services accept it; raises `PolicyError`.
@@ -60,11 +79,21 @@ impl PyPolicy {
             .map_err(|e| to_pyerr(py, e))
     }
 
-    /// Errors and warnings as if the policy were signed at `now`.
-    #[pyo3(signature = (now=None))]
-    fn lint(&self, now: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<PyDiagnostic>> {
+    /// Errors and warnings as if the policy were signed at `now` with the
+    /// signer's `key` option (linted as the key condition the signer adds).
+    #[pyo3(signature = (now=None, key=None))]
+    fn lint(
+        &self,
+        now: Option<&Bound<'_, PyAny>>,
+        key: Option<&str>,
+    ) -> PyResult<Vec<PyDiagnostic>> {
         let now = convert::now_or_clock(now)?;
-        Ok(self.0.lint(now).into_iter().map(PyDiagnostic).collect())
+        Ok(self
+            .0
+            .lint_with_key(key, now)
+            .into_iter()
+            .map(PyDiagnostic)
+            .collect())
     }
 
     /// When the policy expires if signed at `now` (default lifetime: 1 hour).
@@ -91,6 +120,101 @@ impl PyPolicy {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let text = PyString::new(py, &self.0.to_dsl());
         Ok(format!("Policy.parse({})", text.repr()?))
+    }
+}
+
+/// Builds a `Policy` condition by condition, each method adding what the
+/// equivalent DSL statement would, in call order; the methods return the
+/// builder, so they chain. `build()` raises `PolicyError` for input that
+/// makes no sensible policy (min above max, an empty field name, …).
+#[pyclass(name = "PolicyBuilder", module = "postpolicy._native")]
+#[derive(Debug)]
+pub struct PyPolicyBuilder(postpolicy::PolicyBuilder);
+
+impl PyPolicyBuilder {
+    fn with(
+        mut slf: PyRefMut<'_, Self>,
+        step: impl FnOnce(postpolicy::PolicyBuilder) -> postpolicy::PolicyBuilder,
+    ) -> PyRefMut<'_, Self> {
+        slf.0 = step(std::mem::take(&mut slf.0));
+        slf
+    }
+}
+
+#[pymethods]
+impl PyPolicyBuilder {
+    /// `expires in …`: a `timedelta` or whole seconds from signing.
+    fn expires_in<'py>(
+        slf: PyRefMut<'py, Self>,
+        lifetime: &Bound<'py, PyAny>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let lifetime = convert::duration(lifetime, "lifetime")?
+            .to_std()
+            .map_err(|_| crate::errors::duration_out_of_range("lifetime"))?;
+        Ok(Self::with(slf, |b| b.expires_in(lifetime)))
+    }
+
+    /// `expires at …`: an aware datetime.
+    fn expires_at<'py>(
+        slf: PyRefMut<'py, Self>,
+        at: &Bound<'py, PyAny>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let at = convert::instant(at, "at")?;
+        Ok(Self::with(slf, |b| b.expires_at(at)))
+    }
+
+    /// `key starts-with prefix`.
+    fn key_prefix(slf: PyRefMut<'_, Self>, prefix: String) -> PyRefMut<'_, Self> {
+        Self::with(slf, |b| b.key_prefix(prefix))
+    }
+
+    /// `key = key`.
+    fn key(slf: PyRefMut<'_, Self>, key: String) -> PyRefMut<'_, Self> {
+        Self::with(slf, |b| b.key(key))
+    }
+
+    /// `content-type = content_type`.
+    fn content_type(slf: PyRefMut<'_, Self>, content_type: String) -> PyRefMut<'_, Self> {
+        Self::with(slf, |b| b.content_type(content_type))
+    }
+
+    /// `content-type starts-with prefix`.
+    fn content_type_prefix(slf: PyRefMut<'_, Self>, prefix: String) -> PyRefMut<'_, Self> {
+        Self::with(slf, |b| b.content_type_prefix(prefix))
+    }
+
+    /// `content-type in [...]` (a list of str).
+    fn content_types<'py>(
+        slf: PyRefMut<'py, Self>,
+        types: &Bound<'py, PyAny>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let types = convert::strings(types, "types")?;
+        Ok(Self::with(slf, |b| b.content_types(types)))
+    }
+
+    /// `content-length min..max` (bytes, inclusive).
+    fn size(slf: PyRefMut<'_, Self>, min: u64, max: u64) -> PyRefMut<'_, Self> {
+        Self::with(slf, |b| b.size(min, max))
+    }
+
+    /// `name = value`: an exact form field.
+    fn field<'py>(slf: PyRefMut<'py, Self>, name: &str, value: String) -> PyRefMut<'py, Self> {
+        Self::with(slf, |b| b.field(name, value))
+    }
+
+    /// `x-oss-meta-…` / `x-amz-meta-…` = value (the whole field name).
+    fn metadata<'py>(slf: PyRefMut<'py, Self>, name: &str, value: String) -> PyRefMut<'py, Self> {
+        Self::with(slf, |b| b.metadata(name, value))
+    }
+
+    /// The policy; raises `PolicyError` for the first problem met. The
+    /// builder stays usable.
+    fn build(&self, py: Python<'_>) -> PyResult<PyPolicy> {
+        self.0
+            .clone()
+            .build()
+            .map(PyPolicy)
+            .map_err(|e| to_pyerr(py, e))
     }
 }
 

@@ -6,13 +6,17 @@ use chrono::Utc;
 use postpolicy::{LineCol, Severity};
 use serde_json::json;
 
-use crate::input::{Parsed, parse_policy, render_lint, render_syntax};
+use crate::input::{Parsed, parse_param, parse_policy_with, render_lint, render_syntax};
 use crate::{Exit, Format, Outcome, read_arg};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The policy: DSL, JSON or base64 (`-` reads standard input).
     file: PathBuf,
+    /// A value for the DSL's `{NAME}` placeholder (repeatable): taken as a
+    /// value, never as policy text.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String)>,
     /// Exit 1 when there are warnings.
     #[arg(long)]
     deny_warnings: bool,
@@ -27,7 +31,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
     let mut items = Vec::new();
     let mut errors = 0usize;
     let mut warnings = 0usize;
-    match parse_policy(&source) {
+    match parse_policy_with(&source, &args.params) {
         Parsed::Syntax(syntax) => {
             for error in syntax.iter() {
                 errors += 1;

@@ -14,22 +14,42 @@ pub(crate) enum Parsed {
 
 /// Whether `text` is policy JSON (`{…}`), base64 JSON, or DSL.
 pub(crate) fn parse_policy(text: &str) -> Parsed {
+    parse_policy_with(text, &[])
+}
+
+/// [`parse_policy`], with `--param NAME=VALUE` values for the DSL's `{name}`
+/// placeholders (JSON and base64 policies have none).
+pub(crate) fn parse_policy_with(text: &str, params: &[(String, String)]) -> Parsed {
     let trimmed = text.trim();
-    if trimmed.starts_with('{') {
+    let json = trimmed.starts_with('{');
+    let base64 = !json && looks_like_base64(trimmed);
+    if (json || base64) && !params.is_empty() {
+        return Parsed::Invalid(
+            "--param fills placeholders of a DSL policy; this one is JSON or base64".to_owned(),
+        );
+    }
+    if json {
         return match Policy::from_json(trimmed) {
             Ok(policy) => Parsed::Policy(policy),
             Err(e) => Parsed::Invalid(format!("{} ({})", e.reason(), e.service_message())),
         };
     }
-    if looks_like_base64(trimmed) {
+    if base64 {
         if let Ok(policy) = Policy::from_base64(trimmed) {
             return Parsed::Policy(policy);
         }
     }
-    match Policy::parse(text) {
+    match Policy::parse_with(text, params.iter().map(|(k, v)| (k, v))) {
         Ok(policy) => Parsed::Policy(policy),
         Err(errors) => Parsed::Syntax(errors),
     }
+}
+
+/// `--param NAME=VALUE`: the value may contain `=` (only the first splits).
+pub(crate) fn parse_param(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{text}`: expected NAME=VALUE"))
 }
 
 /// One line of base64 text (`eyJ…`, the start of `{"`).
@@ -43,7 +63,16 @@ pub(crate) fn looks_like_base64(text: &str) -> bool {
 
 /// Reads a policy argument for `sign`/`serve`: errors end the command.
 pub(crate) fn load_policy(name: &str, text: &str) -> Result<Policy, crate::Failure> {
-    match parse_policy(text) {
+    load_policy_with(name, text, &[])
+}
+
+/// [`load_policy`] with `--param` values.
+pub(crate) fn load_policy_with(
+    name: &str,
+    text: &str,
+    params: &[(String, String)],
+) -> Result<Policy, crate::Failure> {
+    match parse_policy_with(text, params) {
         Parsed::Policy(policy) => Ok(policy),
         Parsed::Syntax(errors) => {
             for error in errors.iter() {

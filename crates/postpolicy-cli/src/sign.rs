@@ -9,7 +9,7 @@ use postpolicy::callback::{BodyType, CallbackSpec};
 use postpolicy::verify::xml_escape;
 use postpolicy::{Credentials, OssSigner, OssVersion, S3Signer, Severity, SignOptions, SignedForm};
 
-use crate::input::{load_policy, render_lint};
+use crate::input::{load_policy_with, parse_param, render_lint};
 use crate::{Exit, Failure, Outcome, read_arg};
 
 /// The body OSS posts to `--callback-url` unless `--callback-body` says otherwise.
@@ -42,6 +42,10 @@ enum Dialect {
 pub(crate) struct Args {
     /// The policy: DSL, JSON or base64 (`-` reads standard input).
     file: PathBuf,
+    /// A value for the DSL's `{NAME}` placeholder (repeatable): taken as a
+    /// value, never as policy text.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String)>,
     /// `oss` or `s3`.
     #[arg(long, value_enum, default_value_t)]
     dialect: Dialect,
@@ -92,10 +96,12 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 pub(crate) fn run(args: &Args) -> Outcome {
     let source = read_arg(&args.file)?;
     let name = args.file.display().to_string();
-    let policy = load_policy(&name, &source)?;
+    let policy = load_policy_with(&name, &source, &args.params)?;
     let now = Utc::now();
     let mut errors = 0;
-    for diagnostic in postpolicy::lint::lint(&policy, now) {
+    // Linted as signed: the key condition of --key-template included.
+    let key = args.key_template.as_deref();
+    for diagnostic in postpolicy::lint::lint_with_key(&policy, key, now) {
         if diagnostic.severity == Severity::Error {
             errors += 1;
         }

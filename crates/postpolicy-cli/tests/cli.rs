@@ -105,6 +105,78 @@ fn check_exit_codes_and_snippets() {
     assert_eq!(code, 1, "{stderr}");
 }
 
+#[test]
+fn params_fill_placeholders_as_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = write(
+        dir.path(),
+        "template.policy",
+        "expires in 1h\nkey starts-with \"user/{user}/\"\ncontent-length 1..10MiB\n",
+    );
+    let payload = "user=42/\"; expires at 2099-01-01T00:00:00Z #";
+    let (code, stdout, stderr) = run(&mut postpolicy(&[
+        "check", &template, "--param", payload, "--format", "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["errors"], 0, "{report}");
+
+    // Without the parameter: a syntax error naming it.
+    let (code, _, stderr) = run(&mut postpolicy(&["check", &template]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("expected a parameter for {user}"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&mut postpolicy(&["check", &template, "--param", "user"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("expected NAME=VALUE"), "{stderr}");
+
+    // Signed: the value is the literal prefix, the expiry is the template's.
+    let (code, stdout, stderr) = run(postpolicy(&[
+        "sign",
+        &template,
+        "--param",
+        payload,
+        "--bucket",
+        "examplebucket",
+        "--region",
+        "cn-hangzhou",
+    ])
+    .env("OSS_ACCESS_KEY_ID", "AKIDexample")
+    .env("OSS_ACCESS_KEY_SECRET", "secret-example"));
+    assert_eq!(code, 0, "{stderr}");
+    let form: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let policy =
+        postpolicy::wire::decode_base64(form["fields"]["policy"].as_str().unwrap()).unwrap();
+    let policy: serde_json::Value = serde_json::from_str(&policy).unwrap();
+    assert!(
+        policy["conditions"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!([
+                "starts-with",
+                "$key",
+                "user/42/\"; expires at 2099-01-01T00:00:00Z #/"
+            ])),
+        "{policy}"
+    );
+    assert!(!policy["expiration"].as_str().unwrap().starts_with("2099"));
+
+    // A JSON policy has no placeholders.
+    let json = write(
+        dir.path(),
+        "p.json",
+        r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[]}"#,
+    );
+    let (code, _, stderr) = run(&mut postpolicy(&["check", &json, "--param", "a=b"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--param fills placeholders of a DSL policy"),
+        "{stderr}"
+    );
+}
+
 fn sign_json(dir: &Path) -> serde_json::Value {
     let clean = write(dir, "clean.policy", CLEAN);
     let (code, stdout, stderr) = run(postpolicy(&[

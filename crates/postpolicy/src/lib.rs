@@ -28,6 +28,7 @@
 //! # Ok::<(), postpolicy::Error>(())
 //! ```
 
+mod builder;
 pub mod callback;
 pub mod diagnostic;
 pub mod dsl;
@@ -41,6 +42,7 @@ pub mod verify;
 pub mod verify_s3;
 pub mod wire;
 
+pub use builder::PolicyBuilder;
 pub use callback::{CallbackFields, CallbackSpec, verify_callback};
 pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};

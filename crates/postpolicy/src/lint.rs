@@ -206,10 +206,35 @@ fn looks_like_secret(field: &Field, value: &str) -> bool {
         && value.bytes().any(|b| b.is_ascii_digit())
 }
 
+/// Lints `policy` as a signer would sign it at `now` with the `key` option
+/// (an object key, or a template ending in `${filename}`): the key condition
+/// the signer adds is linted with the others, so a per-user key given at
+/// signing counts as the key condition, and one the policy contradicts is an
+/// error. Its diagnostics have the index the added condition would have (one
+/// past the policy's own).
+pub fn lint_with_key(policy: &Policy, key: Option<&str>, now: DateTime<Utc>) -> Vec<Diagnostic> {
+    let Some(key) = key else {
+        return lint(policy, now);
+    };
+    let condition = crate::sign::key_condition(key);
+    if policy.conditions.contains(&condition) {
+        return lint(policy, now);
+    }
+    let mut signed = policy.clone();
+    signed.push(condition);
+    lint(&signed, now)
+}
+
 impl Policy {
     /// Lints this policy as if it were signed at `now` (see [`lint`]).
     pub fn lint(&self, now: DateTime<Utc>) -> Vec<Diagnostic> {
         lint(self, now)
+    }
+
+    /// Lints this policy as if it were signed at `now` with the signer's
+    /// `key` option (see [`lint_with_key`]).
+    pub fn lint_with_key(&self, key: Option<&str>, now: DateTime<Utc>) -> Vec<Diagnostic> {
+        lint_with_key(self, key, now)
     }
 }
 
@@ -332,5 +357,34 @@ mod tests {
             ],
         );
         assert_eq!(codes(&open), vec!["key-unrestricted"]);
+    }
+
+    #[test]
+    fn the_key_option_is_linted_as_the_signer_adds_it() {
+        let codes = |policy: &Policy, key: Option<&str>| -> Vec<&'static str> {
+            lint_with_key(policy, key, now())
+                .iter()
+                .map(|d| d.code)
+                .collect()
+        };
+        let sized = Policy::parse("content-length 1..10MiB").unwrap();
+        assert_eq!(codes(&sized, None), ["no-key-condition"]);
+        assert!(codes(&sized, Some("user/42/${filename}")).is_empty());
+        assert!(codes(&sized, Some("user/42/a.png")).is_empty());
+        // A template that is all `${filename}` lets the browser pick any key.
+        assert_eq!(codes(&sized, Some("${filename}")), ["key-unrestricted"]);
+        // A key the policy contradicts can never be uploaded.
+        let prefixed = Policy::parse("key starts-with \"user/42/\"\ncontent-length 1..2").unwrap();
+        let found = lint_with_key(&prefixed, Some("user/43/a.png"), now());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, "eq-contradicts-starts-with");
+        assert_eq!(found[0].condition_index, Some(0));
+        // The same condition already in the policy is not added twice.
+        let exact = Policy::parse("key = a.png\ncontent-length 1..2").unwrap();
+        assert_eq!(
+            lint_with_key(&exact, Some("a.png"), now()),
+            lint(&exact, now())
+        );
+        assert_eq!(exact.lint_with_key(None, now()), exact.lint(now()));
     }
 }

@@ -252,9 +252,32 @@ impl Policy {
 }
 
 impl Policy {
-    /// Parses the policy DSL (see [`crate::dsl`]).
+    /// Parses the policy DSL (see [`crate::dsl`]). A `{name}` placeholder
+    /// in it is an error here: fill it with [`Policy::parse_with`].
     pub fn parse(source: &str) -> Result<Policy, crate::SyntaxErrors> {
         crate::dsl::parse(source)
+    }
+
+    /// Parses the policy DSL with its `{name}` placeholders filled from
+    /// `params`: the way to put request data (a user id, say) in a policy,
+    /// since a parameter is always one value, never policy text (see
+    /// [`crate::dsl::parse_with`]).
+    ///
+    /// ```
+    /// # use postpolicy::{Condition, Policy};
+    /// let policy = Policy::parse_with(r#"key starts-with "user/{id}/""#, [("id", "42")])?;
+    /// assert_eq!(policy.conditions, [Condition::starts_with("key", "user/42/")]);
+    /// # Ok::<(), postpolicy::SyntaxErrors>(())
+    /// ```
+    pub fn parse_with<K, V>(
+        source: &str,
+        params: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Policy, crate::SyntaxErrors>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        crate::dsl::parse_with(source, params)
     }
 
     /// The canonical DSL text of this policy.

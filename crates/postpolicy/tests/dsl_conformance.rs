@@ -2,7 +2,8 @@
 //! prints exactly `tests/dsl/canonical/NAME.policy` (which parses back to an
 //! equal policy and prints as itself); every `tests/dsl/err/NAME.policy` fails
 //! with exactly the `line:column: reason` lines of `tests/dsl/err/NAME.err`.
-//! See `tests/dsl/README.md`.
+//! A case with a `NAME.params` file beside its `.policy` (a JSON object of
+//! strings) is parsed with those parameters. See `tests/dsl/README.md`.
 
 #![allow(
     clippy::expect_used,
@@ -15,7 +16,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use postpolicy::dsl;
+use postpolicy::{Policy, SyntaxErrors, dsl};
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/dsl")
@@ -36,6 +37,23 @@ fn names(folder: &str, ext: &str) -> BTreeSet<String> {
 fn read(folder: &str, file: &str) -> String {
     let path = cases_dir().join(folder).join(file);
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// `folder/NAME.policy` parsed with `folder/NAME.params` when there is one.
+fn parse_case(folder: &str, name: &str) -> Result<Policy, SyntaxErrors> {
+    let source = read(folder, &format!("{name}.policy"));
+    let params_path = cases_dir().join(folder).join(format!("{name}.params"));
+    if !params_path.exists() {
+        return dsl::parse(&source);
+    }
+    let text = read(folder, &format!("{name}.params"));
+    let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{folder}/{name}.params is not a JSON object: {e}"));
+    let params = params.into_iter().map(|(name, value)| match value {
+        serde_json::Value::String(value) => (name, value),
+        other => panic!("{folder}/{name}.params: `{name}` is {other}, not a string"),
+    });
+    dsl::parse_with(&source, params)
 }
 
 /// Runs `check` on every name and fails with all the failures at once.
@@ -61,6 +79,16 @@ fn folders_are_complete() {
     let canonical = names("canonical", "policy");
     let err = names("err", "policy");
     let err_expected = names("err", "err");
+    let ok_params = names("ok", "params");
+    let err_params = names("err", "params");
+    assert!(
+        ok_params.is_subset(&ok) && err_params.is_subset(&err),
+        "every NAME.params needs its NAME.policy: {:?}",
+        ok_params
+            .difference(&ok)
+            .chain(err_params.difference(&err))
+            .collect::<Vec<_>>()
+    );
     assert!(!ok.is_empty(), "tests/dsl/ok is empty");
     assert!(!err.is_empty(), "tests/dsl/err is empty");
     assert_eq!(
@@ -82,9 +110,8 @@ fn folders_are_complete() {
 fn ok_cases_print_their_canonical_form() {
     run_all(&names("ok", "policy"), |name| {
         let file = format!("{name}.policy");
-        let source = read("ok", &file);
         let expected = read("canonical", &file);
-        let policy = dsl::parse(&source).map_err(|errors| {
+        let policy = parse_case("ok", name).map_err(|errors| {
             let lines: Vec<_> = errors.iter().map(ToString::to_string).collect();
             format!("ok/{file} does not parse:\n{}", lines.join("\n"))
         })?;
@@ -114,9 +141,8 @@ fn ok_cases_print_their_canonical_form() {
 #[test]
 fn err_cases_report_every_error() {
     run_all(&names("err", "policy"), |name| {
-        let source = read("err", &format!("{name}.policy"));
         let expected = read("err", &format!("{name}.err"));
-        let errors = match dsl::parse(&source) {
+        let errors = match parse_case("err", name) {
             Ok(policy) => return Err(format!("err/{name}.policy parsed: {policy:?}")),
             Err(errors) => errors,
         };
@@ -145,6 +171,12 @@ fn err_cases_report_every_error() {
         }
         Ok(())
     });
+}
+
+#[test]
+fn parameterised_cases_exist() {
+    let count = names("ok", "params").len() + names("err", "params").len();
+    assert!(count >= 10, "only {count} parameterised cases");
 }
 
 #[test]

@@ -9,20 +9,34 @@
 )]
 
 // START readme-rust
+use std::time::Duration;
+
 use chrono::{TimeDelta, Utc};
 use postpolicy::{Credentials, FileInfo, OssSigner, Policy, Submission, Verifier};
 
 fn main() -> Result<(), postpolicy::Error> {
-    // 1. The application server writes a policy and signs it.
-    let policy = Policy::parse(
+    // 1. The application server writes a policy and signs it. Request data
+    //    (here the signed-in user's id) is a parameter: a value, never DSL text.
+    let user_id = "42";
+    let policy = Policy::parse_with(
         r#"
         expires in 10m
-        key starts-with "user/42/"
+        key starts-with "user/{user}/"
         content-type in [image/png, image/jpeg]
         content-length 1..10MiB
         success_action_status = 201
         "#,
+        [("user", user_id)],
     )?;
+    // The same policy, written in code:
+    let built = Policy::builder()
+        .expires_in(Duration::from_secs(600))
+        .key_prefix(format!("user/{user_id}/"))
+        .content_types(["image/png", "image/jpeg"])
+        .size(1, 10 * 1024 * 1024)
+        .field("success_action_status", "201")
+        .build()?;
+    assert_eq!(built, policy);
     let now = Utc::now();
     let credentials = Credentials::new("LTAI5tExampleKeyId", "ExampleSecret", None)?;
     let signer = OssSigner::new(credentials, "cn-hangzhou", "examplebucket")?;

@@ -1,6 +1,7 @@
 //! Property tests of the DSL: printing any policy and parsing the text gives
 //! the same policy back (parse ∘ print = identity), and parsing never panics,
-//! whatever the input.
+//! whatever the input. Values full of braces and `${` check that the printer
+//! escapes what the parser would read as a placeholder.
 
 #![allow(
     clippy::expect_used,
@@ -57,10 +58,33 @@ fn tricky_string() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(TRICKY), 0..12).prop_map(String::from_iter)
 }
 
+/// Text made of what placeholders, `${…}` and brace escapes are made of.
+fn braces() -> impl Strategy<Value = String> {
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        "{{",
+        "}}",
+        "$",
+        "${",
+        "{id}",
+        "${filename}",
+        "a",
+        "_",
+        "9",
+        "\\",
+        "\"",
+        "\\u{7b}",
+        " ",
+    ];
+    prop::collection::vec(prop::sample::select(PIECES), 0..10).prop_map(|p| p.concat())
+}
+
 fn value() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
         tricky_string(),
+        braces(),
         "[a-z0-9/._=$'-]{0,16}",
         "\\PC{0,12}",
         Just(String::new()),
@@ -92,6 +116,7 @@ fn field_name() -> impl Strategy<Value = String> {
         "x:[a-z_][a-z0-9_]{0,10}",
         any::<String>(),
         tricky_string(),
+        braces(),
     ]
 }
 
@@ -216,6 +241,13 @@ const TOKENS: &[&str] = &[
     "\\n",
     "}",
     "{",
+    "{{",
+    "}}",
+    "{id}",
+    "\"{id}\"",
+    "{9}",
+    "${",
+    "${filename}",
     "..",
     ".",
     "$",

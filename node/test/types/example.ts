@@ -15,6 +15,7 @@ import {
   type KeySource,
   type KeyStore,
   type PolicyInvalidError,
+  type PolicyParams,
   type PolicySyntaxError,
   type RejectedError,
   type Rejection,
@@ -31,6 +32,7 @@ import {
   fetchPublicKeyPem,
   OssSigner,
   Policy,
+  PolicyBuilder,
   S3Signer,
   S3Verifier,
   signS3V4,
@@ -43,6 +45,8 @@ import {
 import {
   type CallbackVerifiedRequest,
   type OssCallback,
+  type PolicyLintRefusal,
+  type UploadTokenLogger,
   type UploadTokenOptions,
   uploadToken,
   verifyCallback as verifyCallbackMiddleware,
@@ -56,6 +60,25 @@ const same: Policy = Policy.fromJson(policy.toJson({ now }))
 const decoded: Policy = Policy.fromBase64(Buffer.from(policy.toJson()).toString('base64'))
 const dsl: string = policy.toDsl()
 const equal: boolean = same.equals(decoded) && policy.toString() === dsl
+const params: PolicyParams = { user: '42' }
+const fromTemplate: Policy = Policy.parse('key starts-with "user/{user}/"', params)
+const fromMap: Policy = Policy.parse('key starts-with "user/{user}/"', new Map([['user', '42']]))
+const noParams: Policy = Policy.parse('key = "{{literal}}"', null)
+const builder: PolicyBuilder = Policy.builder()
+const built: Policy = builder
+  .expiresIn(600)
+  .expiresAt(now)
+  .keyPrefix('user/42/')
+  .key('user/42/a.png')
+  .contentType('image/png')
+  .contentTypePrefix('image/')
+  .contentTypes(['image/png', 'image/jpeg'])
+  .contentTypes(new Set(['image/webp']))
+  .size(1, 10 * 1024 * 1024)
+  .field('success_action_status', '201')
+  .metadata('x-oss-meta-owner', '42')
+  .build()
+console.log(fromTemplate.equals(fromMap), noParams.toDsl(), built.toDsl())
 const diagnostics: Diagnostic[] = policy.lint({ now }).concat(policy.lint(now))
 for (const d of diagnostics) {
   const severity: 'error' | 'warning' = d.severity
@@ -133,9 +156,22 @@ interface AuthedRequest extends express.Request {
 const app = express()
 const perUser: UploadTokenOptions<express.Request, express.Response> = {
   signer,
-  policy: (req) => Policy.parse(`key starts-with "user/${(req as AuthedRequest).user.id}/"`),
+  policy: (req) => Policy.parse('key starts-with "user/{id}/"', { id: (req as AuthedRequest).user.id }),
   key: async (req) => `user/${(req as AuthedRequest).user.id}/\${filename}`,
+  logger: console,
 }
+const quietLogger: UploadTokenLogger = { warn: () => {}, error: () => {} }
+const builtPerUser: UploadTokenOptions = {
+  signer,
+  policy: async (req) => Policy.builder().keyPrefix(`user/${req.headers['x-user-id'] ?? 'anonymous'}/`).size(1, 1024).build(),
+  logger: quietLogger,
+}
+app.get('/built-token', uploadToken(builtPerUser))
+app.get('/quiet-token', uploadToken({ signer, policy, logger: null }))
+function onRefusal(body: PolicyLintRefusal): string {
+  return `${body.code} ${body.message} ${body.diagnostics.map((d) => `${d.code}/${d.severity}/${d.message}/${d.conditionIndex}`).join()}`
+}
+console.log(onRefusal({ code: 'POLICY_LINT', message: 'm', diagnostics: [] }))
 app.get('/upload-token', uploadToken(perUser))
 app.get('/public-token', uploadTokenFromMain({ signer, policy: 'key starts-with "public/"' }))
 app.get('/fixed-token', uploadToken({ signer, policy }))

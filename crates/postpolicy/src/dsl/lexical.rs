@@ -1,8 +1,14 @@
-//! The DSL's tokens that carry a value: sizes, durations, quoted strings and
-//! timestamps, plus the character classes the parser and printer share.
+//! The DSL's tokens that carry a value: sizes, durations, quoted strings, bare
+//! words and timestamps, plus the character classes the parser and printer
+//! share.
 //!
 //! Every function here is a nom parser over `&str` with [`DslError`]; none can
 //! panic or wrap around: a number too large for `u64` is an error.
+//!
+//! Strings and bare words are read into a [`Template`]: their literal text
+//! and, apart, the `{name}` placeholders found in it. The parser fills those in
+//! only after the whole statement has been read, so what a parameter holds is
+//! never read as syntax.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use nom::{Err, IResult};
@@ -25,6 +31,121 @@ pub(crate) const EXPECTED_UNICODE_ESCAPE: &str = "unicode escape \\u{…} with 1
 pub(crate) const EXPECTED_SCALAR: &str = "unicode scalar value (at most 10FFFF, not a surrogate)";
 pub(crate) const EXPECTED_TIMESTAMP: &str = "UTC timestamp like 2026-12-01T00:00:00Z";
 pub(crate) const EXPECTED_REAL_TIME: &str = "existing date and time";
+pub(crate) const EXPECTED_PLACEHOLDER: &str = "placeholder {name} (letters, digits and '_', not starting with a digit) or '{{' for a literal '{'";
+pub(crate) const EXPECTED_DOUBLED_CLOSE: &str = "'}}' for a literal '}'";
+pub(crate) const EXPECTED_WHOLE_PLACEHOLDER: &str =
+    "quotes around a value with a placeholder inside it";
+
+/// A string or bare word as written: its literal text, with the placeholders
+/// to fill in kept apart (each at a byte index of `text`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Template<'a> {
+    pub(crate) text: String,
+    /// Where each placeholder goes in `text`, and the `{name}` as written (a
+    /// slice of the source, so that errors can point at it).
+    pub(crate) holes: Vec<(usize, &'a str)>,
+}
+
+impl<'a> Template<'a> {
+    fn literal(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            holes: Vec::new(),
+        }
+    }
+
+    fn push_hole(&mut self, placeholder: &'a str) {
+        self.holes.push((self.text.len(), placeholder));
+    }
+}
+
+/// A parameter name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub(crate) fn is_param_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The length in bytes of the `{name}` placeholder at the start of `s`.
+pub(crate) fn placeholder_len(s: &str) -> Option<usize> {
+    let rest = s.strip_prefix('{')?;
+    let name = take_while_str(rest, |c| c.is_ascii_alphanumeric() || c == '_');
+    (is_param_name(name) && after(rest, name.len()).starts_with('}')).then_some(name.len() + 2)
+}
+
+/// The name inside a `{name}` placeholder as written.
+pub(crate) fn placeholder_name(placeholder: &str) -> &str {
+    placeholder
+        .get(1..placeholder.len().saturating_sub(1))
+        .unwrap_or_default()
+}
+
+/// `word` when it is exactly one placeholder.
+pub(crate) fn whole_placeholder(word: &str) -> Option<&str> {
+    (placeholder_len(word) == Some(word.len())).then_some(word)
+}
+
+/// How an error names a token: `placeholder {name}` for a placeholder where
+/// none may be, else the token in double quotes.
+pub(crate) fn show_token(word: &str) -> String {
+    match whole_placeholder(word) {
+        Some(placeholder) => format!("placeholder {placeholder}"),
+        None => show(word),
+    }
+}
+
+/// What a `$`, `{` or `}` at the start of some text means (outside `${…}`).
+enum Brace<'a> {
+    /// `{{` or `}}`: one literal brace, from two bytes.
+    Literal(char),
+    /// `${`: a service variable such as `${filename}`, literal text up to and
+    /// including its `}`.
+    Variable,
+    /// `{name}`.
+    Placeholder(&'a str),
+}
+
+/// Reads the brace syntax at the start of `s`: `None` when `s` starts with
+/// none of it (a `$` not followed by `{`, or any other character).
+fn brace(s: &str) -> Result<Option<Brace<'_>>, Err<DslError<'_>>> {
+    if s.starts_with("${") {
+        return Ok(Some(Brace::Variable));
+    }
+    if s.starts_with("{{") {
+        return Ok(Some(Brace::Literal('{')));
+    }
+    if s.starts_with("}}") {
+        return Ok(Some(Brace::Literal('}')));
+    }
+    if s.starts_with('}') {
+        return Err(Err::Failure(DslError::found(
+            s,
+            EXPECTED_DOUBLED_CLOSE,
+            "'}'".to_owned(),
+            1,
+        )));
+    }
+    if !s.starts_with('{') {
+        return Ok(None);
+    }
+    if let Some(len) = placeholder_len(s) {
+        return Ok(Some(Brace::Placeholder(s.get(..len).unwrap_or_default())));
+    }
+    // What was written: up to the closing brace when there is one nearby.
+    let inner = take_while_str(after(s, 1), |c| {
+        !matches!(c, '{' | '}' | '"' | '\\') && is_bare_char(c)
+    });
+    let len = 1 + inner.len() + usize::from(after(s, 1 + inner.len()).starts_with('}'));
+    let found = match len {
+        1 => "'{'".to_owned(),
+        _ => show(s.get(..len).unwrap_or_default()),
+    };
+    Err(Err::Failure(DslError::found(
+        s,
+        EXPECTED_PLACEHOLDER,
+        found,
+        len,
+    )))
+}
 
 /// Whitespace inside a line (everything `char::is_whitespace` but `\n`).
 pub(crate) fn is_inline_space(c: char) -> bool {
@@ -37,6 +158,7 @@ pub(crate) fn is_delimiter(c: char) -> bool {
 }
 
 /// A character of a bare word: no whitespace, no control, no delimiter.
+/// (Braces are bare characters; what they mean is read by [`bare`].)
 pub(crate) fn is_bare_char(c: char) -> bool {
     !c.is_whitespace() && !c.is_control() && !is_delimiter(c)
 }
@@ -106,6 +228,10 @@ pub(crate) fn describe(at: &str) -> (String, usize) {
         Some(c) if is_delimiter(c) || c == '=' => (format!("'{c}'"), c.len_utf8()),
         Some(c) if c.is_whitespace() => ("whitespace".to_owned(), c.len_utf8()),
         Some(c) if c.is_control() => (format!("'\\u{{{:x}}}'", u32::from(c)), c.len_utf8()),
+        Some('{') if placeholder_len(at).is_some() => {
+            let len = placeholder_len(at).unwrap_or(1);
+            (show_token(at.get(..len).unwrap_or_default()), len)
+        }
         Some(_) => {
             let word = take_while_str(at, is_bare_char);
             (show(word), word.len())
@@ -275,9 +401,14 @@ pub(crate) fn duration(input: &str) -> Res<'_, u64> {
     }
 }
 
-/// A double-quoted string with `\"`, `\\`, `\n`, `\t` and `\u{…}` escapes.
-/// It ends on its line: a raw line break is an unterminated string.
-pub(crate) fn quoted(input: &str) -> Res<'_, String> {
+/// A double-quoted string with `\"`, `\\`, `\n`, `\t` and `\u{…}` escapes,
+/// `{name}` placeholders, `{{` and `}}` for literal braces, and `${…}` (a
+/// service variable such as `${filename}`) as literal text. It ends on its
+/// line: a raw line break is an unterminated string.
+///
+/// Braces count only as written: an escape (`\u{7b}`) is always a literal
+/// character, and a `$` written as `\u{24}` does not start a `${…}`.
+pub(crate) fn quoted(input: &str) -> Res<'_, Template<'_>> {
     let Some(body) = input.strip_prefix('"') else {
         // Not a string: the caller's context says what was expected.
         return Err(Err::Error(nom::error::ParseError::from_error_kind(
@@ -285,39 +416,121 @@ pub(crate) fn quoted(input: &str) -> Res<'_, String> {
             nom::error::ErrorKind::Char,
         )));
     };
-    let mut out = String::new();
-    let mut chars = body.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    let mut out = Template::default();
+    // Inside `${…}`, where everything up to the `}` is literal.
+    let mut in_variable = false;
+    let mut i = 0;
+    while let Some(c) = after(body, i).chars().next() {
+        let rest = after(body, i);
         match c {
             '"' => return Ok((after(body, i + 1), out)),
-            '\n' => {
-                return Err(Err::Failure(DslError::new(
-                    after(body, i),
-                    EXPECTED_CLOSING_QUOTE,
-                )));
-            }
-            '\r' if chars.peek().is_some_and(|(_, c)| *c == '\n') => {
-                return Err(Err::Failure(DslError::new(
-                    after(body, i),
-                    EXPECTED_CLOSING_QUOTE,
-                )));
+            '\n' => return Err(Err::Failure(DslError::new(rest, EXPECTED_CLOSING_QUOTE))),
+            '\r' if rest.get(1..2) == Some("\n") => {
+                return Err(Err::Failure(DslError::new(rest, EXPECTED_CLOSING_QUOTE)));
             }
             '\\' => {
-                let escape = after(body, i);
-                let (c, len) = unescape(escape)?;
-                out.push(c);
-                // Skip the rest of the escape sequence (its first char was `\`).
-                while chars.peek().is_some_and(|(j, _)| *j < i + len) {
-                    chars.next();
-                }
+                let (c, len) = unescape(rest)?;
+                out.text.push(c);
+                i += len;
+                continue;
             }
-            c => out.push(c),
+            _ => {}
+        }
+        if in_variable || !matches!(c, '$' | '{' | '}') {
+            in_variable = in_variable && c != '}';
+            out.text.push(c);
+            i += c.len_utf8();
+            continue;
+        }
+        match brace(rest)? {
+            None => {
+                out.text.push(c);
+                i += c.len_utf8();
+            }
+            Some(Brace::Literal(brace)) => {
+                out.text.push(brace);
+                i += 2;
+            }
+            Some(Brace::Variable) => {
+                out.text.push_str("${");
+                in_variable = true;
+                i += 2;
+            }
+            Some(Brace::Placeholder(placeholder)) => {
+                out.push_hole(placeholder);
+                i += placeholder.len();
+            }
         }
     }
     Err(Err::Failure(DslError::new(
         after(body, body.len()),
         EXPECTED_CLOSING_QUOTE,
     )))
+}
+
+/// A bare word (no whitespace, control characters or `,;#[]"`). A word that
+/// is exactly `{name}` is that placeholder; otherwise braces read as in a
+/// quoted string, except that a placeholder inside a longer word is an error
+/// (a value with a placeholder in it is written in quotes).
+pub(crate) fn bare(input: &str) -> Res<'_, Template<'_>> {
+    let word = take_while_str(input, is_bare_char);
+    if word.is_empty() {
+        // The caller's context says what was expected.
+        return Err(Err::Error(nom::error::ParseError::from_error_kind(
+            input,
+            nom::error::ErrorKind::TakeWhile1,
+        )));
+    }
+    let rest = after(input, word.len());
+    if let Some(placeholder) = whole_placeholder(word) {
+        let mut out = Template::default();
+        out.push_hole(placeholder);
+        return Ok((rest, out));
+    }
+    if !word.contains(['{', '}']) {
+        return Ok((rest, Template::literal(word)));
+    }
+    let mut text = String::with_capacity(word.len());
+    let mut in_variable = false;
+    let mut i = 0;
+    while let Some(c) = after(word, i).chars().next() {
+        if in_variable {
+            in_variable = c != '}';
+            text.push(c);
+            i += c.len_utf8();
+            continue;
+        }
+        match brace(after(word, i))? {
+            None => {
+                text.push(c);
+                i += c.len_utf8();
+            }
+            Some(Brace::Literal(brace)) => {
+                text.push(brace);
+                i += 2;
+            }
+            Some(Brace::Variable) => {
+                text.push_str("${");
+                in_variable = true;
+                i += 2;
+            }
+            Some(Brace::Placeholder(_)) => {
+                return Err(Err::Failure(DslError::found(
+                    input,
+                    EXPECTED_WHOLE_PLACEHOLDER,
+                    show(word),
+                    word.len(),
+                )));
+            }
+        }
+    }
+    Ok((
+        rest,
+        Template {
+            text,
+            holes: Vec::new(),
+        },
+    ))
 }
 
 /// One escape sequence at the start of `escape` (which starts with `\`): the
@@ -393,7 +606,14 @@ pub(crate) fn timestamp(input: &str) -> Res<'_, DateTime<Utc>> {
     if word.is_empty() {
         return Err(Err::Error(DslError::new(input, EXPECTED_TIMESTAMP)));
     }
-    let bad = |expected| Err::Failure(DslError::found(input, expected, show(word), word.len()));
+    let bad = |expected| {
+        Err::Failure(DslError::found(
+            input,
+            expected,
+            show_token(word),
+            word.len(),
+        ))
+    };
     let fields = split_timestamp(word).ok_or_else(|| bad(EXPECTED_TIMESTAMP))?;
     let [year, month, day, hour, minute, second, nanos] = fields;
     let (second, nanos) = if second == 60 {
@@ -448,6 +668,25 @@ fn split_timestamp(word: &str) -> Option<[u32; 7]> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    impl From<&str> for Template<'_> {
+        fn from(text: &str) -> Self {
+            Template::literal(text)
+        }
+    }
+
+    /// The text of a template, with its placeholders as `<name>`.
+    fn written(template: &Template<'_>) -> String {
+        let mut out = String::new();
+        let mut last = 0;
+        for (at, placeholder) in &template.holes {
+            out.push_str(&template.text[last..*at]);
+            out.push_str(&format!("<{}>", placeholder_name(placeholder)));
+            last = *at;
+        }
+        out.push_str(&template.text[last..]);
+        out
+    }
 
     /// The expected and found of a failed parse, and the byte offset of the error.
     fn failure<T: std::fmt::Debug>(input: &str, result: Res<'_, T>) -> (String, String, usize) {
@@ -582,7 +821,7 @@ mod tests {
 
     #[test]
     fn quoted_strings() {
-        assert_eq!(quoted(r#""" rest"#), Ok((" rest", String::new())));
+        assert_eq!(quoted(r#""" rest"#), Ok((" rest", Template::default())));
         assert_eq!(quoted(r#""a b;c#d,[e]""#), Ok(("", "a b;c#d,[e]".into())));
         assert_eq!(quoted(r#""q\"b\\n\nt\t""#), Ok(("", "q\"b\\n\nt\t".into())));
         assert_eq!(
@@ -594,6 +833,104 @@ mod tests {
             Ok(("x", "日本語\u{2028}".into()))
         );
         assert_eq!(quoted("\"tab\there\""), Ok(("", "tab\there".into())));
+    }
+
+    #[test]
+    fn braces_in_quoted_strings() {
+        let read =
+            |input: &'static str| quoted(input).map(|(rest, t)| (rest.to_owned(), written(&t)));
+        let cases: [(&str, &str); 14] = [
+            (r#""user/{id}/""#, "user/<id>/"),
+            (r#""{a}{_b2}{C}""#, "<a><_b2><C>"),
+            (r#""{{id}}""#, "{id}"),
+            (r#""{{{id}}}""#, "{<id>}"),
+            (r#""a}}b{{c""#, "a}b{c"),
+            (r#""user/${filename}""#, "user/${filename}"),
+            (r#""${a}}}""#, "${a}}"),
+            (r#""${a{b}{c}""#, "${a{b}<c>"),
+            (r#""${ no close""#, "${ no close"),
+            (r#""$x{y}""#, "$x<y>"),
+            (r#""\u{24}{y}""#, "$<y>"),
+            (r#""\u{7b}x\u{7d}""#, "{x}"),
+            (r#""${\"}""#, "${\"}"),
+            (r#""${\u{7d}}{x}""#, "${}}<x>"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                read(input),
+                Ok((String::new(), expected.to_owned())),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn brace_errors() {
+        let cases: [(&str, &str, &str, usize); 8] = [
+            (r#""{""#, EXPECTED_PLACEHOLDER, "'{'", 1),
+            (r#""a{1x}""#, EXPECTED_PLACEHOLDER, "\"{1x}\"", 2),
+            (r#""a{user-id}b""#, EXPECTED_PLACEHOLDER, "\"{user-id}\"", 2),
+            (r#""{}""#, EXPECTED_PLACEHOLDER, "\"{}\"", 1),
+            (r#""{ x }""#, EXPECTED_PLACEHOLDER, "'{'", 1),
+            (r#""a}""#, EXPECTED_DOUBLED_CLOSE, "'}'", 2),
+            (r#""${a}}""#, EXPECTED_DOUBLED_CLOSE, "'}'", 5),
+            (r#""{{}""#, EXPECTED_DOUBLED_CLOSE, "'}'", 3),
+        ];
+        for (input, expected, found, at) in cases {
+            assert_eq!(
+                failure(input, quoted(input)),
+                (expected.to_owned(), found.to_owned(), at),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bare_words() {
+        let read =
+            |input: &'static str| bare(input).map(|(rest, t)| (rest.to_owned(), written(&t)));
+        assert_eq!(read("{id} x"), Ok((" x".into(), "<id>".into())));
+        assert_eq!(read("image/png,"), Ok((",".into(), "image/png".into())));
+        assert_eq!(
+            read("user/${filename}"),
+            Ok(("".into(), "user/${filename}".into()))
+        );
+        assert_eq!(read("{{id}}"), Ok(("".into(), "{id}".into())));
+        assert_eq!(read("a}}"), Ok(("".into(), "a}".into())));
+        assert_eq!(
+            failure("user/{id}/", bare("user/{id}/")),
+            (
+                EXPECTED_WHOLE_PLACEHOLDER.into(),
+                "\"user/{id}/\"".into(),
+                0
+            )
+        );
+        assert_eq!(
+            failure("a{", bare("a{")),
+            (EXPECTED_PLACEHOLDER.into(), "'{'".into(), 1)
+        );
+        assert_eq!(
+            failure("a}b", bare("a}b")),
+            (EXPECTED_DOUBLED_CLOSE.into(), "'}'".into(), 1)
+        );
+    }
+
+    #[test]
+    fn placeholders() {
+        for name in ["a", "_", "user_id", "A9", "_0"] {
+            assert!(is_param_name(name), "{name}");
+            let placeholder = format!("{{{name}}}");
+            assert_eq!(placeholder_len(&placeholder), Some(placeholder.len()));
+            assert_eq!(placeholder_name(&placeholder), name);
+        }
+        for name in ["", "9a", "a-b", "a b", "é", "a.b"] {
+            assert!(!is_param_name(name), "{name}");
+            assert_eq!(placeholder_len(&format!("{{{name}}}")), None);
+        }
+        assert_eq!(describe("{id} rest"), ("placeholder {id}".into(), 4));
+        assert_eq!(describe("{id"), ("\"{id\"".into(), 3));
+        assert_eq!(show_token("{x}"), "placeholder {x}");
+        assert_eq!(show_token("{x}y"), "\"{x}y\"");
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! recovers at the end of a bad statement (newline or `;` outside quotes) and
 //! returns every error. No semantics here: contradictions are lint's job.
 //!
+//! Values are read as [`Template`]s and filled in from the parameters only
+//! once their statement has been read whole ([`Params::fill`]): a parameter is
+//! data, whatever it holds, never syntax.
+//!
 //! ```text
 //! policy     = { statement? (";" | "\n") }
 //! statement  = "expires" ("in" duration | "at" timestamp)
@@ -12,7 +16,7 @@
 //!            | field ("=" | "eq" | "starts-with") value
 //!            | field ("in" | "not-in") "[" [value {"," value}] "]"
 //! field      = ["$"] name | ["$"] quoted        (name: A-Z a-z 0-9 - _ : .)
-//! value      = bare-word | quoted
+//! value      = bare-word | quoted | "{" param "}"
 //! ```
 
 use nom::branch::alt;
@@ -25,8 +29,10 @@ use nom::{Err, IResult, Parser};
 
 use super::error::{DslError, SyntaxError, SyntaxErrors, offset_in};
 use super::lexical::{
-    duration, is_bare_char, is_inline_space, is_name_char, quoted, show, size, timestamp,
+    Template, bare, duration, is_bare_char, is_inline_space, is_name_char, quoted, show_token,
+    size, timestamp,
 };
+use super::params::Params;
 use crate::diagnostic::{LineCol, Span};
 use crate::policy::{ByteRange, Condition, Expiration, Field, Policy};
 
@@ -39,11 +45,23 @@ const EXPECTED_IN_OR_AT: &str = "'in' or 'at'";
 const EXPECTED_VALUE: &str = "value";
 const EXPECTED_END: &str = "end of statement";
 
-/// What one statement says.
+/// What one statement says, its values not yet filled in.
 #[derive(Debug)]
-enum Statement {
+enum Statement<'a> {
     Expires(Expiration),
     Condition(Condition),
+    Field {
+        field: Field,
+        operator: Operator,
+        values: Values<'a>,
+    },
+}
+
+/// The value of `=` / `starts-with`, or the list of `in` / `not-in`.
+#[derive(Debug)]
+enum Values<'a> {
+    One(Template<'a>),
+    List(Vec<Template<'a>>),
 }
 
 /// How a statement starts.
@@ -63,8 +81,9 @@ enum Operator {
     NotIn,
 }
 
-/// Parses a whole policy, reporting every syntax error.
-pub(crate) fn parse_all(source: &str) -> Result<Policy, SyntaxErrors> {
+/// Parses a whole policy with its placeholders filled from `params`,
+/// reporting every syntax error.
+pub(crate) fn parse_all(source: &str, params: &mut Params<'_>) -> Result<Policy, SyntaxErrors> {
     let mut rest = source.strip_prefix('\u{feff}').unwrap_or(source);
     let mut errors = Vec::new();
     let mut expiration: Option<(Expiration, usize)> = None;
@@ -83,6 +102,18 @@ pub(crate) fn parse_all(source: &str) -> Result<Policy, SyntaxErrors> {
                     Statement::Condition(condition) => {
                         conditions.push(condition);
                         spans.push(span);
+                    }
+                    Statement::Field {
+                        field,
+                        operator,
+                        values,
+                    } => {
+                        if let Some(condition) =
+                            fill(source, params, &mut errors, field, operator, values)
+                        {
+                            conditions.push(condition);
+                            spans.push(span);
+                        }
                     }
                     Statement::Expires(_) if expiration.is_some() => {
                         let first = expiration.map_or(0, |(_, at)| at);
@@ -108,6 +139,10 @@ pub(crate) fn parse_all(source: &str) -> Result<Policy, SyntaxErrors> {
             }
         }
     }
+    // Only a source that reads cleanly says which parameters it leaves
+    // unused: a bad statement may hold the placeholder.
+    let clean = errors.is_empty();
+    params.check(source, clean, &mut errors);
     if let Some(errors) = SyntaxErrors::from_vec(errors) {
         return Err(errors);
     }
@@ -116,6 +151,41 @@ pub(crate) fn parse_all(source: &str) -> Result<Policy, SyntaxErrors> {
         policy.set_origin(index, span);
     }
     Ok(policy)
+}
+
+/// The condition of a field statement, its placeholders filled in; `None`
+/// (with the errors recorded) when a parameter is missing.
+fn fill(
+    source: &str,
+    params: &mut Params<'_>,
+    errors: &mut Vec<SyntaxError>,
+    field: Field,
+    operator: Operator,
+    values: Values<'_>,
+) -> Option<Condition> {
+    let before = errors.len();
+    let mut one = |template| params.fill(source, template, errors);
+    let condition = match (operator, values) {
+        (Operator::Eq, Values::One(value)) => Condition::Eq {
+            field,
+            value: one(value),
+        },
+        (Operator::StartsWith, Values::One(prefix)) => Condition::StartsWith {
+            field,
+            prefix: one(prefix),
+        },
+        (Operator::In, Values::List(values)) => Condition::In {
+            field,
+            values: values.into_iter().map(one).collect(),
+        },
+        (Operator::NotIn, Values::List(values)) => Condition::NotIn {
+            field,
+            values: values.into_iter().map(one).collect(),
+        },
+        // The grammar pairs each operator with its kind of value.
+        _ => return None,
+    };
+    (errors.len() == before).then_some(condition)
 }
 
 /// Skips what separates statements: whitespace, line breaks, `;` and comments.
@@ -172,7 +242,7 @@ fn space(input: &str) -> Res<'_, &str> {
 
 /// One statement and its terminator; also returns the input where the
 /// statement's text ends (before trailing space and comment).
-fn statement(input: &str) -> Res<'_, (Statement, &str)> {
+fn statement(input: &str) -> Res<'_, (Statement<'_>, &str)> {
     let (rest, head) = head(input)?;
     let (rest, parsed) = match head {
         Head::Expires => cut(expires).parse(rest)?,
@@ -201,18 +271,31 @@ fn head(input: &str) -> Res<'_, Head> {
         // A quoted name is taken literally (then lower-cased), so any field a
         // wire policy names can be written.
         let (rest, name) = quoted(rest)?;
+        if let Some((_, placeholder)) = name.holes.first() {
+            return Err(Err::Failure(DslError::found(
+                placeholder,
+                EXPECTED_FIELD,
+                show_token(placeholder),
+                placeholder.len(),
+            )));
+        }
         return Ok((
             rest,
-            Head::Field(Field::new(&format!("${}", name.to_ascii_lowercase()))),
+            Head::Field(Field::new(&format!("${}", name.text.to_ascii_lowercase()))),
         ));
     }
     let (after, word) =
         context(EXPECTED_FIELD, take_while1(|c| is_bare_char(c) && c != '=')).parse(rest)?;
     if !word.chars().all(is_name_char) {
+        let placeholder = super::lexical::whole_placeholder(word).is_some();
         return Err(Err::Error(DslError::found(
             rest,
-            EXPECTED_NAME_CHARS,
-            show(word),
+            if placeholder {
+                EXPECTED_FIELD
+            } else {
+                EXPECTED_NAME_CHARS
+            },
+            show_token(word),
             word.len(),
         )));
     }
@@ -242,7 +325,7 @@ fn keyword(keyword: &'static str) -> impl Fn(&str) -> Res<'_, &str> {
 }
 
 /// `expires in 1h30m` or `expires at 2026-12-01T00:00:00Z` (after `expires`).
-fn expires(input: &str) -> Res<'_, Statement> {
+fn expires(input: &str) -> Res<'_, Statement<'_>> {
     let (rest, _) = space(input)?;
     let relative = preceded((keyword("in"), space), context("duration", duration));
     let absolute = preceded((keyword("at"), space), context("timestamp", timestamp));
@@ -258,49 +341,38 @@ fn expires(input: &str) -> Res<'_, Statement> {
 }
 
 /// `content-length MIN..MAX` (after `content-length`).
-fn content_length(input: &str) -> Res<'_, Statement> {
+fn content_length(input: &str) -> Res<'_, Statement<'_>> {
     let (rest, (_, min, _, _, _, max)) =
         (space, size, space, context("'..'", tag("..")), space, size).parse(input)?;
     Ok((rest, range(min, max)))
 }
 
 /// `content-length-range MIN MAX` (after `content-length-range`).
-fn content_length_range(input: &str) -> Res<'_, Statement> {
+fn content_length_range(input: &str) -> Res<'_, Statement<'_>> {
     let (rest, (_, min, _, max)) = (space, size, space, size).parse(input)?;
     Ok((rest, range(min, max)))
 }
 
-fn range(min: u64, max: u64) -> Statement {
+fn range(min: u64, max: u64) -> Statement<'static> {
     Statement::Condition(Condition::ContentLengthRange(ByteRange { min, max }))
 }
 
 /// `= value`, `starts-with value`, `in [values]` or `not-in [values]` (after
 /// the field name).
-fn field_condition(field: Field, input: &str) -> Res<'_, Statement> {
+fn field_condition(field: Field, input: &str) -> Res<'_, Statement<'_>> {
     let (rest, (_, operator, _)) = (space, operator, space).parse(input)?;
-    let (rest, condition) = match operator {
-        Operator::Eq => map(value, |value| Condition::Eq {
-            field: field.clone(),
-            value,
-        })
-        .parse(rest)?,
-        Operator::StartsWith => map(value, |prefix| Condition::StartsWith {
-            field: field.clone(),
-            prefix,
-        })
-        .parse(rest)?,
-        Operator::In => map(list, |values| Condition::In {
-            field: field.clone(),
-            values,
-        })
-        .parse(rest)?,
-        Operator::NotIn => map(list, |values| Condition::NotIn {
-            field: field.clone(),
-            values,
-        })
-        .parse(rest)?,
+    let (rest, values) = match operator {
+        Operator::Eq | Operator::StartsWith => map(value, Values::One).parse(rest)?,
+        Operator::In | Operator::NotIn => map(list, Values::List).parse(rest)?,
     };
-    Ok((rest, Statement::Condition(condition)))
+    Ok((
+        rest,
+        Statement::Field {
+            field,
+            operator,
+            values,
+        },
+    ))
 }
 
 fn operator(input: &str) -> Res<'_, Operator> {
@@ -315,14 +387,13 @@ fn operator(input: &str) -> Res<'_, Operator> {
     context(EXPECTED_OPERATOR, alt((to(Operator::Eq, char('=')), named))).parse(input)
 }
 
-/// A bare word or a quoted string.
-fn value(input: &str) -> Res<'_, String> {
-    let bare = map(take_while1(is_bare_char), str::to_owned);
+/// A bare word or a quoted string (either may be a placeholder).
+fn value(input: &str) -> Res<'_, Template<'_>> {
     context(EXPECTED_VALUE, alt((quoted, bare))).parse(input)
 }
 
 /// `[a, "b c", d]` (possibly empty), on one line.
-fn list(input: &str) -> Res<'_, Vec<String>> {
+fn list(input: &str) -> Res<'_, Vec<Template<'_>>> {
     let (mut rest, _) = (context("'['", char('[')), space).parse(input)?;
     let mut values = Vec::new();
     if let Ok((after, _)) = char::<_, DslError<'_>>(']').parse(rest) {
@@ -346,6 +417,10 @@ fn list(input: &str) -> Res<'_, Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_all(source: &str) -> Result<Policy, SyntaxErrors> {
+        super::parse_all(source, &mut Params::default())
+    }
 
     fn errors(source: &str) -> Vec<String> {
         match parse_all(source) {

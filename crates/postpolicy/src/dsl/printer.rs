@@ -80,12 +80,12 @@ fn push_field(out: &mut String, field: &Field) {
 }
 
 /// Bare when the value is a bare word that reads unambiguously (no `\`, no
-/// invisible characters), quoted otherwise.
+/// braces, no invisible characters), quoted otherwise.
 fn push_value(out: &mut String, value: &str) {
     let bare = !value.is_empty()
         && value
             .chars()
-            .all(|c| is_bare_char(c) && c != '\\' && !is_invisible(c));
+            .all(|c| is_bare_char(c) && !matches!(c, '\\' | '{' | '}') && !is_invisible(c));
     if bare {
         out.push_str(value);
     } else {
@@ -93,10 +93,29 @@ fn push_value(out: &mut String, value: &str) {
     }
 }
 
+/// `text` in quotes, escaped, with its braces doubled so that none reads as a
+/// placeholder, except in a `${…}` (up to its first `}`, or the end), which
+/// the parser reads as literal text as it stands.
 fn push_quoted(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        escape_char(out, c);
+    let mut in_variable = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_variable {
+            in_variable = c != '}';
+            escape_char(out, c);
+            continue;
+        }
+        match c {
+            '$' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push_str("${");
+                in_variable = true;
+            }
+            '{' => out.push_str("{{"),
+            '}' => out.push_str("}}"),
+            c => escape_char(out, c),
+        }
     }
     out.push('"');
 }

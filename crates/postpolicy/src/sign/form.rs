@@ -325,6 +325,16 @@ fn canonical_name(field: &Field) -> &str {
         .unwrap_or(field.written())
 }
 
+/// The condition the `key` option adds to the signed policy: `starts-with
+/// $key PREFIX` for a template ending in `${filename}` (as boto3 does), else
+/// `key = KEY`.
+pub(crate) fn key_condition(key: &str) -> Condition {
+    match key.strip_suffix("${filename}") {
+        Some(prefix) => Condition::starts_with("key", prefix),
+        None => Condition::eq("key", key),
+    }
+}
+
 /// Merges the signer's `fixed` conditions (bucket, scheme fields) with the
 /// user's policy and the options, and derives the form fields; `signer_slots`
 /// is how many fields the signer will append.
@@ -368,10 +378,7 @@ pub(crate) fn prepare<'p, 'f>(
         fields_to_fill: Vec::new(),
     };
     if let Some(key) = &options.key {
-        let condition = match key.strip_suffix("${filename}") {
-            Some(prefix) => Condition::starts_with("key", prefix),
-            None => Condition::eq("key", key.clone()),
-        };
+        let condition = key_condition(key);
         // A policy that already says the same thing needs no second copy.
         if !prepared.conditions().any(|c| *c == condition) {
             prepared.trailing.push(condition);

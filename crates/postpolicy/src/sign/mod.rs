@@ -7,6 +7,7 @@ pub mod oss_v1;
 pub mod oss_v4;
 pub mod s3_v4;
 
+pub(crate) use form::key_condition;
 pub use form::{FormSigner, SignOptions, SignedForm};
 pub use key::Secret;
 pub use oss::{OssSigner, OssVersion};
