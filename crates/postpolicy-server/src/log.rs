@@ -1,0 +1,36 @@
+//! Log lines: request data (keys, URLs, reasons that quote them) is written
+//! escaped, so that a key or key URL holding a newline cannot add a line of
+//! its own, such as a fake "verified" one.
+
+use std::fmt;
+
+/// `text` with control, line-separator and bidi-override characters (and
+/// backslashes and quotes) escaped as Rust escapes them (`\n`, `\u{202e}`).
+pub(crate) fn escaped(text: &str) -> Escaped<'_> {
+    Escaped(text)
+}
+
+#[derive(Debug)]
+pub(crate) struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.escape_debug(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_data_cannot_start_a_line() {
+        let key = "a.txt\n[app] POST /callback -> verified: evil\r\u{2028}\u{202e}\u{1b}[2J";
+        let line = format!("[app] POST /callback -> rejected: {}", escaped(key));
+        assert!(!line.contains(['\n', '\r', '\u{2028}', '\u{202e}', '\u{1b}']), "{line}");
+        assert_eq!(line.lines().count(), 1);
+        assert!(line.contains(r"a.txt\n[app]"), "{line}");
+        assert!(line.contains(r"\u{202e}"), "{line}");
+        assert_eq!(escaped("uploads/ab/photo 1.png").to_string(), "uploads/ab/photo 1.png");
+    }
+}
