@@ -93,7 +93,16 @@ pub struct FormReader<'r> {
     fault: Arc<Mutex<Option<FormError>>>,
     parts: usize,
     file: Option<multer::Field<'r>>,
-    finished: bool,
+    state: ReadState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadState {
+    Open,
+    /// The closing boundary was read.
+    Ended,
+    /// The body broke off, broke a limit or is not multipart.
+    Failed,
 }
 
 impl std::fmt::Debug for FormReader<'_> {
@@ -125,7 +134,7 @@ impl<'r> FormReader<'r> {
             fault,
             parts: 0,
             file: None,
-            finished: false,
+            state: ReadState::Open,
         }
     }
 
@@ -145,30 +154,27 @@ impl<'r> FormReader<'r> {
     }
 
     async fn next_part(&mut self) -> Result<Option<multer::Field<'r>>, FormError> {
-        if self.finished {
+        if self.state != ReadState::Open {
             return Ok(None);
         }
         self.file = None;
         match self.multipart.next_field().await {
-            Ok(Some(field)) => {
-                self.parts += 1;
-                if self.parts > self.limits.max_fields {
-                    self.finished = true;
-                    return Err(FormError::TooManyFields {
-                        limit: self.limits.max_fields,
-                    });
-                }
-                Ok(Some(field))
-            }
+            Ok(Some(field)) => Ok(Some(field)),
             Ok(None) => {
-                self.finished = true;
+                self.state = ReadState::Ended;
                 Ok(None)
             }
             Err(e) => {
-                self.finished = true;
+                self.state = ReadState::Failed;
                 Err(self.error(e))
             }
         }
+    }
+
+    /// Counts one more field; false past [`FormLimits::max_fields`].
+    fn count_field(&mut self) -> bool {
+        self.parts += 1;
+        self.parts <= self.limits.max_fields
     }
 
     /// The value of `field`, cut one byte past the value limit.
@@ -183,7 +189,7 @@ impl<'r> FormReader<'r> {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    self.finished = true;
+                    self.state = ReadState::Failed;
                     return Err(self.error(e));
                 }
             }
@@ -197,6 +203,12 @@ impl<'r> FormReader<'r> {
         let mut head = FormHead::default();
         let mut total = 0usize;
         while let Some(field) = self.next_part().await? {
+            if !self.count_field() {
+                self.state = ReadState::Failed;
+                return Err(FormError::TooManyFields {
+                    limit: self.limits.max_fields,
+                });
+            }
             let name = field.name().unwrap_or_default().to_owned();
             if name.eq_ignore_ascii_case("file") {
                 head.file = Some(FileInfo {
@@ -210,7 +222,7 @@ impl<'r> FormReader<'r> {
             let value = self.value(field).await?;
             total = total.saturating_add(value.len());
             if total > self.limits.max_fields_bytes {
-                self.finished = true;
+                self.state = ReadState::Failed;
                 return Err(FormError::FieldsTooLarge {
                     limit: self.limits.max_fields_bytes,
                 });
@@ -234,7 +246,7 @@ impl<'r> FormReader<'r> {
             }
             Err(e) => {
                 self.file = None;
-                self.finished = true;
+                self.state = ReadState::Failed;
                 Err(self.error(e))
             }
         }
@@ -242,22 +254,20 @@ impl<'r> FormReader<'r> {
 
     /// Skips what is left of the file part and reads the fields after it
     /// (OSS ignores them; they still explain a misplaced `key`). Reading
-    /// stops quietly at the field-count or value limits.
+    /// stops quietly at the field-count or value limits, leaving the rest
+    /// for [`FormReader::skip_rest`].
     pub async fn read_tail(&mut self) -> Result<Vec<(String, String)>, FormError> {
         while self.file_chunk().await?.is_some() {}
         let mut tail = Vec::new();
         let mut total = 0usize;
-        loop {
-            let field = match self.next_part().await {
-                Ok(Some(field)) => field,
-                Ok(None) | Err(FormError::TooManyFields { .. }) => break,
-                Err(e) => return Err(e),
+        while self.count_field() {
+            let Some(field) = self.next_part().await? else {
+                break;
             };
             let name = field.name().unwrap_or_default().to_owned();
             let value = self.value(field).await?;
             total = total.saturating_add(value.len());
             if total > self.limits.max_fields_bytes {
-                self.finished = true;
                 break;
             }
             tail.push((name, value));
@@ -266,7 +276,7 @@ impl<'r> FormReader<'r> {
     }
 
     /// Reads and discards the rest of the body, up to `max_bytes` of part
-    /// data; true when the end of the form was reached.
+    /// data; true when the closing boundary was reached.
     pub async fn skip_rest(&mut self, max_bytes: u64) -> bool {
         let mut read = 0u64;
         loop {
@@ -283,7 +293,7 @@ impl<'r> FormReader<'r> {
             }
             match self.next_part().await {
                 Ok(Some(field)) => self.file = Some(field),
-                Ok(None) => return true,
+                Ok(None) => return self.state == ReadState::Ended,
                 Err(_) => return false,
             }
         }
@@ -630,6 +640,92 @@ mod tests {
         assert_eq!(s.field("x:uid"), Some("42"));
         assert_eq!(s.file.as_ref().unwrap().size, Some(7));
         assert_eq!(s.fields_after_file, [("submit".into(), "Upload".into())]);
+    }
+
+    fn body(header_pad: usize) -> Vec<u8> {
+        let name = "n".repeat(header_pad);
+        format!(
+            "preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\na/b.txt\r\n--XyZ  \r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n--XyZ-not-yet\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n\r\n--XyZ\r\nContent-Disposition: form-data; name=\"after\"\r\n\r\n1\r\n--XyZ--\r\nepilogue"
+        )
+        .into_bytes()
+    }
+
+    async fn read_in_chunks(body: &[u8], size: usize, limits: &FormLimits) -> Result<Submission, FormError> {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = body
+            .chunks(size)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        read_form(futures_util::stream::iter(chunks), "XyZ", limits).await
+    }
+
+    #[tokio::test]
+    async fn every_chunking_reads_the_same_form() {
+        let body = body(10);
+        let whole = read_in_chunks(&body, body.len(), &FormLimits::default())
+            .await
+            .unwrap();
+        assert_eq!(whole.field("key"), Some("a/b.txt"));
+        assert_eq!(whole.fields.get(1).map(|f| f.1.as_str()), Some("--XyZ-not-yet"));
+        let file = whole.file.clone().unwrap();
+        assert_eq!(file.size, Some(7));
+        assert_eq!(whole.fields_after_file, [("after".into(), "1".into())]);
+        for size in 1..=40 {
+            let got = read_in_chunks(&body, size, &FormLimits::default()).await;
+            assert_eq!(got.as_ref(), Ok(&whole), "chunks of {size}");
+        }
+    }
+
+    #[tokio::test]
+    async fn part_headers_are_bounded_exactly_in_any_chunking() {
+        let limits = FormLimits {
+            max_part_header_bytes: 100,
+            ..FormLimits::default()
+        };
+        // `Content-Disposition: form-data; name=""` + CRLFCRLF is 43 bytes.
+        let fits = body(57);
+        let over = body(58);
+        for size in [1, 2, 3, 5, 64, 4096] {
+            assert!(read_in_chunks(&fits, size, &limits).await.is_ok(), "{size}");
+            assert_eq!(
+                read_in_chunks(&over, size, &limits).await,
+                Err(FormError::PartHeaderTooLong { limit: 100 }),
+                "{size}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn preamble_fields_and_values_are_bounded() {
+        let mut long_preamble = vec![b'x'; MAX_PREAMBLE_BYTES + 1];
+        long_preamble.extend_from_slice(&body(1));
+        assert_eq!(
+            read_in_chunks(&long_preamble, 1000, &FormLimits::default()).await,
+            Err(FormError::PreambleTooLong {
+                limit: MAX_PREAMBLE_BYTES
+            })
+        );
+        let few = FormLimits {
+            max_fields: 2,
+            ..FormLimits::default()
+        };
+        assert_eq!(
+            read_in_chunks(&body(1), 64, &few).await,
+            Err(FormError::TooManyFields { limit: 2 })
+        );
+        let small = FormLimits {
+            max_field_value_bytes: 3,
+            max_fields_bytes: 7,
+            ..FormLimits::default()
+        };
+        // Values are kept one byte past the limit, so the verifier names them.
+        let got = read_in_chunks(&body(1), 64, &small).await;
+        assert_eq!(got, Err(FormError::FieldsTooLarge { limit: 7 }));
+        let roomy = FormLimits {
+            max_field_value_bytes: 3,
+            ..FormLimits::default()
+        };
+        let got = read_in_chunks(&body(1), 64, &roomy).await.unwrap();
+        assert_eq!(got.field("key"), Some("a/b."));
     }
 
     #[tokio::test]

@@ -305,24 +305,27 @@ async fn post_object(
             }
         }
     };
-    match outcome {
+    // Read (and discard) what is left so that the client, maybe still
+    // sending, sees the answer; within the drain bounds, or the connection
+    // is closed after the answer.
+    let drained = tokio::time::timeout(
+        oss.limits.drain_time,
+        form.skip_rest(oss.limits.drain_bytes),
+    )
+    .await
+    .unwrap_or(false);
+    let mut response = match outcome {
         Ok(response) => response,
         Err(Failure::Verdict(rejected) | Failure::Other(rejected)) => {
-            let drained = tokio::time::timeout(
-                oss.limits.drain_time,
-                form.skip_rest(oss.limits.drain_bytes),
-            )
-            .await
-            .unwrap_or(false);
-            let mut response = respond::error(ctx, &rejected);
-            if !drained {
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            response
+            respond::error(ctx, &rejected)
         }
+    };
+    if !drained {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    response
 }
 
 /// Reads past the file to the fields after it (within the drain budget) and
