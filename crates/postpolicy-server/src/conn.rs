@@ -79,7 +79,7 @@ pub(crate) async fn serve(
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
-            .max_buf_size(MAX_REQUEST_HEAD_BYTES)
+            .max_header_size(MAX_REQUEST_HEAD_BYTES)
             .keep_alive(true);
         let connection = graceful.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
