@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-/// `text` with control, line-separator and bidi-override characters (and
-/// backslashes and quotes) escaped as Rust escapes them (`\n`, `\u{202e}`).
+/// `text` with control, line-separator and bidi-control characters escaped
+/// as Rust escapes them (`\n`, `\u{202e}`); everything else as it is.
 pub(crate) fn escaped(text: &str) -> Escaped<'_> {
     Escaped(text)
 }
@@ -13,9 +13,26 @@ pub(crate) fn escaped(text: &str) -> Escaped<'_> {
 #[derive(Debug)]
 pub(crate) struct Escaped<'a>(&'a str);
 
+/// Characters that can end a line or reorder what a terminal shows.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.escape_debug(), f)
+        use fmt::Write as _;
+        for c in self.0.chars() {
+            if is_unsafe(c) {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -31,6 +48,9 @@ mod tests {
         assert_eq!(line.lines().count(), 1);
         assert!(line.contains(r"a.txt\n[app]"), "{line}");
         assert!(line.contains(r"\u{202e}"), "{line}");
-        assert_eq!(escaped("uploads/ab/photo 1.png").to_string(), "uploads/ab/photo 1.png");
+        assert_eq!(
+            escaped("uploads/ab/it's \"1\" \\ 2.png").to_string(),
+            "uploads/ab/it's \"1\" \\ 2.png"
+        );
     }
 }
