@@ -484,7 +484,12 @@ fn serve_log_lines_escape_request_data() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     child.kill().unwrap();
     let mut log = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
     child.wait().unwrap();
     let rejected: Vec<&str> = log
         .lines()
@@ -493,7 +498,8 @@ fn serve_log_lines_escape_request_data() {
     assert_eq!(rejected.len(), 1, "{log}");
     assert!(rejected[0].contains("-> rejected:"), "{log}");
     assert!(
-        !log.lines().any(|l| l.starts_with("[app] POST /callback -> verified")),
+        !log.lines()
+            .any(|l| l.starts_with("[app] POST /callback -> verified")),
         "{log}"
     );
 }

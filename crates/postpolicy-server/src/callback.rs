@@ -107,7 +107,11 @@ fn parse_allowed(entry: &str) -> Result<Allowed, ServerError> {
     // The URL parser drops a port equal to http's default; read it from the text.
     let port = match entry.rsplit_once(':') {
         Some((_, digits)) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(digits.parse::<u16>().map_err(|_| bad("the port is out of range"))?)
+            Some(
+                digits
+                    .parse::<u16>()
+                    .map_err(|_| bad("the port is out of range"))?,
+            )
         }
         _ => None,
     };
@@ -302,7 +306,8 @@ impl Sender {
             })?;
             if answer.len() + chunk.len() > MAX_ANSWER_BYTES {
                 return Err(Failure::answered(
-                    "Error Status : 400.User server return too long content-length value".to_owned(),
+                    "Error Status : 400.User server return too long content-length value"
+                        .to_owned(),
                     format!("the application answered more than {MAX_ANSWER_BYTES} bytes"),
                 ));
             }
@@ -387,7 +392,14 @@ mod tests {
 
     #[test]
     fn bad_entries_are_refused() {
-        for bad in ["", "http://x.example", "x.example/cb", "u@x.example", "x.example:99999", "::1"] {
+        for bad in [
+            "",
+            "http://x.example",
+            "x.example/cb",
+            "u@x.example",
+            "x.example:99999",
+            "::1",
+        ] {
             assert!(AllowList::parse(&[bad.to_owned()]).is_err(), "{bad}");
         }
     }

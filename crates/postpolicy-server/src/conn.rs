@@ -113,9 +113,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         request.extensions_mut().insert(ConnectInfo(self.peer));
         let mut app = self.app.clone();
-        Box::pin(async move {
-            tower_service::Service::call(&mut app, request.map(Body::new)).await
-        })
+        Box::pin(
+            async move { tower_service::Service::call(&mut app, request.map(Body::new)).await },
+        )
     }
 }
 
@@ -206,10 +206,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteIdle<T> {
         }
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

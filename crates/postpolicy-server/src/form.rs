@@ -10,8 +10,8 @@
 //! values are counted. [`read_form`] reads a whole body with it; it is the
 //! entry point for fuzzing.
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -402,7 +402,9 @@ where
 enum Stage {
     Preamble,
     /// Just after a delimiter; `dash` when one `-` of a closing `--` was seen.
-    AfterDelimiter { dash: bool },
+    AfterDelimiter {
+        dash: bool,
+    },
     Padding,
     PaddingCr,
     Headers,
@@ -650,7 +652,11 @@ mod tests {
         .into_bytes()
     }
 
-    async fn read_in_chunks(body: &[u8], size: usize, limits: &FormLimits) -> Result<Submission, FormError> {
+    async fn read_in_chunks(
+        body: &[u8],
+        size: usize,
+        limits: &FormLimits,
+    ) -> Result<Submission, FormError> {
         let chunks: Vec<Result<Bytes, std::io::Error>> = body
             .chunks(size)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
@@ -665,7 +671,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(whole.field("key"), Some("a/b.txt"));
-        assert_eq!(whole.fields.get(1).map(|f| f.1.as_str()), Some("--XyZ-not-yet"));
+        assert_eq!(
+            whole.fields.get(1).map(|f| f.1.as_str()),
+            Some("--XyZ-not-yet")
+        );
         let file = whole.file.clone().unwrap();
         assert_eq!(file.size, Some(7));
         assert_eq!(whole.fields_after_file, [("after".into(), "1".into())]);

@@ -44,7 +44,10 @@ mod tests {
     fn request_data_cannot_start_a_line() {
         let key = "a.txt\n[app] POST /callback -> verified: evil\r\u{2028}\u{202e}\u{1b}[2J";
         let line = format!("[app] POST /callback -> rejected: {}", escaped(key));
-        assert!(!line.contains(['\n', '\r', '\u{2028}', '\u{202e}', '\u{1b}']), "{line}");
+        assert!(
+            !line.contains(['\n', '\r', '\u{2028}', '\u{202e}', '\u{1b}']),
+            "{line}"
+        );
         assert_eq!(line.lines().count(), 1);
         assert!(line.contains(r"a.txt\n[app]"), "{line}");
         assert!(line.contains(r"\u{202e}"), "{line}");

@@ -38,8 +38,7 @@ use crate::store::{Committed, Store, StoredMeta};
 /// OSS's message for form fields beyond its limits.
 const FIELDS_TOO_LONG: &str = "Your POST request fields exceed the maximum allowed size.";
 /// OSS's (and S3's) message for a request body that stalled.
-const REQUEST_TIMEOUT: &str =
-    "Your socket connection to the server was not read from or written to within the timeout period.";
+const REQUEST_TIMEOUT: &str = "Your socket connection to the server was not read from or written to within the timeout period.";
 
 /// Characters escaped in an object URL's path (everything but unreserved and `/`).
 const KEY_IN_URL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -358,7 +357,10 @@ async fn explain(
         return rejected;
     }
     submission.fields_after_file = tail;
-    oss.verifier.verify(submission, now).err().unwrap_or(rejected)
+    oss.verifier
+        .verify(submission, now)
+        .err()
+        .unwrap_or(rejected)
 }
 
 /// Verifies, streams, commits and answers.

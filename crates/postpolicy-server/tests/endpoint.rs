@@ -49,7 +49,11 @@ async fn accepted_upload_reads_back_identical_bytes_and_metadata() {
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(location, stack.object_url("docs/hello%20world.txt"));
     // Not a CORS request (no Origin): no CORS grant.
-    assert!(!response.headers().contains_key("access-control-allow-origin"));
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
 
     let got = stack.client.get(&location).send().await.unwrap();
     assert_eq!(got.status().as_u16(), 200);
@@ -552,7 +556,10 @@ async fn callback_app_down_answers_203_and_keeps_the_object() {
     let response = stack.upload(&form, &[], "down.txt", b"kept".to_vec()).await;
     assert!(response.headers().contains_key("etag"));
     let body = expect_error(response, 203, "CallbackFailed").await;
-    assert!(body.contains("OSS can not connect to your callbackUrl"), "{body}");
+    assert!(
+        body.contains("OSS can not connect to your callbackUrl"),
+        "{body}"
+    );
     let got = stack
         .client
         .get(stack.object_url("cb/down.txt"))
@@ -759,7 +766,11 @@ async fn virtual_host_style_and_cors() {
             .unwrap()
             .contains("ETag")
     );
-    assert!(!response.headers().contains_key("access-control-allow-credentials"));
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-credentials")
+    );
     let got = stack
         .client
         .get(format!("http://{addr}/vh.txt"))

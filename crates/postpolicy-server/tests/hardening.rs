@@ -135,7 +135,12 @@ async fn internal_service() -> (u16, tokio::task::JoinHandle<bool>) {
     (port, task)
 }
 
-fn callback_form(stack: &Stack, url: &str, host: Option<&str>, key: &str) -> postpolicy::SignedForm {
+fn callback_form(
+    stack: &Stack,
+    url: &str,
+    host: Option<&str>,
+    key: &str,
+) -> postpolicy::SignedForm {
     let mut spec = CallbackSpec::new(url, r#"{"object":${object}}"#).with_body_type(BodyType::Json);
     if let Some(host) = host {
         spec = spec.with_host(host);
@@ -147,7 +152,11 @@ fn callback_form(stack: &Stack, url: &str, host: Option<&str>, key: &str) -> pos
     stack.sign_at(POLICY, &options, Utc::now())
 }
 
-async fn post_from(stack: &Stack, form: &postpolicy::SignedForm, origin: &str) -> reqwest::Response {
+async fn post_from(
+    stack: &Stack,
+    form: &postpolicy::SignedForm,
+    origin: &str,
+) -> reqwest::Response {
     let mut multipart = reqwest::multipart::Form::new();
     for (name, value) in &form.fields {
         multipart = multipart.text(name.clone(), value.clone());
@@ -176,7 +185,10 @@ async fn callbacks_never_reach_hosts_that_are_not_allowed() {
     };
 
     let mut answers = Vec::new();
-    for (port, key) in [(open_port, "relay/open.txt"), (closed_port, "relay/closed.txt")] {
+    for (port, key) in [
+        (open_port, "relay/open.txt"),
+        (closed_port, "relay/closed.txt"),
+    ] {
         let form = callback_form(
             &stack,
             &format!("http://127.0.0.1:{port}/admin"),
@@ -185,7 +197,11 @@ async fn callbacks_never_reach_hosts_that_are_not_allowed() {
         );
         let response = post_from(&stack, &form, "https://evil.example").await;
         // No CORS grant for another origin: the page cannot read any of it.
-        assert!(!response.headers().contains_key("access-control-allow-origin"));
+        assert!(
+            !response
+                .headers()
+                .contains_key("access-control-allow-origin")
+        );
         assert!(response.headers().contains_key("etag"));
         let why = reason(&response);
         let (status, body) = (response.status().as_u16(), response.text().await.unwrap());
@@ -193,13 +209,25 @@ async fn callbacks_never_reach_hosts_that_are_not_allowed() {
         assert_eq!(xml_field(&body, "Code").as_deref(), Some("CallbackFailed"));
         answers.push((xml_field(&body, "Message").unwrap(), why));
         // OSS keeps the object when the callback fails.
-        let got = stack.client.get(stack.object_url(key)).send().await.unwrap();
+        let got = stack
+            .client
+            .get(stack.object_url(key))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(got.bytes().await.unwrap().as_ref(), b"relay?");
     }
     // Open and closed ports give the very same answer.
     assert_eq!(answers[0], answers[1]);
-    assert!(answers[0].0.contains("OSS can not connect to your callbackUrl"));
-    assert!(!contacted.await.unwrap(), "the internal service was contacted");
+    assert!(
+        answers[0]
+            .0
+            .contains("OSS can not connect to your callbackUrl")
+    );
+    assert!(
+        !contacted.await.unwrap(),
+        "the internal service was contacted"
+    );
 }
 
 #[tokio::test]
@@ -244,7 +272,11 @@ async fn cors_allows_the_demo_origin_and_configured_ones_only() {
     let denied = preflight("https://evil.example".into()).await.unwrap();
     assert_eq!(denied.status().as_u16(), 403);
     assert!(!denied.headers().contains_key("access-control-allow-origin"));
-    assert!(!denied.headers().contains_key("access-control-allow-methods"));
+    assert!(
+        !denied
+            .headers()
+            .contains_key("access-control-allow-methods")
+    );
     let body = denied.text().await.unwrap();
     assert_eq!(xml_field(&body, "Code").as_deref(), Some("AccessForbidden"));
     // The same host on another port is another origin.
@@ -255,8 +287,15 @@ async fn cors_allows_the_demo_origin_and_configured_ones_only() {
     assert_eq!(preflight(other_port).await.unwrap().status().as_u16(), 403);
     let allowed = preflight(app_origin.clone()).await.unwrap();
     assert_eq!(allowed.status().as_u16(), 200);
-    assert_eq!(allowed.headers()["access-control-allow-origin"], app_origin.as_str());
-    assert!(!allowed.headers().contains_key("access-control-allow-credentials"));
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        app_origin.as_str()
+    );
+    assert!(
+        !allowed
+            .headers()
+            .contains_key("access-control-allow-credentials")
+    );
 
     // A simple request from another origin is served, without a CORS grant.
     let got = stack
@@ -283,8 +322,22 @@ async fn cors_allows_the_demo_origin_and_configured_ones_only() {
             .header("access-control-request-method", "POST")
             .send()
     };
-    assert_eq!(ask("https://app.example.com").await.unwrap().status().as_u16(), 200);
-    assert_eq!(ask("http://app.example.com").await.unwrap().status().as_u16(), 403);
+    assert_eq!(
+        ask("https://app.example.com")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        ask("http://app.example.com")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
     assert_eq!(ask(&app_origin).await.unwrap().status().as_u16(), 403);
     let stack = Stack::start_with(|c| c.cors_origins = Some(vec!["*".into()])).await;
     let any = stack
@@ -296,8 +349,14 @@ async fn cors_allows_the_demo_origin_and_configured_ones_only() {
         .await
         .unwrap();
     assert_eq!(any.status().as_u16(), 200);
-    assert_eq!(any.headers()["access-control-allow-origin"], "https://anywhere.example");
-    assert!(!any.headers().contains_key("access-control-allow-credentials"));
+    assert_eq!(
+        any.headers()["access-control-allow-origin"],
+        "https://anywhere.example"
+    );
+    assert!(
+        !any.headers()
+            .contains_key("access-control-allow-credentials")
+    );
     // Methods the endpoint does not serve are refused even for `*`.
     let put = stack
         .client
@@ -343,7 +402,9 @@ async fn a_64_mb_part_header_is_refused_within_a_second() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("<Code>FieldItemTooLong</Code>"), "{answer}");
     assert!(
-        answer.to_ascii_lowercase().contains("x-postpolicy-reason: a part's headers are longer than 8192 bytes"),
+        answer
+            .to_ascii_lowercase()
+            .contains("x-postpolicy-reason: a part's headers are longer than 8192 bytes"),
         "{answer}"
     );
     assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
@@ -356,12 +417,21 @@ async fn part_headers_of_8_kib_pass_and_longer_ones_are_refused() {
     let stack = Stack::start().await;
     let form = stack.sign(POLICY, "h/8k.txt");
     // `Content-Disposition: form-data; name=""` and the blank line: 43 bytes.
-    let padding = |len: usize| ("x-oss-meta-".to_owned() + &"p".repeat(len - 11), "v".to_owned());
+    let padding = |len: usize| {
+        (
+            "x-oss-meta-".to_owned() + &"p".repeat(len - 11),
+            "v".to_owned(),
+        )
+    };
     for (name_len, ok) in [(8192 - 43, true), (8192 - 42, false)] {
         let mut fields = form.fields.clone();
         fields.push(padding(name_len));
         let response = stack
-            .post(&form.url, &fields, Some(("8k.txt", "text/plain", b"8k".to_vec())))
+            .post(
+                &form.url,
+                &fields,
+                Some(("8k.txt", "text/plain", b"8k".to_vec())),
+            )
             .await;
         if ok {
             assert_eq!(response.status().as_u16(), 204, "{}", reason(&response));
@@ -434,18 +504,22 @@ async fn a_slow_header_client_is_dropped_within_the_timeout() {
             break;
         }
         let mut buf = [0u8; 1024];
-        match tokio::time::timeout(Duration::from_millis(100), socket.read(&mut buf)).await {
-            Ok(Ok(0) | Err(_)) => {
-                closed_after = Some(started.elapsed());
-                break;
-            }
-            Ok(Ok(_)) | Err(_) => {}
+        let read = tokio::time::timeout(Duration::from_millis(100), socket.read(&mut buf)).await;
+        if let Ok(Ok(0) | Err(_)) = read {
+            closed_after = Some(started.elapsed());
+            break;
         }
     }
     let elapsed = closed_after.expect("the slow client was never dropped");
     println!("slow header client dropped after {elapsed:?} (timeout {timeout:?})");
-    assert!(elapsed >= timeout.mul_f32(0.9), "dropped early: {elapsed:?}");
-    assert!(elapsed < timeout + Duration::from_secs(2), "took {elapsed:?}");
+    assert!(
+        elapsed >= timeout.mul_f32(0.9),
+        "dropped early: {elapsed:?}"
+    );
+    assert!(
+        elapsed < timeout + Duration::from_secs(2),
+        "took {elapsed:?}"
+    );
 }
 
 #[tokio::test]
@@ -485,9 +559,13 @@ async fn connections_beyond_the_limit_wait_until_one_ends() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let url = stack.object_url("missing");
     let client = stack.client.clone();
-    let third = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
+    let third =
+        tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!third.is_finished(), "a third connection was served beyond the limit of 2");
+    assert!(
+        !third.is_finished(),
+        "a third connection was served beyond the limit of 2"
+    );
     drop(held);
     let status = tokio::time::timeout(Duration::from_secs(5), third)
         .await
@@ -522,10 +600,19 @@ async fn a_rejected_body_is_drained_only_within_its_bounds() {
     });
     let answer = read_answer(&mut read).await;
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
-    assert!(answer.contains("<Code>SignatureDoesNotMatch</Code>"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(
+        answer.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{answer}"
+    );
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
     // The server read about 1 MiB of the 64 MiB and closed.
-    assert!(writer.await.unwrap().is_err(), "the whole 64 MiB body was read");
+    assert!(
+        writer.await.unwrap().is_err(),
+        "the whole 64 MiB body was read"
+    );
 }
 
 #[tokio::test]
@@ -534,7 +621,10 @@ async fn request_heads_over_64_kib_are_refused() {
     let response = stack
         .client
         .get(stack.object_url("x"))
-        .header("x-big", "b".repeat(postpolicy_server::MAX_REQUEST_HEAD_BYTES))
+        .header(
+            "x-big",
+            "b".repeat(postpolicy_server::MAX_REQUEST_HEAD_BYTES),
+        )
         .send()
         .await
         .unwrap();
@@ -570,16 +660,22 @@ async fn every_key_oss_accepts_stores_and_reads_back() {
         "日本/写真 #1?.png",
     ];
     for (i, key) in keys.iter().enumerate() {
-        let form = stack.sign(
-            &format!("{POLICY}x-oss-meta-n = \"{i}\"\n"),
-            key,
-        );
+        let form = stack.sign(&format!("{POLICY}x-oss-meta-n = \"{i}\"\n"), key);
         let bytes = format!("object {i}").into_bytes();
         let content_type = format!("text/x-{i}");
         let response = stack
-            .post(&form.url, &form.fields, Some(("f", &content_type, bytes.clone())))
+            .post(
+                &form.url,
+                &form.fields,
+                Some(("f", &content_type, bytes.clone())),
+            )
             .await;
-        assert_eq!(response.status().as_u16(), 204, "{key}: {}", reason(&response));
+        assert_eq!(
+            response.status().as_u16(),
+            204,
+            "{key}: {}",
+            reason(&response)
+        );
     }
     for (i, key) in keys.iter().enumerate() {
         let url = format!(
@@ -590,8 +686,16 @@ async fn every_key_oss_accepts_stores_and_reads_back() {
         let got = stack.client.get(&url).send().await.unwrap();
         assert_eq!(got.status().as_u16(), 200, "{key}");
         let bytes = format!("object {i}").into_bytes();
-        assert_eq!(got.headers()["content-type"], format!("text/x-{i}").as_str(), "{key}");
-        assert_eq!(got.headers()["x-oss-meta-n"], i.to_string().as_str(), "{key}");
+        assert_eq!(
+            got.headers()["content-type"],
+            format!("text/x-{i}").as_str(),
+            "{key}"
+        );
+        assert_eq!(
+            got.headers()["x-oss-meta-n"],
+            i.to_string().as_str(),
+            "{key}"
+        );
         assert_eq!(got.headers()["etag"], etag_of(&bytes).as_str(), "{key}");
         assert_eq!(got.bytes().await.unwrap().to_vec(), bytes, "{key}");
     }
@@ -635,7 +739,12 @@ async fn replacing_an_object_leaves_no_old_bytes_behind() {
             .await;
         assert_eq!(response.status().as_u16(), 204);
     }
-    let got = stack.client.get(stack.object_url("same/key.txt")).send().await.unwrap();
+    let got = stack
+        .client
+        .get(stack.object_url("same/key.txt"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"round 2");
     assert_eq!(stack.files().len(), 2, "{:?}", stack.files());
 }
@@ -654,7 +763,11 @@ async fn concurrent_uploads_to_one_key_never_mix_bytes_and_metadata() {
                 let mut fields = form.fields.clone();
                 fields.push(("x-oss-content-type".into(), content_type));
                 let response = stack
-                    .post(&form.url, &fields, Some(("r.bin", "application/octet-stream", bytes)))
+                    .post(
+                        &form.url,
+                        &fields,
+                        Some(("r.bin", "application/octet-stream", bytes)),
+                    )
                     .await;
                 assert_eq!(response.status().as_u16(), 204);
             }
@@ -678,7 +791,11 @@ async fn check_consistent(stack: &Stack, url: &str) {
     }
     let etag = got.headers()["etag"].to_str().unwrap().to_owned();
     let content_type = got.headers()["content-type"].to_str().unwrap().to_owned();
-    let length: usize = got.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let length: usize = got.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let bytes = got.bytes().await.unwrap();
     assert_eq!(bytes.len(), length);
     assert_eq!(etag, etag_of(&bytes));
@@ -720,7 +837,11 @@ async fn active_content_is_served_as_an_attachment_with_nosniff() {
     let mut fields = form.fields.clone();
     fields.push(("Content-Type".into(), "image/png".into()));
     let response = stack
-        .post(&form.url, &fields, Some(("x.png", "text/html", script.clone())))
+        .post(
+            &form.url,
+            &fields,
+            Some(("x.png", "text/html", script.clone())),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 204);
     let form = stack.sign(dsl, "xss/field.png");
@@ -728,11 +849,18 @@ async fn active_content_is_served_as_an_attachment_with_nosniff() {
     fields.push(("Content-Type".into(), "image/png".into()));
     fields.push(("x-oss-content-type".into(), "image/svg+xml".into()));
     let response = stack
-        .post(&form.url, &fields, Some(("x.png", "image/png", script.clone())))
+        .post(
+            &form.url,
+            &fields,
+            Some(("x.png", "image/png", script.clone())),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 204);
 
-    for (key, content_type) in [("xss/part.png", "text/html"), ("xss/field.png", "image/svg+xml")] {
+    for (key, content_type) in [
+        ("xss/part.png", "text/html"),
+        ("xss/field.png", "image/svg+xml"),
+    ] {
         for head in [false, true] {
             let url = stack.object_url(key);
             let got = if head {
@@ -750,14 +878,28 @@ async fn active_content_is_served_as_an_attachment_with_nosniff() {
     let mut fields = form.fields.clone();
     fields.push(("Content-Type".into(), "image/png".into()));
     let response = stack
-        .post(&form.url, &fields, Some(("i.png", "image/png", b"png".to_vec())))
+        .post(
+            &form.url,
+            &fields,
+            Some(("i.png", "image/png", b"png".to_vec())),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 204);
-    let got = stack.client.get(stack.object_url("ok/image.png")).send().await.unwrap();
+    let got = stack
+        .client
+        .get(stack.object_url("ok/image.png"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.headers()["x-content-type-options"], "nosniff");
     assert!(!got.headers().contains_key("content-disposition"));
     // Errors too.
-    let got = stack.client.get(stack.object_url("nope")).send().await.unwrap();
+    let got = stack
+        .client
+        .get(stack.object_url("nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.headers()["x-content-type-options"], "nosniff");
 }
 

@@ -346,7 +346,10 @@ mod tests {
             ]
         };
         let mut only_field = base();
-        only_field.push(Condition::one_of("Content-Type", ["image/png", "image/jpeg"]));
+        only_field.push(Condition::one_of(
+            "Content-Type",
+            ["image/png", "image/jpeg"],
+        ));
         let found = lint(&Policy::new(hour(), only_field), now());
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].code, "content-type-overridable");
