@@ -12,6 +12,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -276,6 +277,8 @@ async fn post_object(
     );
     let timed_out = body.flag();
     let mut form = FormReader::new(body, &boundary, oss.limits.form.clone());
+    // What the explanation of a rejection already read of the drain budget.
+    let mut drain_spent = (0u64, Duration::ZERO);
     let outcome = match form.read_head().await {
         Err(e) => Err(Failure::Other(unreadable(oss, &e, &timed_out, now))),
         Ok(head) => {
@@ -297,9 +300,13 @@ async fn post_object(
             .await;
             match outcome {
                 Ok(response) => Ok(response),
-                Err(Failure::Verdict(rejected)) => Err(Failure::Other(
-                    explain(oss, &mut form, &mut submission, rejected, now).await,
-                )),
+                Err(Failure::Verdict(rejected)) => {
+                    let started = Instant::now();
+                    let (rejected, read) =
+                        explain(oss, &mut form, &mut submission, rejected, now).await;
+                    drain_spent = (read, started.elapsed());
+                    Err(Failure::Other(rejected))
+                }
                 Err(other) => Err(other),
             }
         }
@@ -308,8 +315,8 @@ async fn post_object(
     // sending, sees the answer; within the drain bounds, or the connection
     // is closed after the answer.
     let drained = tokio::time::timeout(
-        oss.limits.drain_time,
-        form.skip_rest(oss.limits.drain_bytes),
+        oss.limits.drain_time.saturating_sub(drain_spent.1),
+        form.skip_rest(oss.limits.drain_bytes.saturating_sub(drain_spent.0)),
     )
     .await
     .unwrap_or(false);
@@ -329,17 +336,18 @@ async fn post_object(
 
 /// Reads past the file to the fields after it (within the drain budget) and
 /// asks the core again, so that its reason can say that a field such as
-/// `key` came after the file part.
+/// `key` came after the file part. Returns the answer and the file bytes
+/// read (spent of the drain budget).
 async fn explain(
     oss: &Oss,
     form: &mut FormReader<'_>,
     submission: &mut Submission,
     rejected: Rejected,
     now: DateTime<Utc>,
-) -> Rejected {
+) -> (Rejected, u64) {
     let budget = oss.limits.drain_bytes;
+    let mut read = 0u64;
     let read_tail = async {
-        let mut read = 0u64;
         while let Some(chunk) = form.file_chunk().await.ok()? {
             read = read.saturating_add(chunk.len() as u64);
             if read > budget {
@@ -354,13 +362,15 @@ async fn explain(
         .flatten()
         .unwrap_or_default();
     if tail.is_empty() {
-        return rejected;
+        return (rejected, read);
     }
     submission.fields_after_file = tail;
-    oss.verifier
+    let answer = oss
+        .verifier
         .verify(submission, now)
         .err()
-        .unwrap_or(rejected)
+        .unwrap_or(rejected);
+    (answer, read)
 }
 
 /// Verifies, streams, commits and answers.

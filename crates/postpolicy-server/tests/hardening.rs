@@ -956,3 +956,35 @@ async fn fields_after_the_file_are_bounded_and_ignored() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 204, "{}", reason(&response));
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_the_answer_is_dropped() {
+    let idle = Duration::from_secs(1);
+    let stack = Stack::start_with(|c| c.limits.idle_timeout = idle).await;
+    const SIZE: usize = 48 * 1024 * 1024;
+    let form = stack.sign("content-length 1..64MiB\n", "big/unread.bin");
+    let response = stack.upload(&form, &[], "u.bin", vec![b'u'; SIZE]).await;
+    assert_eq!(response.status().as_u16(), 204);
+
+    let mut socket = TcpStream::connect(stack.server.oss_addr()).await.unwrap();
+    socket
+        .write_all(b"GET /postpolicy-dev/big/unread.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    // Read nothing for a while: the socket buffers fill and the server's
+    // writes stall.
+    tokio::time::sleep(idle * 4).await;
+    let mut received = 0usize;
+    let mut buf = vec![0u8; 1024 * 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => received += n,
+            Err(_) => panic!("the connection was kept open after {received} bytes"),
+        }
+    }
+    assert!(
+        received < SIZE,
+        "the whole answer was sent ({received} bytes)"
+    );
+}
