@@ -136,6 +136,16 @@ pub(crate) fn run(args: Args) -> Outcome {
             postpolicy_server::CALLBACK_KEY_PATH
         )?;
         writeln!(out, "  storage        {store_note}")?;
+        writeln!(
+            out,
+            "  CORS origins   {}  (--cors-origin)",
+            server.cors_origins().join(" ")
+        )?;
+        writeln!(
+            out,
+            "  callbacks to   {}  (--callback-allow)",
+            server.callback_allow().join(" ")
+        )?;
         writeln!(out, "  credentials    {credentials_note}")?;
         writeln!(out, "Press Ctrl-C to stop.")?;
         out.flush()?;

@@ -213,6 +213,8 @@ pub struct Server {
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     demo: Arc<demo::Demo>,
+    cors_origins: Vec<String>,
+    callback_allow: Vec<String>,
 }
 
 impl Server {
@@ -237,6 +239,16 @@ impl Server {
     /// `http://127.0.0.1:PORT/`, the demo page.
     pub fn app_url(&self) -> String {
         format!("http://{}/", self.app_addr)
+    }
+
+    /// The origins allowed by CORS (`*` for any).
+    pub fn cors_origins(&self) -> &[String] {
+        &self.cors_origins
+    }
+
+    /// Where callbacks may be sent (`HOST[:PORT]`).
+    pub fn callback_allow(&self) -> &[String] {
+        &self.callback_allow
     }
 
     /// The callbacks the demo application has received and verified.
@@ -295,14 +307,16 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
     let oss_origin = format!("http://{oss_addr}");
     let app_origin = format!("http://{app_addr}");
     let key_url = format!("{oss_origin}{CALLBACK_KEY_PATH}");
-    let allowed = match &config.callback_allow {
-        Some(entries) => callback::AllowList::parse(entries)?,
-        None => callback::AllowList::parse(&[app_addr.to_string()])?,
-    };
-    let cors = match &config.cors_origins {
-        Some(entries) => cors::Cors::parse(entries)?,
-        None => cors::Cors::parse(std::slice::from_ref(&app_origin))?,
-    };
+    let callback_allow = config
+        .callback_allow
+        .clone()
+        .unwrap_or_else(|| vec![app_addr.to_string()]);
+    let allowed = callback::AllowList::parse(&callback_allow)?;
+    let cors_origins = config
+        .cors_origins
+        .clone()
+        .unwrap_or_else(|| vec![app_origin.clone()]);
+    let cors = cors::Cors::parse(&cors_origins)?;
     let sender = callback::Sender::new(
         signer,
         key_url.clone(),
@@ -358,6 +372,8 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         stop,
         tasks,
         demo,
+        cors_origins,
+        callback_allow,
     })
 }
 
