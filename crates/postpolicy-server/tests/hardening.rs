@@ -473,7 +473,7 @@ async fn too_many_fields_and_too_many_bytes_before_the_file_are_refused() {
 }
 
 #[tokio::test]
-async fn the_defaults_are_oss_limits() {
+async fn the_default_limits_are_the_documented_ones() {
     let limits = postpolicy_server::Limits::default();
     assert_eq!(limits.form.max_part_header_bytes, 8 * 1024);
     assert_eq!(limits.form.max_field_value_bytes, 2 * 1024 * 1024);
