@@ -303,7 +303,21 @@ impl<'r> FormReader<'r> {
 /// Reads a whole form from `stream` within `limits`: the fields before the
 /// file, the file part (its size counted, its bytes dropped) and the fields
 /// after it. This is what the upload endpoint does with a body, without the
-/// storage, and the entry point for fuzzing the reader.
+/// storage, and the entry point for fuzzing the reader. Any executor will do.
+///
+/// ```
+/// use postpolicy_server::form::{FormLimits, read_form};
+///
+/// let body = "--b\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\na.txt\r\n\
+///             --b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhi\r\n--b--\r\n";
+/// let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(body))]);
+/// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let submission = runtime
+///     .block_on(read_form(stream, "b", &FormLimits::default()))
+///     .unwrap();
+/// assert_eq!(submission.field("key"), Some("a.txt"));
+/// assert_eq!(submission.file.unwrap().size, Some(2));
+/// ```
 pub async fn read_form<S, E>(
     stream: S,
     boundary: &str,
