@@ -145,9 +145,14 @@ export function uploadFile(token, file, options = {}) {
         sent.add(name.toLowerCase());
       }
     }
-    if (toFill.some((n) => n.toLowerCase() === 'content-type') && !sent.has('content-type')) {
-      body.append('Content-Type', contentType);
-      sent.add('content-type');
+    // The type fields a policy restricts carry the file's type; OSS stores
+    // `x-oss-content-type` ahead of the others.
+    for (const typeField of ['Content-Type', 'x-oss-content-type']) {
+      const lower = typeField.toLowerCase();
+      if (toFill.some((n) => n.toLowerCase() === lower) && !sent.has(lower)) {
+        body.append(typeField, contentType);
+        sent.add(lower);
+      }
     }
     // The file goes last: the service ignores every field after it.
     const part = file.type === contentType ? file : new Blob([file], { type: contentType });

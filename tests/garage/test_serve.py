@@ -12,6 +12,8 @@ GARAGE_SERVE_BUCKET.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import time
@@ -115,11 +117,18 @@ def test_serve_stores_objects_in_garage(serve: dict[str, str]) -> None:
     key, resp = upload(session, serve, "garage-backed.bin", body)
     assert resp is not None and 200 <= resp.status_code < 300, resp and resp.text
 
-    # In Garage itself, byte for byte: the dev store keeps `<bucket>/<key>`
-    # (and its metadata under `.postpolicy/meta/`).
+    # In Garage itself, byte for byte: the dev store keeps a record per key,
+    # `<bucket>/keys/<h:2>/<h>.json` (h: SHA-256 of the key), naming the blob
+    # `<bucket>/blobs/<id>` that holds the bytes.
     oss_bucket = serve["oss"].rstrip("/").rsplit("/", 1)[-1]
-    stored = f"{oss_bucket}/{key}"
-    assert stored in keys_in_bucket(), (stored, keys_in_bucket())
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    record_key = f"{oss_bucket}/keys/{digest[:2]}/{digest}.json"
+    assert record_key in keys_in_bucket(), (record_key, keys_in_bucket())
+    record = json.loads(garage().get_object(Bucket=BUCKET, Key=record_key)["Body"].read())
+    assert record["key"] == key
+    assert record["etag"] == '"' + hashlib.md5(body).hexdigest().upper() + '"'
+    assert record["size"] == len(body)
+    stored = f"{oss_bucket}/blobs/{record['blob']}"
     got = garage().get_object(Bucket=BUCKET, Key=stored)["Body"].read()
     assert got == body
     # And back through the dev endpoint.
@@ -133,4 +142,4 @@ def test_serve_stores_objects_in_garage(serve: dict[str, str]) -> None:
     assert resp is None or resp.status_code >= 400, resp.status_code
     after = keys_in_bucket()
     assert not [k for k in after if k.endswith(big_key)], after
-    assert sorted(set(after) - set(before)) == [f".postpolicy/meta/{stored}", stored], after
+    assert sorted(set(after) - set(before)) == sorted([record_key, stored]), after

@@ -13,7 +13,9 @@ use crate::{Exit, Failure, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Address to listen on.
+    /// Address to listen on. Anything but loopback needs your own
+    /// credentials (OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET): the built-in
+    /// development key's secret is public.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
     /// Port of the demo application (upload page); 0 picks a free port.
@@ -39,6 +41,16 @@ pub(crate) struct Args {
     /// PEM private key that signs callbacks (default: a new key at each start).
     #[arg(long)]
     callback_key: Option<PathBuf>,
+    /// An origin whose pages may read the endpoint's answers (CORS), such as
+    /// https://app.example.com, or `*` for any; repeatable. Default: the demo
+    /// application's own origin only.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
+    /// A host callbacks may be sent to, HOST or HOST:PORT (without a port:
+    /// the URL scheme's default port); repeatable. Default: the demo
+    /// application only. Other callback URLs fail as unreachable ones do.
+    #[arg(long = "callback-allow", value_name = "HOST[:PORT]")]
+    callback_allow: Vec<String>,
     /// Do not log requests.
     #[arg(long)]
     quiet: bool,
@@ -92,6 +104,12 @@ pub(crate) fn run(args: Args) -> Outcome {
         config.callback_signer = Some(CallbackSigner::from_pem(&pem)?);
     }
     config.log_requests = !args.quiet;
+    if !args.cors_origins.is_empty() {
+        config.cors_origins = Some(args.cors_origins.clone());
+    }
+    if !args.callback_allow.is_empty() {
+        config.callback_allow = Some(args.callback_allow.clone());
+    }
     let store_note = config.store.to_string();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -118,6 +136,16 @@ pub(crate) fn run(args: Args) -> Outcome {
             postpolicy_server::CALLBACK_KEY_PATH
         )?;
         writeln!(out, "  storage        {store_note}")?;
+        writeln!(
+            out,
+            "  CORS origins   {}  (--cors-origin)",
+            server.cors_origins().join(" ")
+        )?;
+        writeln!(
+            out,
+            "  callbacks to   {}  (--callback-allow)",
+            server.callback_allow().join(" ")
+        )?;
         writeln!(out, "  credentials    {credentials_note}")?;
         writeln!(out, "Press Ctrl-C to stop.")?;
         out.flush()?;

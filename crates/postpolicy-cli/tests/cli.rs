@@ -476,3 +476,102 @@ fn serve_starts_on_free_ports_and_serves_the_page() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn serve_refuses_the_development_key_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (code, stdout, stderr) = run(postpolicy(&[
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        "--oss-port",
+        "0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .stdin(Stdio::null()));
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("built-in development key") && stderr.contains("OSS_ACCESS_KEY_SECRET"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("Press Ctrl-C"), "{stdout}");
+}
+
+/// Starts `postpolicy serve` (logging) on free ports; returns the child and
+/// the demo application's address.
+fn start_serve(data: &Path) -> (std::process::Child, String) {
+    let mut child = postpolicy(&[
+        "serve",
+        "--port",
+        "0",
+        "--oss-port",
+        "0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut app = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["upload", "page", url, ..] => app = Some(url.to_string()),
+            ["Press", ..] => break,
+            _ => {}
+        }
+    }
+    let app = app.expect("no upload page line");
+    let addr = app
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    (child, addr)
+}
+
+#[test]
+fn serve_log_lines_escape_request_data() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start_serve(&dir.path().join("data"));
+    let fake = "[app] POST /callback -> verified: uploads/evil.txt (1 bytes)";
+    let key_url = format!("http://127.0.0.1:1/key.pem\n{fake}\r\n{fake}");
+    let body = r#"{"object":"x"}"#;
+    let mut socket = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        socket,
+        "POST /callback HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nauthorization: AAAA\r\nx-oss-pub-key-url: {}\r\nContent-Length: {}\r\n\r\n{body}",
+        base64::engine::general_purpose::STANDARD.encode(key_url),
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    child.kill().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    child.wait().unwrap();
+    let rejected: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("[app] POST /callback"))
+        .collect();
+    assert_eq!(rejected.len(), 1, "{log}");
+    assert!(rejected[0].contains("-> rejected:"), "{log}");
+    assert!(
+        !log.lines()
+            .any(|l| l.starts_with("[app] POST /callback -> verified")),
+        "{log}"
+    );
+}

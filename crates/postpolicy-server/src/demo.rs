@@ -219,7 +219,10 @@ async fn upload_token(State(demo): State<Arc<Demo>>, headers: HeaderMap) -> Resp
         }
     }
     if demo.log {
-        eprintln!("[app] GET /upload-token -> session {session}");
+        eprintln!(
+            "[app] GET /upload-token -> session {}",
+            crate::log::escaped(&session)
+        );
     }
     response
 }
@@ -300,7 +303,10 @@ async fn callback(State(demo): State<Arc<Demo>>, request: Request) -> Response<B
     };
     if let Err(e) = verify_callback(&request, &source, &demo.key_urls) {
         if demo.log {
-            eprintln!("[app] POST /callback -> rejected: {e}");
+            eprintln!(
+                "[app] POST /callback -> rejected: {}",
+                crate::log::escaped(&e.to_string())
+            );
         }
         return json(
             StatusCode::BAD_REQUEST,
@@ -327,7 +333,7 @@ async fn callback(State(demo): State<Arc<Demo>>, request: Request) -> Response<B
     if demo.log {
         eprintln!(
             "[app] POST /callback -> verified: {} ({} bytes)",
-            record.object,
+            crate::log::escaped(&record.object),
             record.size.unwrap_or_default()
         );
     }
@@ -357,9 +363,14 @@ async fn uploads(State(demo): State<Arc<Demo>>, Query(query): Query<ListQuery>) 
     let listed = match demo.store.list(&demo.bucket).await {
         Ok(listed) => listed,
         Err(e) => {
+            // The detail may name files of this machine: log it only.
+            eprintln!(
+                "[app] GET /uploads -> cannot list: {}",
+                crate::log::escaped(&e.to_string())
+            );
             return json(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &serde_json::json!({"error": e.to_string()}),
+                &serde_json::json!({"error": "the store cannot be listed; see the server log"}),
             );
         }
     };

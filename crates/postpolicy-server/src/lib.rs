@@ -16,6 +16,13 @@
 //! No policy rule lives here: every accept/reject decision and every error
 //! message comes from the core crate.
 //!
+//! `serve` is what a developer leaves running while browsing the web, so it
+//! holds up like a public endpoint: pages of other origins get no CORS
+//! access unless allowed ([`Config::cors_origins`]), callbacks go only to
+//! allowed hosts ([`Config::callback_allow`]), every connection and form is
+//! bounded ([`Limits`]), and it refuses to listen beyond loopback with the
+//! built-in development key, whose secret is in this source.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), postpolicy_server::ServerError> {
 //! let server = postpolicy_server::start(postpolicy_server::Config::new()?).await?;
@@ -25,9 +32,12 @@
 //! ```
 
 mod callback;
+mod conn;
+mod cors;
 mod demo;
 mod facts;
 pub mod form;
+mod log;
 mod objects;
 mod respond;
 mod store;
@@ -42,6 +52,7 @@ use postpolicy::{Credentials, Policy};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use conn::MAX_REQUEST_HEAD_BYTES;
 pub use demo::CallbackRecord;
 pub use store::{Listed, StoreSpec};
 
@@ -62,6 +73,52 @@ pub fn dev_credentials() -> Result<Credentials, ServerError> {
         DEV_ACCESS_KEY_SECRET,
         None,
     )?)
+}
+
+/// Connections served at once per port; more wait in the backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Time a client has to send a request line and its headers (nginx and
+/// Apache use 10-60 s).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest pause in a request body, or in reading an answer.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most bytes of a rejected upload read and discarded so that the browser,
+/// still sending, sees the answer rather than a reset connection.
+pub const DEFAULT_DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest time spent on that.
+pub const DEFAULT_DRAIN_TIME: Duration = Duration::from_secs(15);
+
+/// The bounds of every connection and request (both ports).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: usize,
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]; also how long an idle keep-alive
+    /// connection is kept.
+    pub header_read_timeout: Duration,
+    /// [`DEFAULT_IDLE_TIMEOUT`]: a body that pauses this long is answered
+    /// `RequestTimeout`; a client that reads nothing of the answer this long
+    /// is dropped.
+    pub idle_timeout: Duration,
+    /// [`DEFAULT_DRAIN_BYTES`].
+    pub drain_bytes: u64,
+    /// [`DEFAULT_DRAIN_TIME`].
+    pub drain_time: Duration,
+    /// The multipart form's bounds.
+    pub form: form::FormLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            drain_bytes: DEFAULT_DRAIN_BYTES,
+            drain_time: DEFAULT_DRAIN_TIME,
+            form: form::FormLimits::default(),
+        }
+    }
 }
 
 /// Everything `postpolicy serve` can be told.
@@ -85,6 +142,16 @@ pub struct Config {
     pub callback_timeout: Duration,
     /// Print one line per request to stderr.
     pub log_requests: bool,
+    /// Origins whose pages may read the endpoint's answers (CORS), each
+    /// `scheme://host[:port]` or `*`; `None`: the demo application's own
+    /// origin only, like a bucket whose one CORS rule names it.
+    pub cors_origins: Option<Vec<String>>,
+    /// Where upload callbacks may be sent, each `HOST[:PORT]` (without a
+    /// port: the callback URL scheme's default port); `None`: the demo
+    /// application only. A `callbackHost` is sent only when it names one of
+    /// these hosts.
+    pub callback_allow: Option<Vec<String>>,
+    pub limits: Limits,
 }
 
 impl Config {
@@ -106,6 +173,9 @@ impl Config {
             callback_signer: None,
             callback_timeout: Duration::from_secs(5),
             log_requests: false,
+            cors_origins: None,
+            callback_allow: None,
+            limits: Limits::default(),
         })
     }
 }
@@ -116,6 +186,10 @@ impl Config {
 pub enum ServerError {
     #[error("{0}")]
     Config(String),
+    #[error(
+        "refusing to listen on {host} with the built-in development key: its secret is public (it is in postpolicy's source), and {host} is reachable from other machines. Set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET to credentials of your own, or listen on 127.0.0.1"
+    )]
+    DevKeyBeyondLoopback { host: IpAddr },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -139,6 +213,8 @@ pub struct Server {
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     demo: Arc<demo::Demo>,
+    cors_origins: Vec<String>,
+    callback_allow: Vec<String>,
 }
 
 impl Server {
@@ -165,6 +241,16 @@ impl Server {
         format!("http://{}/", self.app_addr)
     }
 
+    /// The origins allowed by CORS (`*` for any).
+    pub fn cors_origins(&self) -> &[String] {
+        &self.cors_origins
+    }
+
+    /// Where callbacks may be sent (`HOST[:PORT]`).
+    pub fn callback_allow(&self) -> &[String] {
+        &self.callback_allow
+    }
+
     /// The callbacks the demo application has received and verified.
     pub fn callbacks(&self) -> Vec<CallbackRecord> {
         self.demo.records()
@@ -186,6 +272,17 @@ impl Server {
     }
 }
 
+/// True for the built-in development credentials.
+fn is_dev_key(credentials: &Credentials) -> bool {
+    credentials.access_key_id() == DEV_ACCESS_KEY_ID
+        && credentials.secret().expose() == DEV_ACCESS_KEY_SECRET
+}
+
+/// True for addresses only this machine can reach.
+fn is_loopback(host: IpAddr) -> bool {
+    host.to_canonical().is_loopback()
+}
+
 /// Binds both ports and starts serving.
 pub async fn start(config: Config) -> Result<Server, ServerError> {
     if config.bucket.starts_with('.') {
@@ -193,6 +290,9 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
             "invalid bucket name `{}`",
             config.bucket
         )));
+    }
+    if !is_loopback(config.host) && is_dev_key(&config.credentials) {
+        return Err(ServerError::DevKeyBeyondLoopback { host: config.host });
     }
     let oss_listener = bind(SocketAddr::new(config.host, config.oss_port)).await?;
     let app_listener = bind(SocketAddr::new(config.host, config.app_port)).await?;
@@ -205,17 +305,36 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         None => generate_callback_signer()?,
     };
     let oss_origin = format!("http://{oss_addr}");
+    let app_origin = format!("http://{app_addr}");
     let key_url = format!("{oss_origin}{CALLBACK_KEY_PATH}");
-    let sender = callback::Sender::new(signer, key_url.clone(), config.callback_timeout)?;
-
-    let oss_state = Arc::new(upload::Oss::new(
-        &config.bucket,
-        &config.region,
-        &config.credentials,
-        store.clone(),
-        sender,
+    let callback_allow = config
+        .callback_allow
+        .clone()
+        .unwrap_or_else(|| vec![app_addr.to_string()]);
+    let allowed = callback::AllowList::parse(&callback_allow)?;
+    let cors_origins = config
+        .cors_origins
+        .clone()
+        .unwrap_or_else(|| vec![app_origin.clone()]);
+    let cors = cors::Cors::parse(&cors_origins)?;
+    let sender = callback::Sender::new(
+        signer,
+        key_url.clone(),
+        config.callback_timeout,
+        allowed,
         config.log_requests,
-    ));
+    )?;
+
+    let oss_state = Arc::new(upload::Oss::new(upload::OssConfig {
+        bucket: &config.bucket,
+        region: &config.region,
+        credentials: &config.credentials,
+        store: store.clone(),
+        callbacks: sender,
+        cors,
+        limits: config.limits.clone(),
+        log: config.log_requests,
+    }));
     let upload_url = format!("{oss_origin}/{}", config.bucket);
     let demo = Arc::new(demo::Demo::new(demo::DemoConfig {
         credentials: config.credentials,
@@ -223,7 +342,7 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         bucket: config.bucket.clone(),
         upload_url,
         oss_origin: oss_origin.clone(),
-        app_origin: format!("http://{app_addr}"),
+        app_origin,
         policy: config.policy,
         key_url_prefix: format!("{oss_origin}/.well-known/postpolicy/"),
         store,
@@ -232,10 +351,19 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
 
     let (stop, stopped) = watch::channel(false);
     let oss_app = upload::router(oss_state);
-    let demo_app = demo::router(Arc::clone(&demo));
+    let demo_app = demo::router(Arc::clone(&demo)).layer(axum::middleware::from_fn_with_state(
+        config.limits.idle_timeout,
+        conn::idle_bodies,
+    ));
+    let limits = config.limits;
     let tasks = vec![
-        tokio::spawn(serve(oss_listener, oss_app, stopped.clone())),
-        tokio::spawn(serve(app_listener, demo_app, stopped)),
+        tokio::spawn(conn::serve(
+            oss_listener,
+            oss_app,
+            limits.clone(),
+            stopped.clone(),
+        )),
+        tokio::spawn(conn::serve(app_listener, demo_app, limits, stopped)),
     ];
     Ok(Server {
         oss_addr,
@@ -244,6 +372,8 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         stop,
         tasks,
         demo,
+        cors_origins,
+        callback_allow,
     })
 }
 
@@ -257,15 +387,6 @@ fn local_addr(listener: &TcpListener) -> Result<SocketAddr, ServerError> {
     listener
         .local_addr()
         .map_err(|e| ServerError::Config(format!("cannot read the listening address: {e}")))
-}
-
-async fn serve(listener: TcpListener, app: axum::Router, mut stopped: watch::Receiver<bool>) {
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    let _ = axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        })
-        .await;
 }
 
 /// A fresh 1024-bit callback signing key (OSS's own is 512 bits).

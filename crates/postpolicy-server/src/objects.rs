@@ -1,5 +1,10 @@
 //! `GET` / `HEAD /<bucket>/<key>`: objects back, with their stored
 //! Content-Type and metadata.
+//!
+//! The endpoint's origin also serves the demo's answers, so an uploaded page
+//! must not run there: every answer says `X-Content-Type-Options: nosniff`,
+//! and active types (HTML, SVG and other XML, JavaScript) are served with
+//! `Content-Disposition: attachment`, as OSS does on its default domain.
 
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Response, StatusCode, header};
@@ -8,6 +13,10 @@ use futures_util::StreamExt as _;
 use crate::respond::{self, Ctx};
 use crate::store::Store;
 use crate::upload::Oss;
+
+/// The type sent when none was stored or the stored one is not a valid
+/// header value.
+const DEFAULT_TYPE: &str = "application/octet-stream";
 
 /// Stored headers that are sent back with the object.
 fn is_returned(name: &str) -> bool {
@@ -24,6 +33,41 @@ fn is_returned(name: &str) -> bool {
         )
 }
 
+/// True when a browser would render or run `content_type`: HTML, XML of any
+/// kind (SVG, XHTML, `+xml`), JavaScript, XSL. Browsers take the last valid
+/// type of a comma-separated list, so every item is looked at.
+pub(crate) fn is_active(content_type: &str) -> bool {
+    content_type.split(',').any(|item| {
+        let essence = item
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        matches!(
+            essence.as_str(),
+            "text/html"
+                | "application/xhtml+xml"
+                | "image/svg+xml"
+                | "text/xml"
+                | "application/xml"
+                | "text/xsl"
+                | "application/xslt+xml"
+                | "text/javascript"
+                | "application/javascript"
+                | "application/x-javascript"
+                | "application/ecmascript"
+                | "text/ecmascript"
+                | "text/jscript"
+                | "module"
+                | "multipart/x-mixed-replace"
+        ) || essence.ends_with("+xml")
+            || essence.ends_with("/xml")
+            || essence.contains("javascript")
+            || essence.contains("ecmascript")
+    })
+}
+
 fn no_such_key(key: &str) -> postpolicy::Rejected {
     respond::rejected(
         404,
@@ -34,37 +78,37 @@ fn no_such_key(key: &str) -> postpolicy::Rejected {
 }
 
 pub(crate) async fn get(oss: &Oss, ctx: &Ctx, key: &str, head_only: bool) -> Response<Body> {
-    let Some(path) = Store::object_path(&oss.bucket, key) else {
+    let Some(object) = Store::locate(&oss.bucket, key) else {
         return respond::error(ctx, &no_such_key(key));
     };
-    let (size, last_modified, body) = if head_only {
-        match oss.store.head(&path).await {
-            Ok(Some(meta)) => (meta.size, meta.last_modified, Body::empty()),
+    let (meta, size, last_modified, body) = if head_only {
+        match oss.store.head(&object).await {
+            Ok(Some((meta, blob))) => (meta, blob.size, blob.last_modified, Body::empty()),
             Ok(None) => return head_error(ctx, &no_such_key(key)),
-            Err(e) => return respond::error(ctx, &internal(e)),
+            Err(e) => return head_error(ctx, &respond::internal(ctx, e)),
         }
     } else {
-        match oss.store.get(&path).await {
-            Ok(Some(result)) => {
+        match oss.store.get(&object).await {
+            Ok(Some((meta, result))) => {
                 let size = result.meta.size;
                 let modified = result.meta.last_modified;
                 let stream = result
                     .into_stream()
                     .map(|chunk| chunk.map_err(std::io::Error::other));
-                (size, modified, Body::from_stream(stream))
+                (meta, size, modified, Body::from_stream(stream))
             }
             Ok(None) => return respond::error(ctx, &no_such_key(key)),
-            Err(e) => return respond::error(ctx, &internal(e)),
+            Err(e) => return respond::error(ctx, &respond::internal(ctx, e)),
         }
     };
-    let meta = oss.store.get_meta(&path).await.unwrap_or_default();
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     let content_type = meta
         .content_type
         .as_deref()
-        .unwrap_or("application/octet-stream");
+        .filter(|t| HeaderValue::from_str(t).is_ok() && !t.trim().is_empty())
+        .unwrap_or(DEFAULT_TYPE);
     respond::insert(headers, "content-type", content_type);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     if !meta.etag.is_empty() {
@@ -88,6 +132,23 @@ pub(crate) async fn get(oss: &Oss, ctx: &Ctx, key: &str, head_only: bool) -> Res
             headers.insert(name, value);
         }
     }
+    if is_active(content_type) {
+        // Keep a stored `attachment; filename=…`; anything else is replaced.
+        let stored_attachment = headers
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("attachment"))
+            });
+        if !stored_attachment {
+            headers.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment"),
+            );
+        }
+    }
     response
 }
 
@@ -98,11 +159,38 @@ fn head_error(ctx: &Ctx, rejected: &postpolicy::Rejected) -> Response<Body> {
     response
 }
 
-fn internal(e: impl std::fmt::Display) -> postpolicy::Rejected {
-    respond::rejected(
-        500,
-        "InternalError",
-        "We encountered an internal error. Please try again.",
-        e.to_string(),
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_types_are_recognised() {
+        for active in [
+            "text/html",
+            "TEXT/HTML; charset=utf-8",
+            " text/html ",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "application/xml",
+            "text/xml",
+            "application/rss+xml",
+            "text/javascript",
+            "application/javascript",
+            "application/x-javascript",
+            "image/png, text/html",
+            "text/xsl",
+        ] {
+            assert!(is_active(active), "{active}");
+        }
+        for passive in [
+            "image/png",
+            "text/plain",
+            "application/octet-stream",
+            "application/json",
+            "video/mp4",
+            "application/pdf",
+        ] {
+            assert!(!is_active(passive), "{passive}");
+        }
+    }
 }

@@ -1,13 +1,9 @@
-//! Answers as OSS gives them: error XML, request ids, CORS.
+//! Answers as OSS gives them: error XML, request ids.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use postpolicy::Rejected;
-
-/// Response headers a page on another origin may read.
-pub(crate) const EXPOSED_HEADERS: &str =
-    "ETag, Location, x-oss-request-id, x-oss-hash-crc64ecma, x-postpolicy-reason";
 
 /// The plain-language reason of a rejection travels in this header
 /// (percent-encoded UTF-8), next to OSS's own XML.
@@ -81,44 +77,21 @@ pub(crate) fn empty(status: StatusCode) -> Response<Body> {
     response
 }
 
-/// CORS for the endpoint: any origin may post forms and read objects, and
-/// read the headers a helper needs (`ETag`, `Location`, `x-oss-request-id`).
-pub(crate) fn add_cors(request_headers: &HeaderMap, response: &mut Response<Body>) {
-    let headers = response.headers_mut();
-    let origin = request_headers
-        .get(header::ORIGIN)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(EXPOSED_HEADERS),
+/// The answer to a failure inside the server (storage, I/O). The detail may
+/// name files of this machine, so it goes to the log, never to the client.
+pub(crate) fn internal(ctx: &Ctx, detail: impl std::fmt::Display) -> Rejected {
+    eprintln!(
+        "[oss] internal error ({}): {}",
+        ctx.request_id,
+        crate::log::escaped(&detail.to_string())
     );
-}
-
-/// The answer to a CORS preflight.
-pub(crate) fn preflight(request_headers: &HeaderMap) -> Response<Body> {
-    let mut response = empty(StatusCode::OK);
-    add_cors(request_headers, &mut response);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, HEAD, POST, PUT, OPTIONS"),
-    );
-    let allow_headers = request_headers
-        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
-    response
-}
-
-/// True for the methods a preflight announces.
-pub(crate) fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
-    method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    rejected(
+        500,
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+        format!(
+            "the server failed to store or read the object; its log has the detail (request {})",
+            ctx.request_id
+        ),
+    )
 }

@@ -4,25 +4,39 @@
 //! Layout inside the store (one namespace per OSS bucket):
 //!
 //! ```text
-//! <bucket>/<key>                      object bytes
-//! .postpolicy/meta/<bucket>/<key>     sidecar JSON: content type, metadata, ETag
-//! .postpolicy/tmp/<id>                an upload in progress (renamed into place)
+//! <bucket>/keys/<h:2>/<h>.json   the object's record: its key, its blob,
+//!                                Content-Type, metadata, ETag, CRC-64, size
+//! <bucket>/blobs/<id>            the bytes of one upload (random id)
 //! ```
 //!
-//! Bucket names cannot start with `.`, so the internal prefix never collides
-//! with a bucket.
+//! `h` is the SHA-256 of the key in hex. Keys are never file names: a key
+//! may be 1,023 bytes with segments of any length, `a` and `a/b` are both
+//! objects, and `A` and `a` differ on case-insensitive file systems too.
+//!
+//! An upload writes its bytes to a fresh blob, then commits by writing the
+//! record, one atomic put that names the blob: a reader sees the old object
+//! or the new one, never one upload's bytes with another's ETag or
+//! Content-Type. Commits of one key are serialised in the process, and the
+//! blob a commit replaces is deleted after it.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt as _, WriteMultipart};
+use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, WriteMultipart};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use crate::ServerError;
 
-const INTERNAL: &str = ".postpolicy";
+/// Records under `<bucket>/keys/`, blobs under `<bucket>/blobs/`.
+const KEYS: &str = "keys";
+const BLOBS: &str = "blobs";
+/// Commits of keys whose hash starts alike share a lock.
+const COMMIT_LOCKS: usize = 64;
+/// How often a read retries when the blob it was sent to was just replaced.
+const READ_RETRIES: usize = 3;
 /// Part size of the multipart writes to S3 (its minimum part size).
 const S3_PART_BYTES: usize = 5 * 1024 * 1024;
 /// Part size of writes to a local folder (no minimum; smaller parts keep
@@ -109,9 +123,14 @@ impl std::fmt::Display for StoreSpec {
     }
 }
 
-/// What the sidecar object records about a stored object.
+/// An object's record: which blob holds its bytes, and what is answered
+/// with them.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct StoredMeta {
+    /// The object key.
+    pub key: String,
+    /// The id of the blob under `<bucket>/blobs/`.
+    pub blob: String,
     pub content_type: Option<String>,
     /// Lower-case header names and values (`x-oss-meta-*`, `cache-control`, …).
     pub metadata: Vec<(String, String)>,
@@ -143,6 +162,16 @@ pub(crate) enum Committed {
 pub(crate) struct Store {
     inner: Arc<dyn ObjectStore>,
     part_bytes: usize,
+    locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+}
+
+/// Where one object of one bucket is recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Located {
+    bucket: String,
+    record: Path,
+    /// The first byte of the key's hash (picks the commit lock).
+    shard: u8,
 }
 
 fn store_error(e: object_store::Error) -> ServerError {
@@ -192,176 +221,199 @@ impl Store {
                 ));
             }
         };
-        Ok(Self { inner, part_bytes })
+        let locks = (0..COMMIT_LOCKS)
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect();
+        Ok(Self {
+            inner,
+            part_bytes,
+            locks: Arc::new(locks),
+        })
     }
 
-    /// The store path of `key` in `bucket`; `None` for keys the store cannot
-    /// hold (empty, too long, leading `/` or `\`, empty path segments).
-    pub(crate) fn object_path(bucket: &str, key: &str) -> Option<Path> {
+    /// Where `key` of `bucket` is recorded; `None` for keys OSS refuses:
+    /// empty, longer than 1,023 bytes, or starting with `/` or `\`.
+    pub(crate) fn locate(bucket: &str, key: &str) -> Option<Located> {
         if key.is_empty()
             || key.len() > MAX_KEY_BYTES
             || key.starts_with('/')
             || key.starts_with('\\')
-            || key.split('/').any(str::is_empty)
         {
             return None;
         }
-        Some(Path::from_iter(
-            std::iter::once(bucket).chain(key.split('/')),
-        ))
+        let hash = hex::encode(Sha256::digest(key.as_bytes()));
+        let shard = hash.get(..2).unwrap_or("00");
+        let record = Path::from_iter([bucket, KEYS, shard, &format!("{hash}.json")]);
+        Some(Located {
+            bucket: bucket.to_owned(),
+            record,
+            shard: u8::from_str_radix(shard, 16).unwrap_or_default(),
+        })
     }
 
-    fn meta_path(object: &Path) -> Path {
-        Path::from_iter([INTERNAL, "meta"]).extend_with(object)
+    fn blob_path(bucket: &str, blob: &str) -> Path {
+        Path::from_iter([bucket, BLOBS, blob])
     }
 
-    /// Starts a temporary upload that becomes an object only on [`Store::commit`].
-    pub(crate) async fn begin(&self) -> Result<TmpUpload, ServerError> {
-        let path = Path::from_iter([INTERNAL, "tmp", &crate::random_hex(16)]);
+    /// Starts writing a new blob of `bucket`; it becomes an object only on
+    /// [`Store::commit`].
+    pub(crate) async fn begin(&self, bucket: &str) -> Result<TmpUpload, ServerError> {
+        let id = crate::random_hex(16);
+        let path = Self::blob_path(bucket, &id);
         let upload = self.inner.put_multipart(&path).await.map_err(store_error)?;
         Ok(TmpUpload {
             store: Arc::clone(&self.inner),
             path,
+            id,
             writer: Some(WriteMultipart::new_with_chunk_size(upload, self.part_bytes)),
         })
     }
 
-    pub(crate) async fn exists(&self, path: &Path) -> Result<bool, ServerError> {
-        match self.inner.head(path).await {
+    pub(crate) async fn exists(&self, object: &Located) -> Result<bool, ServerError> {
+        match self.inner.head(&object.record).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(store_error(e)),
         }
     }
 
-    /// Moves a finished temporary object to `dest`; with `no_overwrite`, only
-    /// when `dest` does not exist (atomically where the store supports it).
+    /// The record of `object`, if it has one.
+    async fn record(&self, object: &Located) -> Result<Option<StoredMeta>, ServerError> {
+        let bytes = match self.inner.get(&object.record).await {
+            Ok(result) => result.bytes().await.map_err(store_error)?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(store_error(e)),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ServerError::Store(format!("unreadable record {}: {e}", object.record)))
+    }
+
+    /// Makes the finished blob `tmp` the object `object`, described by
+    /// `meta` (its `key` and `blob` are filled in here); with
+    /// `no_overwrite`, only when the object does not exist yet.
     pub(crate) async fn commit(
         &self,
         tmp: TmpObject,
-        dest: &Path,
+        object: &Located,
+        mut meta: StoredMeta,
         no_overwrite: bool,
     ) -> Result<Committed, ServerError> {
-        let result = if no_overwrite {
-            match self.inner.rename_if_not_exists(&tmp.path, dest).await {
-                Err(object_store::Error::AlreadyExists { .. }) => Ok(Committed::AlreadyExists),
-                Err(
-                    object_store::Error::NotSupported { .. }
-                    | object_store::Error::NotImplemented { .. },
-                ) => {
-                    // Stores without conditional copies: check, then move.
-                    if self.exists(dest).await? {
-                        Ok(Committed::AlreadyExists)
-                    } else {
-                        self.inner
-                            .rename(&tmp.path, dest)
-                            .await
-                            .map(|()| Committed::Stored)
-                            .map_err(store_error)
-                    }
-                }
-                Err(e) => Err(store_error(e)),
-                Ok(()) => Ok(Committed::Stored),
-            }
-        } else {
-            self.inner
-                .rename(&tmp.path, dest)
-                .await
-                .map(|()| Committed::Stored)
-                .map_err(store_error)
-        };
-        if matches!(result, Ok(Committed::Stored)) {
-            tmp.disarm();
+        let lock = self
+            .locks
+            .get(usize::from(object.shard) % COMMIT_LOCKS)
+            .ok_or_else(|| ServerError::Store("no commit lock".to_owned()))?;
+        let _guard = lock.lock().await;
+        let previous = self.record(object).await?;
+        if no_overwrite && previous.is_some() {
+            // `tmp` is dropped and deletes the blob.
+            return Ok(Committed::AlreadyExists);
         }
-        // Otherwise `tmp` is dropped here and deletes the temporary object.
-        result
-    }
-
-    pub(crate) async fn put_meta(
-        &self,
-        object: &Path,
-        meta: &StoredMeta,
-    ) -> Result<(), ServerError> {
-        let json = serde_json::to_vec(meta).map_err(|e| ServerError::Store(e.to_string()))?;
-        self.inner
-            .put(&Self::meta_path(object), json.into())
-            .await
-            .map(|_| ())
-            .map_err(store_error)
-    }
-
-    /// The sidecar of `object`; `None` when it has none (or it is unreadable).
-    pub(crate) async fn get_meta(&self, object: &Path) -> Option<StoredMeta> {
-        let bytes = self
+        meta.blob = tmp.id.clone();
+        let json = serde_json::to_vec(&meta).map_err(|e| ServerError::Store(e.to_string()))?;
+        let mode = if no_overwrite {
+            PutMode::Create
+        } else {
+            PutMode::Overwrite
+        };
+        let put = self
             .inner
-            .get(&Self::meta_path(object))
-            .await
-            .ok()?
-            .bytes()
-            .await
-            .ok()?;
-        serde_json::from_slice(&bytes).ok()
+            .put_opts(&object.record, json.clone().into(), PutOptions::from(mode))
+            .await;
+        match put {
+            Ok(_) => {}
+            Err(object_store::Error::AlreadyExists { .. }) => return Ok(Committed::AlreadyExists),
+            // Stores without conditional puts: the check above, under the lock.
+            Err(
+                object_store::Error::NotSupported { .. }
+                | object_store::Error::NotImplemented { .. },
+            ) => {
+                self.inner
+                    .put(&object.record, json.into())
+                    .await
+                    .map_err(store_error)?;
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+        tmp.disarm();
+        if let Some(previous) = previous.filter(|p| p.blob != meta.blob && !p.blob.is_empty()) {
+            let _ = self
+                .inner
+                .delete(&Self::blob_path(&object.bucket, &previous.blob))
+                .await;
+        }
+        Ok(Committed::Stored)
     }
 
+    /// The object's record and its bytes.
     pub(crate) async fn get(
         &self,
-        object: &Path,
-    ) -> Result<Option<object_store::GetResult>, ServerError> {
-        match self.inner.get(object).await {
-            Ok(r) => Ok(Some(r)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(store_error(e)),
+        object: &Located,
+    ) -> Result<Option<(StoredMeta, object_store::GetResult)>, ServerError> {
+        for _ in 0..READ_RETRIES {
+            let Some(meta) = self.record(object).await? else {
+                return Ok(None);
+            };
+            match self
+                .inner
+                .get(&Self::blob_path(&object.bucket, &meta.blob))
+                .await
+            {
+                Ok(result) => return Ok(Some((meta, result))),
+                // Replaced between the two reads: read the new record.
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
         }
+        Ok(None)
     }
 
+    /// The object's record and its blob's size and time.
     pub(crate) async fn head(
         &self,
-        object: &Path,
-    ) -> Result<Option<object_store::ObjectMeta>, ServerError> {
-        match self.inner.head(object).await {
-            Ok(r) => Ok(Some(r)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(store_error(e)),
+        object: &Located,
+    ) -> Result<Option<(StoredMeta, object_store::ObjectMeta)>, ServerError> {
+        for _ in 0..READ_RETRIES {
+            let Some(meta) = self.record(object).await? else {
+                return Ok(None);
+            };
+            match self
+                .inner
+                .head(&Self::blob_path(&object.bucket, &meta.blob))
+                .await
+            {
+                Ok(blob) => return Ok(Some((meta, blob))),
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
         }
+        Ok(None)
     }
 
     /// Every object of `bucket`, by key.
     pub(crate) async fn list(&self, bucket: &str) -> Result<Vec<Listed>, ServerError> {
-        let prefix = Path::from(bucket);
+        let prefix = Path::from_iter([bucket, KEYS]);
         let mut stream = self.inner.list(Some(&prefix));
         let mut out = Vec::new();
         while let Some(item) = stream.next().await {
-            let meta = item.map_err(store_error)?;
-            let Some(parts) = meta.location.prefix_match(&prefix) else {
+            let listed = item.map_err(store_error)?;
+            let bytes = match self.inner.get(&listed.location).await {
+                Ok(result) => result.bytes().await.map_err(store_error)?,
+                // Replaced or removed while listing.
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(store_error(e)),
+            };
+            let Ok(meta) = serde_json::from_slice::<StoredMeta>(&bytes) else {
                 continue;
             };
-            let key: Vec<String> = parts
-                .map(|p| {
-                    percent_encoding::percent_decode_str(p.as_ref())
-                        .decode_utf8_lossy()
-                        .into_owned()
-                })
-                .collect();
             out.push(Listed {
-                key: key.join("/"),
+                key: meta.key,
                 size: meta.size,
-                last_modified: postpolicy::wire::format_timestamp(meta.last_modified),
+                last_modified: meta.uploaded_at,
             });
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
-    }
-}
-
-trait ExtendWith {
-    fn extend_with(self, other: &Path) -> Path;
-}
-
-impl ExtendWith for Path {
-    fn extend_with(self, other: &Path) -> Path {
-        let mut out = self;
-        out.extend(other.parts());
-        out
     }
 }
 
@@ -370,6 +422,7 @@ impl ExtendWith for Path {
 pub(crate) struct TmpUpload {
     store: Arc<dyn ObjectStore>,
     path: Path,
+    id: String,
     writer: Option<WriteMultipart>,
 }
 
@@ -394,6 +447,7 @@ impl TmpUpload {
         let tmp = TmpObject {
             store: Arc::clone(&self.store),
             path: self.path.clone(),
+            id: self.id.clone(),
             armed: true,
         };
         writer.finish().await.map_err(store_error)?;
@@ -417,6 +471,7 @@ impl Drop for TmpUpload {
 pub(crate) struct TmpObject {
     store: Arc<dyn ObjectStore>,
     path: Path,
+    id: String,
     armed: bool,
 }
 
@@ -474,15 +529,35 @@ mod tests {
     }
 
     #[test]
-    fn object_paths() {
-        let p = Store::object_path("b", "a/b c#1.txt").unwrap();
-        assert_eq!(p.as_ref(), "b/a/b c%231.txt");
-        let p = Store::object_path("b", "x/../y").unwrap();
-        assert_eq!(p.as_ref(), "b/x/%2E%2E/y");
-        assert!(Store::object_path("b", "").is_none());
-        assert!(Store::object_path("b", "/a").is_none());
-        assert!(Store::object_path("b", "a//b").is_none());
-        assert!(Store::object_path("b", "a/").is_none());
-        assert!(Store::object_path("b", &"k".repeat(1024)).is_none());
+    fn keys_oss_accepts_are_located_and_never_collide() {
+        let long_segment = "s".repeat(600);
+        let longest = "k".repeat(1023);
+        let keys = [
+            "a",
+            "a/b",
+            "a/",
+            "a//b",
+            "A",
+            "x/../y",
+            ".",
+            "..",
+            "a b#1?.txt",
+            long_segment.as_str(),
+            longest.as_str(),
+            "日本/写真.png",
+            "line\nbreak",
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for key in keys {
+            let at = Store::locate("b", key).unwrap();
+            assert!(seen.insert(at.record.clone()), "{key}");
+            let parts: Vec<_> = at.record.parts().collect();
+            assert_eq!(parts.len(), 4, "{key}");
+            assert!(parts.iter().all(|p| p.as_ref().len() <= 70), "{key}");
+        }
+        assert!(Store::locate("b", "").is_none());
+        assert!(Store::locate("b", "/a").is_none());
+        assert!(Store::locate("b", "\\a").is_none());
+        assert!(Store::locate("b", &"k".repeat(1024)).is_none());
     }
 }

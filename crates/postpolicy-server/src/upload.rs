@@ -1,17 +1,18 @@
 //! The OSS-compatible endpoint: routing, and `POST /<bucket>` (PostObject).
 //!
-//! The form is read with `multer` up to the `file` part, judged by the core
-//! [`Verifier`] with the file size unknown, and the file is then streamed into
-//! a temporary object while its size is held to [`Accepted::size_limit`].
-//! When the size leaves that range the core is asked again, with the size
-//! now known, so that the answer (EntityTooSmall / EntityTooLarge) is the
-//! core's own. Only a complete, accepted upload is moved under its key.
+//! The form is read with the bounded [`FormReader`] up to the `file` part,
+//! judged by the core [`Verifier`] with the file size unknown, and the file is
+//! then streamed into a new blob while its size is held to
+//! [`Accepted::size_limit`]. When the size leaves that range the core is
+//! asked again, with the size now known, so that the answer (EntityTooSmall /
+//! EntityTooLarge) is the core's own. The fields after the file are read too
+//! (bounded): OSS ignores them, but they let the core say that a `key` came
+//! too late. Only a complete, accepted upload is committed under its key.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -19,23 +20,26 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures_util::Stream;
 use md5::{Digest as _, Md5};
 use postpolicy::callback::{CallbackSpec, ObjectFacts};
-use postpolicy::verify::{MAX_FIELD_VALUE_BYTES, MAX_FIELDS_TOTAL_BYTES, xml_escape};
-use postpolicy::{Accepted, Credentials, FileInfo, Rejected, Submission, Verifier};
+use postpolicy::verify::xml_escape;
+use postpolicy::{Accepted, Credentials, Rejected, Submission, Verifier};
 
+use crate::Limits;
 use crate::callback::{self, Outcome};
+use crate::conn::IdleBody;
+use crate::cors::{self, Cors};
 use crate::facts;
+use crate::form::{FormError, FormReader};
+use crate::log::escaped;
 use crate::objects;
 use crate::respond::{self, Ctx};
 use crate::store::{Committed, Store, StoredMeta};
 
-/// How long a rejected upload's remaining body is read (and discarded) so the
-/// client sees the answer instead of a reset connection.
-const DRAIN_TIME: Duration = Duration::from_secs(15);
-/// More form fields than this is not a form.
-const MAX_FIELDS: usize = 10_000;
+/// OSS's message for form fields beyond its limits.
+const FIELDS_TOO_LONG: &str = "Your POST request fields exceed the maximum allowed size.";
+/// OSS's (and S3's) message for a request body that stalled.
+const REQUEST_TIMEOUT: &str = "Your socket connection to the server was not read from or written to within the timeout period.";
 
 /// Characters escaped in an object URL's path (everything but unreserved and `/`).
 const KEY_IN_URL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -50,27 +54,35 @@ pub(crate) struct Oss {
     verifier: Verifier,
     pub(crate) store: Store,
     callbacks: callback::Sender,
+    cors: Cors,
+    limits: Limits,
     log: bool,
 }
 
+pub(crate) struct OssConfig<'a> {
+    pub bucket: &'a str,
+    pub region: &'a str,
+    pub credentials: &'a Credentials,
+    pub store: Store,
+    pub callbacks: callback::Sender,
+    pub cors: Cors,
+    pub limits: Limits,
+    pub log: bool,
+}
+
 impl Oss {
-    pub(crate) fn new(
-        bucket: &str,
-        region: &str,
-        credentials: &Credentials,
-        store: Store,
-        callbacks: callback::Sender,
-        log: bool,
-    ) -> Self {
-        let id = credentials.access_key_id().to_owned();
-        let secret = credentials.secret().expose().to_owned();
+    pub(crate) fn new(config: OssConfig<'_>) -> Self {
+        let id = config.credentials.access_key_id().to_owned();
+        let secret = config.credentials.secret().expose().to_owned();
         let keys = move |access_key_id: &str| (access_key_id == id).then(|| secret.clone());
         Self {
-            bucket: bucket.to_owned(),
-            verifier: Verifier::new(bucket, region, keys),
-            store,
-            callbacks,
-            log,
+            bucket: config.bucket.to_owned(),
+            verifier: Verifier::new(config.bucket, config.region, keys),
+            store: config.store,
+            callbacks: config.callbacks,
+            cors: config.cors,
+            limits: config.limits,
+            log: config.log,
         }
     }
 }
@@ -124,16 +136,23 @@ async fn dispatch(
     let ctx = Ctx::new(&headers);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let mut response = if respond::is_preflight(&method, &headers) {
-        respond::preflight(&headers)
+    let mut response = if cors::is_preflight(&method, &headers) {
+        oss.cors.preflight(&ctx, &headers)
     } else {
-        route(&oss, &ctx, peer, request).await
+        let mut response = route(&oss, &ctx, peer, request).await;
+        oss.cors.decorate(&headers, &mut response);
+        response
     };
-    respond::add_cors(&headers, &mut response);
     respond::insert(response.headers_mut(), "x-oss-request-id", &ctx.request_id);
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if oss.log {
         eprintln!(
-            "[oss] {method} {path} -> {} ({})",
+            "[oss] {} {} -> {} ({})",
+            escaped(method.as_str()),
+            escaped(&path),
             response.status().as_u16(),
             ctx.request_id
         );
@@ -184,96 +203,6 @@ async fn route(oss: &Oss, ctx: &Ctx, peer: SocketAddr, request: Request) -> Resp
     }
 }
 
-/// Hands the body to multer one chunk per poll, so that multer's read loop
-/// never buffers more than one chunk ahead of the consumer on a fast link.
-struct OneChunkPerPoll<S> {
-    inner: S,
-    delivered: bool,
-}
-
-impl<S> Stream for OneChunkPerPoll<S>
-where
-    S: Stream + Unpin,
-{
-    type Item = S::Item;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.delivered {
-            self.delivered = false;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        let polled = Pin::new(&mut self.inner).poll_next(cx);
-        if matches!(polled, Poll::Ready(Some(_))) {
-            self.delivered = true;
-        }
-        polled
-    }
-}
-
-/// A form read up to (and including the headers of) its file part.
-struct Form<'r> {
-    submission: Submission,
-    file: Option<multer::Field<'r>>,
-}
-
-/// Reads the non-file fields, bounded by the core's limits (a value longer
-/// than the limit is kept one byte too long, so the core names it).
-async fn read_form<'r>(multipart: &mut multer::Multipart<'r>) -> Result<Form<'r>, multer::Error> {
-    let mut submission = Submission::default();
-    let mut total = 0usize;
-    while let Some(mut field) = multipart.next_field().await? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name.eq_ignore_ascii_case("file") {
-            submission.file = Some(FileInfo {
-                filename: field.file_name().unwrap_or_default().to_owned(),
-                content_type: field.content_type().map(ToString::to_string),
-                size: None,
-            });
-            return Ok(Form {
-                submission,
-                file: Some(field),
-            });
-        }
-        let mut value = Vec::new();
-        let cap = MAX_FIELD_VALUE_BYTES + 1;
-        while let Some(chunk) = field.chunk().await? {
-            let room = cap.saturating_sub(value.len());
-            value.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
-            if value.len() >= cap {
-                break;
-            }
-        }
-        total = total.saturating_add(value.len());
-        let over = value.len() >= cap || total > MAX_FIELDS_TOTAL_BYTES;
-        submission
-            .fields
-            .push((name, String::from_utf8_lossy(&value).into_owned()));
-        if over || submission.fields.len() >= MAX_FIELDS {
-            // The core rejects this form; stop reading it.
-            break;
-        }
-    }
-    Ok(Form {
-        submission,
-        file: None,
-    })
-}
-
-/// Reads and discards what is left of the body (bounded in time), so that
-/// the client, still sending, receives the answer.
-async fn drain(file: Option<multer::Field<'_>>, multipart: &mut multer::Multipart<'_>) {
-    let work = async {
-        if let Some(mut file) = file {
-            while let Ok(Some(_)) = file.chunk().await {}
-        }
-        while let Ok(Some(mut field)) = multipart.next_field().await {
-            while let Ok(Some(_)) = field.chunk().await {}
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIME, work).await;
-}
-
 /// The core's answer for a form whose body is not multipart at all.
 fn malformed(oss: &Oss, now: DateTime<Utc>) -> Rejected {
     match oss.verifier.verify(&Submission::default(), now) {
@@ -287,13 +216,43 @@ fn malformed(oss: &Oss, now: DateTime<Utc>) -> Rejected {
     }
 }
 
-fn internal(reason: impl std::fmt::Display) -> Rejected {
+/// The answer for a form the reader could not read.
+fn unreadable(oss: &Oss, e: &FormError, timed_out: &AtomicBool, now: DateTime<Utc>) -> Rejected {
+    if timed_out.load(Ordering::Relaxed) {
+        return request_timeout(oss);
+    }
+    match e {
+        FormError::PartHeaderTooLong { .. }
+        | FormError::TooManyFields { .. }
+        | FormError::FieldsTooLarge { .. } => {
+            respond::rejected(400, "FieldItemTooLong", FIELDS_TOO_LONG, e.to_string())
+        }
+        _ => {
+            let mut rejected = malformed(oss, now);
+            rejected.reason = e.to_string();
+            rejected
+        }
+    }
+}
+
+fn request_timeout(oss: &Oss) -> Rejected {
     respond::rejected(
-        500,
-        "InternalError",
-        "We encountered an internal error. Please try again.",
-        reason.to_string(),
+        400,
+        "RequestTimeout",
+        REQUEST_TIMEOUT,
+        format!(
+            "the request body paused for more than {} s",
+            oss.limits.idle_timeout.as_secs_f32()
+        ),
     )
+}
+
+/// Why an upload was not stored.
+enum Failure {
+    /// The verifier's verdict on the form before the file: reading the
+    /// fields after the file may give it a clearer reason.
+    Verdict(Rejected),
+    Other(Rejected),
 }
 
 async fn post_object(
@@ -312,145 +271,221 @@ async fn post_object(
     let Some(boundary) = boundary else {
         return respond::error(ctx, &malformed(oss, now));
     };
-    let stream = OneChunkPerPoll {
-        inner: request.into_body().into_data_stream(),
-        delivered: false,
-    };
-    let mut multipart = multer::Multipart::new(stream, boundary);
-    let form = match read_form(&mut multipart).await {
-        Ok(form) => form,
-        Err(_) => return respond::error(ctx, &malformed(oss, now)),
-    };
-    match receive(oss, ctx, peer, &object_base, form, &mut multipart, now).await {
-        Ok(response) => response,
-        Err((rejected, file)) => {
-            drain(file, &mut multipart).await;
-            let mut response = respond::error(ctx, &rejected);
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
+    let body = IdleBody::new(
+        request.into_body().into_data_stream(),
+        oss.limits.idle_timeout,
+    );
+    let timed_out = body.flag();
+    let mut form = FormReader::new(body, &boundary, oss.limits.form.clone());
+    // What the explanation of a rejection already read of the drain budget.
+    let mut drain_spent = (0u64, Duration::ZERO);
+    let outcome = match form.read_head().await {
+        Err(e) => Err(Failure::Other(unreadable(oss, &e, &timed_out, now))),
+        Ok(head) => {
+            let mut submission = Submission {
+                fields: head.fields,
+                fields_after_file: Vec::new(),
+                file: head.file,
+            };
+            let outcome = receive(
+                oss,
+                ctx,
+                peer,
+                &object_base,
+                &mut submission,
+                &mut form,
+                &timed_out,
+                now,
+            )
+            .await;
+            match outcome {
+                Ok(response) => Ok(response),
+                Err(Failure::Verdict(rejected)) => {
+                    let started = Instant::now();
+                    let (rejected, read) =
+                        explain(oss, &mut form, &mut submission, rejected, now).await;
+                    drain_spent = (read, started.elapsed());
+                    Err(Failure::Other(rejected))
+                }
+                Err(other) => Err(other),
+            }
         }
+    };
+    // Read (and discard) what is left so that the client, maybe still
+    // sending, sees the answer; within the drain bounds, or the connection
+    // is closed after the answer.
+    let drained = tokio::time::timeout(
+        oss.limits.drain_time.saturating_sub(drain_spent.1),
+        form.skip_rest(oss.limits.drain_bytes.saturating_sub(drain_spent.0)),
+    )
+    .await
+    .unwrap_or(false);
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(Failure::Verdict(rejected) | Failure::Other(rejected)) => {
+            respond::error(ctx, &rejected)
+        }
+    };
+    if !drained {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    response
 }
 
-type Failure<'r> = (Rejected, Option<multer::Field<'r>>);
+/// Reads past the file to the fields after it (within the drain budget) and
+/// asks the core again, so that its reason can say that a field such as
+/// `key` came after the file part. Returns the answer and the file bytes
+/// read (spent of the drain budget).
+async fn explain(
+    oss: &Oss,
+    form: &mut FormReader<'_>,
+    submission: &mut Submission,
+    rejected: Rejected,
+    now: DateTime<Utc>,
+) -> (Rejected, u64) {
+    let budget = oss.limits.drain_bytes;
+    let mut read = 0u64;
+    let read_tail = async {
+        while let Some(chunk) = form.file_chunk().await.ok()? {
+            read = read.saturating_add(chunk.len() as u64);
+            if read > budget {
+                return None;
+            }
+        }
+        form.read_tail().await.ok()
+    };
+    let tail = tokio::time::timeout(oss.limits.drain_time, read_tail)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if tail.is_empty() {
+        return (rejected, read);
+    }
+    submission.fields_after_file = tail;
+    let answer = oss
+        .verifier
+        .verify(submission, now)
+        .err()
+        .unwrap_or(rejected);
+    (answer, read)
+}
 
-/// Verifies, streams, commits and answers; on failure returns the rejection
-/// and, when it was not read yet, the file part to drain.
-async fn receive<'r>(
+/// Verifies, streams, commits and answers.
+#[allow(clippy::too_many_arguments)]
+async fn receive(
     oss: &Oss,
     ctx: &Ctx,
     peer: SocketAddr,
     object_base: &str,
-    form: Form<'r>,
-    multipart: &mut multer::Multipart<'r>,
+    submission: &mut Submission,
+    form: &mut FormReader<'_>,
+    timed_out: &AtomicBool,
     now: DateTime<Utc>,
-) -> Result<Response<Body>, Failure<'r>> {
-    let Form {
-        mut submission,
-        file,
-    } = form;
-    let accepted = match oss.verifier.verify(&submission, now) {
-        Ok(accepted) => accepted,
-        Err(rejected) => return Err((rejected, file)),
-    };
-    let Some(mut file) = file else {
+) -> Result<Response<Body>, Failure> {
+    let accepted = oss
+        .verifier
+        .verify(submission, now)
+        .map_err(Failure::Verdict)?;
+    if submission.file.is_none() {
         // The verifier rejects forms without a file; never reached.
-        return Err((malformed(oss, now), None));
-    };
+        return Err(Failure::Other(malformed(oss, now)));
+    }
     let callback = match submission.field("callback").filter(|c| !c.is_empty()) {
         None => None,
         Some(b64) => match CallbackSpec::from_base64(b64) {
             Ok(spec) => Some(spec),
             Err(e) => {
-                let rejected = respond::rejected(
+                return Err(Failure::Other(respond::rejected(
                     400,
                     "InvalidArgument",
                     e.to_string(),
                     format!("the callback field is invalid: {e}"),
-                );
-                return Err((rejected, Some(file)));
+                )));
             }
         },
     };
-    let Some(object_path) = Store::object_path(&oss.bucket, &accepted.key) else {
-        let rejected = respond::rejected(
+    let Some(object) = Store::locate(&oss.bucket, &accepted.key) else {
+        return Err(Failure::Other(respond::rejected(
             400,
             "InvalidObjectName",
             "The specified object is not valid.",
             format!(
-                "the key `{}` is empty, longer than 1023 bytes, starts with `/` or `\\`, or has an empty path segment",
+                "the key `{}` is empty, longer than 1023 bytes, or starts with `/` or `\\`",
                 accepted.key
             ),
-        );
-        return Err((rejected, Some(file)));
+        )));
     };
     let no_overwrite = forbids_overwrite(&accepted);
     if no_overwrite {
-        match oss.store.exists(&object_path).await {
+        match oss.store.exists(&object).await {
             Ok(false) => {}
-            Ok(true) => return Err((already_exists(&accepted.key), Some(file))),
-            Err(e) => return Err((internal(e), Some(file))),
+            Ok(true) => return Err(Failure::Other(already_exists(&accepted.key))),
+            Err(e) => return Err(Failure::Other(respond::internal(ctx, e))),
         }
     }
 
-    // Stream the file into a temporary object, holding it to the size range.
-    let mut upload = match oss.store.begin().await {
-        Ok(upload) => upload,
-        Err(e) => return Err((internal(e), Some(file))),
-    };
+    // Stream the file into a new blob, holding it to the size range.
+    let mut upload = oss
+        .store
+        .begin(&oss.bucket)
+        .await
+        .map_err(|e| Failure::Other(respond::internal(ctx, e)))?;
     let limit = accepted.size_limit;
     let mut size: u64 = 0;
     let mut md5 = Md5::new();
     let mut crc64 = facts::CRC64.digest();
     let mut sniffer = facts::Sniffer::default();
     loop {
-        let chunk: Bytes = match file.chunk().await {
+        let chunk: Bytes = match form.file_chunk().await {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
-            // The client went away or the body is broken; `upload` is
+            // The client stalled, went away or broke the body; `upload` is
             // dropped and leaves nothing behind.
-            Err(_) => return Err((malformed(oss, now), None)),
+            Err(e) => return Err(Failure::Other(unreadable(oss, &e, timed_out, now))),
         };
         size = size.saturating_add(chunk.len() as u64);
         if size > limit.max {
-            let rejected = size_rejection(oss, &mut submission, size, now);
-            return Err((rejected, Some(file)));
+            return Err(Failure::Other(size_rejection(oss, submission, size, now)));
         }
         md5.update(&chunk);
         crc64.update(&chunk);
         sniffer.update(&chunk);
         if let Err(e) = upload.put(chunk).await {
-            return Err((internal(e), Some(file)));
+            return Err(Failure::Other(respond::internal(ctx, e)));
         }
     }
-    drop(file);
+    // Fields after the file are ignored, as OSS does; they are read (bounded)
+    // so that the body is consumed and the core sees them.
+    match form.read_tail().await {
+        Ok(tail) => submission.fields_after_file = tail,
+        Err(_) if timed_out.load(Ordering::Relaxed) => {
+            return Err(Failure::Other(request_timeout(oss)));
+        }
+        Err(_) => {}
+    }
     // The final word on the complete file comes from the core.
     if let Some(info) = submission.file.as_mut() {
         info.size = Some(size);
     }
-    let accepted = match oss.verifier.verify(&submission, now) {
-        Ok(accepted) => accepted,
-        Err(rejected) => return Err((rejected, None)),
-    };
-    // Fields after the file are ignored, as OSS does; read to the end.
-    drain(None, multipart).await;
+    let accepted = oss
+        .verifier
+        .verify(submission, now)
+        .map_err(Failure::Other)?;
 
-    let tmp = match upload.finish().await {
-        Ok(tmp) => tmp,
-        Err(e) => return Err((internal(e), None)),
-    };
-    match oss.store.commit(tmp, &object_path, no_overwrite).await {
-        Ok(Committed::Stored) => {}
-        Ok(Committed::AlreadyExists) => return Err((already_exists(&accepted.key), None)),
-        Err(e) => return Err((internal(e), None)),
-    }
+    let tmp = upload
+        .finish()
+        .await
+        .map_err(|e| Failure::Other(respond::internal(ctx, e)))?;
     let digest = md5.finalize();
     let crc64 = crc64.finalize();
     let etag_hex = hex::encode_upper(digest);
     let etag = format!("\"{etag_hex}\"");
     let meta = StoredMeta {
+        key: accepted.key.clone(),
+        blob: String::new(),
         content_type: accepted.content_type.clone(),
         metadata: accepted.metadata.clone(),
         etag: etag.clone(),
@@ -458,8 +493,12 @@ async fn receive<'r>(
         size,
         uploaded_at: postpolicy::wire::format_timestamp(Utc::now()),
     };
-    if let Err(e) = oss.store.put_meta(&object_path, &meta).await {
-        return Err((internal(e), None));
+    match oss.store.commit(tmp, &object, meta, no_overwrite).await {
+        Ok(Committed::Stored) => {}
+        Ok(Committed::AlreadyExists) => {
+            return Err(Failure::Other(already_exists(&accepted.key)));
+        }
+        Err(e) => return Err(Failure::Other(respond::internal(ctx, e))),
     }
     let location = format!(
         "{object_base}{}",
@@ -498,8 +537,8 @@ async fn receive<'r>(
                 );
                 response
             }
-            Outcome::Failed(reason) => {
-                let rejected = respond::rejected(203, "CallbackFailed", reason.clone(), reason);
+            Outcome::Failed { message, reason } => {
+                let rejected = respond::rejected(203, "CallbackFailed", message, reason);
                 respond::error(ctx, &rejected)
             }
         };
@@ -577,8 +616,11 @@ fn size_rejection(
     }
     match oss.verifier.verify(submission, now) {
         Err(rejected) => rejected,
-        Ok(_) => internal(format!(
-            "the file grew to {size} bytes, beyond the range the verifier allowed"
-        )),
+        Ok(_) => respond::rejected(
+            400,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size.",
+            format!("the file grew to {size} bytes, beyond the range the verifier allowed"),
+        ),
     }
 }

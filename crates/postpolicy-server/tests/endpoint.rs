@@ -48,11 +48,11 @@ async fn accepted_upload_reads_back_identical_bytes_and_metadata() {
     assert_eq!(etag, etag_of(&bytes));
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(location, stack.object_url("docs/hello%20world.txt"));
+    // Not a CORS request (no Origin): no CORS grant.
     assert!(
-        response.headers()["access-control-expose-headers"]
-            .to_str()
-            .unwrap()
-            .contains("ETag")
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
     );
 
     let got = stack.client.get(&location).send().await.unwrap();
@@ -67,7 +67,7 @@ async fn accepted_upload_reads_back_identical_bytes_and_metadata() {
     assert_eq!(head.status().as_u16(), 200);
     assert_eq!(head.headers()["content-length"], "100000");
 
-    // Only the object and its sidecar are left: no temporary file.
+    // Only the object's blob and its record are left: no temporary file.
     let files = stack.files();
     assert_eq!(files.len(), 2, "{files:?}");
 }
@@ -311,7 +311,7 @@ async fn enforces_the_size_range_while_streaming() {
     let response = stack.upload(&form, &[], "s.bin", vec![b'y'; 1024]).await;
     assert_eq!(response.status().as_u16(), 204);
     let files = stack.files();
-    assert_eq!(files.len(), 2, "object and sidecar only: {files:?}");
+    assert_eq!(files.len(), 2, "blob and record only: {files:?}");
 }
 
 #[tokio::test]
@@ -536,11 +536,12 @@ async fn callback_to_the_demo_app_is_signed_verified_and_relayed() {
 
 #[tokio::test]
 async fn callback_app_down_answers_203_and_keeps_the_object() {
-    let stack = Stack::start().await;
-    // A port that nobody listens on.
+    // An allowed port that nobody listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
+    let stack =
+        Stack::start_with(|c| c.callback_allow = Some(vec![format!("127.0.0.1:{port}")])).await;
     let fields = CallbackSpec::new(
         format!("http://127.0.0.1:{port}/callback"),
         "object=${object}&size=${size}",
@@ -555,7 +556,10 @@ async fn callback_app_down_answers_203_and_keeps_the_object() {
     let response = stack.upload(&form, &[], "down.txt", b"kept".to_vec()).await;
     assert!(response.headers().contains_key("etag"));
     let body = expect_error(response, 203, "CallbackFailed").await;
-    assert!(body.contains("cannot connect"), "{body}");
+    assert!(
+        body.contains("OSS can not connect to your callbackUrl"),
+        "{body}"
+    );
     let got = stack
         .client
         .get(stack.object_url("cb/down.txt"))
@@ -682,13 +686,13 @@ async fn aborted_upload_leaves_no_object_and_no_temporary_file() {
         socket.write_all(&chunk).await.unwrap();
     }
     socket.flush().await.unwrap();
-    // The upload is being streamed into a temporary file...
+    // The upload is being streamed into a new blob...
     let mut streaming = false;
     for _ in 0..100 {
         if stack
             .files()
             .iter()
-            .any(|p| p.to_string_lossy().contains("tmp"))
+            .any(|p| p.to_string_lossy().contains("blobs"))
         {
             streaming = true;
             break;
@@ -723,6 +727,8 @@ async fn aborted_upload_leaves_no_object_and_no_temporary_file() {
 #[tokio::test]
 async fn virtual_host_style_and_cors() {
     let stack = Stack::start().await;
+    // The demo application's own origin is allowed by default.
+    let app_origin = stack.server.app_url().trim_end_matches('/').to_owned();
     let form = stack.sign(POLICY, "vh.txt");
     let addr = stack.server.oss_addr();
     let mut multipart = reqwest::multipart::Form::new();
@@ -740,7 +746,7 @@ async fn virtual_host_style_and_cors() {
             "host",
             format!("postpolicy-dev.oss.localhost:{}", addr.port()),
         )
-        .header("origin", "http://127.0.0.1:8080")
+        .header("origin", &app_origin)
         .multipart(multipart)
         .send()
         .await
@@ -752,7 +758,18 @@ async fn virtual_host_style_and_cors() {
     );
     assert_eq!(
         response.headers()["access-control-allow-origin"],
-        "http://127.0.0.1:8080"
+        app_origin.as_str()
+    );
+    assert!(
+        response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("ETag")
+    );
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-credentials")
     );
     let got = stack
         .client
@@ -769,7 +786,7 @@ async fn virtual_host_style_and_cors() {
     let preflight = stack
         .client
         .request(reqwest::Method::OPTIONS, stack.server.upload_url())
-        .header("origin", "http://127.0.0.1:8080")
+        .header("origin", &app_origin)
         .header("access-control-request-method", "POST")
         .header("access-control-request-headers", "content-type")
         .send()
@@ -876,8 +893,10 @@ async fn one_request_server(answer: &'static str) -> (String, tokio::task::JoinH
 
 #[tokio::test]
 async fn callback_body_carries_crc64_and_image_info_and_verifies() {
-    let stack = Stack::start().await;
     let (url, request) = one_request_server(r#"{"ok":true}"#).await;
+    let authority = reqwest::Url::parse(&url).unwrap();
+    let allow = format!("127.0.0.1:{}", authority.port().unwrap());
+    let stack = Stack::start_with(|c| c.callback_allow = Some(vec![allow])).await;
     let fields = CallbackSpec::new(
         url,
         "object=${object}&crc=${crc64}&w=${imageInfo.width}&h=${imageInfo.height}&f=${imageInfo.format}&op=${operation}&u=${x:uid}",

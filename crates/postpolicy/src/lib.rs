@@ -14,6 +14,7 @@
 //!     "expires in 1h
 //!      key starts-with \"user/42/\"
 //!      content-type in [image/png, image/jpeg]
+//!      x-oss-content-type in [image/png, image/jpeg]
 //!      content-length 1..10MiB",
 //! )?;
 //! let now = DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
@@ -24,7 +25,7 @@
 //! let form = signer.sign(&policy, now)?;
 //! assert_eq!(form.url, "https://examplebucket.oss-cn-hangzhou.aliyuncs.com");
 //! assert_eq!(form.field("x-oss-signature-version"), Some("OSS4-HMAC-SHA256"));
-//! assert_eq!(form.fields_to_fill, ["key", "Content-Type"]);
+//! assert_eq!(form.fields_to_fill, ["key", "Content-Type", "x-oss-content-type"]);
 //! # Ok::<(), postpolicy::Error>(())
 //! ```
 

@@ -24,6 +24,7 @@ pub const CODES: &[(&str, Severity)] = &[
     ("no-size-limit", Severity::Warning),
     ("long-expiration", Severity::Warning),
     ("secret-in-policy", Severity::Warning),
+    ("content-type-overridable", Severity::Warning),
 ];
 
 /// How far ahead an expiration may be before it is worth a warning.
@@ -135,6 +136,22 @@ pub fn lint(policy: &Policy, now: DateTime<Utc>) -> Vec<Diagnostic> {
                 );
             }
         }
+    }
+    // OSS stores `x-oss-content-type`, else the file part's Content-Type,
+    // else the Content-Type field: a condition on the field alone does not
+    // bind the stored type (a form may add `x-oss-content-type: text/html`).
+    let restricts = |name: &str| {
+        policy
+            .conditions
+            .iter()
+            .position(|c| c.field().is_some_and(|f| f.is(name)))
+    };
+    if let (Some(i), None) = (restricts("content-type"), restricts("x-oss-content-type")) {
+        report(
+            "content-type-overridable",
+            "`content-type` is restricted but `x-oss-content-type` is not: OSS stores `x-oss-content-type` (then the file part's own Content-Type) ahead of the Content-Type field, so an OSS form can still store any type, text/html included; restrict `x-oss-content-type` the same way".to_owned(),
+            Some(i),
+        );
     }
     if !policy
         .conditions
@@ -307,7 +324,7 @@ mod tests {
                 Condition::eq("key", "a/x"),
                 Condition::starts_with("key", "b/"),
                 Condition::eq("key", "a/y"),
-                Condition::one_of("content-type", Vec::<String>::new()),
+                Condition::one_of("cache-control", Vec::<String>::new()),
                 Condition::content_length(0, MAX_FORM_UPLOAD_BYTES + 1),
             ],
         );
@@ -386,5 +403,43 @@ mod tests {
             lint(&exact, now())
         );
         assert_eq!(exact.lint_with_key(None, now()), exact.lint(now()));
+    }
+
+    #[test]
+    fn content_type_alone_does_not_bind_the_stored_type() {
+        let base = || {
+            vec![
+                Condition::starts_with("key", "user/42/"),
+                Condition::content_length(1, 10),
+            ]
+        };
+        let mut only_field = base();
+        only_field.push(Condition::one_of(
+            "Content-Type",
+            ["image/png", "image/jpeg"],
+        ));
+        let found = lint(&Policy::new(hour(), only_field), now());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].code, "content-type-overridable");
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert_eq!(found[0].condition_index, Some(2));
+        assert!(found[0].message.contains("x-oss-content-type"));
+
+        let mut both = base();
+        both.push(Condition::starts_with("content-type", "image/"));
+        both.push(Condition::starts_with("x-oss-content-type", "image/"));
+        assert_eq!(codes(&Policy::new(hour(), both)), Vec::<&str>::new());
+        let mut stored_only = base();
+        stored_only.push(Condition::eq("x-oss-content-type", "image/png"));
+        assert_eq!(codes(&Policy::new(hour(), stored_only)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let mut names: Vec<&str> = CODES.iter().map(|(c, _)| *c).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CODES.len());
+        assert!(names.contains(&"content-type-overridable"));
     }
 }

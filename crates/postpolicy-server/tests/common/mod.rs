@@ -151,9 +151,9 @@ impl Stack {
         out
     }
 
-    /// Files under the data folder that are objects of the bucket.
+    /// The records of the bucket's objects (one per stored object).
     pub fn objects(&self) -> Vec<PathBuf> {
-        let bucket = self.dir.path().join("postpolicy-dev");
+        let bucket = self.dir.path().join("postpolicy-dev").join("keys");
         self.files()
             .into_iter()
             .filter(|p| p.starts_with(&bucket))
