@@ -55,6 +55,7 @@ UPLOAD_POLICY = Policy.parse(
     expires in 10m
     content-length 1..10MiB
     content-type in [image/png, image/jpeg, image/webp]
+    x-oss-content-type in [image/png, image/jpeg, image/webp]
     success_action_status = 201
     """
 )

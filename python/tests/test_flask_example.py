@@ -44,10 +44,14 @@ def client(example: ModuleType) -> Any:
 
 
 def browser_fields(token: dict[str, Any], key: str) -> list[tuple[str, str]]:
-    """What the upload page sends: the token's fields, the key filled in."""
+    """What the upload page sends: the token's fields, the key filled in, and
+    every type field it asks for (Content-Type, x-oss-content-type) set to
+    the file's type, as browser.js does."""
     fields = dict(token["fields"])
     fields["key"] = key
-    fields["Content-Type"] = "image/png"
+    for name in token["fields_to_fill"]:
+        if name.lower() in ("content-type", "x-oss-content-type"):
+            fields[name] = "image/png"
     return list(fields.items())
 
 
@@ -61,7 +65,7 @@ def test_upload_token_for_a_user(client: Any) -> None:
     assert token["fields"]["key"] == "user/42/${filename}"
     assert token["fields"]["success_action_status"] == "201"
     assert token["fields"]["x-oss-signature-version"] == "OSS4-HMAC-SHA256"
-    assert token["fields_to_fill"] == ["Content-Type"]
+    assert token["fields_to_fill"] == ["Content-Type", "x-oss-content-type"]
     # The fields keep their signing order through Flask's JSON.
     assert list(token["fields"])[-1] == "x-oss-signature"
 
