@@ -176,15 +176,19 @@ pub enum Expiration {
 
 impl Expiration {
     /// The instant this expiration denotes when the policy is signed at `now`.
-    /// A lifetime too large for the calendar saturates at the maximum date.
+    /// A lifetime that ends after the last instant policy JSON can write
+    /// (year 9999) saturates there, so the signed text says what it means.
     pub fn resolve(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         match *self {
             Expiration::At(at) => at,
-            Expiration::In { seconds } => i64::try_from(seconds)
-                .ok()
-                .and_then(chrono::TimeDelta::try_seconds)
-                .and_then(|d| now.checked_add_signed(d))
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            Expiration::In { seconds } => {
+                let latest = crate::wire::latest_instant();
+                i64::try_from(seconds)
+                    .ok()
+                    .and_then(chrono::TimeDelta::try_seconds)
+                    .and_then(|d| now.checked_add_signed(d))
+                    .map_or(latest, |at| at.min(latest))
+            }
         }
     }
 }

@@ -193,7 +193,16 @@ pub fn format_timestamp(at: DateTime<Utc>) -> String {
     out
 }
 
+/// The last instant policy JSON can write: 9999-12-31T23:59:59.999Z.
+pub(crate) fn latest_instant() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(253_402_300_799_999).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Writes `at` as `YYYY-MM-DDTHH:MM:SS.mmmZ`; an instant outside years
+/// 0000–9999 is written as the nearest one inside (never with wrapped digits).
 pub(crate) fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
+    let earliest = DateTime::from_timestamp(-62_167_219_200, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let at = at.clamp(earliest, latest_instant());
     let mut text = *b"0000-00-00T00:00:00.000Z";
     put_digits(&mut text, 0, 4, u32::try_from(at.year()).unwrap_or(0));
     put_digits(&mut text, 5, 2, at.month());
@@ -334,7 +343,11 @@ fn push_exact(out: &mut String, name: &str, value: &str) {
 
 fn push_condition(out: &mut String, condition: &Condition, sep: &str) {
     match condition {
-        Condition::Eq { field, value } => push_exact(out, field.written(), value),
+        // A map key loses one leading `$` when read, so a name that itself
+        // starts with `$` is written in the list form, where the `$` is explicit.
+        Condition::Eq { field, value } if !field.written().starts_with('$') => {
+            push_exact(out, field.written(), value)
+        }
         _ => push_condition_list(out, condition, sep),
     }
 }
@@ -696,6 +709,45 @@ mod tests {
             echo_condition(&c),
             r#"["in", "$x-oss-meta-category", ["photo", "video"]]"#
         );
+    }
+
+    /// Found by fuzzing (dsl): `expires in 18446744073709551615s` saturated at
+    /// chrono's last date (year 262142), written as `2142-12-31…`.
+    #[test]
+    fn lifetimes_past_year_9999_are_written_as_year_9999() {
+        let now = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
+        for seconds in [u64::MAX, 1 << 40, 300_000 * 365 * 86_400] {
+            let policy = Policy::new(Some(crate::Expiration::In { seconds }), vec![]);
+            assert_eq!(policy.expires_at(now), latest_instant());
+            assert_eq!(
+                to_json(&policy, now),
+                r#"{"expiration":"9999-12-31T23:59:59.999Z","conditions":[]}"#
+            );
+        }
+        let far = DateTime::from_timestamp(400_000_000_000, 0).unwrap();
+        assert_eq!(format_timestamp(far), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            format_timestamp(DateTime::<Utc>::MIN_UTC),
+            "0000-01-01T00:00:00.000Z"
+        );
+    }
+
+    /// Found by fuzzing (policy_json): `["eq","$$x","v"]` was written back as
+    /// `{"$x":"v"}`, which reads as the field `x`.
+    #[test]
+    fn a_field_name_starting_with_dollar_survives_reserialisation() {
+        let text = r#"{"expiration":"2027-01-01T00:00:00.000Z","conditions":[["eq","$$success_action_status","200"],{"$$k":"v"}]}"#;
+        let policy = from_json(text).unwrap();
+        assert_eq!(
+            policy.conditions[0].field().unwrap().written(),
+            "$success_action_status"
+        );
+        let json = to_json(&policy, DateTime::UNIX_EPOCH);
+        assert_eq!(
+            json,
+            r#"{"expiration":"2027-01-01T00:00:00.000Z","conditions":[["eq","$$success_action_status","200"],["eq","$$k","v"]]}"#
+        );
+        assert_eq!(from_json(&json).unwrap(), policy);
     }
 
     #[test]
