@@ -83,6 +83,19 @@ pub(crate) fn view_json(text: &str) -> Result<PolicyView<'_>, PolicyError> {
     }
 }
 
+/// What the single-pass scanner (`None` when it leaves the text to the tree
+/// parser) and the tree parser make of `text`, so a fuzz target can check that
+/// the scanner never accepts a document the tree parser reads otherwise.
+/// Only in `--cfg fuzzing` builds.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn scan_and_tree(text: &str) -> (Option<Policy>, Result<Policy, PolicyError>) {
+    (
+        scan::scan(text).map(PolicyView::into_policy),
+        from_json_tree(text).map(PolicyView::into_policy),
+    )
+}
+
 fn from_json_tree(text: &str) -> Result<PolicyView<'static>, PolicyError> {
     let value: Value = serde_json::from_str(text).map_err(|e| json_syntax_error(text, &e))?;
     let Value::Object(document) = value else {
