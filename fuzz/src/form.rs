@@ -336,6 +336,8 @@ enum Edit {
 
 #[derive(Arbitrary, Debug)]
 struct FileIn {
+    /// 0: the form has no file part (rare: most checks come after that one).
+    present: u8,
     filename: String,
     content_type: Option<String>,
     size: Option<u64>,
@@ -351,7 +353,7 @@ struct Built {
     callback: Option<(String, String, Vec<(String, String)>)>,
     /// Seconds from [`SIGNED_AT`] to the verifier's clock.
     now_offset: i32,
-    file: Option<FileIn>,
+    file: FileIn,
     after: Vec<(Name, String)>,
     edits: Vec<Edit>,
 }
@@ -412,10 +414,10 @@ impl Built {
         for edit in self.edits {
             apply(&mut fields, edit, &signed_conditions);
         }
-        let file = self.file.map(|f| FileInfo {
-            filename: f.filename,
-            content_type: f.content_type,
-            size: f.size,
+        let file = (self.file.present != 0).then_some(FileInfo {
+            filename: self.file.filename,
+            content_type: self.file.content_type,
+            size: self.file.size,
         });
         Some(Case {
             submission: Submission {
