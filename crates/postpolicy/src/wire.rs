@@ -737,6 +737,11 @@ mod tests {
                 r#"{"expiration":"9999-12-31T23:59:59.999Z","conditions":[]}"#
             );
         }
+        let minimized = Policy::parse("expires in 18446744073709551615s").unwrap();
+        assert_eq!(
+            to_json(&minimized, now),
+            r#"{"expiration":"9999-12-31T23:59:59.999Z","conditions":[]}"#
+        );
         let far = DateTime::from_timestamp(400_000_000_000, 0).unwrap();
         assert_eq!(format_timestamp(far), "9999-12-31T23:59:59.999Z");
         assert_eq!(
