@@ -8,7 +8,7 @@
 //!
 //! Besides not panicking: a spec that decodes writes back to JSON that
 //! decodes to the same spec, and a JSON body template that renders to valid
-//! JSON with plain values (`x`, `1`) still does with values full of quotes,
+//! JSON with plain text (`x`) still does with values full of quotes,
 //! backslashes and control characters (the escaping holds).
 
 #![no_main]
@@ -38,23 +38,24 @@ fn nasty_facts() -> ObjectFacts {
     }
 }
 
-/// The same variables with values that need no escaping anywhere.
+/// The same variables with text that needs no escaping anywhere (and the
+/// same numbers, which are never escaped).
 fn plain_facts() -> ObjectFacts {
     let x = || "x".to_owned();
     ObjectFacts {
         bucket: x(),
         object: x(),
         etag: x(),
-        size: 1,
+        size: u64::MAX,
         mime_type: x(),
         client_ip: x(),
         request_id: x(),
         operation: x(),
         content_md5: Some(x()),
-        crc64: Some(1),
+        crc64: Some(u64::MAX),
         image: Some(ImageInfo {
-            width: 1,
-            height: 1,
+            width: u32::MAX,
+            height: 0,
             format: x(),
         }),
         vpc_id: Some(x()),
