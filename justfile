@@ -20,6 +20,10 @@ test-node:
 test-browser:
     bash scripts/test-browser.sh
 
+# Fuzz every parser SECONDS per target (see scripts/fuzz.sh).
+fuzz SECONDS="60":
+    bash scripts/fuzz.sh {{SECONDS}}
+
 bench:
     cargo bench -p postpolicy --bench core
 

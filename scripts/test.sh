@@ -8,6 +8,9 @@ export CARGO_TERM_COLOR=never
 echo "== Rust: workspace tests =="
 cargo test --workspace --locked
 
+echo "== Fuzz smoke: every fuzz target for 20 s =="
+bash scripts/fuzz.sh 20
+
 echo "== Python =="
 bash scripts/test-python.sh
 

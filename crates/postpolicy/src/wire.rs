@@ -80,6 +80,19 @@ pub(crate) fn view_json(text: &str) -> Result<PolicyView<'_>, PolicyError> {
     }
 }
 
+/// What the single-pass scanner (`None` when it leaves the text to the tree
+/// parser) and the tree parser make of `text`, so a fuzz target can check that
+/// the scanner never accepts a document the tree parser reads otherwise.
+/// Only in `--cfg fuzzing` builds.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn scan_and_tree(text: &str) -> (Option<Policy>, Result<Policy, PolicyError>) {
+    (
+        scan::scan(text).map(PolicyView::into_policy),
+        from_json_tree(text).map(PolicyView::into_policy),
+    )
+}
+
 fn from_json_tree(text: &str) -> Result<PolicyView<'static>, PolicyError> {
     let value: Value = serde_json::from_str(text).map_err(|e| json_syntax_error(text, &e))?;
     let Value::Object(document) = value else {
@@ -190,7 +203,12 @@ pub fn format_timestamp(at: DateTime<Utc>) -> String {
     out
 }
 
+/// Writes `at` as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Callers check the range first
+/// (`crate::time`); an instant outside years 0000–9999 that still gets here
+/// (a hand-made `SignedForm`) is written as the nearest one inside, never
+/// with wrapped digits.
 pub(crate) fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
+    let at = at.clamp(crate::time::earliest(), crate::time::latest());
     let mut text = *b"0000-00-00T00:00:00.000Z";
     put_digits(&mut text, 0, 4, u32::try_from(at.year()).unwrap_or(0));
     put_digits(&mut text, 5, 2, at.month());
@@ -331,7 +349,11 @@ fn push_exact(out: &mut String, name: &str, value: &str) {
 
 fn push_condition(out: &mut String, condition: &Condition, sep: &str) {
     match condition {
-        Condition::Eq { field, value } => push_exact(out, field.written(), value),
+        // A map key loses one leading `$` when read, so a name that itself
+        // starts with `$` is written in the list form, where the `$` is explicit.
+        Condition::Eq { field, value } if !field.written().starts_with('$') => {
+            push_exact(out, field.written(), value)
+        }
         _ => push_condition_list(out, condition, sep),
     }
 }
@@ -693,6 +715,46 @@ mod tests {
             echo_condition(&c),
             r#"["in", "$x-oss-meta-category", ["photo", "video"]]"#
         );
+    }
+
+    /// Found by fuzzing (dsl): `expires in 18446744073709551615s` saturated at
+    /// chrono's last date (year 262142), written as `2142-12-31…`. A lifetime
+    /// past year 9999 is now an error, and a timestamp is never wrapped.
+    #[test]
+    fn lifetimes_past_year_9999_are_errors_and_never_wrapped() {
+        let now = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
+        for seconds in [u64::MAX, 1 << 40, 300_000 * 365 * 86_400] {
+            let policy = Policy::new(Some(crate::Expiration::In { seconds }), vec![]);
+            assert!(policy.expires_at(now).is_err(), "{seconds}");
+            assert!(to_json(&policy, now).is_err(), "{seconds}");
+        }
+        let minimized = Policy::parse("expires in 18446744073709551615s").unwrap();
+        let error = to_json(&minimized, now).unwrap_err().to_string();
+        assert!(!error.contains("2142"), "{error}");
+        let far = DateTime::from_timestamp(400_000_000_000, 0).unwrap();
+        assert_eq!(format_timestamp(far), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            format_timestamp(DateTime::<Utc>::MIN_UTC),
+            "0000-01-01T00:00:00.000Z"
+        );
+    }
+
+    /// Found by fuzzing (policy_json): `["eq","$$x","v"]` was written back as
+    /// `{"$x":"v"}`, which reads as the field `x`.
+    #[test]
+    fn a_field_name_starting_with_dollar_survives_reserialisation() {
+        let text = r#"{"expiration":"2027-01-01T00:00:00.000Z","conditions":[["eq","$$success_action_status","200"],{"$$k":"v"}]}"#;
+        let policy = from_json(text).unwrap();
+        assert_eq!(
+            policy.conditions[0].field().unwrap().written(),
+            "$success_action_status"
+        );
+        let json = to_json(&policy, DateTime::UNIX_EPOCH).unwrap();
+        assert_eq!(
+            json,
+            r#"{"expiration":"2027-01-01T00:00:00.000Z","conditions":[["eq","$$success_action_status","200"],["eq","$$k","v"]]}"#
+        );
+        assert_eq!(from_json(&json).unwrap(), policy);
     }
 
     #[test]
