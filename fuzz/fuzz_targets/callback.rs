@@ -42,7 +42,12 @@ fn signer() -> &'static CallbackSigner {
 /// OSS's own key URLs and a local dev endpoint.
 fn policy() -> &'static KeyUrlPolicy {
     static POLICY: OnceLock<KeyUrlPolicy> = OnceLock::new();
-    POLICY.get_or_init(|| KeyUrlPolicy::default().allow("http://127.0.0.1:8080"))
+    POLICY.get_or_init(
+        || match KeyUrlPolicy::default().allow("http://127.0.0.1:8080/") {
+            Ok(policy) => policy,
+            Err(e) => panic!("the fuzz key prefix is refused: {e}"),
+        },
+    )
 }
 
 fuzz_target!(|data: &[u8]| {
