@@ -1,6 +1,7 @@
 //! The multipart form reader on arbitrary bodies and boundaries, driven by a
-//! current-thread tokio runtime: `postpolicy_server::form::parse_multipart`
-//! (multer underneath, as in the upload endpoint).
+//! current-thread tokio runtime: `postpolicy_server::form::parse_multipart`,
+//! which runs the upload endpoint's own bounded reader (`form::read_form`,
+//! multer behind its byte scanner) with the default limits.
 //!
 //! The input is `BOUNDARY NUL BODY`, or just `BODY` (no NUL byte), in which
 //! case the reader takes the boundary from the body's first line. Besides not
