@@ -44,6 +44,22 @@ PATH="$no_cargo_path" command -v cargo >/dev/null && fail "cargo is still on the
 PATH="$no_cargo_path" command -v node >/dev/null || fail "node shares a folder with cargo; the no-cargo PATH would lose it"
 without_cargo() { PATH="$no_cargo_path" "$@"; }
 
+find_python() {
+    local prefix
+    if command -v pyenv >/dev/null 2>&1 && prefix="$(pyenv prefix "$1" 2>/dev/null)" && [ -x "$prefix/bin/python$1" ]; then
+        echo "$prefix/bin/python$1"
+    elif command -v "python$1" >/dev/null 2>&1 && "python$1" -c '' 2>/dev/null; then
+        command -v "python$1"
+    else
+        fail "Python $1 is not installed: install it (\`pyenv install $1\`, or your system's python$1 package), or narrow the versions with POSTPOLICY_PYTHONS"
+    fi
+}
+# Every Python first: a missing one fails now, not after the builds.
+declare -A python_of
+for v in $pythons; do
+    python_of[$v]="$(find_python "$v")" || exit 1
+done
+
 section "Sources: one version, npm files, copies, workflow (tests/packages/release.test.mjs)"
 node --test tests/packages/release.test.mjs
 version="$(node -p "require('./node/package.json').version")"
@@ -102,16 +118,6 @@ wheel="${wheels[0]}"
 sdist="$dist/postpolicy-$version.tar.gz"
 [ -f "$sdist" ] || fail "no sdist $sdist"
 
-find_python() {
-    local prefix
-    if command -v pyenv >/dev/null 2>&1 && prefix="$(pyenv prefix "$1" 2>/dev/null)" && [ -x "$prefix/bin/python$1" ]; then
-        echo "$prefix/bin/python$1"
-    elif command -v "python$1" >/dev/null 2>&1 && "python$1" -c '' 2>/dev/null; then
-        command -v "python$1"
-    else
-        fail "Python $1 is not installed: install it (\`pyenv install $1\`, or your system's python$1 package), or narrow the versions with POSTPOLICY_PYTHONS"
-    fi
-}
 # Installs the test requirements into the venv $1 and runs the suite from a
 # folder outside the checkout, so that `postpolicy` is the installed one.
 run_suite() {
@@ -127,9 +133,8 @@ print('postpolicy', postpolicy.__version__, 'from', postpolicy.__file__)")
 }
 for v in $pythons; do
     section "Python $v: the wheel in a fresh venv, no cargo on the PATH"
-    py="$(find_python "$v")" || exit 1
     venv="$tmp/venv-$v"
-    "$py" -m venv "$venv"
+    "${python_of[$v]}" -m venv "$venv"
     without_cargo "$venv/bin/python" -m pip install --quiet --no-index "$wheel"
     without_cargo run_suite "$venv"
 done
@@ -137,8 +142,7 @@ done
 last="${pythons##* }"
 section "Python $last: the sdist, built from source by pip (with cargo)"
 venv="$tmp/venv-sdist"
-py="$(find_python "$last")" || exit 1
-"$py" -m venv "$venv"
+"${python_of[$last]}" -m venv "$venv"
 # No pip cache: a wheel cached from an earlier run would skip the build. Its
 # own target dir: pip's build uses another Python and an explicit --target,
 # which would invalidate the workspace's host build (pyo3's configuration).
