@@ -144,8 +144,11 @@ section "Python $last: the sdist, built from source by pip (with cargo)"
 venv="$tmp/venv-sdist"
 "${python_of[$last]}" -m venv "$venv"
 # No pip cache: a wheel cached from an earlier run would skip the build. Its
-# own target dir: pip's build uses another Python and an explicit --target,
-# which would invalidate the workspace's host build (pyo3's configuration).
+# own target dir: pip's build uses another Python, which would invalidate the
+# workspace's build of pyo3. The sdist's files all carry one fixed mtime, which
+# cargo would take for "unchanged since the last run": our crates' artifacts
+# go first, so that pip compiles this sdist's sources.
+cargo clean --quiet --release --target-dir "$work/sdist-target" -p postpolicy -p postpolicy-python
 CARGO_TARGET_DIR="$work/sdist-target" "$venv/bin/python" -m pip install --no-cache-dir "$sdist" | tee "$tmp/sdist.log"
 grep -q "Building wheel for postpolicy" "$tmp/sdist.log" || fail "pip did not build the sdist"
 run_suite "$venv"
