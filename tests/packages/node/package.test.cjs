@@ -43,6 +43,15 @@ test('require: the installed package, with the addon of the platform package', (
   )
 })
 
+test('installing runs nothing: no install-time scripts in either package', () => {
+  for (const name of ['postpolicy', platformPackage]) {
+    const scripts = require(`${name}/package.json`).scripts ?? {}
+    for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) {
+      assert.equal(scripts[hook], undefined, `${name} has a ${hook} script`)
+    }
+  }
+})
+
 test('package exports: the entry points, browser.js, and nothing else', () => {
   assert.equal(require.resolve('postpolicy/express'), path.join(modules, 'postpolicy', 'express.js'))
   assert.equal(require.resolve('postpolicy/browser.js'), path.join(modules, 'postpolicy', 'browser.js'))
