@@ -20,6 +20,9 @@ test-node:
 test-browser:
     bash scripts/test-browser.sh
 
+test-packages:
+    bash scripts/test-packages.sh
+
 bench:
     cargo bench -p postpolicy --bench core
 
