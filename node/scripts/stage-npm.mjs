@@ -17,7 +17,7 @@
 //                    (repeatable; default: all of them). Each needs its addon.
 // Needs node/node_modules (npm ci) for @napi-rs/cli; prints what it packed as JSON.
 
-import { execFileSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -56,8 +56,14 @@ try {
   fail(`@napi-rs/cli is not installed in ${nodeDir}/node_modules: run \`npm ci\` there first`)
 }
 
+// Runs a command; its output is returned, or shown whole when it fails.
 function run(command, args, cwd) {
-  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], shell: process.platform === 'win32' })
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', shell: process.platform === 'win32', maxBuffer: 64 << 20 })
+  if (result.status !== 0) {
+    fail(`\`${path.basename(command)} ${args.join(' ')}\` failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout ?? ''}${result.stderr ?? ''}`)
+  }
+  process.stderr.write(result.stderr)
+  return result.stdout
 }
 const napi = (args, cwd) => run(process.execPath, [napiBin, ...args], cwd)
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'))
@@ -70,52 +76,50 @@ function pack(dir, destination) {
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'postpolicy-stage-'))
-try {
-  // The main package is exactly what `npm pack` takes from node/ (its `files`).
-  const mainTarball = pack(nodeDir, work)
-  run('tar', ['-xzf', mainTarball, '-C', work], work)
-  const stage = path.join(work, 'package')
+process.on('exit', () => rmSync(work, { recursive: true, force: true })) // fail() exits too
 
-  const manifest = readJson(path.join(stage, 'package.json'))
-  // `prepare` builds the addon in a checkout; npm never runs it for a registry
-  // install, but would list it among the dependency scripts to approve.
-  // `overrides` only steers the checkout's own devDependencies.
-  delete manifest.scripts.prepare
-  delete manifest.overrides
-  const configured = manifest.napi.targets
-  if (values.target) {
-    const unknown = values.target.filter((t) => !configured.includes(t))
-    if (unknown.length) fail(`not in package.json's napi.targets: ${unknown.join(', ')}`)
-    manifest.napi.targets = values.target
-  }
-  writeJson(path.join(stage, 'package.json'), manifest)
+// The main package is exactly what `npm pack` takes from node/ (its `files`).
+const mainTarball = pack(nodeDir, work)
+run('tar', ['-xzf', mainTarball, '-C', work], work)
+const stage = path.join(work, 'package')
 
-  napi(['create-npm-dirs', '--npm-dir', 'npm'], stage)
-  napi(['artifacts', '--output-dir', artifacts, '--npm-dir', 'npm'], stage)
-  const platformDirs = readdirSync(path.join(stage, 'npm')).sort()
-  if (platformDirs.length !== manifest.napi.targets.length) {
-    fail(`napi made ${platformDirs.length} platform packages for ${manifest.napi.targets.length} targets`)
-  }
-  for (const dir of platformDirs) {
-    const platform = readJson(path.join(stage, 'npm', dir, 'package.json'))
-    if (!existsSync(path.join(stage, 'npm', dir, platform.main))) {
-      fail(`no addon for ${platform.name}: expected ${path.join(artifacts, platform.main)}`)
-    }
-  }
-  // Sets the main package's optionalDependencies to the platform packages
-  // (publishing them and GitHub releases are left to the caller).
-  napi(['pre-publish', '--npm-dir', 'npm', '--tag-style', 'npm', '--no-gh-release', '--skip-optional-publish'], stage)
-  const staged = readJson(path.join(stage, 'package.json'))
-  const platformPackages = []
-  for (const dir of platformDirs) {
-    const platform = readJson(path.join(stage, 'npm', dir, 'package.json'))
-    if (platform.version !== staged.version || staged.optionalDependencies?.[platform.name] !== staged.version) {
-      fail(`${platform.name}@${platform.version} is not the main package's optional dependency at ${staged.version}`)
-    }
-    platformPackages.push(pack(path.join(stage, 'npm', dir), path.join(out, 'platforms')))
-  }
-  const main = pack(stage, path.join(out, 'main'))
-  console.log(JSON.stringify({ version: staged.version, main, platforms: platformPackages }, null, 2))
-} finally {
-  rmSync(work, { recursive: true, force: true })
+const manifest = readJson(path.join(stage, 'package.json'))
+// `prepare` builds the addon in a checkout; npm never runs it for a registry
+// install, but would list it among the dependency scripts to approve.
+// `overrides` only steers the checkout's own devDependencies.
+delete manifest.scripts.prepare
+delete manifest.overrides
+const configured = manifest.napi.targets
+if (values.target) {
+  const unknown = values.target.filter((t) => !configured.includes(t))
+  if (unknown.length) fail(`not in package.json's napi.targets: ${unknown.join(', ')}`)
+  manifest.napi.targets = values.target
 }
+writeJson(path.join(stage, 'package.json'), manifest)
+
+napi(['create-npm-dirs', '--npm-dir', 'npm'], stage)
+napi(['artifacts', '--output-dir', artifacts, '--npm-dir', 'npm'], stage)
+const platformDirs = readdirSync(path.join(stage, 'npm')).sort()
+if (platformDirs.length !== manifest.napi.targets.length) {
+  fail(`napi made ${platformDirs.length} platform packages for ${manifest.napi.targets.length} targets`)
+}
+for (const dir of platformDirs) {
+  const platform = readJson(path.join(stage, 'npm', dir, 'package.json'))
+  if (!existsSync(path.join(stage, 'npm', dir, platform.main))) {
+    fail(`no addon for ${platform.name}: expected ${path.join(artifacts, platform.main)}`)
+  }
+}
+// Sets the main package's optionalDependencies to the platform packages
+// (publishing them and GitHub releases are left to the caller).
+napi(['pre-publish', '--npm-dir', 'npm', '--tag-style', 'npm', '--no-gh-release', '--skip-optional-publish'], stage)
+const staged = readJson(path.join(stage, 'package.json'))
+const platformPackages = []
+for (const dir of platformDirs) {
+  const platform = readJson(path.join(stage, 'npm', dir, 'package.json'))
+  if (platform.version !== staged.version || staged.optionalDependencies?.[platform.name] !== staged.version) {
+    fail(`${platform.name}@${platform.version} is not the main package's optional dependency at ${staged.version}`)
+  }
+  platformPackages.push(pack(path.join(stage, 'npm', dir), path.join(out, 'platforms')))
+}
+const main = pack(stage, path.join(out, 'main'))
+console.log(JSON.stringify({ version: staged.version, main, platforms: platformPackages }, null, 2))
