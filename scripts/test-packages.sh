@@ -22,7 +22,13 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_TERM_COLOR=never
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 work="$CARGO_TARGET_DIR/packages" # kept between runs: the build tools' venv and the artifacts
-tmp="$(mktemp -d)"
+# Scratch space for the venvs, the app and the install root: a tmpfs when it
+# has room, as deleting their ~20k files from a disk can take a minute.
+scratch="${TMPDIR:-/tmp}"
+if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')" -gt 2097152 ]; then
+    scratch=/dev/shm
+fi
+tmp="$(mktemp -d "$scratch/postpolicy-packages.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 pythons="${POSTPOLICY_PYTHONS:-3.9 3.10 3.11 3.12 3.13}"
 started=$SECONDS
