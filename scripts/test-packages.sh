@@ -117,7 +117,9 @@ if [ ! -x "$tools/bin/maturin" ]; then
 fi
 dist="$work/dist"
 rm -rf "$dist"
-(cd python && "$tools/bin/maturin" build --release --locked --out "$dist" && "$tools/bin/maturin" sdist --out "$dist")
+# --target as `napi build --platform` passes it: the two release builds then
+# share target/<host>/release and compile the common dependencies once.
+(cd python && "$tools/bin/maturin" build --release --locked --target "$host" --out "$dist" && "$tools/bin/maturin" sdist --out "$dist")
 wheels=("$dist"/postpolicy-"$version"-cp39-abi3-*.whl)
 [ "${#wheels[@]}" -eq 1 ] && [ -f "${wheels[0]}" ] || fail "expected one abi3 wheel of $version in $dist"
 wheel="${wheels[0]}"
