@@ -24,6 +24,9 @@ test-browser:
 fuzz SECONDS="60":
     bash scripts/fuzz.sh {{SECONDS}}
 
+test-packages:
+    bash scripts/test-packages.sh
+
 bench:
     cargo bench -p postpolicy --bench core
 

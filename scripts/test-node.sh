@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../node"
 
 echo "-- npm ci"
-# The package's install script would build the addon too; it is built below,
+# The package's prepare script would build the addon too; it is built below,
 # once, with the exact command of the issue.
 POSTPOLICY_SKIP_BUILD=1 npm ci --no-audit --no-fund
 

@@ -17,6 +17,9 @@ bash scripts/test-python.sh
 echo "== Node =="
 bash scripts/test-node.sh
 
+echo "== Packages: npm tarballs, wheel on Python 3.9-3.13, sdist, crates (no Rust for users) =="
+bash scripts/test-packages.sh
+
 echo "== Security (Python and Node halves) =="
 bash scripts/test-security.sh
 

@@ -24,7 +24,7 @@ use crate::ServerError;
 use crate::store::Store;
 
 /// The browser helper, shipped in the npm package and served to the page.
-const BROWSER_JS: &str = include_str!("../../../node/browser.js");
+const BROWSER_JS: &str = include_str!("../assets/browser.js");
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 
 /// The callback body the demo asks for (JSON, OSS system variables plus the

@@ -55,3 +55,8 @@ pub use sign::{
 pub use time::TimeRangeError;
 pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier, explain};
 pub use verify_s3::S3Verifier;
+
+// The crate README (the crates.io page) is tested as documentation.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,11 +1,19 @@
 'use strict'
-// npm `install` script: make sure the native addon exists for this platform.
+// npm `prepare` script of a checkout: make sure the native addon exists for
+// this platform, building it from source when it does not.
 //
-// A package that ships a prebuilt `postpolicy.<platform>.node` loads it as is.
-// Otherwise the addon is built from source, from the Rust crate beside this
-// folder (../bindings/node), with `napi build` from @napi-rs/cli: the copy in
+// npm runs `prepare` for `npm install` / `npm ci` inside node/ and for
+// `npm install ./node` from elsewhere (a linked folder), never for a package
+// installed from the registry or a tarball: the published package gets its
+// addon from the platform package (`postpolicy-<platform>`, an optional
+// dependency), so installing it never compiles anything.
+//
+// An addon that already loads (built before, or a platform package installed)
+// is kept. Otherwise it is built from the Rust crate beside this folder
+// (../bindings/node) with `napi build` from @napi-rs/cli: the copy in
 // node_modules when devDependencies are installed, else the same version from
 // the npm registry through npx. Needs a Rust toolchain (cargo) on the PATH.
+// POSTPOLICY_SKIP_BUILD=1 skips it (scripts/test-node.sh builds on its own).
 
 const { spawnSync } = require('node:child_process')
 const { existsSync, readFileSync } = require('node:fs')
@@ -33,9 +41,12 @@ function napiCli() {
 }
 
 if (process.env.POSTPOLICY_SKIP_BUILD === '1') process.exit(0)
+// npm also runs `prepare` before `npm pack` and `npm publish`; the main package
+// ships no addon (the platform packages do), so there is nothing to build then.
+if (process.env.npm_command === 'pack' || process.env.npm_command === 'publish') process.exit(0)
 if (loads()) process.exit(0)
 if (!existsSync(manifest)) {
-  console.error(`postpolicy: no prebuilt addon for ${process.platform}-${process.arch}, and no Rust source at ${manifest} to build one`)
+  console.error(`postpolicy: the addon does not load for ${process.platform}-${process.arch}, and there is no Rust source at ${manifest} to build it from`)
   process.exit(1)
 }
 const [command, ...prefix] = napiCli()
