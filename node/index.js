@@ -1107,8 +1107,11 @@ exports.fetchPublicKeyPem = fetchPublicKeyPem
 exports.verifyCallback = verifyCallback
 exports.callbackStringToSign = callbackStringToSign
 // The guarded addon, for the test suite's proof that a panic is thrown as
-// `code: 'Internal'` (tests/security/node); never set in production.
-if (process.env.POSTPOLICY_TEST_HOOKS === '1') exports.__native = native
+// `code: 'Internal'` (tests/security/node); never set in production. The
+// name is computed so that Node's static scan of CommonJS exports (what
+// `import { … } from 'postpolicy'` offers) does not list it.
+const TEST_HOOK_EXPORT = ['__', 'native'].join('')
+if (process.env.POSTPOLICY_TEST_HOOKS === '1') exports[TEST_HOOK_EXPORT] = native
 exports.uploadToken = function uploadToken(options) {
   return require('./express.js').uploadToken(options)
 }
