@@ -486,7 +486,7 @@ impl KeySource for Keys<'_> {
     }
 }
 
-/// Checks that a callback request was signed by OSS (spec §6.2) and returns
+/// Checks that a callback request was signed by OSS (docs/oss.md#callback-signature) and returns
 /// `VerifiedCallback`, or raises `CallbackError`.
 ///
 /// `path` is the raw (still percent-encoded) path, `query` the raw query

@@ -62,7 +62,7 @@ pub fn to_pyerr(py: Python<'_>, error: impl Into<postpolicy::Error>) -> PyErr {
 pub fn rejected<'py>(py: Python<'py>, r: &postpolicy::Rejected) -> PyResult<Bound<'py, PyAny>> {
     instantiate::<py::Rejected>(py, &r.to_string(), "REJECTED", |kw| {
         kw.set_item(pyo3::intern!(py, "status"), r.status)?;
-        kw.set_item(pyo3::intern!(py, "code"), r.code)?;
+        kw.set_item(pyo3::intern!(py, "code"), r.service_code)?;
         kw.set_item(pyo3::intern!(py, "message"), &r.message)?;
         kw.set_item(pyo3::intern!(py, "condition_index"), r.condition_index)?;
         kw.set_item(pyo3::intern!(py, "reason"), &r.reason)
