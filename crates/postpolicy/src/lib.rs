@@ -34,6 +34,7 @@ pub mod callback;
 mod diagnostic;
 pub mod dsl;
 mod error;
+mod gcs_key;
 pub mod lint;
 mod policy;
 mod policy_view;
@@ -47,10 +48,11 @@ pub use builder::PolicyBuilder;
 pub use callback::CallbackError;
 pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
+pub use gcs_key::{GcsCredentials, ServiceAccountKey};
 pub use policy::{ByteRange, Condition, Expiration, Field, MAX_FORM_UPLOAD_BYTES, Policy};
 pub use sign::{
-    Credentials, OssSigner, OssVersion, S3Signer, Secret, SignOptions, SignedForm, sign_s3_v4,
-    sign_v1, sign_v4,
+    Credentials, GcsSigner, GcsUrlStyle, OssSigner, OssVersion, S3Signer, Secret, SignOptions,
+    SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,
 };
 pub use time::{TimeRangeError, check_now};
 pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier};
