@@ -477,11 +477,7 @@ impl PyVerifiedCallback {
 /// by the Python function (kept afterwards when the source caches). What the
 /// function raises is the cause of the error, or propagates as it is when it
 /// is not an `Exception` (`KeyboardInterrupt`, …).
-fn key_for(
-    py: Python<'_>,
-    key_source: &Bound<'_, PyAny>,
-    url: &str,
-) -> PyResult<Arc<PublicKey>> {
+fn key_for(py: Python<'_>, key_source: &Bound<'_, PyAny>, url: &str) -> PyResult<Arc<PublicKey>> {
     let cached = key_source.cast::<PyCachedKeySource>().ok();
     let fetch = match &cached {
         Some(cached) => {
