@@ -173,7 +173,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=21, help="timed rounds per implementation")
     parser.add_argument("--min-time", type=float, default=0.05, help="seconds per round (about)")
     parser.add_argument(
-        "--goal", type=float, default=15.0, help="required speed-up over seed style"
+        "--goal", type=float, default=20.0, help="required speed-up over seed style"
     )
     args = parser.parse_args(argv)
 
