@@ -238,7 +238,8 @@ class S3Signer:
 
 @final
 class SignedForm:
-    """A signed upload form: POST `fields` (in order) to `url`, file last."""
+    """A signed upload form: POST `fields` (in order) to `url`, with the file
+    as the last part, named `file`; `to_json()` is the token for the browser."""
 
     @property
     def url(self) -> str: ...
@@ -313,7 +314,17 @@ class Verifier:
         now: Optional[datetime.datetime] = None,
         fields_after_file: Optional[_Fields] = None,
     ) -> Accepted:
-        """Returns Accepted or raises Rejected."""
+        """Returns Accepted or raises Rejected; a callable `keys` is asked
+        once, for the access key id the form names."""
+    def explain(
+        self,
+        policy: Policy,
+        fields: _Fields,
+        file: _File,
+        now: Optional[datetime.datetime] = None,
+        fields_after_file: Optional[_Fields] = None,
+    ) -> list[Rejected]:
+        """Every reason OSS would reject the submission (not raised)."""
     @property
     def bucket(self) -> str: ...
 

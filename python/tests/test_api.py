@@ -561,6 +561,57 @@ def test_callable_keys_exceptions_propagate(signer: OssSigner, policy: Policy) -
     assert fine.verify(submitted(form), PNG, now=NOW).status == 201
 
 
+def test_callable_keys_are_asked_once_for_the_form_s_key_id(
+    credentials: Credentials, policy: Policy
+) -> None:
+    asked: list[str] = []
+
+    def lookup(key_id: str) -> Optional[str]:
+        asked.append(key_id)
+        return SECRET
+
+    v = Verifier(BUCKET, REGION, lookup)
+    for version in ("v1", "v4"):
+        form = OssSigner(credentials, REGION, BUCKET, version=version).sign(policy, now=NOW)
+        assert v.verify(submitted(form), PNG, now=NOW).access_key_id == KEY_ID
+    assert asked == [KEY_ID, KEY_ID]
+    # An unsigned form names no key: the store is not asked.
+    with pytest.raises(Rejected) as info:
+        v.verify([("key", "user/42/cat.png")], PNG, now=NOW)
+    assert info.value.service_code == "AccessDenied"
+    assert asked == [KEY_ID, KEY_ID]
+
+
+def test_callable_keys_from_several_threads(credentials: Credentials, policy: Policy) -> None:
+    # The store is asked on the calling thread; the verification itself runs
+    # without the interpreter, so threads share one verifier.
+    import concurrent.futures
+
+    other = Credentials("LTAI5tOtherKey000001", "OtherSecretKZo149BD9GLPNiDIEm")
+    secrets = {KEY_ID: SECRET, other.access_key_id: "OtherSecretKZo149BD9GLPNiDIEm"}
+    v = Verifier(BUCKET, REGION, secrets.get)
+    forms = [OssSigner(c, REGION, BUCKET).sign(policy, now=NOW) for c in (credentials, other)] * 50
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(lambda f: v.verify(submitted(f), PNG, now=NOW).access_key_id, forms))
+    assert ids == [KEY_ID, other.access_key_id] * 50
+
+
+def test_verifier_explain_is_a_method(policy: Policy) -> None:
+    v = Verifier(BUCKET, REGION, {KEY_ID: SECRET})
+    sent = [("key", "elsewhere/a.exe"), ("Content-Type", "application/x-msdownload")]
+    big = FileInfo("a.exe", None, 20 * 1024 * 1024)
+    failures = v.explain(policy, sent, big, now=NOW)
+    assert [(f.service_code, f.condition_index) for f in failures] == [
+        (f.service_code, f.condition_index)
+        for f in postpolicy.explain(policy, sent, big, now=NOW, bucket=BUCKET)
+    ]
+    assert failures and all(isinstance(f, Rejected) for f in failures)
+    pinned = Policy.parse("bucket = examplebucket\nkey = a")
+    assert v.explain(pinned, [("key", "a")], PNG, now=NOW) == []
+    other = Verifier("otherbucket", REGION, {})
+    assert [f.condition_index for f in other.explain(pinned, [("key", "a")], PNG, now=NOW)] == [0]
+
+
 def test_clock_skew(credentials: Credentials, policy: Policy) -> None:
     future = NOW + datetime.timedelta(minutes=10)
     form = OssSigner(credentials, REGION, BUCKET).sign(policy, now=future)
