@@ -417,6 +417,41 @@ fn explain_names_every_failing_condition() {
 }
 
 /// `GET path` over a raw socket; returns (status line, body).
+#[test]
+fn check_warns_about_string_size_bounds_in_wire_json() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[["starts-with","$key","a/"],["content-length-range","1","100"]]}"#;
+    let json = write(dir.path(), "p.json", text);
+    let (code, stdout, _) = run(&mut postpolicy(&["check", &json, "--format", "json"]));
+    assert_eq!(code, 0, "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let found: Vec<&serde_json::Value> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "range-bounds-as-strings")
+        .collect();
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert_eq!(found[0]["severity"], "warning");
+    assert_eq!(found[0]["condition_index"], 1);
+    assert!(found[0]["message"].as_str().unwrap().contains("Garage"));
+
+    // The same policy as a `policy` form field (base64).
+    let b64 = write(
+        dir.path(),
+        "p.b64",
+        &base64::engine::general_purpose::STANDARD.encode(text),
+    );
+    let (_, _, stderr) = run(&mut postpolicy(&["check", &b64]));
+    assert!(stderr.contains("range-bounds-as-strings"), "{stderr}");
+
+    // Numbers, or the DSL (which has no strings for sizes): no such warning.
+    let numbers = write(dir.path(), "n.json", &text.replace("\"1\",\"100\"", "1,100"));
+    let (_, _, stderr) = run(&mut postpolicy(&["check", &numbers]));
+    assert!(!stderr.contains("range-bounds-as-strings"), "{stderr}");
+}
+
 fn http_get(addr: &str, path: &str) -> (String, String) {
     let mut socket = std::net::TcpStream::connect(addr).unwrap();
     write!(
