@@ -255,6 +255,7 @@ mod tests {
             ],
             expires_at: chrono::DateTime::UNIX_EPOCH,
             fields_to_fill: vec!["Content-Type".into()],
+            rules: postpolicy::Rules::default(),
         }
     }
 

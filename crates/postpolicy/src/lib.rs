@@ -37,6 +37,7 @@ pub mod error;
 pub mod lint;
 pub mod policy;
 mod policy_view;
+pub mod rules;
 pub mod sign;
 pub mod time;
 pub mod verify;
@@ -48,6 +49,7 @@ pub use callback::{CallbackFields, CallbackSpec, verify_callback};
 pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
 pub use policy::{ByteRange, Condition, Expiration, Field, Policy};
+pub use rules::{Rule, Rules};
 pub use sign::{
     Credentials, FormSigner, OssSigner, OssVersion, S3Signer, Secret, SignOptions, SignedForm,
     sign_s3_v4, sign_v1, sign_v4,

@@ -290,6 +290,7 @@ impl FormSigner for S3Signer {
 }
 
 impl SignatureFields for S3Signer {
+    const DIALECT: crate::rules::Dialect = crate::rules::Dialect::S3;
     const SIGNER_FIELDS: &'static [&'static str] = &[
         "policy",
         "x-amz-algorithm",
