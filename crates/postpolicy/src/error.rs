@@ -66,6 +66,13 @@ pub enum SignatureError {
     InvalidVersion(String),
     #[error("invalid endpoint `{0}`: expected an http(s) URL or a host name")]
     InvalidEndpoint(String),
+    /// A signer setting that cannot work (a GCS URL style, host name, bucket).
+    #[error("invalid {setting} `{value}`: {expected}")]
+    InvalidSetting {
+        setting: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error("condition {index} uses `{operator}`, which {dialect} does not support")]
     UnsupportedCondition {
         index: usize,

@@ -34,6 +34,7 @@ pub mod callback;
 pub mod diagnostic;
 pub mod dsl;
 pub mod error;
+mod gcs_key;
 pub mod lint;
 pub mod policy;
 mod policy_view;
@@ -48,11 +49,12 @@ pub use builder::PolicyBuilder;
 pub use callback::{CallbackFields, CallbackSpec, verify_callback};
 pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
+pub use gcs_key::{GcsCredentials, ServiceAccountKey};
 pub use policy::{ByteRange, Condition, Expiration, Field, Policy};
 pub use rules::{Rule, Rules};
 pub use sign::{
-    Credentials, FormSigner, OssSigner, OssVersion, S3Signer, Secret, SignOptions, SignedForm,
-    sign_s3_v4, sign_v1, sign_v4,
+    Credentials, FormSigner, GcsSigner, GcsUrlStyle, OssSigner, OssVersion, S3Signer, Secret,
+    SignOptions, SignedForm, sign_s3_v4, sign_v1, sign_v4,
 };
 pub use time::TimeRangeError;
 pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier, explain};

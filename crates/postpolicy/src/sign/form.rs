@@ -263,7 +263,7 @@ pub(crate) struct Prepared<'p, 'f> {
 
 impl Prepared<'_, '_> {
     /// The user's and the trailing conditions, in order (after `fixed`).
-    fn conditions(&self) -> impl Iterator<Item = &Condition> {
+    pub(crate) fn conditions(&self) -> impl Iterator<Item = &Condition> {
         let fixed = self.fixed;
         self.policy
             .conditions

@@ -1,6 +1,7 @@
 //! Signing: credentials, the OSS signers, and the signed form a browser needs.
 
 mod form;
+pub mod gcs;
 mod key;
 mod oss;
 pub mod oss_v1;
@@ -9,6 +10,7 @@ pub mod s3_v4;
 
 pub(crate) use form::key_condition;
 pub use form::{FormSigner, SignOptions, SignedForm};
+pub use gcs::{GcsSigner, GcsUrlStyle};
 pub use key::Secret;
 pub use oss::{OssSigner, OssVersion};
 pub use oss_v1::sign_v1;
