@@ -38,6 +38,7 @@ mod gcs_key;
 pub mod lint;
 mod policy;
 mod policy_view;
+pub mod rules;
 mod sign;
 mod time;
 mod verify;
@@ -50,6 +51,7 @@ pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
 pub use gcs_key::{GcsCredentials, ServiceAccountKey};
 pub use policy::{ByteRange, Condition, Expiration, Field, MAX_FORM_UPLOAD_BYTES, Policy};
+pub use rules::Rules;
 pub use sign::{
     Credentials, GcsSigner, GcsUrlStyle, OssSigner, OssVersion, S3Signer, Secret, SignOptions,
     SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,

@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use crate::policy::{ByteRange, Condition, MAX_FORM_UPLOAD_BYTES, Policy};
 use crate::policy_view::ConditionView;
+use crate::rules::{self, Dialect};
 use crate::sign::KeyIdCache;
 use crate::sign::oss_v1::verify_v1;
 use crate::sign::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, TERMINATOR, verify_v4};
@@ -29,10 +30,8 @@ const DEFAULT_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(15);
 const MAX_V4_VALIDITY: TimeDelta = TimeDelta::days(7);
 
 const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your key and signing method.";
-const KEY_REQUIRED: &str = "The bucket POST must contain the specified 'key'. If it is specified, please check the order of the fields";
 const MALFORMED: &str = "The body of your POST request is not well-formed multipart/form-data";
 const POLICY_EXPIRED: &str = "Invalid according to Policy: Policy expired.";
-const CONDITION_FAILED: &str = "Invalid according to Policy: Policy Condition failed: ";
 const UNKNOWN_KEY_ID: &str = "The OSS Access Key Id you provided does not exist in our records.";
 
 /// The file part of a form: its `filename`, its part `Content-Type`, and its
@@ -589,15 +588,17 @@ fn check_structure(submission: &Submission) -> Result<(), Rejected> {
             .fields_after_file
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("key"));
+        let failure = rules::key_required(Dialect::Oss);
+        let reason = if after {
+            "the `key` field comes after the file part; fields after the file are ignored, so put `key` before it".to_owned()
+        } else {
+            failure.reason.render(&[])
+        };
         return Err(Rejected::new(
-            400,
-            "InvalidArgument",
-            KEY_REQUIRED,
-            if after {
-                "the `key` field comes after the file part; fields after the file are ignored, so put `key` before it"
-            } else {
-                "the form has no `key` field"
-            },
+            failure.status,
+            failure.code,
+            failure.message,
+            reason,
         ));
     }
     let mut total = 0usize;
@@ -813,29 +814,20 @@ fn evaluate(
 }
 
 pub(crate) fn range_failure(range: &ByteRange, size: u64) -> Option<Rejected> {
-    if size < range.min {
-        Some(Rejected::new(
-            400,
-            "EntityTooSmall",
-            "Your proposed upload is smaller than the minimum allowed size.",
-            format!(
-                "the file is {size} bytes, below the minimum of {} bytes (content-length-range {}..{})",
-                range.min, range.min, range.max
-            ),
-        ))
+    let failure = if size < range.min {
+        rules::too_small(range)
     } else if size > range.max {
-        Some(Rejected::new(
-            400,
-            "EntityTooLarge",
-            "Your proposed upload exceeds the maximum allowed size.",
-            format!(
-                "the file is {size} bytes, above the maximum of {} bytes (content-length-range {}..{})",
-                range.max, range.min, range.max
-            ),
-        ))
+        rules::too_large(range)
     } else {
-        None
-    }
+        return None;
+    };
+    let size = size.to_string();
+    Some(Rejected::new(
+        failure.status,
+        failure.code,
+        failure.message,
+        failure.reason.render(&[("size", &size)]),
+    ))
 }
 
 fn condition_failure(
@@ -863,60 +855,25 @@ fn condition_failure(
     // A failure is rare and explained at length: from the owned condition.
     let condition = &view.to_condition();
     let field = condition.field()?;
-    let name = field.name();
+    let failure = rules::condition_failed(condition);
     let reason = match (condition, sent) {
-        (_, None) => format!(
-            "the form has no `{}` field, and the policy requires {}",
-            field.written(),
-            requirement(condition)
-        ),
+        (_, None) => rules::missing_reason(condition, Dialect::Oss),
         (Condition::Eq { value, .. }, Some(v)) if field.is("bucket") => {
             format!("the policy is for bucket `{value}`, but the upload targets bucket `{v}`")
         }
-        (Condition::Eq { value, .. }, Some(v)) => {
-            let hint = if v.eq_ignore_ascii_case(value) {
-                " (values are case-sensitive)"
-            } else {
-                ""
-            };
-            format!("{name} `{v}` is not `{value}`{hint}")
-        }
-        (Condition::StartsWith { prefix, .. }, Some(v)) => {
-            format!("{name} `{v}` does not start with `{prefix}`")
-        }
-        (Condition::In { values, .. }, Some(v)) => {
-            format!("{name} `{v}` is not one of {}", quoted_list(values))
-        }
-        (Condition::NotIn { values, .. }, Some(v)) => {
-            format!(
-                "{name} `{v}` is one of the forbidden values {}",
-                quoted_list(values)
-            )
-        }
-        (Condition::ContentLengthRange(_), Some(_)) => String::new(),
+        (_, Some(v)) => failure
+            .reason
+            .render(&[("value", v), ("hint", rules::hint(condition, v, None))]),
     };
     Some(Rejected::new(
-        403,
-        "AccessDenied",
-        format!("{CONDITION_FAILED}{}", wire::echo_condition(condition)),
+        failure.status,
+        failure.code,
+        failure.message,
         reason,
     ))
 }
 
-fn requirement(condition: &Condition) -> String {
-    match condition {
-        Condition::Eq { value, .. } => format!("it to be `{value}`"),
-        Condition::StartsWith { prefix, .. } => format!("it to start with `{prefix}`"),
-        Condition::In { values, .. } => format!("it to be one of {}", quoted_list(values)),
-        Condition::NotIn { values, .. } => format!("it, and not one of {}", quoted_list(values)),
-        Condition::ContentLengthRange(_) => "a file size in range".to_owned(),
-    }
-}
-
-pub(crate) fn quoted_list(values: &[String]) -> String {
-    let items: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-    items.join(", ")
-}
+pub(crate) use crate::rules::quoted_list;
 
 /// Builds the success outcome: key expansion, status, redirect, metadata.
 fn accepted(

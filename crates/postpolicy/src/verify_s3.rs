@@ -17,6 +17,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::policy::{ByteRange, Condition, MAX_FORM_UPLOAD_BYTES, Policy};
+use crate::rules::{self, Dialect};
 use crate::sign::KeyIdCache;
 use crate::sign::oss_v4::verify_v4;
 use crate::sign::s3_v4::{ALGORITHM, SERVICE, TERMINATOR, signing_key_s3};
@@ -28,7 +29,6 @@ use crate::verify::{
 };
 use crate::wire;
 
-const CONDITION_FAILED: &str = "Invalid according to Policy: Policy Condition failed: ";
 const EXTRA_FIELDS: &str = "Invalid according to Policy: Extra input fields: ";
 const UNKNOWN_KEY_ID: &str = "The AWS Access Key Id you provided does not exist in our records.";
 const ONE_FILE: &str = "POST requires exactly one file upload per request.";
@@ -386,45 +386,32 @@ impl S3Verifier {
         if holds {
             return None;
         }
+        let failure = rules::condition_failed(condition);
         let reason = match (condition, sent) {
-            (_, None) => format!(
-                "the form has no `{}` field, and the policy requires {}",
-                field.written(),
-                requirement(condition)
-            ),
+            (_, None) => rules::missing_reason(condition, Dialect::S3),
             (Condition::Eq { value, .. }, Some(v)) if field.is("bucket") => {
                 format!("the policy is for bucket `{value}`, but the upload targets bucket `{v}`")
             }
-            (Condition::Eq { value, .. }, Some(v)) => {
-                let hint = if v.eq_ignore_ascii_case(value) {
-                    " (values are case-sensitive)"
-                } else if field.is("key") && submission.field("key") != Some(v) {
-                    " (after ${filename} expansion)"
+            (Condition::Eq { .. } | Condition::StartsWith { .. }, Some(v)) => {
+                let bad = if is_content_type {
+                    v.split(',')
+                        .find(|item| match condition {
+                            Condition::StartsWith { prefix, .. } => {
+                                !item.starts_with(prefix.as_str())
+                            }
+                            _ => false,
+                        })
+                        .unwrap_or(v)
                 } else {
-                    ""
+                    v
                 };
-                format!("{name} `{v}` is not `{value}`{hint}")
-            }
-            (Condition::StartsWith { prefix, .. }, Some(v)) if is_content_type => {
-                let bad = v
-                    .split(',')
-                    .find(|item| !item.starts_with(prefix.as_str()))
-                    .unwrap_or(v);
                 if bad == v {
-                    format!("{name} `{v}` does not start with `{prefix}`")
+                    let raw = field.is("key").then(|| submission.field("key")).flatten();
+                    let hint = rules::hint(condition, v, raw);
+                    failure.reason.render(&[("value", v), ("hint", hint)])
                 } else {
-                    format!(
-                        "{name} `{v}` is a list, and its item `{bad}` does not start with `{prefix}` (every item must)"
-                    )
+                    rules::list_item_reason(condition, v, bad)
                 }
-            }
-            (Condition::StartsWith { prefix, .. }, Some(v)) => {
-                let hint = if field.is("key") && submission.field("key") != Some(v) {
-                    " (after ${filename} expansion)"
-                } else {
-                    ""
-                };
-                format!("{name} `{v}` does not start with `{prefix}`{hint}")
             }
             (condition, Some(_)) => format!(
                 "`{}` conditions are OSS-only; S3 does not know them",
@@ -432,9 +419,9 @@ impl S3Verifier {
             ),
         };
         Some(Rejected::new(
-            403,
-            "AccessDenied",
-            format!("{CONDITION_FAILED}{}", wire::echo_condition(condition)),
+            failure.status,
+            failure.code,
+            failure.message,
             reason,
         ))
     }
@@ -453,14 +440,6 @@ fn malformed(detail: &str, reason: String) -> Rejected {
         format!("The authorization header is malformed; {detail}"),
         reason,
     )
-}
-
-fn requirement(condition: &Condition) -> String {
-    match condition {
-        Condition::Eq { value, .. } => format!("it to be `{value}`"),
-        Condition::StartsWith { prefix, .. } => format!("it to start with `{prefix}`"),
-        _ => "it".to_owned(),
-    }
 }
 
 /// `key` with `${filename}` replaced by the file's name (when it has one).
@@ -510,13 +489,17 @@ fn check_structure(submission: &Submission) -> Result<(), Rejected> {
             .fields_after_file
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("key"));
-        return Err(missing_field(
-            "key",
-            if after {
-                "the `key` field comes after the file part; fields after the file are ignored, so put `key` before it"
-            } else {
-                "the form has no `key` field"
-            },
+        let failure = rules::key_required(Dialect::S3);
+        let reason = if after {
+            "the `key` field comes after the file part; fields after the file are ignored, so put `key` before it".to_owned()
+        } else {
+            failure.reason.render(&[])
+        };
+        return Err(Rejected::new(
+            failure.status,
+            failure.code,
+            failure.message,
+            reason,
         ));
     }
     for (i, (name, _)) in submission.fields.iter().enumerate() {

@@ -24,6 +24,7 @@ use super::oss_v4::{hex_mac, lower_hex};
 use crate::error::SignatureError;
 use crate::gcs_key::GcsCredentials;
 use crate::policy::{ByteRange, Condition, Policy};
+use crate::rules::Rules;
 use crate::time::TimeRangeError;
 use crate::wire;
 
@@ -401,6 +402,8 @@ impl GcsSigner {
             fields,
             expires_at,
             fields_to_fill,
+            // No GCS verifier words GCS's rejections: no browser rules.
+            rules: Rules::default(),
         })
     }
 
@@ -430,6 +433,7 @@ impl GcsSigner {
             fields,
             expires_at,
             fields_to_fill: Vec::new(),
+            rules: Rules::default(),
         })
     }
 

@@ -158,6 +158,7 @@ impl OssSigner {
 }
 
 impl SignatureFields for OssSigner {
+    const DIALECT: crate::rules::Dialect = crate::rules::Dialect::Oss;
     const SIGNER_FIELDS: &'static [&'static str] = &[
         "x-oss-signature-version",
         "x-oss-credential",

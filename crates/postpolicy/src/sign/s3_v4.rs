@@ -269,6 +269,7 @@ impl S3Signer {
 }
 
 impl SignatureFields for S3Signer {
+    const DIALECT: crate::rules::Dialect = crate::rules::Dialect::S3;
     const SIGNER_FIELDS: &'static [&'static str] = &[
         "policy",
         "x-amz-algorithm",
