@@ -4,6 +4,7 @@
 import datetime
 from collections.abc import Iterable, Mapping
 from typing import (
+    Any,
     Callable,
     ClassVar,
     Optional,
@@ -249,8 +250,11 @@ class SignedForm:
     def expires_at(self) -> datetime.datetime: ...
     @property
     def fields_to_fill(self) -> list[str]: ...
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """What a page can check before it sends a byte, as plain data."""
     def to_dict(self) -> dict[str, object]:
-        """{"url", "fields", "expires_at" (ISO 8601 text), "fields_to_fill"}."""
+        """{"url", "fields", "expires_at" (ISO 8601 text), "fields_to_fill", "rules"}."""
     def to_json(self) -> str:
         """The JSON token for the browser."""
 

@@ -359,9 +359,35 @@ def test_to_dict_matches_to_json(signer: OssSigner, policy: Policy) -> None:
     form = signer.sign(policy, now=NOW)
     token = form.to_dict()
     assert token == json.loads(form.to_json())
-    assert list(token) == ["url", "fields", "expires_at", "fields_to_fill"]
+    assert list(token) == ["url", "fields", "expires_at", "fields_to_fill", "rules"]
     assert token["expires_at"] == "2026-11-21T13:00:00.000Z"
     assert json.loads(json.dumps(token)) == token
+
+
+def test_rules_are_plain_data_with_the_verifier_s_wording(signer: OssSigner) -> None:
+    policy = Policy.parse("expires in 10m\ncontent-length 1..10MiB\ncontent-type in [image/png]")
+    form = signer.sign(policy, now=NOW, key="user/42/${filename}")
+    rules = form.rules
+    assert rules == json.loads(form.to_json())["rules"] == form.to_dict()["rules"]
+    assert [(r["op"], r.get("field")) for r in rules] == [
+        ("required", "key"),
+        ("content-length-range", None),
+        ("in", "content-type"),
+        ("starts-with", "key"),
+    ]
+    size = next(r for r in rules if r["op"] == "content-length-range")
+    assert (size["min"], size["max"]) == (1, 10 * 1024 * 1024)
+    # What the page would say for a file one byte too large is what the
+    # verifier says.
+    too_big = 10 * 1024 * 1024 + 1
+    verifier = Verifier(BUCKET, REGION, {KEY_ID: SECRET})
+    fields = dict(form.fields)
+    fields["key"] = "user/42/cat.png"
+    fields["Content-Type"] = "image/png"
+    with pytest.raises(Rejected) as info:
+        verifier.verify(list(fields.items()), FileInfo("cat.png", "image/png", too_big), now=NOW)
+    assert info.value.service_code == size["too_large"]["code"] == "EntityTooLarge"
+    assert info.value.reason == size["too_large"]["reason"].replace("{size}", str(too_big))
 
 
 def test_now_in_another_timezone_is_the_same_instant(signer: OssSigner, policy: Policy) -> None:
