@@ -67,4 +67,4 @@ echo "demo page $app_url, endpoint $oss_url"
 echo "== node --test tests/e2e =="
 cd "$root/tests/e2e"
 POSTPOLICY_APP_URL="$app_url" POSTPOLICY_OSS_URL="$oss_url" POSTPOLICY_SERVE_LOG="$log" \
-  node --test upload.test.mjs
+  POSTPOLICY_BIN="$bin" node --test upload.test.mjs

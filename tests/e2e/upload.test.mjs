@@ -9,9 +9,14 @@
 //   POSTPOLICY_APP_URL   the demo page, e.g. http://127.0.0.1:8080/
 //   POSTPOLICY_OSS_URL   the upload endpoint, e.g. http://127.0.0.1:9090/postpolicy-dev
 //   POSTPOLICY_SERVE_LOG the server's request log (one line per request)
+//   POSTPOLICY_BIN       the postpolicy binary (a second `serve` for the
+//                        front end on another origin)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -228,4 +233,73 @@ test('Uppy: a file the token refuses fails before a byte is sent', async () => {
   assert.match(events[0].reason, /^the file is 10485761 bytes, above the maximum of 10485760 bytes/);
   assert.deepEqual(sent, []);
   await page.close();
+});
+
+/** A static server on this machine: `files` maps a path to [file, type]. */
+async function staticServer(files) {
+  const server = createServer(async (request, response) => {
+    const entry = files[new URL(request.url, 'http://x').pathname];
+    if (!entry) {
+      response.writeHead(404).end('not found');
+      return;
+    }
+    response.writeHead(200, { 'content-type': entry[1] }).end(await readFile(entry[0]));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${server.address().port}` };
+}
+
+/** `postpolicy serve` with `args`; resolves with its URLs once it listens. */
+async function startServe(args) {
+  const data = await mkdtemp(path.join(tmpdir(), 'postpolicy-front-'));
+  const env = { ...process.env };
+  for (const name of ['OSS_ACCESS_KEY_ID', 'OSS_ACCESS_KEY_SECRET', 'OSS_SESSION_TOKEN',
+    'ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN']) delete env[name];
+  const child = spawn(process.env.POSTPOLICY_BIN, ['serve', '--host', '127.0.0.1', '--port', '0', '--oss-port', '0',
+    '--data-dir', data, '--quiet', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const urls = {};
+  for await (const line of createInterface({ input: child.stdout })) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] === 'upload' && words[1] === 'page') urls.app = words[2];
+    if (words[0] === 'OSS' && words[1] === 'endpoint') urls.oss = words[2];
+    if (words[0] === 'Press') break;
+  }
+  assert.ok(urls.app && urls.oss, 'serve printed its URLs');
+  const stop = async () => {
+    child.kill();
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve()));
+    await rm(data, { recursive: true, force: true });
+  };
+  return { ...urls, stop };
+}
+
+test('a front end on another origin fetches its token (--app-cors-origin) and uploads (--cors-origin)', async () => {
+  const front = await staticServer({
+    '/': [path.join(here, 'front-end.html'), 'text/html; charset=utf-8'],
+    '/browser.js': [path.join(here, '..', '..', 'node', 'browser.js'), 'text/javascript; charset=utf-8'],
+  });
+  const allowed = await startServe(['--app-cors-origin', front.origin, '--cors-origin', front.origin]);
+  const closed = await startServe([]);
+  const page = await context.newPage();
+  try {
+    await page.goto(front.origin + '/');
+    await page.waitForFunction(() => document.body.dataset.ready === 'yes');
+    const done = await page.evaluate((app) => window.frontUpload(app), allowed.app);
+    assert.equal(done.ok, true, JSON.stringify(done));
+    assert.match(done.etag, /^"[0-9A-F]{32}"$/);
+    assert.ok(done.key.startsWith('uploads/'), done.key);
+    // The session cookie went along: the second token is for the same session.
+    const again = await page.evaluate((app) => window.frontUpload(app), allowed.app);
+    assert.equal(again.key.split('/')[1], done.key.split('/')[1]);
+
+    // A demo application that names no front end: the page cannot read a token.
+    const refused = await page.evaluate((app) => window.frontUpload(app), closed.app);
+    assert.equal(refused.ok, false);
+    assert.equal(refused.stage, 'token', JSON.stringify(refused));
+  } finally {
+    await page.close();
+    await allowed.stop();
+    await closed.stop();
+    await new Promise((resolve) => front.server.close(resolve));
+  }
 });
