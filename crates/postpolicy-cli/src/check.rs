@@ -39,7 +39,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
                     eprintln!("{}", render_syntax(&name, &source, error));
                 }
                 items.push(json!({
-                    "code": "syntax", "severity": "error", "message": error.reason(),
+                    "code": "POLICY_SYNTAX", "severity": "error", "message": error.reason(),
                     "line": error.line(), "column": error.column(), "condition_index": null,
                 }));
             }
@@ -47,10 +47,10 @@ pub(crate) fn run(args: &Args) -> Outcome {
         Parsed::Invalid(reason) => {
             errors += 1;
             if args.format == Format::Human {
-                eprintln!("error[postpolicy::policy]: {name}: {reason}");
+                eprintln!("error[POLICY_INVALID]: {name}: {reason}");
             }
             items.push(json!({
-                "code": "invalid-json", "severity": "error", "message": reason,
+                "code": "POLICY_INVALID", "severity": "error", "message": reason,
                 "line": null, "column": null, "condition_index": null,
             }));
         }

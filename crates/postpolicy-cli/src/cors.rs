@@ -198,7 +198,7 @@ impl Config {
         let mut element = |name: &str, value: &str| {
             out.push_str(&format!(
                 "    <{name}>{}</{name}>\n",
-                postpolicy::verify::xml_escape(value)
+                quick_xml::escape::escape(value)
             ));
         };
         for origin in &self.origins {

@@ -34,10 +34,8 @@ pub(crate) fn parse_policy_with(text: &str, params: &[(String, String)]) -> Pars
             Err(e) => Parsed::Invalid(format!("{} ({})", e.reason(), e.service_message())),
         };
     }
-    if base64 {
-        if let Ok(policy) = Policy::from_base64(trimmed) {
-            return Parsed::Policy(policy);
-        }
+    if base64 && let Ok(policy) = Policy::from_base64(trimmed) {
+        return Parsed::Policy(policy);
     }
     match Policy::parse_with(text, params.iter().map(|(k, v)| (k, v))) {
         Ok(policy) => Parsed::Policy(policy),
@@ -53,7 +51,7 @@ pub(crate) fn wire_text(text: &str) -> Option<String> {
         return Some(trimmed.to_owned());
     }
     if looks_like_base64(trimmed) {
-        return postpolicy::wire::decode_base64(trimmed).ok();
+        return postpolicy::Policy::json_from_base64(trimmed).ok();
     }
     None
 }
@@ -114,7 +112,7 @@ pub(crate) fn render_lint(name: &str, source: &str, diagnostic: &Diagnostic) -> 
         Severity::Warning => miette::Severity::Warning,
     };
     let mut report = MietteDiagnostic::new(diagnostic.message.clone())
-        .with_code(format!("postpolicy::lint::{}", diagnostic.code))
+        .with_code(diagnostic.code)
         .with_severity(severity);
     if let Some(span) = diagnostic.span {
         let label = match diagnostic.condition_index {

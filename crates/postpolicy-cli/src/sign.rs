@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use chrono::Utc;
 use clap::ValueEnum;
 use postpolicy::callback::{BodyType, CallbackSpec};
-use postpolicy::verify::xml_escape;
 use postpolicy::{Credentials, OssSigner, OssVersion, S3Signer, Severity, SignOptions, SignedForm};
+use quick_xml::escape::escape as xml_escape;
 
 use crate::input::{load_policy_with, parse_param, render_lint};
 use crate::{Exit, Failure, Outcome, read_arg};
@@ -222,7 +222,7 @@ pub(crate) fn html(form: &SignedForm) -> String {
     }
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Upload</title></head>\n<body>\n  <!-- Signed by postpolicy; valid until {expires}. The file must be the last field. -->\n  <form action=\"{url}\" method=\"post\" enctype=\"multipart/form-data\">\n{inputs}    <input type=\"file\" name=\"file\" required>\n    <button type=\"submit\">Upload</button>\n  </form>\n</body>\n</html>\n",
-        expires = postpolicy::wire::format_timestamp(form.expires_at),
+        expires = postpolicy::format_timestamp(form.expires_at),
         url = xml_escape(&form.url),
     )
 }

@@ -148,7 +148,7 @@ fn params_fill_placeholders_as_values() {
     assert_eq!(code, 0, "{stderr}");
     let form: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let policy =
-        postpolicy::wire::decode_base64(form["fields"]["policy"].as_str().unwrap()).unwrap();
+        postpolicy::Policy::json_from_base64(form["fields"]["policy"].as_str().unwrap()).unwrap();
     let policy: serde_json::Value = serde_json::from_str(&policy).unwrap();
     assert!(
         policy["conditions"]

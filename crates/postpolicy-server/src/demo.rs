@@ -16,8 +16,8 @@ use postpolicy::callback::{
     BodyType, CallbackRequest, CallbackSpec, KeyCache, KeyUrlPolicy, PublicKey, trusted_key_url,
     verify_callback,
 };
-use postpolicy::verify::xml_escape;
 use postpolicy::{Credentials, OssSigner, Policy, SignOptions};
+use quick_xml::escape::escape as xml_escape;
 use serde::Serialize;
 
 use crate::ServerError;
@@ -172,7 +172,7 @@ async fn index(State(demo): State<Arc<Demo>>) -> Response<Body> {
     let page = INDEX_HTML
         .replace("{{BUCKET}}", &xml_escape(&demo.bucket))
         .replace("{{UPLOAD_URL}}", &xml_escape(demo.signer.url()))
-        .replace("{{POLICY}}", &xml_escape(&demo.policy.to_dsl()));
+        .replace("{{POLICY}}", &xml_escape(demo.policy.to_dsl()));
     respond(StatusCode::OK, "text/html; charset=utf-8", page)
 }
 
@@ -342,7 +342,7 @@ async fn callback(State(demo): State<Arc<Demo>>, request: Request) -> Response<B
         mime_type: text("mimeType"),
         session: text("session"),
         body: String::from_utf8_lossy(&body).into_owned(),
-        received_at: postpolicy::wire::format_timestamp(Utc::now()),
+        received_at: postpolicy::format_timestamp(Utc::now()),
     };
     if demo.log {
         eprintln!(
@@ -404,7 +404,7 @@ async fn uploads(State(demo): State<Arc<Demo>>, Query(query): Query<ListQuery>) 
     for o in &listed {
         rows.push_str(&format!(
             "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td></tr>\n",
-            xml_escape(&demo.object_url(&o.key)),
+            xml_escape(demo.object_url(&o.key)),
             xml_escape(&o.key),
             o.size,
             xml_escape(&o.last_modified)

@@ -408,8 +408,10 @@ fn local_addr(listener: &TcpListener) -> Result<SocketAddr, ServerError> {
 
 /// A fresh 1024-bit callback signing key (OSS's own is 512 bits).
 pub fn generate_callback_signer() -> Result<CallbackSigner, ServerError> {
-    let mut rng = rand_core::OsRng;
-    Ok(CallbackSigner::generate(&mut rng, 1024)?)
+    use rand_core::RngCore as _;
+    Ok(CallbackSigner::generate(1024, |bytes| {
+        rand_core::OsRng.fill_bytes(bytes)
+    })?)
 }
 
 /// `bytes` random bytes as lower-case hex.

@@ -1,7 +1,10 @@
 //! Validation before signing: contradictions the service would reject or that
 //! can never be satisfied are errors; risky but valid choices are warnings.
 //!
-//! Codes are stable (tools match on them); messages are for people.
+//! The codes are the lint vocabulary: rule names such as
+//! `range-min-above-max`, stable (tools match on them) and listed in
+//! [`CODES`]. They are not error codes: errors use the upper-case codes of
+//! [`crate::Error::code`]. Messages are for people.
 
 use chrono::{DateTime, TimeDelta, Utc};
 

@@ -189,7 +189,7 @@ fn agree(dialect: Dialect, dsl: &str, key: Option<&str>, fill: &[(&str, &str)], 
     };
     let verdict = verify(dialect, &submission)
         .err()
-        .map(|r| (r.condition_index, r.code.to_owned(), r.message, r.reason));
+        .map(|r| (r.condition_index, r.service_code.to_owned(), r.message, r.reason));
     let browser = judge(&form, &fields, "cat.png", size);
     assert_eq!(browser, verdict, "{dsl} / {fill:?} / {size} bytes");
 }

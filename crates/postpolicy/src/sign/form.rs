@@ -52,8 +52,8 @@ impl SignOptions {
         self
     }
 
-    /// Adds a built callback (see [`crate::CallbackSpec::to_fields`]).
-    pub fn callback_fields(self, fields: crate::CallbackFields) -> Self {
+    /// Adds a built callback (see [`crate::callback::CallbackSpec::to_fields`]).
+    pub fn callback_fields(self, fields: crate::callback::CallbackFields) -> Self {
         self.callback(fields.callback, fields.vars)
     }
 
@@ -121,25 +121,6 @@ impl SignedForm {
         out.push('}');
         out
     }
-}
-
-/// What the OSS and the S3 signer both do, for code that serves either with
-/// one path (the bindings' signing functions).
-pub trait FormSigner {
-    /// Signs `policy` at `now` with a key template, a callback, ….
-    fn sign_with(
-        &self,
-        policy: &Policy,
-        options: &SignOptions,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError>;
-
-    /// Signs an exact policy text without changing a byte of it.
-    fn sign_json(
-        &self,
-        policy_json: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError>;
 }
 
 /// What differs between the OSS and the S3 signer once the policy text is
@@ -357,28 +338,27 @@ pub(crate) fn prepare<'p, 'f>(
     signer_slots: usize,
 ) -> Result<Prepared<'p, 'f>, SignatureError> {
     for (index, condition) in policy.conditions.iter().enumerate() {
-        if let Condition::ContentLengthRange(range) = condition {
-            if range.max < range.min {
-                return Err(SignatureError::Policy(PolicyError::new(
-                    "Invalid Policy: Invalid content-length-range: max must not be less than min.",
-                    format!(
-                        "condition {index}: content-length-range maximum {} is below minimum {}",
-                        range.max, range.min
-                    ),
-                )));
-            }
+        if let Condition::ContentLengthRange(range) = condition
+            && range.max < range.min
+        {
+            return Err(SignatureError::Policy(PolicyError::new(
+                "Invalid Policy: Invalid content-length-range: max must not be less than min.",
+                format!(
+                    "condition {index}: content-length-range maximum {} is below minimum {}",
+                    range.max, range.min
+                ),
+            )));
         }
         if let (Some(v), Condition::Eq { field, value }) =
             (pinned_value(condition, fixed), condition)
+            && v != value.as_str()
         {
-            if v != value.as_str() {
-                return Err(SignatureError::Policy(PolicyError::new(
-                    "Invalid Policy: conflicting condition.",
-                    format!(
-                        "condition {index} requires {field} = `{value}`, but the signer sets it to `{v}`"
-                    ),
-                )));
-            }
+            return Err(SignatureError::Policy(PolicyError::new(
+                "Invalid Policy: conflicting condition.",
+                format!(
+                    "condition {index} requires {field} = `{value}`, but the signer sets it to `{v}`"
+                ),
+            )));
         }
     }
     let mut prepared = Prepared {
@@ -395,14 +375,14 @@ pub(crate) fn prepare<'p, 'f>(
             prepared.trailing.push(condition);
         }
     }
-    if let Some(callback) = &options.callback {
-        if options.pin_callback {
-            prepared
-                .trailing
-                .push(Condition::eq("callback", callback.clone()));
-            for (name, value) in &options.callback_vars {
-                prepared.trailing.push(Condition::eq(name, value.clone()));
-            }
+    if let Some(callback) = &options.callback
+        && options.pin_callback
+    {
+        prepared
+            .trailing
+            .push(Condition::eq("callback", callback.clone()));
+        for (name, value) in &options.callback_vars {
+            prepared.trailing.push(Condition::eq(name, value.clone()));
         }
     }
 

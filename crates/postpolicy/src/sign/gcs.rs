@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 
-use super::form::{FormSigner, SignOptions, SignedForm, key_condition, prepare};
+use super::form::{SignOptions, SignedForm, key_condition, prepare};
 use super::key::{DayKeyCache, derive_chain_key};
 use super::oss::Stamp;
 use super::oss_v4::{hex_mac, lower_hex};
@@ -497,25 +497,6 @@ const SIGNER_FIELDS: &[&str] = &[
     "x-goog-date",
     "x-goog-signature",
 ];
-
-impl FormSigner for GcsSigner {
-    fn sign_with(
-        &self,
-        policy: &Policy,
-        options: &SignOptions,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError> {
-        GcsSigner::sign_with(self, policy, options, now)
-    }
-
-    fn sign_json(
-        &self,
-        policy_json: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError> {
-        GcsSigner::sign_json(self, policy_json, now)
-    }
-}
 
 /// `YYYY-MM-DDTHH:MM:SSZ`: Google's libraries drop the fractional seconds.
 fn push_expiration(out: &mut String, at: DateTime<Utc>) {
