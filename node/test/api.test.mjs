@@ -126,8 +126,8 @@ describe('Policy', () => {
     for (const bad of [() => Policy.fromJson('{"expiration": 1}'), () => Policy.fromJson('nope'), () => Policy.fromBase64('!!!')]) {
       assert.throws(bad, (e) => {
         assert.equal(e.code, 'POLICY_INVALID')
-        assert.equal(e.ossCode, 'InvalidPolicyDocument')
-        assert.equal(typeof e.ossMessage, 'string')
+        assert.equal(e.serviceCode, 'InvalidPolicyDocument')
+        assert.equal(typeof e.serviceMessage, 'string')
         assert.equal(typeof e.reason, 'string')
         return true
       })
@@ -268,7 +268,7 @@ describe('OssSigner', () => {
     assert.throws(() => signer.sign(Policy.parse(dsl), { now: new Date(NaN) }), { code: 'InvalidArg' })
     assert.throws(() => signer.sign(Policy.parse('bucket = otherbucket'), { now }), (e) => {
       assert.equal(e.code, 'POLICY_INVALID')
-      assert.equal(e.ossCode, 'InvalidPolicyDocument')
+      assert.equal(e.serviceCode, 'InvalidPolicyDocument')
       return true
     })
     assert.throws(() => signer.signJson('{"conditions": []}', { now }), { code: 'POLICY_INVALID' })
@@ -310,7 +310,7 @@ describe('Verifier', () => {
     assert.equal(verifier.verify(submissionOf(form), { now }).status, 204)
     assert.equal(asked.length, 2, 'asked again on every verify')
     const unknown = new Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys: () => undefined })
-    assert.throws(() => unknown.verify(submissionOf(form), { now }), { code: 'REJECTED', ossCode: 'InvalidAccessKeyId' })
+    assert.throws(() => unknown.verify(submissionOf(form), { now }), { code: 'REJECTED', serviceCode: 'InvalidAccessKeyId' })
     const throwing = new Verifier({
       bucket: 'examplebucket',
       region: 'cn-hangzhou',
@@ -331,19 +331,19 @@ describe('Verifier', () => {
         assert.ok(e instanceof Error)
         assert.equal(e.code, 'REJECTED')
         assert.equal(e.status, 403)
-        assert.equal(e.ossCode, 'AccessDenied')
-        assert.equal(e.ossMessage, 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/42/"]')
+        assert.equal(e.serviceCode, 'AccessDenied')
+        assert.equal(e.serviceMessage, 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/42/"]')
         assert.equal(e.conditionIndex, 4)
         assert.match(e.reason, /user\/7\/cat\.png/)
         return true
       },
     )
-    assert.throws(() => verifier.verify(submissionOf(form, { size: 0 }), { now }), { code: 'REJECTED', ossCode: 'EntityTooSmall', status: 400 })
-    assert.throws(() => verifier.verify(submissionOf(form), { now: new Date('2026-11-21T14:00:00Z') }), { code: 'REJECTED', ossCode: 'AccessDenied', conditionIndex: null })
-    assert.throws(() => verifier.verify({ fields: [['key', 'a']], file: null }, { now }), { code: 'REJECTED', ossCode: 'MalformedPOSTRequest' })
+    assert.throws(() => verifier.verify(submissionOf(form, { size: 0 }), { now }), { code: 'REJECTED', serviceCode: 'EntityTooSmall', status: 400 })
+    assert.throws(() => verifier.verify(submissionOf(form), { now: new Date('2026-11-21T14:00:00Z') }), { code: 'REJECTED', serviceCode: 'AccessDenied', conditionIndex: null })
+    assert.throws(() => verifier.verify({ fields: [['key', 'a']], file: null }, { now }), { code: 'REJECTED', serviceCode: 'MalformedPOSTRequest' })
     const tampered = submissionOf(form)
     tampered.fields = tampered.fields.map(([n, v]) => [n, n === 'x-oss-signature' ? '0'.repeat(64) : v])
-    assert.throws(() => verifier.verify(tampered, { now }), { code: 'REJECTED', ossCode: 'SignatureDoesNotMatch' })
+    assert.throws(() => verifier.verify(tampered, { now }), { code: 'REJECTED', serviceCode: 'SignatureDoesNotMatch' })
   })
 
   test('options and argument errors', () => {
@@ -370,12 +370,12 @@ describe('explain', () => {
     const submission = { fields: [['key', 'user/7/a.gif'], ['Content-Type', 'image/gif']], file: { filename: 'a.gif', size: 100 } }
     const reasons = explain(policy, submission, { now, bucket: 'otherbucket' })
     assert.deepEqual(reasons.map((r) => r.conditionIndex), [0, 1, 2, 3])
-    assert.deepEqual(reasons.map((r) => r.ossCode), ['AccessDenied', 'AccessDenied', 'AccessDenied', 'EntityTooLarge'])
+    assert.deepEqual(reasons.map((r) => r.serviceCode), ['AccessDenied', 'AccessDenied', 'AccessDenied', 'EntityTooLarge'])
     for (const r of reasons) {
       assert.equal(typeof r.status, 'number')
-      assert.equal(typeof r.ossMessage, 'string')
+      assert.equal(typeof r.serviceMessage, 'string')
       assert.equal(typeof r.reason, 'string')
-      assert.match(r.message, new RegExp(`^${r.ossCode} \\(${r.status}\\): `))
+      assert.match(r.message, new RegExp(`^${r.serviceCode} \\(${r.status}\\): `))
     }
     assert.deepEqual(explain(policy, submission, { now }).map((r) => r.conditionIndex), [1, 2, 3], 'bucket judged only when given')
     const ok = { fields: [['key', 'user/42/a.png'], ['Content-Type', 'image/png']], file: { filename: 'a.png', size: 5 } }

@@ -65,7 +65,7 @@ test('sign and verify', () => {
   assert.deepEqual(accepted.sizeLimit, { min: 1, max: 10 * 1024 * 1024 })
   assert.throws(() => verifier.verify({ fields: browser(form), file: { filename: 'cat.png', contentType: 'image/png', size: 0 } }, { now }), {
     code: 'REJECTED',
-    ossCode: 'EntityTooSmall',
+    serviceCode: 'EntityTooSmall',
   })
 })
 
@@ -115,7 +115,7 @@ test('key functions and maxDateAgeSeconds', () => {
   const unknown = { ...sent, fields: sent.fields.map(([n, value]) => [n, value.replace(KEY_ID, 'AKIDUNKNOWN')]) }
   assert.throws(() => new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: lookup }).verify(unknown, { now }), {
     code: 'REJECTED',
-    ossCode: 'InvalidAccessKeyId',
+    serviceCode: 'InvalidAccessKeyId',
   })
   assert.throws(() => new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: {}, maxDateAgeSeconds: -1 }), { code: 'InvalidArg' })
   assert.throws(() => new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: new Map() }), { code: 'InvalidArg' })
@@ -124,14 +124,14 @@ test('key functions and maxDateAgeSeconds', () => {
 
 test('anonymous uploads and explain', () => {
   const closed = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: {} })
-  assert.throws(() => closed.verify({ fields: [['key', 'a']], file: { filename: 'a' } }, { now }), { code: 'REJECTED', ossCode: 'AccessDenied' })
+  assert.throws(() => closed.verify({ fields: [['key', 'a']], file: { filename: 'a' } }, { now }), { code: 'REJECTED', serviceCode: 'AccessDenied' })
   const open = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: {}, allowAnonymous: true })
   assert.equal(open.verify({ fields: [['key', 'a']], file: { filename: 'a' } }, { now }).accessKeyId, null)
 
   const failures = closed.explain(Policy.parse('key starts-with "u/"\ncontent-type in [image/png]'), { fields: [['key', 'x']], file: { filename: 'x' } }, { now })
   assert.ok(failures.length > 0)
   assert.ok(failures.some((f) => f.conditionIndex === 0))
-  for (const f of failures) assert.deepEqual(Object.keys(f).sort(), ['conditionIndex', 'message', 'ossCode', 'ossMessage', 'reason', 'status'])
+  for (const f of failures) assert.deepEqual(Object.keys(f).sort(), ['conditionIndex', 'message', 'reason', 'serviceCode', 'serviceMessage', 'status'])
   assert.deepEqual(closed.explain(Policy.parse('key starts-with "u/"'), { fields: [['key', 'u/a']], file: { filename: 'a' } }, { now }), [])
   assert.throws(() => closed.explain('key = a', { fields: [] }), { code: 'InvalidArg' })
 })

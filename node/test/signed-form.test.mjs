@@ -1,6 +1,6 @@
-// The signed form's hand-over from the addon (a packed string, or an array
-// when an item holds a separator), checked against the core's own JSON token:
-// the same fields in the same order, whatever the names, values and shapes.
+// The signed form as the addon builds it (a plain object whose fields are
+// defined in order), checked against the core's own JSON token: the same
+// fields in the same order, whatever the names, values and shapes.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 

@@ -123,11 +123,11 @@ try {
 } catch (error) {
   const rejected = error as RejectedError
   const code: 'REJECTED' = rejected.code
-  console.log(code, rejected.status, rejected.ossCode, rejected.ossMessage, rejected.conditionIndex, rejected.reason)
+  console.log(code, rejected.status, rejected.serviceCode, rejected.serviceMessage, rejected.conditionIndex, rejected.reason)
 }
 byFunction.verify({ fields: new Map([['key', 'a']]), file: null })
 const reasons: Rejection[] = explain(policy, submission, { now, bucket: verifier.bucket })
-for (const r of reasons) console.log(r.status, r.ossCode, r.ossMessage, r.conditionIndex, r.reason, r.message)
+for (const r of reasons) console.log(r.status, r.serviceCode, r.serviceMessage, r.conditionIndex, r.reason, r.message)
 
 // Errors
 try {
@@ -141,7 +141,7 @@ try {
   Policy.fromJson('{}')
 } catch (error) {
   const e = error as PolicyInvalidError
-  console.log(e.code, e.ossCode, e.ossMessage, e.reason)
+  console.log(e.code, e.serviceCode, e.serviceMessage, e.reason)
 }
 
 // Low-level signatures

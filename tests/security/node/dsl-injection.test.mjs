@@ -80,7 +80,7 @@ describe('a parameter is one literal value', () => {
     const policy = Policy.parse(template, { user: '"#' })
     assert.equal(policy.toDsl().split('\n')[1], 'key starts-with "user/\\"#/"')
     const form = new OssSigner({ credentials, region: 'cn-hangzhou', bucket: 'examplebucket' }).sign(policy, { now })
-    assert.throws(() => verifier.verify(upload(form, 'user/42/avatar.png'), { now }), { code: 'REJECTED', ossCode: 'AccessDenied' })
+    assert.throws(() => verifier.verify(upload(form, 'user/42/avatar.png'), { now }), { code: 'REJECTED', serviceCode: 'AccessDenied' })
     assert.equal(verifier.verify(upload(form, 'user/"#/avatar.png'), { now }).key, 'user/"#/avatar.png')
   })
 
@@ -92,8 +92,8 @@ describe('a parameter is one literal value', () => {
     const key = `user/${payload}/avatar.png`
     verifier.verify(upload(form, key), { now: new Date(+now + 5 * 60_000) })
     assert.throws(() => verifier.verify(upload(form, key), { now: new Date(+now + 365 * 86_400_000) }), (error) => {
-      assert.equal(error.ossCode, 'AccessDenied')
-      assert.match(error.ossMessage, /expired/)
+      assert.equal(error.serviceCode, 'AccessDenied')
+      assert.match(error.serviceMessage, /expired/)
       return true
     })
   })
