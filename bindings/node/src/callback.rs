@@ -126,7 +126,10 @@ impl CallbackSpec {
     /// Decodes a `callback` form field. The custom variables travel as
     /// separate `x:` fields: give them as `vars` to have the whole callback
     /// validated (without, the spec has none).
-    #[napi(factory, ts_args_type = "callback: string, vars?: Readonly<Record<string, string>> | ReadonlyMap<string, string> | ReadonlyArray<readonly [name: string, value: string]> | null")]
+    #[napi(
+        factory,
+        ts_args_type = "callback: string, vars?: Readonly<Record<string, string>> | ReadonlyMap<string, string> | ReadonlyArray<readonly [name: string, value: string]> | null"
+    )]
     pub fn from_base64(env: &Env, callback: String, vars: Option<Unknown<'_>>) -> Result<Self> {
         guard(env, || {
             let spec = postpolicy::CallbackSpec::from_base64(&callback).or_throw(env)?;
@@ -135,7 +138,10 @@ impl CallbackSpec {
     }
 
     /// Decodes callback JSON (the decoded `callback` field), as `fromBase64`.
-    #[napi(factory, ts_args_type = "json: string, vars?: Readonly<Record<string, string>> | ReadonlyMap<string, string> | ReadonlyArray<readonly [name: string, value: string]> | null")]
+    #[napi(
+        factory,
+        ts_args_type = "json: string, vars?: Readonly<Record<string, string>> | ReadonlyMap<string, string> | ReadonlyArray<readonly [name: string, value: string]> | null"
+    )]
     pub fn from_json(env: &Env, json: String, vars: Option<Unknown<'_>>) -> Result<Self> {
         guard(env, || {
             let spec = postpolicy::CallbackSpec::from_json(&json).or_throw(env)?;
@@ -179,7 +185,9 @@ impl CallbackSpec {
     }
 
     /// A new spec with `vars` added, validated.
-    #[napi(ts_args_type = "vars: Readonly<Record<string, string>> | ReadonlyMap<string, string> | ReadonlyArray<readonly [name: string, value: string]>")]
+    #[napi(
+        ts_args_type = "vars: Readonly<Record<string, string>> | ReadonlyMap<string, string> | ReadonlyArray<readonly [name: string, value: string]>"
+    )]
     pub fn with_vars(&self, env: &Env, vars: Unknown<'_>) -> Result<CallbackSpec> {
         guard(env, || with_vars(env, self.0.clone(), Some(&vars)))
     }
@@ -274,7 +282,10 @@ pub struct KeyUrlPolicy(postpolicy::callback::KeyUrlPolicy);
 impl KeyUrlPolicy {
     /// OSS's key host (fetched over https) plus `prefixes`; throws
     /// `CALLBACK_KEY_URL_PREFIX` for one that is not an http(s) URL.
-    #[napi(constructor, ts_args_type = "prefixes?: readonly string[] | string | null")]
+    #[napi(
+        constructor,
+        ts_args_type = "prefixes?: readonly string[] | string | null"
+    )]
     pub fn new(env: &Env, prefixes: Option<Either<String, Vec<String>>>) -> Result<Self> {
         guard(env, || {
             trusted(env, postpolicy::callback::KeyUrlPolicy::default(), prefixes)
@@ -413,7 +424,10 @@ impl CachedKeySource {
     /// `source`: `(url) => PEM text` (or a promise of it), or
     /// `{ publicKeyPem(url) }`. (`node/index.js` gives `fetchPublicKeyPem`
     /// when there is none.)
-    #[napi(constructor, ts_args_type = "source?: ((url: string) => string | Uint8Array | PromiseLike<string | Uint8Array>) | { publicKeyPem(url: string): string | Uint8Array | PromiseLike<string | Uint8Array> } | null")]
+    #[napi(
+        constructor,
+        ts_args_type = "source?: ((url: string) => string | Uint8Array | PromiseLike<string | Uint8Array>) | { publicKeyPem(url: string): string | Uint8Array | PromiseLike<string | Uint8Array> } | null"
+    )]
     pub fn new(env: &Env, source: Option<SourceInput<'_>>) -> Result<Self> {
         guard(env, || {
             let Some(source) = source else {
@@ -441,7 +455,8 @@ impl CachedKeySource {
             // `Promise.resolve(url).then(source)`: the source runs as a
             // promise reaction, so a throw is a rejection, a thenable adopted.
             let started = promise_object(env, &PromiseRaw::resolve(env, url.clone())?)?;
-            let then: Function<'_, Unknown<'_>, Unknown<'_>> = started.get_named_property("then")?;
+            let then: Function<'_, Unknown<'_>, Unknown<'_>> =
+                started.get_named_property("then")?;
             let source = self.source.borrow_back(env)?.to_unknown();
             let fetched = then.apply(started, source)?;
             let fetched = PromiseRaw::<KeyInput<'_>>::new(env.raw(), fetched.raw());
@@ -451,7 +466,11 @@ impl CachedKeySource {
                 fetching.next += 1;
                 fetching.next
             };
-            let (keys, fetching, key_url) = (Rc::clone(&self.keys), Rc::clone(&self.fetching), url.clone());
+            let (keys, fetching, key_url) = (
+                Rc::clone(&self.keys),
+                Rc::clone(&self.fetching),
+                url.clone(),
+            );
             let settled = fetched.then(move |ctx| {
                 let pem = pem_text(&ctx.value).ok_or_else(|| {
                     napi::Error::from_reason("the key source did not give PEM text")
@@ -462,10 +481,12 @@ impl CachedKeySource {
                 Ok(pem)
             })?;
             let (fetching, key_url) = (Rc::clone(&self.fetching), url.clone());
-            settled.catch(move |ctx: napi::bindgen_prelude::CallbackContext<Unknown<'_>>| {
-                fetching.borrow_mut().forget(&ctx.env, &key_url, Some(id))?;
-                Ok(())
-            })?;
+            settled.catch(
+                move |ctx: napi::bindgen_prelude::CallbackContext<Unknown<'_>>| {
+                    fetching.borrow_mut().forget(&ctx.env, &key_url, Some(id))?;
+                    Ok(())
+                },
+            )?;
             let settled = promise_object(env, &settled)?;
             self.fetching
                 .borrow_mut()
@@ -564,10 +585,16 @@ impl Target {
         })
     }
 
-    fn request<'a>(&'a self, method: &'a str, headers: &'a [(String, String)]) -> CallbackRequest<'a> {
+    fn request<'a>(
+        &'a self,
+        method: &'a str,
+        headers: &'a [(String, String)],
+    ) -> CallbackRequest<'a> {
         let headers = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         match &self.query {
-            None => CallbackRequest::from_raw_path_and_query(method, &self.path, headers, &self.body),
+            None => {
+                CallbackRequest::from_raw_path_and_query(method, &self.path, headers, &self.body)
+            }
             Some(query) => {
                 CallbackRequest::new(method, &self.path, query.as_deref(), headers, &self.body)
             }
@@ -700,7 +727,10 @@ pub fn callback_string_to_sign(
 ) -> Result<Buffer> {
     guard(env, || {
         let Some(r) = request else {
-            return Err(invalid_arg(env, "callbackStringToSign({ path, query, body })"));
+            return Err(invalid_arg(
+                env,
+                "callbackStringToSign({ path, query, body })",
+            ));
         };
         let target = Target::new(env, r.path, r.query, r.body)?;
         Ok(Buffer::from(string_to_sign(&target.request("POST", &[]))))
@@ -801,7 +831,10 @@ impl CallbackSigner {
     ) -> Result<CallbackHeaders> {
         guard(env, || {
             let Some(r) = request else {
-                return Err(invalid_arg(env, "headers({ path, query, body, publicKeyUrl })"));
+                return Err(invalid_arg(
+                    env,
+                    "headers({ path, query, body, publicKeyUrl })",
+                ));
             };
             let target = Target::new(env, r.path, r.query, r.body)?;
             let request = target.request("POST", &[]);

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::{
-    Date, Either, Either3, Env, Function, JsObjectValue, JsValue,
-    KeyCollectionMode, KeyConversion, KeyFilter, Null, Object, Property, Uint8ArraySlice, Unknown,
+    Date, Either, Either3, Env, Function, JsObjectValue, JsValue, KeyCollectionMode, KeyConversion,
+    KeyFilter, Null, Object, Property, Uint8ArraySlice, Unknown,
 };
 use napi::{Result, ValueType};
 
@@ -139,7 +139,10 @@ pub(crate) fn given<T>(value: Option<Either<T, Null>>) -> Option<T> {
 
 /// Whether `value` is `undefined` or `null`.
 pub(crate) fn is_nullish(value: &Unknown<'_>) -> Result<bool> {
-    Ok(matches!(value.get_type()?, ValueType::Undefined | ValueType::Null))
+    Ok(matches!(
+        value.get_type()?,
+        ValueType::Undefined | ValueType::Null
+    ))
 }
 
 /// `Array.from(value)`: the items of any iterable (a `Map`, a `Set`, a fetch `Headers`).
@@ -257,7 +260,13 @@ pub(crate) fn string_of(value: &Unknown<'_>) -> Option<String> {
     if value.get_type().ok()? != ValueType::String {
         return None;
     }
-    value.coerce_to_string().ok()?.into_utf8().ok()?.into_owned().ok()
+    value
+        .coerce_to_string()
+        .ok()?
+        .into_utf8()
+        .ok()?
+        .into_owned()
+        .ok()
 }
 
 /// `String(value)`.

@@ -38,7 +38,8 @@ pub(crate) fn throw(env: &Env, error: &postpolicy::Error) -> Error {
 /// and a message naming the argument and what it should be.
 pub(crate) fn invalid_arg(env: &Env, message: impl Into<String>) -> Error {
     let message = message.into();
-    let error = JsTypeError::from(Error::new(Status::InvalidArg, message.clone())).into_unknown(*env);
+    let error =
+        JsTypeError::from(Error::new(Status::InvalidArg, message.clone())).into_unknown(*env);
     pending(env.throw(error), message)
 }
 

@@ -51,9 +51,7 @@ impl Policy {
         guard(env, || {
             let parsed = match params {
                 None => postpolicy::Policy::parse(&dsl),
-                Some(params) => {
-                    postpolicy::Policy::parse_with(&dsl, parameters(env, &params)?)
-                }
+                Some(params) => postpolicy::Policy::parse_with(&dsl, parameters(env, &params)?),
             };
             parsed.map(Self).or_throw(env)
         })
@@ -68,7 +66,9 @@ impl Policy {
     /// Parses policy JSON as the services accept it. Throws `POLICY_INVALID`.
     #[napi(factory)]
     pub fn from_json(env: &Env, json: String) -> Result<Self> {
-        guard(env, || postpolicy::Policy::from_json(&json).map(Self).or_throw(env))
+        guard(env, || {
+            postpolicy::Policy::from_json(&json).map(Self).or_throw(env)
+        })
     }
 
     /// Decodes a `policy` form field (base64 of policy JSON). Throws `POLICY_INVALID`.
@@ -105,9 +105,7 @@ impl Policy {
         guard(env, || {
             let now = match &options {
                 Some(Either::A(date)) => convert::now(env, Some(&Either::A(*date)))?,
-                Some(Either::B(options)) => {
-                    convert::now(env, convert::now_field(&options.now))?
-                }
+                Some(Either::B(options)) => convert::now(env, convert::now_field(&options.now))?,
                 None => convert::now(env, None)?,
             };
             self.0.to_json(now).or_throw(env)

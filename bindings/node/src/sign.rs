@@ -5,8 +5,8 @@
 //! `signJson` to [`sign`], [`token`] and [`sign_json`], which serve every
 //! [`FormSigner`]: a new dialect's signer is one more class of this shape.
 
-use napi::bindgen_prelude::{ClassInstance, Date, Either, Env, Null, Object};
 use napi::Result;
+use napi::bindgen_prelude::{ClassInstance, Date, Either, Env, Null, Object};
 use napi_derive::napi;
 use postpolicy::{FormSigner, OssVersion as CoreOssVersion, SignOptions as CoreSignOptions};
 
@@ -147,7 +147,10 @@ fn sign_json<'env>(
     policy_json: &str,
     options: Option<NowOptions<'_>>,
 ) -> Result<SignedForm<'env>> {
-    let now = convert::now(env, options.as_ref().and_then(|o| convert::now_field(&o.now)))?;
+    let now = convert::now(
+        env,
+        options.as_ref().and_then(|o| convert::now_field(&o.now)),
+    )?;
     let form = signer.sign_json(policy_json, now).or_throw(env)?;
     SignedForm::new(env, form)
 }
@@ -160,7 +163,11 @@ fn signed(
 ) -> Result<postpolicy::SignedForm> {
     let Some(options) = options else {
         return signer
-            .sign_with(&policy.0, &CoreSignOptions::default(), convert::now(env, None)?)
+            .sign_with(
+                &policy.0,
+                &CoreSignOptions::default(),
+                convert::now(env, None)?,
+            )
             .or_throw(env);
     };
     let now = convert::now(env, convert::now_field(&options.now))?;

@@ -327,7 +327,9 @@ pub struct VerifierOptions<'a> {
     pub region: String,
     /// Access key id → secret: an object (copied), or a function called
     /// during `verify` with the key id the form names.
-    #[napi(ts_type = "Readonly<Record<string, string>> | ((accessKeyId: string) => string | null | undefined)")]
+    #[napi(
+        ts_type = "Readonly<Record<string, string>> | ((accessKeyId: string) => string | null | undefined)"
+    )]
     pub keys: KeysInput<'a>,
     /// How far in the future an `x-oss-date` may be, in seconds (default 900).
     pub clock_skew_seconds: Option<Either<f64, Null>>,
@@ -417,8 +419,10 @@ pub fn explain(
 ) -> Result<Vec<Rejection>> {
     guard(env, || {
         let submission = self::submission(env, submission)?;
-        let now =
-            convert::now_in_range(env, options.as_ref().and_then(|o| convert::now_field(&o.now)))?;
+        let now = convert::now_in_range(
+            env,
+            options.as_ref().and_then(|o| convert::now_field(&o.now)),
+        )?;
         let bucket = options.and_then(|o| convert::given(o.bucket));
         Ok(rejections(postpolicy::explain(
             &policy.0,
@@ -438,7 +442,9 @@ pub struct S3VerifierOptions<'a> {
     /// `us-east-1`, or the region name of an S3-compatible server (`garage`, …).
     pub region: String,
     /// Access key id → secret, as for `Verifier`.
-    #[napi(ts_type = "Readonly<Record<string, string>> | ((accessKeyId: string) => string | null | undefined)")]
+    #[napi(
+        ts_type = "Readonly<Record<string, string>> | ((accessKeyId: string) => string | null | undefined)"
+    )]
     pub keys: KeysInput<'a>,
     /// Refuse forms whose `x-amz-date` is older than this many seconds, as
     /// Garage does (24 hours). Default: none; S3 goes by the policy's expiration.
