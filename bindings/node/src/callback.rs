@@ -73,7 +73,7 @@ pub struct CallbackSpecOptions<'a> {
 /// (`${object}`, `${size}`, `${x:uid}`, …). Every check is OSS's (and
 /// unused or undefined `x:` variables), each error a `CALLBACK_*` code.
 #[napi]
-pub struct CallbackSpec(pub(crate) postpolicy::CallbackSpec);
+pub struct CallbackSpec(pub(crate) postpolicy::callback::CallbackSpec);
 
 fn vars(env: &Env, vars: Option<&Unknown<'_>>) -> Result<Vec<(String, String)>> {
     match vars {
@@ -105,7 +105,8 @@ impl CallbackSpec {
             };
             let vars = vars(env, o.vars.as_ref())?;
             let build = || -> std::result::Result<_, CallbackError> {
-                let mut spec = postpolicy::CallbackSpec::new(String::new(), o.body).with_urls(urls);
+                let mut spec =
+                    postpolicy::callback::CallbackSpec::new(String::new(), o.body).with_urls(urls);
                 if let Some(body_type) = convert::given(o.body_type) {
                     spec = spec.with_body_type(body_type.parse::<BodyType>()?);
                 }
@@ -132,7 +133,7 @@ impl CallbackSpec {
     )]
     pub fn from_base64(env: &Env, callback: String, vars: Option<Unknown<'_>>) -> Result<Self> {
         guard(env, || {
-            let spec = postpolicy::CallbackSpec::from_base64(&callback).or_throw(env)?;
+            let spec = postpolicy::callback::CallbackSpec::from_base64(&callback).or_throw(env)?;
             with_vars(env, spec, vars.as_ref())
         })
     }
@@ -144,7 +145,7 @@ impl CallbackSpec {
     )]
     pub fn from_json(env: &Env, json: String, vars: Option<Unknown<'_>>) -> Result<Self> {
         guard(env, || {
-            let spec = postpolicy::CallbackSpec::from_json(&json).or_throw(env)?;
+            let spec = postpolicy::callback::CallbackSpec::from_json(&json).or_throw(env)?;
             with_vars(env, spec, vars.as_ref())
         })
     }
@@ -236,7 +237,7 @@ impl CallbackSpec {
 /// `spec` with `vars` (when given) added, validated.
 fn with_vars(
     env: &Env,
-    spec: postpolicy::CallbackSpec,
+    spec: postpolicy::callback::CallbackSpec,
     vars: Option<&Unknown<'_>>,
 ) -> Result<CallbackSpec> {
     let Some(vars) = vars.filter(|v| !matches!(convert::is_nullish(v), Ok(true))) else {
@@ -789,9 +790,12 @@ impl CallbackSigner {
     pub fn generate(env: &Env, bits: Option<u32>) -> Result<Self> {
         guard(env, || {
             let bits = bits.unwrap_or(1024) as usize;
-            postpolicy::callback::CallbackSigner::generate(&mut rand_core::OsRng, bits)
-                .map(Self)
-                .or_throw(env)
+            use rand_core::RngCore as _;
+            postpolicy::callback::CallbackSigner::generate(bits, |bytes| {
+                rand_core::OsRng.fill_bytes(bytes);
+            })
+            .map(Self)
+            .or_throw(env)
         })
     }
 

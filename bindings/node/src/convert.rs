@@ -49,7 +49,7 @@ pub(crate) fn now(env: &Env, value: Option<&Now<'_>>) -> Result<DateTime<Utc>> {
 /// `now` past it throws `TIME_OUT_OF_RANGE` naming `now`, for calls whose
 /// core API reports no such error of its own (verify, explain, lint).
 pub(crate) fn now_in_range(env: &Env, value: Option<&Now<'_>>) -> Result<DateTime<Utc>> {
-    postpolicy::time::check_instant(now(env, value)?, "`now`").or_throw(env)
+    postpolicy::check_now(now(env, value)?).or_throw(env)
 }
 
 fn clock() -> DateTime<Utc> {

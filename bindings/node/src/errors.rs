@@ -131,7 +131,7 @@ fn set_policy(object: &mut Object<'_>, policy: &PolicyError) -> Result<()> {
 
 fn set_rejected(object: &mut Object<'_>, rejected: &Rejected) -> Result<()> {
     object.set("status", u32::from(rejected.status))?;
-    object.set("serviceCode", rejected.code)?;
+    object.set("serviceCode", rejected.service_code)?;
     object.set("serviceMessage", rejected.message.as_str())?;
     match rejected.condition_index {
         Some(i) => object.set("conditionIndex", to_u32(i))?,

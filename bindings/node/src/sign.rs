@@ -8,7 +8,7 @@
 use napi::Result;
 use napi::bindgen_prelude::{ClassInstance, Date, Either, Env, Null, Object};
 use napi_derive::napi;
-use postpolicy::{FormSigner, OssVersion as CoreOssVersion, SignOptions as CoreSignOptions};
+use postpolicy::{OssVersion as CoreOssVersion, SignOptions as CoreSignOptions, SignatureError};
 
 use crate::callback::CallbackSpec;
 use crate::convert::{self, Now};
@@ -111,12 +111,56 @@ impl<'env> SignedForm<'env> {
     fn new(env: &'env Env, form: postpolicy::SignedForm) -> Result<Self> {
         Ok(Self {
             fields: convert::record(env, &form.fields)?,
-            expires_at: postpolicy::wire::format_timestamp(form.expires_at),
+            expires_at: postpolicy::format_timestamp(form.expires_at),
             url: form.url,
             fields_to_fill: form.fields_to_fill,
         })
     }
 }
+
+/// What every signer class does with a policy, so that one [`Call::sign`]
+/// serves them all: a new dialect's signer implements it by forwarding to its
+/// core signer.
+trait FormSigner {
+    fn sign_with(
+        &self,
+        policy: &postpolicy::Policy,
+        options: &CoreSignOptions,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::result::Result<postpolicy::SignedForm, SignatureError>;
+
+    fn sign_json(
+        &self,
+        policy_json: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::result::Result<postpolicy::SignedForm, SignatureError>;
+}
+
+macro_rules! form_signer {
+    ($signer:ty) => {
+        impl FormSigner for $signer {
+            fn sign_with(
+                &self,
+                policy: &postpolicy::Policy,
+                options: &CoreSignOptions,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
+                <$signer>::sign_with(self, policy, options, now)
+            }
+
+            fn sign_json(
+                &self,
+                policy_json: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
+                <$signer>::sign_json(self, policy_json, now)
+            }
+        }
+    };
+}
+
+form_signer!(postpolicy::OssSigner);
+form_signer!(postpolicy::S3Signer);
 
 /// One signing call's options, however JS passed them.
 struct Call<'a> {
@@ -207,7 +251,7 @@ const SHAPE_END: char = '\x01';
 /// when an item holds NUL or `\x01` (`sign` then builds the object itself).
 fn pack(form: &postpolicy::SignedForm) -> Option<String> {
     let fill_count = form.fields_to_fill.len().to_string();
-    let expires_at = postpolicy::wire::format_timestamp(form.expires_at);
+    let expires_at = postpolicy::format_timestamp(form.expires_at);
     let shape = [form.url.as_str(), fill_count.as_str()]
         .into_iter()
         .chain(form.fields_to_fill.iter().map(String::as_str))
@@ -561,9 +605,7 @@ pub fn sign_v4(
     product: Option<String>,
 ) -> Result<String> {
     guard(env, || {
-        let product = product
-            .as_deref()
-            .unwrap_or(postpolicy::sign::oss_v4::PRODUCT);
+        let product = product.as_deref().unwrap_or("oss");
         postpolicy::sign_v4(&secret, &policy_b64, &date, &region, product).or_throw(env)
     })
 }

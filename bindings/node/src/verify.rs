@@ -2,13 +2,12 @@
 //! (or S3) would.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::TimeDelta;
 use napi::bindgen_prelude::{Date, Either, Env, Function, FunctionRef, Null, Object, Unknown};
 use napi::{JsValue, Result, ValueType};
 use napi_derive::napi;
-use postpolicy::{FileInfo, KeyStore, Rejected, Submission};
+use postpolicy::{FileInfo, Rejected, Submission};
 
 use crate::convert::{self, MAX_SAFE_INTEGER};
 use crate::errors::{OrThrow, guard, invalid_arg, to_u32};
@@ -94,68 +93,21 @@ fn seconds(env: &Env, value: f64, name: &str) -> Result<TimeDelta> {
 
 // ---- where secrets come from -------------------------------------------------
 
-/// The secrets a JS key function gave for one `verify` call, and the key ids
-/// the core asked for that it has not answered yet.
-#[derive(Default)]
-struct Lookup {
-    asked: Vec<String>,
-    answers: HashMap<String, Option<String>>,
-}
-
-fn lock(lookup: &Mutex<Lookup>) -> MutexGuard<'_, Lookup> {
-    lookup
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The key store handed to the core.
-enum Store {
-    Map(HashMap<String, String>),
-    /// The core's key store cannot call JS (it must be `Send + Sync`), so it
-    /// answers from `lookup` and records the ids it missed; `verify` then
-    /// calls the JS function for those ids and runs again.
-    Lookup(Arc<Mutex<Lookup>>),
-}
-
-impl KeyStore for Store {
-    fn secret(&self, access_key_id: &str) -> Option<String> {
-        match self {
-            Store::Map(map) => map.get(access_key_id).cloned(),
-            Store::Lookup(shared) => {
-                let mut state = lock(shared);
-                match state.answers.get(access_key_id) {
-                    Some(answer) => answer.clone(),
-                    None => {
-                        state.asked.push(access_key_id.to_owned());
-                        None
-                    }
-                }
-            }
-        }
-    }
-
-    fn secret_ref(&self, access_key_id: &str) -> Option<std::borrow::Cow<'_, str>> {
-        match self {
-            Store::Map(map) => map.secret_ref(access_key_id),
-            Store::Lookup(_) => self.secret(access_key_id).map(Into::into),
-        }
-    }
-}
-
-/// Where a verifier's secrets come from, on the JS side.
+/// Where a verifier's secrets come from.
 enum Keys {
+    /// An object, copied into the core verifier's own store when it was made.
     Map,
-    Function {
-        callback: FunctionRef<String, Option<String>>,
-        lookup: Arc<Mutex<Lookup>>,
-    },
+    /// A JS function, asked for the one key id each form names (the core's
+    /// `key_id`); the core then verifies once with that secret.
+    Function(FunctionRef<String, Option<String>>),
 }
 
 /// Access key id → secret: an object (copied now) or a function called with
 /// the key id a form names.
 type KeysInput<'a> = Either<Function<'a, String, Option<String>>, Unknown<'a>>;
 
-fn keys_of(env: &Env, keys: KeysInput<'_>) -> Result<(Store, Keys)> {
+/// The store the core verifier is made with, and where `verify` finds secrets.
+fn keys_of(env: &Env, keys: KeysInput<'_>) -> Result<(HashMap<String, String>, Keys)> {
     let refuse = |keys: &Unknown<'_>| -> Result<napi::Error> {
         Ok(invalid_arg(
             env,
@@ -166,16 +118,7 @@ fn keys_of(env: &Env, keys: KeysInput<'_>) -> Result<(Store, Keys)> {
         ))
     };
     Ok(match keys {
-        Either::A(function) => {
-            let lookup = Arc::new(Mutex::new(Lookup::default()));
-            (
-                Store::Lookup(Arc::clone(&lookup)),
-                Keys::Function {
-                    callback: function.create_ref()?,
-                    lookup,
-                },
-            )
-        }
+        Either::A(function) => (HashMap::new(), Keys::Function(function.create_ref()?)),
         Either::B(value) => {
             if value.get_type()? != ValueType::Object
                 || value.is_array()?
@@ -190,50 +133,33 @@ fn keys_of(env: &Env, keys: KeysInput<'_>) -> Result<(Store, Keys)> {
                 };
                 map.insert(id, secret);
             }
-            (Store::Map(map), Keys::Map)
+            (map, Keys::Map)
         }
     })
 }
 
 impl Keys {
-    /// Runs `verify` (a core verification), asking the JS key function for
-    /// the ids the core missed; secrets are not kept between calls.
-    fn run<T>(
+    /// Verifies with the verifier's own store, or asks the JS function for the
+    /// key id the form names (`key_id`) and verifies once with that secret
+    /// (`verify_with`). Secrets are not kept between calls.
+    fn verify<T>(
         &self,
         env: &Env,
-        verify: impl Fn() -> std::result::Result<T, Rejected>,
+        key_id: Option<&str>,
+        verify: impl FnOnce() -> std::result::Result<T, Rejected>,
+        verify_with: impl FnOnce(&HashMap<String, String>) -> std::result::Result<T, Rejected>,
     ) -> Result<std::result::Result<T, Rejected>> {
-        let Keys::Function { callback, lookup } = self else {
+        let Keys::Function(lookup) = self else {
             return Ok(verify());
         };
-        *lock(lookup) = Lookup::default();
-        let outcome = ask_and_verify(env, callback, lookup, verify);
-        *lock(lookup) = Lookup::default();
-        outcome
-    }
-}
-
-fn ask_and_verify<T>(
-    env: &Env,
-    callback: &FunctionRef<String, Option<String>>,
-    lookup: &Mutex<Lookup>,
-    verify: impl Fn() -> std::result::Result<T, Rejected>,
-) -> Result<std::result::Result<T, Rejected>> {
-    let mut outcome = verify();
-    // A form names one access key; the bound only guards against a loop.
-    for _ in 0..4 {
-        let asked = std::mem::take(&mut lock(lookup).asked);
-        if asked.is_empty() {
-            break;
+        let mut secrets = HashMap::new();
+        if let Some(id) = key_id
+            && let Some(secret) = lookup.borrow_back(env)?.call(id.to_owned())?
+        {
+            secrets.insert(id.to_owned(), secret);
         }
-        let function = callback.borrow_back(env)?;
-        for id in asked {
-            let secret = function.call(id.clone())?;
-            lock(lookup).answers.insert(id, secret);
-        }
-        outcome = verify();
+        Ok(verify_with(&secrets))
     }
-    Ok(outcome)
 }
 
 // ---- results ---------------------------------------------------------------
@@ -304,7 +230,7 @@ impl From<Rejected> for Rejection {
     fn from(r: Rejected) -> Self {
         Self {
             status: u32::from(r.status),
-            service_code: r.code.to_owned(),
+            service_code: r.service_code.to_owned(),
             message: r.to_string(),
             service_message: r.message,
             condition_index: r.condition_index.map(to_u32),
@@ -371,7 +297,7 @@ impl Verifier {
 
     #[napi(getter)]
     pub fn bucket(&self) -> String {
-        self.inner.bucket().to_owned()
+        self.inner.bucket().unwrap_or_default().to_owned()
     }
 
     /// Accepts the submission (where and how it is stored), or throws a
@@ -389,7 +315,12 @@ impl Verifier {
             let now = now_of(env, options.as_ref())?;
             let accepted = self
                 .keys
-                .run(env, || self.inner.verify(&submission, now))?
+                .verify(
+                    env,
+                    self.inner.key_id(&submission),
+                    || self.inner.verify(&submission, now),
+                    |keys| self.inner.verify_with(&submission, keys, now),
+                )?
                 .or_throw(env)?;
             Accepted::new(env, accepted)
         })
@@ -423,13 +354,14 @@ pub fn explain(
             env,
             options.as_ref().and_then(|o| convert::now_field(&o.now)),
         )?;
-        let bucket = options.and_then(|o| convert::given(o.bucket));
-        Ok(rejections(postpolicy::explain(
-            &policy.0,
-            &submission,
-            bucket.as_deref(),
-            now,
-        )))
+        // A verifier with no keys judges the policy alone; `bucket`
+        // conditions only when the bucket is known.
+        let no_keys = |_: &str| None;
+        let judge = match options.and_then(|o| convert::given(o.bucket)) {
+            Some(bucket) => postpolicy::Verifier::new(&bucket, "cn-hangzhou", no_keys),
+            None => postpolicy::Verifier::for_any_bucket("cn-hangzhou", no_keys),
+        };
+        Ok(rejections(judge.explain(&policy.0, &submission, now)))
     })
 }
 
@@ -508,7 +440,12 @@ impl S3Verifier {
             let now = now_of(env, options.as_ref())?;
             let accepted = self
                 .keys
-                .run(env, || self.inner.verify(&submission, now))?
+                .verify(
+                    env,
+                    self.inner.key_id(&submission),
+                    || self.inner.verify(&submission, now),
+                    |keys| self.inner.verify_with(&submission, keys, now),
+                )?
                 .or_throw(env)?;
             Accepted::new(env, accepted)
         })

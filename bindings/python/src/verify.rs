@@ -296,11 +296,14 @@ impl PyVerifier {
 
     #[getter]
     fn bucket(&self) -> &str {
-        self.verifier.bucket()
+        self.verifier.bucket().unwrap_or_default()
     }
 
     fn __repr__(&self) -> String {
-        format!("Verifier(bucket='{}')", self.verifier.bucket())
+        format!(
+            "Verifier(bucket='{}')",
+            self.verifier.bucket().unwrap_or_default()
+        )
     }
 }
 
@@ -430,10 +433,12 @@ pub fn explain<'py>(
         .map_err(|_| errors::not_a_policy(policy))?;
     let submission = submission(fields, file, fields_after_file)?;
     let now = convert::now_or_clock(now)?;
-    rejections(
-        py,
-        &postpolicy::explain(&policy.get().0, &submission, bucket, now),
-    )
+    let no_keys = |_: &str| None;
+    let checker = match bucket {
+        Some(bucket) => Verifier::new(bucket, "cn-hangzhou", no_keys),
+        None => Verifier::for_any_bucket("cn-hangzhou", no_keys),
+    };
+    rejections(py, &checker.explain(&policy.get().0, &submission, now))
 }
 
 fn submission(
