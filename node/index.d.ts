@@ -5,24 +5,8 @@
 
 import type { CachedKeySource, CallbackRequest, KeyUrlPolicy, SyntaxErrorDetail, VerifiedCallback, VerifierOptions } from './native'
 
-export {
-  CachedKeySource,
-  CallbackSigner,
-  CallbackSpec,
-  callbackStringToSign,
-  Credentials,
-  explain,
-  KeyUrlPolicy,
-  OssSigner,
-  Policy,
-  PolicyBuilder,
-  S3Signer,
-  S3Verifier,
-  signS3V4,
-  signV1,
-  signV4,
-  Verifier,
-} from './native'
+export type { RequestValue, UploadTokenOptions } from './express'
+export { uploadToken } from './express'
 export type {
   Accepted,
   ByteRange,
@@ -55,8 +39,24 @@ export type {
   VerifiedCallback,
   VerifierOptions,
 } from './native'
-export { uploadToken } from './express'
-export type { UploadTokenOptions, RequestValue } from './express'
+export {
+  CachedKeySource,
+  CallbackSigner,
+  CallbackSpec,
+  Credentials,
+  callbackStringToSign,
+  explain,
+  KeyUrlPolicy,
+  OssSigner,
+  Policy,
+  PolicyBuilder,
+  S3Signer,
+  S3Verifier,
+  signS3V4,
+  signV1,
+  signV4,
+  Verifier,
+} from './native'
 
 /**
  * Values for the DSL's `{name}` placeholders: a plain object or a Map of

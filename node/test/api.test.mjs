@@ -45,6 +45,7 @@ describe('module', () => {
     ]
     for (const name of names) {
       assert.equal(typeof cjs[name], 'function', name)
+      // biome-ignore lint/performance/noDynamicNamespaceImportAccess: the test compares every name
       assert.equal(esm[name], cjs[name], name)
     }
     assert.equal(esm.defaultKeySource, cjs.defaultKeySource)
@@ -72,7 +73,12 @@ describe('Policy', () => {
     assert.deepEqual(json.conditions[0], ['starts-with', '$key', 'user/42/'])
     assert.equal(typeof Policy.parse(dsl).toJson(), 'string', 'reads the clock without now')
     assert.equal(Policy.parse(dsl).toJson(now), Policy.parse(dsl).toJson({ now }), 'a Date works as well as { now }')
-    assert.deepEqual(Policy.parse('expires at 2026-01-01T00:00:00Z\nkey = a').lint(now).map((d) => d.code), ['expired', 'no-size-limit'])
+    assert.deepEqual(
+      Policy.parse('expires at 2026-01-01T00:00:00Z\nkey = a')
+        .lint(now)
+        .map((d) => d.code),
+      ['expired', 'no-size-limit'],
+    )
   })
 
   test('fromJson and fromBase64 read the wire format', () => {
@@ -201,14 +207,7 @@ describe('OssSigner', () => {
     assert.equal(form.url, 'https://examplebucket.oss-cn-hangzhou.aliyuncs.com')
     assert.equal(form.expiresAt, '2026-11-21T13:00:00.000Z')
     assert.deepEqual(form.fieldsToFill, ['key'])
-    assert.deepEqual(Object.keys(form.fields), [
-      'x-oss-meta-owner',
-      'policy',
-      'x-oss-signature-version',
-      'x-oss-credential',
-      'x-oss-date',
-      'x-oss-signature',
-    ])
+    assert.deepEqual(Object.keys(form.fields), ['x-oss-meta-owner', 'policy', 'x-oss-signature-version', 'x-oss-credential', 'x-oss-date', 'x-oss-signature'])
     assert.equal(form.fields['x-oss-credential'], 'LTAI5tApiTest0001/20261121/cn-hangzhou/oss/aliyun_v4_request')
     assert.equal(form.fields['x-oss-date'], '20261121T120000Z')
     assert.deepEqual(JSON.parse(JSON.stringify(form)), form)
@@ -231,7 +230,13 @@ describe('OssSigner', () => {
     assert.equal(signer.bucket, 'examplebucket')
     assert.equal(signer.region, 'cn-hangzhou')
     assert.equal(signer.version, 'v4')
-    const v1 = new OssSigner({ credentials, region: 'oss-cn-hangzhou', bucket: 'examplebucket', version: 'v1', endpoint: 'http://127.0.0.1:9000/examplebucket' })
+    const v1 = new OssSigner({
+      credentials,
+      region: 'oss-cn-hangzhou',
+      bucket: 'examplebucket',
+      version: 'v1',
+      endpoint: 'http://127.0.0.1:9000/examplebucket',
+    })
     assert.equal(v1.version, 'v1')
     assert.equal(v1.url, 'http://127.0.0.1:9000/examplebucket')
     const form = v1.sign(Policy.parse(dsl), { now })
@@ -266,11 +271,14 @@ describe('OssSigner', () => {
     assert.throws(() => signer.sign(credentials, { now }), { code: 'InvalidArg' })
     assert.throws(() => signer.sign(Policy.parse(dsl), { now: 'yesterday' }), { code: 'InvalidArg' })
     assert.throws(() => signer.sign(Policy.parse(dsl), { now: new Date(NaN) }), { code: 'InvalidArg' })
-    assert.throws(() => signer.sign(Policy.parse('bucket = otherbucket'), { now }), (e) => {
-      assert.equal(e.code, 'POLICY_INVALID')
-      assert.equal(e.serviceCode, 'InvalidPolicyDocument')
-      return true
-    })
+    assert.throws(
+      () => signer.sign(Policy.parse('bucket = otherbucket'), { now }),
+      (e) => {
+        assert.equal(e.code, 'POLICY_INVALID')
+        assert.equal(e.serviceCode, 'InvalidPolicyDocument')
+        return true
+      },
+    )
     assert.throws(() => signer.signJson('{"conditions": []}', { now }), { code: 'POLICY_INVALID' })
   })
 })
@@ -339,7 +347,11 @@ describe('Verifier', () => {
       },
     )
     assert.throws(() => verifier.verify(submissionOf(form, { size: 0 }), { now }), { code: 'REJECTED', serviceCode: 'EntityTooSmall', status: 400 })
-    assert.throws(() => verifier.verify(submissionOf(form), { now: new Date('2026-11-21T14:00:00Z') }), { code: 'REJECTED', serviceCode: 'AccessDenied', conditionIndex: null })
+    assert.throws(() => verifier.verify(submissionOf(form), { now: new Date('2026-11-21T14:00:00Z') }), {
+      code: 'REJECTED',
+      serviceCode: 'AccessDenied',
+      conditionIndex: null,
+    })
     assert.throws(() => verifier.verify({ fields: [['key', 'a']], file: null }, { now }), { code: 'REJECTED', serviceCode: 'MalformedPOSTRequest' })
     const tampered = submissionOf(form)
     tampered.fields = tampered.fields.map(([n, v]) => [n, n === 'x-oss-signature' ? '0'.repeat(64) : v])
@@ -352,7 +364,10 @@ describe('Verifier', () => {
     assert.equal(accepted.accessKeyId, null)
     assert.equal(accepted.contentType, null)
     const verifier = new Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys })
-    assert.equal(verifier.verify({ fields: Object.fromEntries(submissionOf(form).fields), file: { filename: 'x.png', size: 5 } }, { now }).key, 'user/42/cat.png')
+    assert.equal(
+      verifier.verify({ fields: Object.fromEntries(submissionOf(form).fields), file: { filename: 'x.png', size: 5 } }, { now }).key,
+      'user/42/cat.png',
+    )
     assert.throws(() => verifier.verify(null), { code: 'InvalidArg' })
     assert.throws(() => verifier.verify({ fields: 'key=a' }), { code: 'InvalidArg' })
     assert.throws(() => verifier.verify({ fields: [['key']], file: null }, { now }), { code: 'InvalidArg' })
@@ -367,18 +382,40 @@ describe('Verifier', () => {
 describe('explain', () => {
   test('lists every failing condition as plain objects', () => {
     const policy = Policy.parse('bucket = examplebucket\nkey starts-with "user/42/"\ncontent-type in [image/png]\ncontent-length 1..10')
-    const submission = { fields: [['key', 'user/7/a.gif'], ['Content-Type', 'image/gif']], file: { filename: 'a.gif', size: 100 } }
+    const submission = {
+      fields: [
+        ['key', 'user/7/a.gif'],
+        ['Content-Type', 'image/gif'],
+      ],
+      file: { filename: 'a.gif', size: 100 },
+    }
     const reasons = explain(policy, submission, { now, bucket: 'otherbucket' })
-    assert.deepEqual(reasons.map((r) => r.conditionIndex), [0, 1, 2, 3])
-    assert.deepEqual(reasons.map((r) => r.serviceCode), ['AccessDenied', 'AccessDenied', 'AccessDenied', 'EntityTooLarge'])
+    assert.deepEqual(
+      reasons.map((r) => r.conditionIndex),
+      [0, 1, 2, 3],
+    )
+    assert.deepEqual(
+      reasons.map((r) => r.serviceCode),
+      ['AccessDenied', 'AccessDenied', 'AccessDenied', 'EntityTooLarge'],
+    )
     for (const r of reasons) {
       assert.equal(typeof r.status, 'number')
       assert.equal(typeof r.serviceMessage, 'string')
       assert.equal(typeof r.reason, 'string')
       assert.match(r.message, new RegExp(`^${r.serviceCode} \\(${r.status}\\): `))
     }
-    assert.deepEqual(explain(policy, submission, { now }).map((r) => r.conditionIndex), [1, 2, 3], 'bucket judged only when given')
-    const ok = { fields: [['key', 'user/42/a.png'], ['Content-Type', 'image/png']], file: { filename: 'a.png', size: 5 } }
+    assert.deepEqual(
+      explain(policy, submission, { now }).map((r) => r.conditionIndex),
+      [1, 2, 3],
+      'bucket judged only when given',
+    )
+    const ok = {
+      fields: [
+        ['key', 'user/42/a.png'],
+        ['Content-Type', 'image/png'],
+      ],
+      file: { filename: 'a.png', size: 5 },
+    }
     assert.deepEqual(explain(policy, ok, { now, bucket: 'examplebucket' }), [])
     assert.throws(() => explain('key = a', ok), { code: 'InvalidArg' })
   })

@@ -15,10 +15,7 @@ function submission(c) {
   return {
     fields: c.fields,
     fieldsAfterFile: c.fields_after_file,
-    file:
-      c.file === null
-        ? null
-        : { filename: c.file.filename, contentType: c.file.content_type ?? null, size: c.file.size ?? null },
+    file: c.file === null ? null : { filename: c.file.filename, contentType: c.file.content_type ?? null, size: c.file.size ?? null },
   }
 }
 

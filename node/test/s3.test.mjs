@@ -77,11 +77,14 @@ test('STS tokens are fields and conditions', () => {
 })
 
 test('in / not-in conditions are OSS only', () => {
-  assert.throws(() => signer.sign(Policy.parse('content-type in [image/png]'), { now }), (e) => {
-    assert.equal(e.code, 'SIGNING_INVALID')
-    assert.match(e.message, /does not support/)
-    return true
-  })
+  assert.throws(
+    () => signer.sign(Policy.parse('content-type in [image/png]'), { now }),
+    (e) => {
+      assert.equal(e.code, 'SIGNING_INVALID')
+      assert.match(e.message, /does not support/)
+      return true
+    },
+  )
 })
 
 test('signJson and the low-level signature', () => {
@@ -128,7 +131,11 @@ test('anonymous uploads and explain', () => {
   const open = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: {}, allowAnonymous: true })
   assert.equal(open.verify({ fields: [['key', 'a']], file: { filename: 'a' } }, { now }).accessKeyId, null)
 
-  const failures = closed.explain(Policy.parse('key starts-with "u/"\ncontent-type in [image/png]'), { fields: [['key', 'x']], file: { filename: 'x' } }, { now })
+  const failures = closed.explain(
+    Policy.parse('key starts-with "u/"\ncontent-type in [image/png]'),
+    { fields: [['key', 'x']], file: { filename: 'x' } },
+    { now },
+  )
   assert.ok(failures.length > 0)
   assert.ok(failures.some((f) => f.conditionIndex === 0))
   for (const f of failures) assert.deepEqual(Object.keys(f).sort(), ['conditionIndex', 'message', 'reason', 'serviceCode', 'serviceMessage', 'status'])

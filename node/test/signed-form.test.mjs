@@ -47,6 +47,7 @@ describe('signed form hand-over', () => {
       assert.ok(Object.hasOwn(form.fields, '__proto__'))
       assert.equal(Object.getOwnPropertyDescriptor(form.fields, '__proto__').value, value)
       assert.equal(Object.getPrototypeOf(form.fields), Object.prototype)
+      // biome-ignore lint/suspicious/noProto: a form field named __proto__ is what this checks
       assert.equal(JSON.parse(JSON.stringify(form)).fields.__proto__, value)
     }
   })
