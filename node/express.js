@@ -30,15 +30,7 @@
 // trusted before anything is fetched, keys cached), and puts the callback on
 // `req.ossCallback`; a forged or altered callback gets 400 and a JSON error.
 
-const {
-  callbackEndpoint,
-  callbackRefusal,
-  declaredTooLarge,
-  invalidArg,
-  isThenable,
-  readStream,
-  tokenEndpoint,
-} = require('./lib/upload.js')
+const { callbackEndpoint, callbackRefusal, declaredTooLarge, invalidArg, isThenable, readStream, tokenEndpoint } = require('./lib/upload.js')
 
 /** Writes a reply of lib/upload.js to a Node response. */
 function send(res, reply) {

@@ -15,15 +15,7 @@
 // lib/upload.js. The plugin is encapsulated: its raw-body parser and its
 // error answers apply to these two routes only; `prefix` mounts them elsewhere.
 
-const {
-  callbackAnswer,
-  callbackEndpoint,
-  callbackRefusal,
-  declaredTooLarge,
-  invalidArg,
-  readStream,
-  tokenEndpoint,
-} = require('./lib/upload.js')
+const { callbackAnswer, callbackEndpoint, callbackRefusal, declaredTooLarge, invalidArg, readStream, tokenEndpoint } = require('./lib/upload.js')
 
 function send(reply, answer) {
   return reply.code(answer.status).headers(answer.headers).send(answer.body)

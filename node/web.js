@@ -14,14 +14,7 @@
 // signed in: that Response is the answer. Other errors reject the handler's
 // promise, for the framework's own error handling.
 
-const {
-  callbackAnswer,
-  callbackEndpoint,
-  callbackRefusal,
-  invalidArg,
-  readRequest,
-  tokenEndpoint,
-} = require('./lib/upload.js')
+const { callbackAnswer, callbackEndpoint, callbackRefusal, invalidArg, readRequest, tokenEndpoint } = require('./lib/upload.js')
 
 function toResponse(answer) {
   return new Response(answer.body, { status: answer.status, headers: answer.headers })

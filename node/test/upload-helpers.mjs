@@ -25,9 +25,19 @@ export const signer = new OssSigner({
 // One fixed expiration (signing otherwise sets it from the clock, to the
 // millisecond) so that a route's token can equal the signer's.
 export const expiry = new Date(Date.now() + 3600_000)
-export const policy = Policy.builder().expiresAt(expiry).size(1, 10 * 1024 * 1024).keyPrefix('uploads/').contentTypePrefix('image/').build()
+export const policy = Policy.builder()
+  .expiresAt(expiry)
+  .size(1, 10 * 1024 * 1024)
+  .keyPrefix('uploads/')
+  .contentTypePrefix('image/')
+  .build()
 /** A per-user policy, as a policy function of the request builds it. */
-export const userPolicy = (id) => Policy.builder().expiresAt(expiry).keyPrefix(`user/${id}/`).size(1, 1024 * 1024).build()
+export const userPolicy = (id) =>
+  Policy.builder()
+    .expiresAt(expiry)
+    .keyPrefix(`user/${id}/`)
+    .size(1, 1024 * 1024)
+    .build()
 
 /** The signed headers OSS sends with a callback POSTed to `target`. */
 export function signedHeaders(target, body) {

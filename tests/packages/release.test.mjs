@@ -90,11 +90,16 @@ test('npm pack packs exactly the files the package lists, and they are all it ne
     'browser.js',
     'express.d.ts',
     'express.js',
+    'fastify.d.ts',
+    'fastify.js',
     'index.d.ts',
     'index.js',
+    'lib/upload.js',
     'native.d.ts',
     'native.js',
     'package.json',
+    'web.d.ts',
+    'web.js',
   ])
   assert.deepEqual(
     [...pkg.files].sort(),
