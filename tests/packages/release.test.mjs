@@ -86,6 +86,7 @@ test('npm pack packs exactly the files the package lists, and they are all it ne
     'LICENSE-APACHE',
     'LICENSE-MIT',
     'README.md',
+    'browser.d.ts',
     'browser.js',
     'express.d.ts',
     'express.js',

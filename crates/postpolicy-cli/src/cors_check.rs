@@ -290,11 +290,11 @@ fn error_code(body: &str) -> Option<&str> {
 pub(crate) fn bucket_and_region(url: &url::Url) -> (Option<String>, Option<String>) {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     let labels: Vec<&str> = host.split('.').collect();
-    if let [bucket, endpoint, "aliyuncs", "com"] = labels.as_slice() {
-        if let Some(region) = endpoint.strip_prefix("oss-") {
-            let region = region.strip_suffix("-internal").unwrap_or(region);
-            return (Some((*bucket).to_owned()), Some(region.to_owned()));
-        }
+    if let [bucket, endpoint, "aliyuncs", "com"] = labels.as_slice()
+        && let Some(region) = endpoint.strip_prefix("oss-")
+    {
+        let region = region.strip_suffix("-internal").unwrap_or(region);
+        return (Some((*bucket).to_owned()), Some(region.to_owned()));
     }
     match labels.as_slice() {
         [bucket, "s3", region, "amazonaws", "com"] => {

@@ -187,9 +187,14 @@ fn agree(dialect: Dialect, dsl: &str, key: Option<&str>, fill: &[(&str, &str)], 
             size: Some(size),
         }),
     };
-    let verdict = verify(dialect, &submission)
-        .err()
-        .map(|r| (r.condition_index, r.service_code.to_owned(), r.message, r.reason));
+    let verdict = verify(dialect, &submission).err().map(|r| {
+        (
+            r.condition_index,
+            r.service_code.to_owned(),
+            r.message,
+            r.reason,
+        )
+    });
     let browser = judge(&form, &fields, "cat.png", size);
     assert_eq!(browser, verdict, "{dsl} / {fill:?} / {size} bytes");
 }
