@@ -29,11 +29,7 @@ export type Rule =
       missing: string
       hints?: { case?: string; expanded?: string }
       item_reason?: string
-    } & (
-      | { op: 'eq'; value: string }
-      | { op: 'starts-with'; prefix: string }
-      | { op: 'in' | 'not-in'; values: string[] }
-    ))
+    } & ({ op: 'eq'; value: string } | { op: 'starts-with'; prefix: string } | { op: 'in' | 'not-in'; values: string[] }))
 
 /** The JSON token a postpolicy signer produces. */
 export interface UploadToken {
