@@ -2,7 +2,7 @@
 
 /** A token rule's failure: the service's code and message, the reason as a template. */
 export interface RuleFailure {
-  code: string
+  service_code: string
   message: string
   /** Slots `{size}`, `{value}`, `{hint}`; `{{` and `}}` are braces. */
   reason: string
