@@ -29,7 +29,7 @@ const HINT_EXPANDED: &str = " (after ${filename} expansion)";
 
 /// Which service judges the form: the two differ in what they compare and so
 /// in what they say (see [`crate::verify_s3`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Dialect {
     Oss,
     S3,
@@ -93,6 +93,10 @@ struct Builder(String);
 
 impl Builder {
     fn text(mut self, text: &str) -> Self {
+        if !text.contains(['{', '}']) {
+            self.0.push_str(text);
+            return self;
+        }
         for c in text.chars() {
             match c {
                 '{' => self.0.push_str("{{"),
@@ -124,7 +128,7 @@ pub struct Failure {
     #[serde(skip)]
     pub status: u16,
     /// The service's error code (`EntityTooLarge`, `AccessDenied`).
-    pub code: &'static str,
+    pub service_code: &'static str,
     /// The service's message, in its documented wording.
     pub message: String,
     /// Why, naming the value sent: slots `{size}`, `{value}`, `{hint}`.
@@ -237,9 +241,19 @@ impl Rule {
 
 /// The checks of a signed form a browser can make, in the order the service
 /// makes them: the first that fails is the one the service would name.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct Rules(pub Vec<Rule>);
+///
+/// Signing only keeps the conditions the rules come from (a few, cloned);
+/// the rules and their wording are built when read ([`Rules::to_vec`],
+/// [`Rules::to_json`], the token JSON), so a signer that never hands out a
+/// token pays next to nothing for them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// Whose verifier words the rules; `None`: no rules (a GCS form).
+    dialect: Option<Dialect>,
+    /// The key, content-type and size conditions, with their index in the
+    /// signed policy.
+    conditions: Vec<(usize, Condition)>,
+}
 
 impl Rules {
     /// The rules of `conditions` (a signed policy's, in order; `offset` is
@@ -249,10 +263,34 @@ impl Rules {
         offset: usize,
         dialect: Dialect,
     ) -> Self {
+        let conditions = conditions
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                matches!(c, Condition::ContentLengthRange(_)) || browser_field(c, dialect)
+            })
+            .map(|(i, c)| (offset + i, c.clone()))
+            .collect();
+        Self {
+            dialect: Some(dialect),
+            conditions,
+        }
+    }
+
+    /// True for a form without rules (GCS, or made by hand).
+    pub fn is_empty(&self) -> bool {
+        self.dialect.is_none()
+    }
+
+    /// The rules, in the order the service checks them.
+    pub fn to_vec(&self) -> Vec<Rule> {
+        let Some(dialect) = self.dialect else {
+            return Vec::new();
+        };
         let mut fields = Vec::new();
         let mut sizes = Vec::new();
-        for (i, condition) in conditions.into_iter().enumerate() {
-            let index = offset + i;
+        for (index, condition) in &self.conditions {
+            let index = *index;
             match condition {
                 Condition::ContentLengthRange(range) => sizes.push(Rule::Size(SizeRule {
                     index,
@@ -283,20 +321,163 @@ impl Rules {
             }
             Dialect::S3 => rules.extend(fields.into_iter().chain(sizes)),
         }
-        Rules(rules)
+        rules
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Rule> {
-        self.0.iter()
-    }
-
-    /// The rules as JSON (the token's `rules` member).
+    /// The rules as JSON (the token's `rules` member): what serde writes
+    /// for [`Rules::to_vec`], written by hand since every upload token
+    /// carries it.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "[]".to_owned())
+        let mut out = String::with_capacity(256 + 640 * self.conditions.len());
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`Rules::to_json`] to `out`.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        out.push('[');
+        for (i, rule) in self.to_vec().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_rule(out, rule);
+        }
+        out.push(']');
+    }
+}
+
+/// One rule as serde writes it (see the test `hand_written_json_is_serdes`).
+fn write_rule(out: &mut String, rule: &Rule) {
+    let key = |out: &mut String, name: &str| {
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+    };
+    let number = |out: &mut String, n: u64| out.push_str(&n.to_string());
+    match rule {
+        Rule::Required(rule) => {
+            out.push_str("{\"op\":\"required\",");
+            key(out, "field");
+            wire::push_string(out, &rule.field);
+            out.push(',');
+            key(out, "failure");
+            write_failure(out, &rule.failure);
+        }
+        Rule::Size(rule) => {
+            out.push_str("{\"op\":\"content-length-range\",");
+            key(out, "index");
+            number(out, rule.index as u64);
+            out.push(',');
+            key(out, "condition");
+            wire::push_string(out, &rule.condition);
+            out.push(',');
+            key(out, "min");
+            number(out, rule.min);
+            out.push(',');
+            key(out, "max");
+            number(out, rule.max);
+            out.push(',');
+            key(out, "too_small");
+            write_failure(out, &rule.too_small);
+            out.push(',');
+            key(out, "too_large");
+            write_failure(out, &rule.too_large);
+        }
+        Rule::Field(rule) => {
+            out.push('{');
+            key(out, "index");
+            number(out, rule.index as u64);
+            out.push(',');
+            key(out, "condition");
+            wire::push_string(out, &rule.condition);
+            out.push(',');
+            key(out, "field");
+            wire::push_string(out, &rule.field);
+            out.push(',');
+            match &rule.test {
+                FieldTest::Eq { value } => {
+                    out.push_str("\"op\":\"eq\",");
+                    key(out, "value");
+                    wire::push_string(out, value);
+                }
+                FieldTest::StartsWith { prefix } => {
+                    out.push_str("\"op\":\"starts-with\",");
+                    key(out, "prefix");
+                    wire::push_string(out, prefix);
+                }
+                FieldTest::In { values } | FieldTest::NotIn { values } => {
+                    let op = if matches!(rule.test, FieldTest::In { .. }) {
+                        "\"op\":\"in\","
+                    } else {
+                        "\"op\":\"not-in\","
+                    };
+                    out.push_str(op);
+                    key(out, "values");
+                    out.push('[');
+                    for (i, value) in values.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        wire::push_string(out, value);
+                    }
+                    out.push(']');
+                }
+            }
+            out.push(',');
+            key(out, "expand_filename");
+            out.push_str(if rule.expand_filename {
+                "true"
+            } else {
+                "false"
+            });
+            out.push(',');
+            key(out, "failure");
+            write_failure(out, &rule.failure);
+            out.push(',');
+            key(out, "missing");
+            wire::push_string(out, &rule.missing);
+            if !rule.hints.is_empty() {
+                out.push(',');
+                key(out, "hints");
+                out.push('{');
+                let mut first = true;
+                for (name, hint) in [
+                    ("case", &rule.hints.case),
+                    ("expanded", &rule.hints.expanded),
+                ] {
+                    if let Some(hint) = hint {
+                        if !std::mem::take(&mut first) {
+                            out.push(',');
+                        }
+                        key(out, name);
+                        wire::push_string(out, hint);
+                    }
+                }
+                out.push('}');
+            }
+            if let Some(item_reason) = &rule.item_reason {
+                out.push(',');
+                key(out, "item_reason");
+                wire::push_string(out, item_reason.as_str());
+            }
+        }
+    }
+    out.push('}');
+}
+
+fn write_failure(out: &mut String, failure: &Failure) {
+    out.push_str("{\"service_code\":");
+    wire::push_string(out, failure.service_code);
+    out.push_str(",\"message\":");
+    wire::push_string(out, &failure.message);
+    out.push_str(",\"reason\":");
+    wire::push_string(out, failure.reason.as_str());
+    out.push('}');
+}
+
+impl Serialize for Rules {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_vec().serialize(serializer)
     }
 }
 
@@ -335,13 +516,14 @@ fn field_rule(condition: &Condition, index: usize, dialect: Dialect) -> Option<F
         case: matches!(test, FieldTest::Eq { .. }).then(|| HINT_CASE.to_owned()),
         expanded: expanded.then(|| HINT_EXPANDED.to_owned()),
     };
+    let echo = wire::echo_condition(condition);
     Some(FieldRule {
         index,
-        condition: wire::echo_condition(condition),
+        failure: condition_failed_echoed(condition, &echo),
+        condition: echo,
         field: field.written().to_owned(),
         test,
         expand_filename: expanded,
-        failure: condition_failed(condition),
         missing: missing_reason(condition, dialect),
         hints,
         item_reason: (dialect == Dialect::S3 && field.is("content-type"))
@@ -362,7 +544,7 @@ pub(crate) fn key_required(dialect: Dialect) -> Failure {
     };
     Failure {
         status: 400,
-        code: "InvalidArgument",
+        service_code: "InvalidArgument",
         message: message.to_owned(),
         reason: Builder::default()
             .text("the form has no `key` field")
@@ -374,7 +556,7 @@ pub(crate) fn key_required(dialect: Dialect) -> Failure {
 pub(crate) fn too_small(range: &ByteRange) -> Failure {
     Failure {
         status: 400,
-        code: "EntityTooSmall",
+        service_code: "EntityTooSmall",
         message: TOO_SMALL.to_owned(),
         reason: Builder::default()
             .text("the file is ")
@@ -391,7 +573,7 @@ pub(crate) fn too_small(range: &ByteRange) -> Failure {
 pub(crate) fn too_large(range: &ByteRange) -> Failure {
     Failure {
         status: 400,
-        code: "EntityTooLarge",
+        service_code: "EntityTooLarge",
         message: TOO_LARGE.to_owned(),
         reason: Builder::default()
             .text("the file is ")
@@ -407,6 +589,11 @@ pub(crate) fn too_large(range: &ByteRange) -> Failure {
 /// The answer to a failed field condition: 403 `AccessDenied`, the
 /// condition echoed, and why (slots `{value}` and `{hint}`).
 pub(crate) fn condition_failed(condition: &Condition) -> Failure {
+    condition_failed_echoed(condition, &wire::echo_condition(condition))
+}
+
+/// [`condition_failed`] when the condition's `echo` is at hand.
+fn condition_failed_echoed(condition: &Condition, echo: &str) -> Failure {
     let name = condition.field().map(|f| f.name()).unwrap_or_default();
     let sent = Builder::default().text(name).text(" `").slot("value");
     let reason = match condition {
@@ -422,10 +609,13 @@ pub(crate) fn condition_failed(condition: &Condition) -> Failure {
             .text(&quoted_list(values)),
         Condition::ContentLengthRange(_) => Builder::default(),
     };
+    let mut message = String::with_capacity(CONDITION_FAILED.len() + echo.len());
+    message.push_str(CONDITION_FAILED);
+    message.push_str(echo);
     Failure {
         status: 403,
-        code: "AccessDenied",
-        message: format!("{CONDITION_FAILED}{}", wire::echo_condition(condition)),
+        service_code: "AccessDenied",
+        message,
         reason: reason.done(),
     }
 }
@@ -487,8 +677,16 @@ pub(crate) fn hint(condition: &Condition, sent: &str, expanded_from: Option<&str
 
 /// `` `a`, `b` ``: values as the reasons list them.
 pub(crate) fn quoted_list(values: &[String]) -> String {
-    let items: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-    items.join(", ")
+    let mut out = String::with_capacity(values.iter().map(|v| v.len() + 4).sum());
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('`');
+        out.push_str(value);
+        out.push('`');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -523,15 +721,15 @@ mod tests {
             Condition::one_of("Content-Type", ["image/png"]),
         ];
         let rules = Rules::of(&conditions, 3, Dialect::Oss);
-        let indexes: Vec<Option<usize>> = rules.iter().map(Rule::index).collect();
+        let indexes: Vec<Option<usize>> = rules.to_vec().iter().map(Rule::index).collect();
         assert_eq!(indexes, [None, Some(4), Some(5), Some(7)]);
         let mut json: serde_json::Value = serde_json::from_str(&rules.to_json()).unwrap();
         assert_eq!(json[0]["op"], "required");
         assert_eq!(json[0]["field"], "key");
-        assert_eq!(json[0]["failure"]["code"], "InvalidArgument");
+        assert_eq!(json[0]["failure"]["service_code"], "InvalidArgument");
         json.as_array_mut().unwrap().remove(0);
         assert_eq!(json[0]["op"], "content-length-range");
-        assert_eq!(json[0]["too_large"]["code"], "EntityTooLarge");
+        assert_eq!(json[0]["too_large"]["service_code"], "EntityTooLarge");
         assert_eq!(
             json[0]["too_large"]["reason"],
             "the file is {size} bytes, above the maximum of 10 bytes (content-length-range 1..10)"
@@ -556,7 +754,7 @@ mod tests {
             Condition::starts_with("Content-Type", "image/"),
         ];
         let rules = Rules::of(&conditions, 0, Dialect::S3);
-        let indexes: Vec<Option<usize>> = rules.iter().skip(1).map(Rule::index).collect();
+        let indexes: Vec<Option<usize>> = rules.to_vec().iter().skip(1).map(Rule::index).collect();
         assert_eq!(indexes, [Some(1), Some(2), Some(0)]);
         let mut json: serde_json::Value = serde_json::from_str(&rules.to_json()).unwrap();
         json.as_array_mut().unwrap().remove(0);
@@ -566,5 +764,24 @@ mod tests {
             json[1]["item_reason"],
             "content-type `{value}` is a list, and its item `{item}` does not start with `image/` (every item must)"
         );
+    }
+
+    #[test]
+    fn hand_written_json_is_serdes() {
+        let conditions = [
+            Condition::content_length(1, 10),
+            Condition::eq("key", "a/{b}\"c\""),
+            Condition::starts_with("Content-Type", "image/"),
+            Condition::one_of("x-oss-content-type", ["image/png", "a\\b"]),
+            Condition::none_of("content-type", ["text/html"]),
+            Condition::starts_with("key", "u/"),
+        ];
+        for dialect in [Dialect::Oss, Dialect::S3] {
+            let rules = Rules::of(&conditions, 2, dialect);
+            let by_hand: serde_json::Value = serde_json::from_str(&rules.to_json()).unwrap();
+            let by_serde = serde_json::to_value(rules.to_vec()).unwrap();
+            assert_eq!(by_hand, by_serde);
+        }
+        assert_eq!(Rules::default().to_json(), "[]");
     }
 }

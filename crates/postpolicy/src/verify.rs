@@ -596,7 +596,7 @@ fn check_structure(submission: &Submission) -> Result<(), Rejected> {
         };
         return Err(Rejected::new(
             failure.status,
-            failure.code,
+            failure.service_code,
             failure.message,
             reason,
         ));
@@ -824,7 +824,7 @@ pub(crate) fn range_failure(range: &ByteRange, size: u64) -> Option<Rejected> {
     let size = size.to_string();
     Some(Rejected::new(
         failure.status,
-        failure.code,
+        failure.service_code,
         failure.message,
         failure.reason.render(&[("size", &size)]),
     ))
@@ -867,7 +867,7 @@ fn condition_failure(
     };
     Some(Rejected::new(
         failure.status,
-        failure.code,
+        failure.service_code,
         failure.message,
         reason,
     ))

@@ -420,7 +420,7 @@ impl S3Verifier {
         };
         Some(Rejected::new(
             failure.status,
-            failure.code,
+            failure.service_code,
             failure.message,
             reason,
         ))
@@ -497,7 +497,7 @@ fn check_structure(submission: &Submission) -> Result<(), Rejected> {
         };
         return Err(Rejected::new(
             failure.status,
-            failure.code,
+            failure.service_code,
             failure.message,
             reason,
         ));
