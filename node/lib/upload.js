@@ -83,6 +83,7 @@ function tokenEndpoint(options, name) {
   if (logger != null && (typeof logger.warn !== 'function' || typeof logger.error !== 'function')) {
     throw invalidArg(`${name}: \`logger\` must have warn() and error() (console does), or be null`)
   }
+  const logPrefix = name.startsWith('postpolicy/') ? name : `postpolicy ${name}`
   // Diagnostics already logged, by severity, code and message.
   const logged = new Set()
   const logOnce = (diagnostic) => {
@@ -91,7 +92,7 @@ function tokenEndpoint(options, name) {
     if (logged.has(id)) return
     if (logged.size >= MAX_LOGGED) logged.clear()
     logged.add(id)
-    const line = `postpolicy ${name}: policy ${diagnostic.severity} ${diagnostic.code}: ${oneLine(diagnostic.message)}`
+    const line = `${logPrefix}: policy ${diagnostic.severity} ${diagnostic.code}: ${oneLine(diagnostic.message)}`
     if (diagnostic.severity === 'error') logger.error(line)
     else logger.warn(line)
   }
