@@ -37,7 +37,6 @@ mod error;
 mod gcs_key;
 pub mod lint;
 mod policy;
-mod policy_view;
 mod sign;
 mod time;
 mod verify;

@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use crate::policy::{ByteRange, Condition, MAX_FORM_UPLOAD_BYTES, Policy};
-use crate::policy_view::ConditionView;
 use crate::sign::KeyIdCache;
 use crate::sign::oss_v1::verify_v1;
 use crate::sign::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, TERMINATOR, verify_v4};
 use crate::time::{self, TimeRangeError};
 use crate::wire;
+use crate::wire::ConditionView;
 
 /// Largest form-field name OSS accepts (8 KB).
 const MAX_FIELD_NAME_BYTES: usize = 8 * 1024;

@@ -327,16 +327,8 @@ pub(crate) fn prepare<'p, 'f>(
     signer_slots: usize,
 ) -> Result<Prepared<'p, 'f>, SignatureError> {
     for (index, condition) in policy.conditions.iter().enumerate() {
-        if let Condition::ContentLengthRange(range) = condition
-            && range.max < range.min
-        {
-            return Err(SignatureError::Policy(PolicyError::new(
-                "Invalid Policy: Invalid content-length-range: max must not be less than min.",
-                format!(
-                    "condition {index}: content-length-range maximum {} is below minimum {}",
-                    range.max, range.min
-                ),
-            )));
+        if let Condition::ContentLengthRange(range) = condition {
+            range.check(index)?;
         }
         if let (Some(v), Condition::Eq { field, value }) =
             (pinned_value(condition, fixed), condition)
