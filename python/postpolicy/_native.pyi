@@ -2,69 +2,68 @@
 # the built module by `python -m mypy.stubtest postpolicy._native`.
 
 import datetime
+from collections.abc import Iterable, Mapping
 from typing import (
     Callable,
     ClassVar,
-    Iterable,
-    Mapping,
     Optional,
     Protocol,
-    Sequence,
-    Tuple,
     Union,
     final,
 )
+
+from typing_extensions import TypeAlias
 
 from .errors import Rejected
 
 __version__: str
 _build_profile: str  # "debug" or "release"
 __all__ = [
+    "Accepted",
+    "CachedKeySource",
+    "CallbackSigner",
+    "CallbackSpec",
+    "Credentials",
     "Diagnostic",
+    "FileInfo",
+    "KeyUrlPolicy",
+    "OssSigner",
     "Policy",
     "PolicyBuilder",
-    "Credentials",
-    "OssSigner",
-    "SignedForm",
-    "sign_v1",
-    "sign_v4",
-    "Accepted",
-    "FileInfo",
-    "Verifier",
-    "explain",
     "S3Signer",
-    "sign_s3_v4",
     "S3Verifier",
-    "CallbackSpec",
-    "CachedKeySource",
-    "KeyUrlPolicy",
+    "SignedForm",
     "VerifiedCallback",
-    "verify_callback",
-    "callback_string_to_sign",
-    "CallbackSigner",
+    "Verifier",
     "__version__",
     "_build_profile",
+    "callback_string_to_sign",
+    "explain",
+    "sign_s3_v4",
+    "sign_v1",
+    "sign_v4",
+    "verify_callback",
 ]
 
-_Fields = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
+_Fields: TypeAlias = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 """Form fields as sent: (name, value) pairs in order, or a dict."""
 
-_File = Union["FileInfo", Mapping[str, object], None]
+_File: TypeAlias = Union[FileInfo, Mapping[str, object], None]
 """A FileInfo, a dict {"filename", "content_type", "size"} or None."""
-_Seconds = Union[datetime.timedelta, int, float]
-_Bytes = Union[bytes, bytearray]
+_Seconds: TypeAlias = Union[datetime.timedelta, int, float]
+_Bytes: TypeAlias = Union[bytes, bytearray]
 
 class _HeaderItems(Protocol):
-    def items(self) -> Iterable[Tuple[str, str]]: ...
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
-_Headers = Union[_HeaderItems, Iterable[Tuple[str, str]]]
+_Headers: TypeAlias = Union[_HeaderItems, Iterable[tuple[str, str]]]
 """Request headers: a dict, a headers object with items() (Flask's
 request.headers, http.server's self.headers) or (name, value) pairs."""
 
-_KeySource = Union["CachedKeySource", Callable[[str], Union[str, bytes]]]
+_KeySource: TypeAlias = Union[CachedKeySource, Callable[[str], Union[str, bytes]]]
 """A CachedKeySource, or a callable url -> PEM text called on every verification."""
 
-_TrustedKeyUrls = Union["KeyUrlPolicy", str, Iterable[str]]
+_TrustedKeyUrls: TypeAlias = Union[KeyUrlPolicy, str, Iterable[str]]
 """A KeyUrlPolicy, or URL prefixes trusted in addition to OSS's own."""
 
 @final
@@ -137,13 +136,13 @@ class Diagnostic:
     def code(self) -> str: ...
     @property
     def severity(self) -> str:
-        """"error" or "warning"."""
+        """ "error" or "warning"."""
     @property
     def message(self) -> str: ...
     @property
     def condition_index(self) -> Optional[int]: ...
     @property
-    def span(self) -> Optional[Tuple[int, int]]:
+    def span(self) -> Optional[tuple[int, int]]:
         """Byte offsets (start, end) of the condition in the DSL source."""
     @property
     def is_error(self) -> bool: ...
@@ -192,9 +191,7 @@ class OssSigner:
         """Signs `policy` at `now`; `key` is an object key or a template
         ending in `${filename}`; `callback` adds the `callback` and `x:`
         fields, pinned in the policy unless `pin_callback` is False."""
-    def sign_json(
-        self, policy_json: str, now: Optional[datetime.datetime] = None
-    ) -> SignedForm:
+    def sign_json(self, policy_json: str, now: Optional[datetime.datetime] = None) -> SignedForm:
         """Signs an exact policy JSON text, byte for byte."""
     @property
     def url(self) -> str: ...
@@ -226,9 +223,7 @@ class S3Signer:
         key: Optional[str] = None,
     ) -> SignedForm:
         """Signs `policy` at `now`; refuses `in` / `not-in` (OSS only)."""
-    def sign_json(
-        self, policy_json: str, now: Optional[datetime.datetime] = None
-    ) -> SignedForm:
+    def sign_json(self, policy_json: str, now: Optional[datetime.datetime] = None) -> SignedForm:
         """Signs an exact policy JSON text, byte for byte."""
     @property
     def url(self) -> str: ...
@@ -293,7 +288,7 @@ class Accepted:
     @property
     def metadata(self) -> dict[str, str]: ...
     @property
-    def size_limit(self) -> Tuple[int, int]: ...
+    def size_limit(self) -> tuple[int, int]: ...
     @property
     def access_key_id(self) -> Optional[str]: ...
     def __eq__(self, value: object, /) -> bool: ...
@@ -369,14 +364,11 @@ def explain(
 def sign_v1(secret: str, policy_b64: str) -> str:
     """base64(HMAC-SHA1(secret, policy_b64))."""
 
-def sign_v4(
-    secret: str, policy_b64: str, date: str, region: str, product: str = "oss"
-) -> str:
+def sign_v4(secret: str, policy_b64: str, date: str, region: str, product: str = "oss") -> str:
     """The OSS V4 signature (hex) of an already-encoded policy; date is yyyymmdd."""
 
 def sign_s3_v4(secret: str, policy_b64: str, date: str, region: str) -> str:
     """The S3 SigV4 signature (hex) of an already-encoded policy; date is yyyymmdd."""
-
 
 @final
 class CallbackSpec:

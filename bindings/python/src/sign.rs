@@ -315,13 +315,6 @@ impl PyS3Signer {
     }
 }
 
-/// A signed upload form: POST `fields` (in order) to `url`, with the file as
-/// the last part, named `file`.
-///
-/// `fields` is a dict built on first access and the same object afterwards
-/// (a handler that only calls `to_json()` never pays for it). `to_dict()` is
-/// the JSON-ready token for the browser (`expires_at` as an ISO 8601 string),
-/// and `to_json()` its text.
 /// What both signers do, so that one function serves either.
 trait FormSigner {
     fn sign_json(
@@ -365,6 +358,13 @@ fn signed_json(
     Ok(PySignedForm::new(signed))
 }
 
+/// A signed upload form: POST `fields` (in order) to `url`, with the file as
+/// the last part, named `file`.
+///
+/// `fields` is a dict built on first access and the same object afterwards
+/// (a handler that only calls `to_json()` never pays for it). `to_dict()` is
+/// the JSON-ready token for the browser (`expires_at` as an ISO 8601 string),
+/// and `to_json()` its text.
 #[pyclass(name = "SignedForm", module = "postpolicy._native", frozen)]
 pub struct PySignedForm {
     form: SignedForm,

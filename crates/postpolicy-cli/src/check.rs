@@ -6,7 +6,7 @@ use chrono::Utc;
 use postpolicy::{LineCol, Severity};
 use serde_json::json;
 
-use crate::input::{Parsed, parse_param, parse_policy_with, render_lint, render_syntax};
+use crate::input::{Parsed, parse_param, parse_policy_with, render_lint, render_syntax, wire_text};
 use crate::{Exit, Format, Outcome, read_arg};
 
 #[derive(Debug, clap::Args)]
@@ -55,7 +55,11 @@ pub(crate) fn run(args: &Args) -> Outcome {
             }));
         }
         Parsed::Policy(policy) => {
-            for diagnostic in postpolicy::lint::lint(&policy, Utc::now()) {
+            let now = Utc::now();
+            let diagnostics = wire_text(&source)
+                .and_then(|text| postpolicy::lint::lint_json(&text, now).ok())
+                .unwrap_or_else(|| postpolicy::lint::lint(&policy, now));
+            for diagnostic in diagnostics {
                 match diagnostic.severity {
                     Severity::Error => errors += 1,
                     Severity::Warning => warnings += 1,

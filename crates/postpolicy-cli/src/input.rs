@@ -43,6 +43,19 @@ pub(crate) fn parse_policy_with(text: &str, params: &[(String, String)]) -> Pars
     }
 }
 
+/// The policy JSON of a JSON or base64 policy text (`None` for the DSL), for
+/// the findings only the wire text shows (see `postpolicy::lint::lint_json`).
+pub(crate) fn wire_text(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        return Some(trimmed.to_owned());
+    }
+    if looks_like_base64(trimmed) {
+        return postpolicy::Policy::json_from_base64(trimmed).ok();
+    }
+    None
+}
+
 /// `--param NAME=VALUE`: the value may contain `=` (only the first splits).
 pub(crate) fn parse_param(text: &str) -> Result<(String, String), String> {
     text.split_once('=')

@@ -29,7 +29,7 @@ enum SignFormat {
 
 /// Which service the form is for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-enum Dialect {
+pub(crate) enum Dialect {
     /// Alibaba Cloud OSS PostObject (V4 by default, `--v1` for V1).
     #[default]
     Oss,
@@ -137,16 +137,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
                     "--v1 and --callback-url are OSS features; S3 forms have neither".to_owned(),
                 ));
             }
-            let aws = |name: &str| {
-                let aws_name = match name {
-                    "OSS_ACCESS_KEY_ID" => "AWS_ACCESS_KEY_ID",
-                    "OSS_ACCESS_KEY_SECRET" => "AWS_SECRET_ACCESS_KEY",
-                    "OSS_SESSION_TOKEN" => "AWS_SESSION_TOKEN",
-                    _ => return None,
-                };
-                std::env::var(aws_name).ok()
-            };
-            let credentials = match Credentials::from_lookup(aws) {
+            let credentials = match s3_credentials_from_env() {
                 Some(credentials) => credentials?,
                 None => {
                     return Err(Failure(
@@ -173,6 +164,21 @@ pub(crate) fn run(args: &Args) -> Outcome {
         SignFormat::Curl => println!("{}", curl(&form, &args.file_to_upload)),
     }
     Ok(Exit::Ok)
+}
+
+/// S3 credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+/// AWS_SESSION_TOKEN; `None` when they are not set.
+pub(crate) fn s3_credentials_from_env() -> Option<Result<Credentials, postpolicy::SignatureError>> {
+    let aws = |name: &str| {
+        let aws_name = match name {
+            "OSS_ACCESS_KEY_ID" => "AWS_ACCESS_KEY_ID",
+            "OSS_ACCESS_KEY_SECRET" => "AWS_SECRET_ACCESS_KEY",
+            "OSS_SESSION_TOKEN" => "AWS_SESSION_TOKEN",
+            _ => return None,
+        };
+        std::env::var(aws_name).ok()
+    };
+    Credentials::from_lookup(aws)
 }
 
 /// The key template and callback fields of the form.
@@ -255,6 +261,7 @@ mod tests {
             ],
             expires_at: chrono::DateTime::UNIX_EPOCH,
             fields_to_fill: vec!["Content-Type".into()],
+            rules: postpolicy::Rules::default(),
         }
     }
 

@@ -37,6 +37,7 @@ mod error;
 mod gcs_key;
 pub mod lint;
 mod policy;
+pub mod rules;
 mod sign;
 mod time;
 mod verify;
@@ -48,6 +49,7 @@ pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
 pub use gcs_key::{GcsCredentials, ServiceAccountKey};
 pub use policy::{ByteRange, Condition, Expiration, Field, MAX_FORM_UPLOAD_BYTES, Policy};
+pub use rules::Rules;
 pub use sign::{
     Credentials, GcsSigner, GcsUrlStyle, OssSigner, OssVersion, S3Signer, Secret, SignOptions,
     SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,

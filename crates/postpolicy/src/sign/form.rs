@@ -9,6 +9,7 @@ use super::Dialect;
 use super::sigv4::Stamp;
 use crate::error::{PolicyError, SignatureError};
 use crate::policy::{Condition, Field, Policy};
+use crate::rules::Rules;
 use crate::wire;
 
 /// Options for one signing call.
@@ -73,6 +74,9 @@ pub struct SignedForm {
     pub expires_at: DateTime<Utc>,
     /// Fields the page must still fill (under `starts-with`, `in`, `not-in`).
     pub fields_to_fill: Vec<String>,
+    /// What a browser can check before it sends the file (size, key,
+    /// content type), with the verifier's wording: see [`crate::rules`].
+    pub rules: Rules,
 }
 
 impl SignedForm {
@@ -85,7 +89,7 @@ impl SignedForm {
     }
 
     /// The JSON token for the browser:
-    /// `{"url", "fields": {…in order…}, "expires_at", "fields_to_fill"}`.
+    /// `{"url", "fields": {…in order…}, "expires_at", "fields_to_fill", "rules"}`.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(
             256 + self
@@ -114,7 +118,9 @@ impl SignedForm {
             }
             wire::push_string(&mut out, name);
         }
-        out.push_str("]}");
+        out.push_str("],\"rules\":");
+        out.push_str(&self.rules.to_json());
+        out.push('}');
         out
     }
 }
@@ -155,6 +161,7 @@ pub(super) fn sign<D: Dialect>(
     let fixed = signer.fixed_conditions(&stamp, &credential);
     let prepared = prepare(policy, options, fixed.as_slice(), D::SIGNER_FIELDS, 6)?;
     let policy_b64 = prepared.policy_base64(expires_at);
+    let rules = Rules::of(prepared.conditions(), prepared.fixed.len(), D::RULES);
     let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
     signer.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
     Ok(SignedForm {
@@ -162,6 +169,7 @@ pub(super) fn sign<D: Dialect>(
         fields,
         expires_at,
         fields_to_fill,
+        rules,
     })
 }
 
@@ -173,9 +181,8 @@ pub(super) fn sign_json<D: Dialect>(
     now: DateTime<Utc>,
 ) -> Result<SignedForm, SignatureError> {
     let now = crate::time::check_instant(now, "`now`")?;
-    let expires_at = wire::from_json(policy_json)
-        .map_err(SignatureError::Policy)?
-        .expires_at(now)?;
+    let policy = wire::from_json(policy_json).map_err(SignatureError::Policy)?;
+    let expires_at = policy.expires_at(now)?;
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
     let mut fields = Vec::with_capacity(6);
@@ -190,6 +197,7 @@ pub(super) fn sign_json<D: Dialect>(
         fields,
         expires_at,
         fields_to_fill: Vec::new(),
+        rules: Rules::of(&policy.conditions, 0, D::RULES),
     })
 }
 
@@ -424,12 +432,20 @@ mod tests {
             ],
             expires_at: DateTime::from_timestamp(0, 0).unwrap(),
             fields_to_fill: vec!["Content-Type".into()],
+            rules: Rules::of(
+                &[Condition::content_length(1, 2)],
+                4,
+                crate::rules::Dialect::Oss,
+            ),
         };
         let json = form.to_json();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["fields"]["key"], "user/\"q\"/${filename}");
         assert_eq!(value["expires_at"], "1970-01-01T00:00:00.000Z");
         assert_eq!(value["fields_to_fill"][0], "Content-Type");
+        assert_eq!(value["rules"][0]["op"], "required");
+        assert_eq!(value["rules"][1]["index"], 4);
+        assert_eq!(value["rules"][1]["max"], 2);
         assert!(json.find("\"key\"").unwrap() < json.find("\"policy\"").unwrap());
     }
 }

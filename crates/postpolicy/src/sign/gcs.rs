@@ -22,6 +22,7 @@ use super::sigv4::{DayKeyCache, Stamp, derive_chain_key, hex_mac, lower_hex};
 use crate::error::SignatureError;
 use crate::gcs_key::GcsCredentials;
 use crate::policy::{ByteRange, Condition, Policy};
+use crate::rules::Rules;
 use crate::time::TimeRangeError;
 use crate::wire;
 
@@ -399,6 +400,8 @@ impl GcsSigner {
             fields,
             expires_at,
             fields_to_fill,
+            // No GCS verifier words GCS's rejections: no browser rules.
+            rules: Rules::default(),
         })
     }
 
@@ -428,6 +431,7 @@ impl GcsSigner {
             fields,
             expires_at,
             fields_to_fill: Vec::new(),
+            rules: Rules::default(),
         })
     }
 

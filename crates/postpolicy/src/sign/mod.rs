@@ -108,6 +108,9 @@ pub(crate) trait Dialect {
     /// Fields the signer writes itself (never copied from `eq` conditions).
     const SIGNER_FIELDS: &'static [&'static str];
 
+    /// Whose verifier judges the form (and so the browser rules' wording).
+    const RULES: crate::rules::Dialect;
+
     /// The form's action URL.
     fn url(&self) -> &str;
 

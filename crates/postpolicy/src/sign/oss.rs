@@ -227,6 +227,7 @@ impl OssSigner {
 }
 
 impl Dialect for OssSigner {
+    const RULES: crate::rules::Dialect = crate::rules::Dialect::Oss;
     const SIGNER_FIELDS: &'static [&'static str] = &[
         "x-oss-signature-version",
         "x-oss-credential",

@@ -252,6 +252,7 @@ impl S3Signer {
 }
 
 impl Dialect for S3Signer {
+    const RULES: crate::rules::Dialect = crate::rules::Dialect::S3;
     const SIGNER_FIELDS: &'static [&'static str] = &[
         "policy",
         "x-amz-algorithm",

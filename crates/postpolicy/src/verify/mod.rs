@@ -9,7 +9,7 @@
 //! 1. the form's shape (a file part, a `key` before it, the dialect's limits);
 //! 2. the signature over the received `policy` text, or an unsigned form;
 //! 3. the policy document: operators the dialect knows, the expiration;
-//! 4. every condition (`rules.rs`, one loop with the reasons and the size limit);
+//! 4. every condition (`evaluate.rs`, one loop with the reasons and the size limit);
 //! 5. the 5 GB cap; then what is stored and how to answer.
 //!
 //! `oss.rs` and `s3.rs` state only what differs: the signature schemes, key
@@ -23,11 +23,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::policy::{ByteRange, MAX_FORM_UPLOAD_BYTES, Policy};
+use crate::rules;
 use crate::time;
 use crate::wire::{self, ConditionView};
 
+mod evaluate;
 mod oss;
-mod rules;
 mod s3;
 
 pub use oss::Verifier;
@@ -204,10 +205,13 @@ pub(crate) struct Coverage {
 }
 
 /// What a dialect states that the others do not; [`verify`], [`explain`]
-/// and `rules::evaluate` take every other step once.
+/// and `evaluate::evaluate` take every other step once.
 pub(crate) trait Dialect {
     /// The dialect's name in reasons (`S3`).
     const NAME: &'static str;
+    /// The dialect as the wording in [`crate::rules`] knows it (the browser
+    /// rules of a signed form and the reasons here say the same).
+    const RULES: crate::rules::Dialect;
     /// The condition operators the dialect knows.
     const OPERATORS: &'static [&'static str];
     /// `${filename}` in `key` is expanded before the key is checked (S3), or
@@ -239,10 +243,6 @@ pub(crate) trait Dialect {
 
     /// The answer to a form without a file part.
     fn no_file() -> Rejected;
-
-    /// The answer to a form without `key` before the file (`reason` says
-    /// which).
-    fn no_key(reason: &'static str) -> Rejected;
 
     /// The dialect's own checks of the fields (limits, duplicates).
     fn check_fields(submission: &Submission) -> Result<(), Rejected>;
@@ -293,7 +293,7 @@ pub(crate) fn verify<D: Dialect>(
             let policy = wire::view_json(&json).map_err(policy_rejected)?;
             check_operators::<D>(&policy.conditions)?;
             check_expiry(policy.expires_at, now)?;
-            let outcome = rules::evaluate::<D>(
+            let outcome = evaluate::evaluate::<D>(
                 &policy.conditions,
                 submission,
                 dialect.target_bucket(),
@@ -331,7 +331,7 @@ pub(crate) fn explain<D: Dialect>(
     .into_iter()
     .filter_map(Result::err)
     .collect();
-    let outcome = rules::evaluate::<D>(&conditions, submission, dialect.target_bucket(), false);
+    let outcome = evaluate::evaluate::<D>(&conditions, submission, dialect.target_bucket(), false);
     failures.extend(outcome.failures);
     failures.extend(check_size_cap(submission).err());
     failures
@@ -353,11 +353,18 @@ fn check_form<D: Dialect>(submission: &Submission) -> Result<(), Rejected> {
             .fields_after_file
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("key"));
-        return Err(D::no_key(if after {
-            "the `key` field comes after the file part; fields after the file are ignored, so put `key` before it"
+        let failure = rules::key_required(D::RULES);
+        let reason = if after {
+            "the `key` field comes after the file part; fields after the file are ignored, so put `key` before it".to_owned()
         } else {
-            "the form has no `key` field"
-        }));
+            failure.reason.render(&[])
+        };
+        return Err(Rejected::new(
+            failure.status,
+            failure.code,
+            failure.message,
+            reason,
+        ));
     }
     D::check_fields(submission)
 }

@@ -35,7 +35,6 @@ const DEFAULT_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(15);
 /// A V4 form is valid at most this long after its `x-oss-date`.
 const MAX_V4_VALIDITY: TimeDelta = TimeDelta::days(7);
 
-const KEY_REQUIRED: &str = "The bucket POST must contain the specified 'key'. If it is specified, please check the order of the fields";
 const MALFORMED: &str = "The body of your POST request is not well-formed multipart/form-data";
 const UNKNOWN_KEY_ID: &str = "The OSS Access Key Id you provided does not exist in our records.";
 
@@ -281,6 +280,7 @@ enum Scheme<'a> {
 
 impl Dialect for Verifier {
     const NAME: &'static str = "OSS";
+    const RULES: crate::rules::Dialect = crate::rules::Dialect::Oss;
     const OPERATORS: &'static [&'static str] =
         &["eq", "starts-with", "in", "not-in", "content-length-range"];
     const EXPANDS_KEY_FIRST: bool = false;
@@ -318,10 +318,6 @@ impl Dialect for Verifier {
             MALFORMED,
             "the form has no file part (it must be the last field, named `file`)",
         )
-    }
-
-    fn no_key(reason: &'static str) -> Rejected {
-        Rejected::new(400, "InvalidArgument", KEY_REQUIRED, reason)
     }
 
     fn check_fields(submission: &Submission) -> Result<(), Rejected> {

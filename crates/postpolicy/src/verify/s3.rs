@@ -247,6 +247,7 @@ impl S3Verifier {
 
 impl Dialect for S3Verifier {
     const NAME: &'static str = "S3";
+    const RULES: crate::rules::Dialect = crate::rules::Dialect::S3;
     const OPERATORS: &'static [&'static str] = &["eq", "starts-with", "content-length-range"];
     const EXPANDS_KEY_FIRST: bool = true;
     const CONTENT_TYPE_LISTS: bool = true;
@@ -287,10 +288,6 @@ impl Dialect for S3Verifier {
             ONE_FILE,
             "the form has no file part (it must be the last field, named `file`)",
         )
-    }
-
-    fn no_key(reason: &'static str) -> Rejected {
-        missing_field("key", reason)
     }
 
     /// A field sent twice (names are case-insensitive) is refused.

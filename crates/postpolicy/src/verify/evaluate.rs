@@ -1,13 +1,14 @@
 //! The one evaluation loop: every condition of a policy against a form, the
-//! reason each failure gets, and the file sizes the policy allows. What the
-//! dialects do differently is read from their [`Dialect`] constants.
+//! reason each failure gets (worded by [`crate::rules`], which the browser
+//! rules of a signed form share), and the file sizes the policy allows. What
+//! the dialects do differently is read from their [`Dialect`] constants.
 
 use crate::policy::{ByteRange, Condition};
-use crate::wire::{self, ConditionView};
+use crate::rules::{self, Failure};
+use crate::wire::ConditionView;
 
 use super::{Dialect, FORM_LIMIT, Rejected, Submission, expanded_key};
 
-const CONDITION_FAILED: &str = "Invalid according to Policy: Policy Condition failed: ";
 const EXTRA_FIELDS: &str = "Invalid according to Policy: Extra input fields: ";
 
 /// The failures found (the first only, or all for `explain`) and the sizes
@@ -72,7 +73,7 @@ pub(super) fn evaluate<D: Dialect>(
                 format!("{EXTRA_FIELDS}{}", extra.join(", ")),
                 format!(
                     "the form sends {} that no policy condition covers; {}",
-                    quoted_list(&extra),
+                    rules::quoted_list(&extra),
                     coverage.rule
                 ),
             ));
@@ -104,29 +105,20 @@ struct Form<'a> {
 
 /// The file size against one `content-length-range`.
 pub(super) fn size_failure(range: &ByteRange, size: u64) -> Option<Rejected> {
-    if size < range.min {
-        Some(Rejected::new(
-            400,
-            "EntityTooSmall",
-            "Your proposed upload is smaller than the minimum allowed size.",
-            format!(
-                "the file is {size} bytes, below the minimum of {} bytes (content-length-range {}..{})",
-                range.min, range.min, range.max
-            ),
-        ))
+    let failure = if size < range.min {
+        rules::too_small(range)
     } else if size > range.max {
-        Some(Rejected::new(
-            400,
-            "EntityTooLarge",
-            "Your proposed upload exceeds the maximum allowed size.",
-            format!(
-                "the file is {size} bytes, above the maximum of {} bytes (content-length-range {}..{})",
-                range.max, range.min, range.max
-            ),
-        ))
+        rules::too_large(range)
     } else {
-        None
-    }
+        return None;
+    };
+    let size = size.to_string();
+    let reason = failure.reason.render(&[("size", &size)]);
+    Some(rejected(failure, reason))
+}
+
+fn rejected(failure: Failure, reason: String) -> Rejected {
+    Rejected::new(failure.status, failure.code, failure.message, reason)
 }
 
 /// One field condition against the form: `None` when it holds (or names
@@ -160,16 +152,9 @@ fn condition_failure<D: Dialect>(view: &ConditionView<'_>, form: &Form<'_>) -> O
     // A failure is rare and explained at length: from the owned condition.
     let condition = &view.to_condition();
     let field = condition.field()?;
-    let name = field.name();
-    let expanded = |v: &str| {
-        D::EXPANDS_KEY_FIRST && field.is("key") && form.submission.field("key") != Some(v)
-    };
+    let failure = rules::condition_failed(condition);
     let reason = match (condition, sent) {
-        (_, None) => format!(
-            "the form has no `{}` field, and the policy requires {}",
-            field.written(),
-            requirement(condition)
-        ),
+        (_, None) => rules::missing_reason(condition, D::RULES),
         (condition, Some(_)) if !known => format!(
             "`{}` conditions are OSS-only; {} does not know them",
             condition.operator(),
@@ -178,65 +163,23 @@ fn condition_failure<D: Dialect>(view: &ConditionView<'_>, form: &Form<'_>) -> O
         (Condition::Eq { value, .. }, Some(v)) if field.is("bucket") => {
             format!("the policy is for bucket `{value}`, but the upload targets bucket `{v}`")
         }
-        (Condition::Eq { value, .. }, Some(v)) => {
-            let hint = if v.eq_ignore_ascii_case(value) {
-                " (values are case-sensitive)"
-            } else if expanded(v) {
-                " (after ${filename} expansion)"
-            } else {
-                ""
-            };
-            format!("{name} `{v}` is not `{value}`{hint}")
-        }
-        (Condition::StartsWith { prefix, .. }, Some(v)) if type_list => {
+        (Condition::StartsWith { prefix, .. }, Some(v))
+            if type_list && v.split(',').any(|item| !item.starts_with(prefix.as_str())) =>
+        {
             match v.split(',').find(|item| !item.starts_with(prefix.as_str())) {
-                Some(bad) if bad != v => format!(
-                    "{name} `{v}` is a list, and its item `{bad}` does not start with `{prefix}` (every item must)"
-                ),
-                _ => format!("{name} `{v}` does not start with `{prefix}`"),
+                Some(bad) if bad != v => rules::list_item_reason(condition, v, bad),
+                _ => failure.reason.render(&[("value", v), ("hint", "")]),
             }
         }
-        (Condition::StartsWith { prefix, .. }, Some(v)) => {
-            let hint = if expanded(v) {
-                " (after ${filename} expansion)"
-            } else {
-                ""
-            };
-            format!("{name} `{v}` does not start with `{prefix}`{hint}")
+        (_, Some(v)) => {
+            let as_sent = (D::EXPANDS_KEY_FIRST && field.is("key"))
+                .then(|| form.submission.field("key"))
+                .flatten();
+            let hint = rules::hint(condition, v, as_sent);
+            failure.reason.render(&[("value", v), ("hint", hint)])
         }
-        (Condition::In { values, .. }, Some(v)) => {
-            format!("{name} `{v}` is not one of {}", quoted_list(values))
-        }
-        (Condition::NotIn { values, .. }, Some(v)) => {
-            format!(
-                "{name} `{v}` is one of the forbidden values {}",
-                quoted_list(values)
-            )
-        }
-        (Condition::ContentLengthRange(_), Some(_)) => String::new(),
     };
-    Some(Rejected::new(
-        403,
-        "AccessDenied",
-        format!("{CONDITION_FAILED}{}", wire::echo_condition(condition)),
-        reason,
-    ))
-}
-
-/// What a condition asks of a field, for a form that lacks it.
-fn requirement(condition: &Condition) -> String {
-    match condition {
-        Condition::Eq { value, .. } => format!("it to be `{value}`"),
-        Condition::StartsWith { prefix, .. } => format!("it to start with `{prefix}`"),
-        Condition::In { values, .. } => format!("it to be one of {}", quoted_list(values)),
-        Condition::NotIn { values, .. } => format!("it, and not one of {}", quoted_list(values)),
-        Condition::ContentLengthRange(_) => "a file size in range".to_owned(),
-    }
-}
-
-fn quoted_list(values: &[String]) -> String {
-    let items: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-    items.join(", ")
+    Some(rejected(failure, reason))
 }
 
 impl super::Coverage {
