@@ -28,7 +28,9 @@ mod writer;
 
 pub(crate) use view::{ConditionView, PolicyView};
 pub use writer::format_timestamp;
-pub(crate) use writer::{echo_condition, push_string, push_timestamp, put_digits, write_json};
+pub(crate) use writer::{
+    echo_condition, push_string, push_timestamp, push_u64, put_digits, write_json,
+};
 
 /// Serialises `policy` as compact policy JSON; a relative or missing expiration
 /// is resolved against `now` (an error when it cannot be stated).

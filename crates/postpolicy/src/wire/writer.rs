@@ -85,7 +85,7 @@ pub(crate) fn put_digits(buffer: &mut [u8], at: usize, width: usize, value: u32)
 }
 
 /// Appends `value` in decimal without an intermediate allocation.
-pub(super) fn push_u64(out: &mut String, value: u64) {
+pub(crate) fn push_u64(out: &mut String, value: u64) {
     let mut digits = [0u8; 20];
     let mut n = value;
     let mut i = digits.len();
