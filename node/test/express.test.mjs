@@ -4,9 +4,8 @@ import { once } from 'node:events'
 import { after, before, test } from 'node:test'
 
 import express from 'express'
-
-import { Credentials, OssSigner, Policy, S3Signer, S3Verifier, Verifier } from '../index.js'
 import { uploadToken } from '../express.js'
+import { Credentials, OssSigner, Policy, S3Signer, S3Verifier, Verifier } from '../index.js'
 
 const secret = 'ExpressTestSecretKZo149BD9GLPNiDI'
 const signer = new OssSigner({ credentials: new Credentials('LTAI5tExpress0001', secret), region: 'cn-hangzhou', bucket: 'examplebucket' })
@@ -34,7 +33,15 @@ before(async () => {
   app.get('/async-token', uploadToken({ signer, policy: async (req) => Policy.builder().keyPrefix(`async/${req.user.id}/`).build() }))
   app.get('/bad-policy', uploadToken({ signer, policy: () => 'key starts-with' }))
   app.get('/unsignable', uploadToken({ signer, policy: () => Policy.parse('bucket = otherbucket') }))
-  app.get('/throws', uploadToken({ signer, policy: () => { throw new Error('no user') } }))
+  app.get(
+    '/throws',
+    uploadToken({
+      signer,
+      policy: () => {
+        throw new Error('no user')
+      },
+    }),
+  )
   app.get('/s3-token', uploadToken({ signer: s3, policy: 'content-length 1..1MiB', key: 'uploads/${filename}' }))
   app.use((err, _req, res, _next) => {
     errors.push(err)
@@ -58,7 +65,7 @@ test('answers the signed form JSON with Cache-Control: no-store', async () => {
   assert.equal(response.status, 200)
   assert.equal(response.headers.get('cache-control'), 'no-store')
   assert.match(response.headers.get('content-type'), /^application\/json/)
-  assert.deepEqual(Object.keys(body), ['url', 'fields', 'expires_at', 'fields_to_fill'])
+  assert.deepEqual(Object.keys(body), ['url', 'fields', 'expires_at', 'fields_to_fill', 'rules'])
   assert.equal(body.url, 'https://examplebucket.oss-cn-hangzhou.aliyuncs.com')
   assert.deepEqual(Object.keys(body.fields), ['policy', 'x-oss-signature-version', 'x-oss-credential', 'x-oss-date', 'x-oss-signature'])
   assert.equal(body.fields['x-oss-signature-version'], 'OSS4-HMAC-SHA256')
@@ -68,7 +75,10 @@ test('answers the signed form JSON with Cache-Control: no-store', async () => {
   const expires = Date.parse(body.expires_at)
   assert.ok(expires > before + 3500_000 && expires < Date.now() + 3700_000, 'default lifetime: 1 hour')
   const policy = JSON.parse(Buffer.from(body.fields.policy, 'base64').toString('utf8'))
-  assert.deepEqual(policy.conditions.slice(4), [['content-length-range', 1, 10485760], ['starts-with', '$key', 'uploads/']])
+  assert.deepEqual(policy.conditions.slice(4), [
+    ['content-length-range', 1, 10485760],
+    ['starts-with', '$key', 'uploads/'],
+  ])
 
   // The token verifies: a browser that fills `key` and posts it is accepted.
   const verifier = new Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys: { LTAI5tExpress0001: secret } })
@@ -110,7 +120,7 @@ test('errors go to next(err)', async () => {
 test('an S3Signer answers the same token shape', async () => {
   const { response, body } = await getToken('/s3-token')
   assert.equal(response.status, 200)
-  assert.deepEqual(Object.keys(body), ['url', 'fields', 'expires_at', 'fields_to_fill'])
+  assert.deepEqual(Object.keys(body), ['url', 'fields', 'expires_at', 'fields_to_fill', 'rules'])
   assert.equal(body.url, 'http://127.0.0.1:3900/photos')
   assert.equal(body.fields['x-amz-algorithm'], 'AWS4-HMAC-SHA256')
   const verifier = new S3Verifier({ bucket: 'photos', region: 'garage', keys: { AKIDEXPRESS0001: secret } })

@@ -4,6 +4,7 @@
 import datetime
 from collections.abc import Iterable, Mapping
 from typing import (
+    Any,
     Callable,
     ClassVar,
     Optional,
@@ -238,7 +239,8 @@ class S3Signer:
 
 @final
 class SignedForm:
-    """A signed upload form: POST `fields` (in order) to `url`, file last."""
+    """A signed upload form: POST `fields` (in order) to `url`, with the file
+    as the last part, named `file`; `to_json()` is the token for the browser."""
 
     @property
     def url(self) -> str: ...
@@ -248,8 +250,11 @@ class SignedForm:
     def expires_at(self) -> datetime.datetime: ...
     @property
     def fields_to_fill(self) -> list[str]: ...
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """What a page can check before it sends a byte, as plain data."""
     def to_dict(self) -> dict[str, object]:
-        """{"url", "fields", "expires_at" (ISO 8601 text), "fields_to_fill"}."""
+        """{"url", "fields", "expires_at" (ISO 8601 text), "fields_to_fill", "rules"}."""
     def to_json(self) -> str:
         """The JSON token for the browser."""
 
@@ -313,7 +318,17 @@ class Verifier:
         now: Optional[datetime.datetime] = None,
         fields_after_file: Optional[_Fields] = None,
     ) -> Accepted:
-        """Returns Accepted or raises Rejected."""
+        """Returns Accepted or raises Rejected; a callable `keys` is asked
+        once, for the access key id the form names."""
+    def explain(
+        self,
+        policy: Policy,
+        fields: _Fields,
+        file: _File,
+        now: Optional[datetime.datetime] = None,
+        fields_after_file: Optional[_Fields] = None,
+    ) -> list[Rejected]:
+        """Every reason OSS would reject the submission (not raised)."""
     @property
     def bucket(self) -> str: ...
 

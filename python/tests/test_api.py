@@ -359,9 +359,35 @@ def test_to_dict_matches_to_json(signer: OssSigner, policy: Policy) -> None:
     form = signer.sign(policy, now=NOW)
     token = form.to_dict()
     assert token == json.loads(form.to_json())
-    assert list(token) == ["url", "fields", "expires_at", "fields_to_fill"]
+    assert list(token) == ["url", "fields", "expires_at", "fields_to_fill", "rules"]
     assert token["expires_at"] == "2026-11-21T13:00:00.000Z"
     assert json.loads(json.dumps(token)) == token
+
+
+def test_rules_are_plain_data_with_the_verifier_s_wording(signer: OssSigner) -> None:
+    policy = Policy.parse("expires in 10m\ncontent-length 1..10MiB\ncontent-type in [image/png]")
+    form = signer.sign(policy, now=NOW, key="user/42/${filename}")
+    rules = form.rules
+    assert rules == json.loads(form.to_json())["rules"] == form.to_dict()["rules"]
+    assert [(r["op"], r.get("field")) for r in rules] == [
+        ("required", "key"),
+        ("content-length-range", None),
+        ("in", "content-type"),
+        ("starts-with", "key"),
+    ]
+    size = next(r for r in rules if r["op"] == "content-length-range")
+    assert (size["min"], size["max"]) == (1, 10 * 1024 * 1024)
+    # What the page would say for a file one byte too large is what the
+    # verifier says.
+    too_big = 10 * 1024 * 1024 + 1
+    verifier = Verifier(BUCKET, REGION, {KEY_ID: SECRET})
+    fields = dict(form.fields)
+    fields["key"] = "user/42/cat.png"
+    fields["Content-Type"] = "image/png"
+    with pytest.raises(Rejected) as info:
+        verifier.verify(list(fields.items()), FileInfo("cat.png", "image/png", too_big), now=NOW)
+    assert info.value.service_code == size["too_large"]["code"] == "EntityTooLarge"
+    assert info.value.reason == size["too_large"]["reason"].replace("{size}", str(too_big))
 
 
 def test_now_in_another_timezone_is_the_same_instant(signer: OssSigner, policy: Policy) -> None:
@@ -559,6 +585,57 @@ def test_callable_keys_exceptions_propagate(signer: OssSigner, policy: Policy) -
     # The failure does not linger into the next call.
     fine = Verifier(BUCKET, REGION, lambda key_id: SECRET)
     assert fine.verify(submitted(form), PNG, now=NOW).status == 201
+
+
+def test_callable_keys_are_asked_once_for_the_form_s_key_id(
+    credentials: Credentials, policy: Policy
+) -> None:
+    asked: list[str] = []
+
+    def lookup(key_id: str) -> Optional[str]:
+        asked.append(key_id)
+        return SECRET
+
+    v = Verifier(BUCKET, REGION, lookup)
+    for version in ("v1", "v4"):
+        form = OssSigner(credentials, REGION, BUCKET, version=version).sign(policy, now=NOW)
+        assert v.verify(submitted(form), PNG, now=NOW).access_key_id == KEY_ID
+    assert asked == [KEY_ID, KEY_ID]
+    # An unsigned form names no key: the store is not asked.
+    with pytest.raises(Rejected) as info:
+        v.verify([("key", "user/42/cat.png")], PNG, now=NOW)
+    assert info.value.service_code == "AccessDenied"
+    assert asked == [KEY_ID, KEY_ID]
+
+
+def test_callable_keys_from_several_threads(credentials: Credentials, policy: Policy) -> None:
+    # The store is asked on the calling thread; the verification itself runs
+    # without the interpreter, so threads share one verifier.
+    import concurrent.futures
+
+    other = Credentials("LTAI5tOtherKey000001", "OtherSecretKZo149BD9GLPNiDIEm")
+    secrets = {KEY_ID: SECRET, other.access_key_id: "OtherSecretKZo149BD9GLPNiDIEm"}
+    v = Verifier(BUCKET, REGION, secrets.get)
+    forms = [OssSigner(c, REGION, BUCKET).sign(policy, now=NOW) for c in (credentials, other)] * 50
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(lambda f: v.verify(submitted(f), PNG, now=NOW).access_key_id, forms))
+    assert ids == [KEY_ID, other.access_key_id] * 50
+
+
+def test_verifier_explain_is_a_method(policy: Policy) -> None:
+    v = Verifier(BUCKET, REGION, {KEY_ID: SECRET})
+    sent = [("key", "elsewhere/a.exe"), ("Content-Type", "application/x-msdownload")]
+    big = FileInfo("a.exe", None, 20 * 1024 * 1024)
+    failures = v.explain(policy, sent, big, now=NOW)
+    assert [(f.service_code, f.condition_index) for f in failures] == [
+        (f.service_code, f.condition_index)
+        for f in postpolicy.explain(policy, sent, big, now=NOW, bucket=BUCKET)
+    ]
+    assert failures and all(isinstance(f, Rejected) for f in failures)
+    pinned = Policy.parse("bucket = examplebucket\nkey = a")
+    assert v.explain(pinned, [("key", "a")], PNG, now=NOW) == []
+    other = Verifier("otherbucket", REGION, {})
+    assert [f.condition_index for f in other.explain(pinned, [("key", "a")], PNG, now=NOW)] == [0]
 
 
 def test_clock_skew(credentials: Credentials, policy: Policy) -> None:

@@ -60,7 +60,7 @@ def test_upload_token_for_a_user(client: Any) -> None:
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     token = response.get_json()
-    assert set(token) == {"url", "fields", "expires_at", "fields_to_fill"}
+    assert set(token) == {"url", "fields", "expires_at", "fields_to_fill", "rules"}
     assert token["url"] == "https://examplebucket.oss-cn-hangzhou.aliyuncs.com"
     assert token["fields"]["key"] == "user/42/${filename}"
     assert token["fields"]["success_action_status"] == "201"

@@ -107,12 +107,15 @@ def test_token_is_the_signed_form_json(framework: str) -> None:
     assert answer.headers["content-type"].startswith("application/json")
     assert answer.headers["cache-control"] == "no-store"
     token = answer.json()
-    assert set(token) == {"url", "fields", "expires_at", "fields_to_fill"}
+    assert set(token) == {"url", "fields", "expires_at", "fields_to_fill", "rules"}
     assert token["url"] == "https://examplebucket.oss-cn-hangzhou.aliyuncs.com"
     # The fields keep their signing order through the framework.
     assert list(token["fields"])[0] == "key"
     assert list(token["fields"])[-1] == "x-oss-signature"
     assert token["fields"]["key"] == "user/42/${filename}"
+    # What the page can check before it sends a byte travels with the form.
+    sizes = [r for r in token["rules"] if r["op"] == "content-length-range"]
+    assert [(r["min"], r["max"]) for r in sizes] == [(1, 10 * 1024 * 1024)]
 
     verifier = Verifier("examplebucket", "cn-hangzhou", {KEY_ID: SECRET})
     png = FileInfo("cat.png", "image/png", 2048)

@@ -388,6 +388,13 @@ impl PySignedForm {
     }
 }
 
+/// The rules as Python lists, dicts, strings and ints: the core's JSON of
+/// them, read by `json.loads`, so the data is exactly the token's.
+fn rules_data<'py>(py: Python<'py>, rules: &postpolicy::Rules) -> PyResult<Bound<'py, PyAny>> {
+    py.import(intern!(py, "json"))?
+        .call_method1(intern!(py, "loads"), (rules.to_json(),))
+}
+
 /// The fields as a dict, in order, keys interned.
 fn fields_dict<'py>(py: Python<'py>, fields: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
@@ -460,7 +467,16 @@ impl PySignedForm {
         self.form.fields_to_fill.clone()
     }
 
-    /// `{"url", "fields", "expires_at", "fields_to_fill"}`, ready for `json.dumps`.
+    /// What a page can check before it sends a byte (size range, key and
+    /// content-type conditions), as plain data: a list of dicts, each with
+    /// the verifier's wording for a failure. The token's `rules` member.
+    #[getter]
+    fn rules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        rules_data(py, &self.form.rules)
+    }
+
+    /// `{"url", "fields", "expires_at", "fields_to_fill", "rules"}`, ready for
+    /// `json.dumps`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let out = PyDict::new(py);
         out.set_item(intern!(py, "url"), &self.form.url)?;
@@ -473,6 +489,7 @@ impl PySignedForm {
             intern!(py, "fields_to_fill"),
             PyList::new(py, &self.form.fields_to_fill)?,
         )?;
+        out.set_item(intern!(py, "rules"), rules_data(py, &self.form.rules)?)?;
         Ok(out)
     }
 

@@ -618,9 +618,19 @@ fn serve_log_lines_escape_request_data() {
 const CHECK_KEY_ID: &str = "LTAI5tCorsCheckKeyId";
 const CHECK_SECRET: &str = "cors-check-secret";
 
+/// A `postpolicy serve` child, stopped when dropped (also when a test fails).
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `postpolicy serve` on free ports with `extra` arguments and the test
-/// credentials; returns the child, the demo page and the upload endpoint.
-fn start_serve_with(data: &Path, extra: &[&str]) -> (std::process::Child, String, String) {
+/// credentials; returns the server, the demo page and the upload endpoint.
+fn start_serve_with(data: &Path, extra: &[&str]) -> (Serve, String, String) {
     let mut args = vec![
         "serve",
         "--port",
@@ -650,7 +660,7 @@ fn start_serve_with(data: &Path, extra: &[&str]) -> (std::process::Child, String
             _ => {}
         }
     }
-    (child, app.unwrap(), oss.unwrap())
+    (Serve(child), app.unwrap(), oss.unwrap())
 }
 
 /// `postpolicy cors check` with the proxies of the environment unset.
@@ -681,7 +691,7 @@ fn cors_check_against_serve_with_a_matching_cors_origin() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let front = "http://app.test:3000";
-    let (mut child, _, oss) = start_serve_with(&data, &["--cors-origin", front]);
+    let (_serve, _, oss) = start_serve_with(&data, &["--cors-origin", front]);
 
     // Signed: a real 22-byte upload whose ETag the page may read.
     let (code, stdout, stderr) =
@@ -744,8 +754,6 @@ fn cors_check_against_serve_with_a_matching_cors_origin() {
         stdout.starts_with("unreachable: the preflight to"),
         "{stdout}"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 #[test]
@@ -753,7 +761,7 @@ fn cors_check_against_serve_without_a_matching_cors_origin() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     // Default: only the demo application's own origin.
-    let (mut child, app, oss) = start_serve_with(&data, &[]);
+    let (_serve, app, oss) = start_serve_with(&data, &[]);
     let app_origin = app.trim_end_matches('/');
     let (code, stdout, _) = cors_check(
         &[&oss, "--origin", app_origin, "--region", "cn-hangzhou"],
@@ -777,8 +785,6 @@ fn cors_check_against_serve_without_a_matching_cors_origin() {
     let (code, _, stderr) = cors_check(&[&oss, "--origin", app_origin], true);
     assert_eq!(code, 2);
     assert!(stderr.contains("--region"), "{stderr}");
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 #[test]
