@@ -457,12 +457,12 @@ impl TmpUpload {
 
 impl Drop for TmpUpload {
     fn drop(&mut self) {
-        if let Some(writer) = self.writer.take() {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    let _ = writer.abort().await;
-                });
-            }
+        if let Some(writer) = self.writer.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = writer.abort().await;
+            });
         }
     }
 }

@@ -22,8 +22,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use md5::{Digest as _, Md5};
 use postpolicy::callback::{CallbackSpec, ObjectFacts};
-use postpolicy::verify::xml_escape;
 use postpolicy::{Accepted, Credentials, Rejected, Submission, Verifier};
+use quick_xml::escape::escape as xml_escape;
 
 use crate::Limits;
 use crate::callback::{self, Outcome};
@@ -491,7 +491,7 @@ async fn receive(
         etag: etag.clone(),
         crc64: Some(crc64),
         size,
-        uploaded_at: postpolicy::wire::format_timestamp(Utc::now()),
+        uploaded_at: postpolicy::format_timestamp(Utc::now()),
     };
     match oss.store.commit(tmp, &object, meta, no_overwrite).await {
         Ok(Committed::Stored) => {}

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use postpolicy::sign::gcs::Scheme;
+use postpolicy::UrlScheme as Scheme;
 use postpolicy::{
     Condition, Expiration, GcsCredentials, GcsSigner, GcsUrlStyle, Policy, ServiceAccountKey,
     SignOptions, SignatureError,

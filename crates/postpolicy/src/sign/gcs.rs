@@ -17,13 +17,14 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 
-use super::form::{FormSigner, SignOptions, SignedForm, key_condition, prepare};
+use super::form::{SignOptions, SignedForm, key_condition, prepare};
 use super::key::{DayKeyCache, derive_chain_key};
 use super::oss::Stamp;
 use super::oss_v4::{hex_mac, lower_hex};
 use crate::error::SignatureError;
 use crate::gcs_key::GcsCredentials;
 use crate::policy::{ByteRange, Condition, Policy};
+use crate::rules::Rules;
 use crate::time::TimeRangeError;
 use crate::wire;
 
@@ -401,6 +402,8 @@ impl GcsSigner {
             fields,
             expires_at,
             fields_to_fill,
+            // No GCS verifier words GCS's rejections: no browser rules.
+            rules: Rules::default(),
         })
     }
 
@@ -430,6 +433,7 @@ impl GcsSigner {
             fields,
             expires_at,
             fields_to_fill: Vec::new(),
+            rules: Rules::default(),
         })
     }
 
@@ -493,25 +497,6 @@ const SIGNER_FIELDS: &[&str] = &[
     "x-goog-date",
     "x-goog-signature",
 ];
-
-impl FormSigner for GcsSigner {
-    fn sign_with(
-        &self,
-        policy: &Policy,
-        options: &SignOptions,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError> {
-        GcsSigner::sign_with(self, policy, options, now)
-    }
-
-    fn sign_json(
-        &self,
-        policy_json: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError> {
-        GcsSigner::sign_json(self, policy_json, now)
-    }
-}
 
 /// `YYYY-MM-DDTHH:MM:SSZ`: Google's libraries drop the fractional seconds.
 fn push_expiration(out: &mut String, at: DateTime<Utc>) {
