@@ -1,4 +1,4 @@
-#![allow(clippy::panic)]
+#![allow(clippy::panic, clippy::indexing_slicing)]
 //! GCS signing costs: an HMAC key (warm day key) and a service account's
 //! RSA-2048 key (Google's test key), on the same typical policy.
 
