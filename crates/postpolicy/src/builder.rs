@@ -134,7 +134,7 @@ impl PolicyBuilder {
 
     /// `content-length min..max`: the file size in bytes, both inclusive.
     pub fn size(self, min: u64, max: u64) -> Self {
-        if min > max {
+        if (ByteRange { min, max }).is_empty() {
             return self.fail(
                 "Invalid Policy: Invalid content-length-range: max must not be less than min.",
                 format!("size: the minimum {min} is above the maximum {max}"),

@@ -28,7 +28,7 @@ const HINT_CASE: &str = " (values are case-sensitive)";
 const HINT_EXPANDED: &str = " (after ${filename} expansion)";
 
 /// Which service judges the form: the two differ in what they compare and so
-/// in what they say (see [`crate::verify_s3`]).
+/// in what they say (docs/s3.md#condition-rules).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dialect {
     Oss,
@@ -88,11 +88,24 @@ impl Template {
 }
 
 /// Builds a [`Template`] from literal text and slots.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Builder(String);
+
+impl Default for Builder {
+    /// Room for a typical reason, so that it grows at most once.
+    fn default() -> Self {
+        Self(String::with_capacity(96))
+    }
+}
 
 impl Builder {
     fn text(mut self, text: &str) -> Self {
+        // Every signed form builds a dozen templates: most text has no
+        // brace and is copied whole.
+        if !text.contains(['{', '}']) {
+            self.0.push_str(text);
+            return self;
+        }
         for c in text.chars() {
             match c {
                 '{' => self.0.push_str("{{"),
@@ -100,6 +113,11 @@ impl Builder {
                 c => self.0.push(c),
             }
         }
+        self
+    }
+
+    fn number(mut self, value: u64) -> Self {
+        wire::push_u64(&mut self.0, value);
         self
     }
 
@@ -315,6 +333,7 @@ fn field_rule(condition: &Condition, index: usize, dialect: Dialect) -> Option<F
     }
     let field = condition.field()?;
     let is_key = field.is("key");
+    let echo = wire::echo_condition(condition);
     let test = match condition {
         Condition::Eq { value, .. } => FieldTest::Eq {
             value: value.clone(),
@@ -337,11 +356,11 @@ fn field_rule(condition: &Condition, index: usize, dialect: Dialect) -> Option<F
     };
     Some(FieldRule {
         index,
-        condition: wire::echo_condition(condition),
+        failure: failed(condition, &echo),
+        condition: echo,
         field: field.written().to_owned(),
         test,
         expand_filename: expanded,
-        failure: condition_failed(condition),
         missing: missing_reason(condition, dialect),
         hints,
         item_reason: (dialect == Dialect::S3 && field.is("content-type"))
@@ -379,10 +398,13 @@ pub(crate) fn too_small(range: &ByteRange) -> Failure {
         reason: Builder::default()
             .text("the file is ")
             .slot("size")
-            .text(&format!(
-                " bytes, below the minimum of {} bytes (content-length-range {}..{})",
-                range.min, range.min, range.max
-            ))
+            .text(" bytes, below the minimum of ")
+            .number(range.min)
+            .text(" bytes (content-length-range ")
+            .number(range.min)
+            .text("..")
+            .number(range.max)
+            .text(")")
             .done(),
     }
 }
@@ -396,10 +418,13 @@ pub(crate) fn too_large(range: &ByteRange) -> Failure {
         reason: Builder::default()
             .text("the file is ")
             .slot("size")
-            .text(&format!(
-                " bytes, above the maximum of {} bytes (content-length-range {}..{})",
-                range.max, range.min, range.max
-            ))
+            .text(" bytes, above the maximum of ")
+            .number(range.max)
+            .text(" bytes (content-length-range ")
+            .number(range.min)
+            .text("..")
+            .number(range.max)
+            .text(")")
             .done(),
     }
 }
@@ -407,6 +432,11 @@ pub(crate) fn too_large(range: &ByteRange) -> Failure {
 /// The answer to a failed field condition: 403 `AccessDenied`, the
 /// condition echoed, and why (slots `{value}` and `{hint}`).
 pub(crate) fn condition_failed(condition: &Condition) -> Failure {
+    failed(condition, &wire::echo_condition(condition))
+}
+
+/// [`condition_failed`] with the condition's echo already written.
+fn failed(condition: &Condition, echo: &str) -> Failure {
     let name = condition.field().map(|f| f.name()).unwrap_or_default();
     let sent = Builder::default().text(name).text(" `").slot("value");
     let reason = match condition {
@@ -425,7 +455,7 @@ pub(crate) fn condition_failed(condition: &Condition) -> Failure {
     Failure {
         status: 403,
         code: "AccessDenied",
-        message: format!("{CONDITION_FAILED}{}", wire::echo_condition(condition)),
+        message: [CONDITION_FAILED, echo].concat(),
         reason: reason.done(),
     }
 }
@@ -460,19 +490,37 @@ pub(crate) fn list_item_reason(condition: &Condition, value: &str, item: &str) -
 /// The reason when the form lacks the condition's field.
 pub(crate) fn missing_reason(condition: &Condition, dialect: Dialect) -> String {
     let written = condition.field().map(|f| f.written()).unwrap_or_default();
-    let requirement = match (condition, dialect) {
-        (Condition::Eq { value, .. }, _) => format!("it to be `{value}`"),
-        (Condition::StartsWith { prefix, .. }, _) => format!("it to start with `{prefix}`"),
+    let mut out = String::with_capacity(96);
+    for part in [
+        "the form has no `",
+        written,
+        "` field, and the policy requires ",
+    ] {
+        out.push_str(part);
+    }
+    match (condition, dialect) {
+        (Condition::Eq { value, .. }, _) => {
+            for part in ["it to be `", value, "`"] {
+                out.push_str(part);
+            }
+        }
+        (Condition::StartsWith { prefix, .. }, _) => {
+            for part in ["it to start with `", prefix, "`"] {
+                out.push_str(part);
+            }
+        }
         (Condition::In { values, .. }, Dialect::Oss) => {
-            format!("it to be one of {}", quoted_list(values))
+            out.push_str("it to be one of ");
+            push_quoted_list(&mut out, values);
         }
         (Condition::NotIn { values, .. }, Dialect::Oss) => {
-            format!("it, and not one of {}", quoted_list(values))
+            out.push_str("it, and not one of ");
+            push_quoted_list(&mut out, values);
         }
-        (Condition::ContentLengthRange(_), Dialect::Oss) => "a file size in range".to_owned(),
-        (_, Dialect::S3) => "it".to_owned(),
-    };
-    format!("the form has no `{written}` field, and the policy requires {requirement}")
+        (Condition::ContentLengthRange(_), Dialect::Oss) => out.push_str("a file size in range"),
+        (_, Dialect::S3) => out.push_str("it"),
+    }
+    out
 }
 
 /// The note a field failure's reason ends with (slot `{hint}`): letter case
@@ -487,8 +535,17 @@ pub(crate) fn hint(condition: &Condition, sent: &str, expanded_from: Option<&str
 
 /// `` `a`, `b` ``: values as the reasons list them.
 pub(crate) fn quoted_list(values: &[String]) -> String {
-    let items: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-    items.join(", ")
+    let mut out = String::new();
+    push_quoted_list(&mut out, values);
+    out
+}
+
+fn push_quoted_list(out: &mut String, values: &[String]) {
+    for (i, value) in values.iter().enumerate() {
+        out.push_str(if i == 0 { "`" } else { ", `" });
+        out.push_str(value);
+        out.push('`');
+    }
 }
 
 #[cfg(test)]

@@ -18,9 +18,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 
 use super::form::{SignOptions, SignedForm, key_condition, prepare};
-use super::key::{DayKeyCache, derive_chain_key};
-use super::oss::Stamp;
-use super::oss_v4::{hex_mac, lower_hex};
+use super::sigv4::{DayKeyCache, Stamp, derive_chain_key, hex_mac, lower_hex};
 use crate::error::SignatureError;
 use crate::gcs_key::GcsCredentials;
 use crate::policy::{ByteRange, Condition, Policy};
