@@ -275,3 +275,166 @@ fn decodes_a_google_form() {
     assert!(dsl.contains("x-goog-algorithm = GOOG4-RSA-SHA256"), "{dsl}");
     assert!(dsl.contains("$test-object-é"), "{dsl}");
 }
+
+/// Stops the server when the test ends, however it ends.
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const HMAC: [(&str, &str); 2] = [
+    ("GCS_HMAC_ACCESS_ID", "GOOG1ESERVECLI"),
+    ("GCS_HMAC_SECRET", "c2VydmUtY2xpLXNlY3JldA=="),
+];
+
+/// POSTs `fields` and then the file as multipart/form-data, over a plain
+/// socket; returns the status line and the body.
+fn post_form(url: &str, fields: &[(String, String)], file: &[u8]) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, path) = rest.split_once('/').unwrap();
+    let boundary = "postpolicy-gcs-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hello.txt\"\r\nContent-Type: text/plain\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        socket,
+        "POST /{path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    socket.write_all(&body).unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+#[test]
+fn serve_accepts_gcs_forms_and_refuses_violations_with_gcs_errors() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut command = postpolicy(&[
+        "serve",
+        "--dialect",
+        "gcs",
+        "--port",
+        "0",
+        "--oss-port",
+        "0",
+        "--quiet",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    command
+        .envs(HMAC)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let serve = Serve(child);
+    let mut origin = None;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["GCS", "endpoint", url, ..] => {
+                assert!(
+                    line.contains("GOOG1ESERVECLI (GOOG4-HMAC-SHA256)"),
+                    "{line}"
+                );
+                origin = Some(url.trim_end_matches("/postpolicy-dev/").to_owned());
+            }
+            ["Press", ..] => break,
+            _ => {}
+        }
+    }
+    let origin = origin.expect("no GCS endpoint line");
+
+    let policy = write(
+        dir.path(),
+        "upload.policy",
+        "expires in 10m\ncontent-length 1..16\n",
+    );
+    let (code, stdout, stderr) = run(postpolicy(&[
+        "sign",
+        &policy,
+        "--dialect",
+        "gcs",
+        "--bucket",
+        "postpolicy-dev",
+        "--endpoint",
+        &origin,
+        "--key-template",
+        "cli/${filename}",
+    ])
+    .envs(HMAC));
+    assert_eq!(code, 0, "{stderr}");
+    let form: Value = serde_json::from_str(&stdout).unwrap();
+    let url = form["url"].as_str().unwrap();
+    let fields: Vec<(String, String)> = form["fields"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+
+    let (status, body) = post_form(url, &fields, b"hello");
+    assert!(status.contains(" 204 "), "{status}\n{body}");
+    assert!(data.join("postpolicy-dev").exists());
+
+    let (status, body) = post_form(url, &fields, &[b'x'; 64]);
+    assert!(status.contains(" 400 "), "{status}\n{body}");
+    assert!(body.contains("<Code>EntityTooLarge</Code>"), "{body}");
+
+    let mut extra = fields.clone();
+    extra.push(("submit".into(), "Upload".into()));
+    let (status, body) = post_form(url, &extra, b"hello");
+    assert!(status.contains(" 400 "), "{status}\n{body}");
+    assert!(
+        body.contains("<Code>InvalidPolicyDocument</Code>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Policy did not reference these fields: submit"),
+        "{body}"
+    );
+
+    // explain says the same about the captured form, as GCS.
+    let mut lines = String::new();
+    for (name, value) in &extra {
+        lines.push_str(&format!("{name}: {value}\n"));
+    }
+    lines.push_str("file: (binary)\n");
+    let captured = write(dir.path(), "captured.txt", &lines);
+    let (code, stdout, stderr) = run(&mut postpolicy(&[
+        "explain",
+        "--form",
+        &captured,
+        "--file-size",
+        "5",
+        "--bucket",
+        "postpolicy-dev",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("GCS would reject this form"), "{stdout}");
+    assert!(stdout.contains("InvalidPolicyDocument"), "{stdout}");
+    drop(serve);
+}

@@ -39,7 +39,8 @@ const UNKNOWN_ID: &str = "The access key ID you provided does not exist in our r
 /// (a [`KeyStore`] of secrets by access id) or service account keys (their
 /// public keys, by e-mail address).
 pub struct GcsVerifier {
-    bucket: String,
+    /// `None`: judge `bucket` conditions only when a bucket is known.
+    bucket: Option<String>,
     keys: Box<dyn KeyStore>,
     service_accounts: HashMap<String, VerifyingKey<Sha256>>,
     /// Derived HMAC keys by access id: (day, secret, keyed MAC).
@@ -72,10 +73,19 @@ impl GcsVerifier {
     /// empty map when only service accounts sign).
     pub fn new(bucket: &str, keys: impl KeyStore + 'static) -> Self {
         Self {
-            bucket: bucket.to_owned(),
+            bucket: Some(bucket.to_owned()),
             keys: Box::new(keys),
             service_accounts: HashMap::new(),
             derived: KeyIdCache::default(),
+        }
+    }
+
+    /// A verifier for a form whose bucket is unknown (`postpolicy explain`
+    /// without `--bucket`): `bucket` conditions are not judged.
+    pub fn for_any_bucket(keys: impl KeyStore + 'static) -> Self {
+        Self {
+            bucket: None,
+            ..Self::new("", keys)
         }
     }
 
@@ -109,8 +119,9 @@ impl GcsVerifier {
         self
     }
 
-    pub fn bucket(&self) -> &str {
-        &self.bucket
+    /// The bucket, `None` for [`GcsVerifier::for_any_bucket`].
+    pub fn bucket(&self) -> Option<&str> {
+        self.bucket.as_deref()
     }
 
     /// The access id or e-mail the form names: the first part of
@@ -254,7 +265,7 @@ impl Dialect for GcsVerifier {
     const ANONYMOUS_DENIED: &'static str = "Access denied.";
 
     fn target_bucket(&self) -> Option<&str> {
-        Some(&self.bucket)
+        self.bucket.as_deref()
     }
 
     fn anonymous_allowed(&self) -> bool {
