@@ -44,6 +44,7 @@ function asPolicy(value) {
 
 /** `text` with control and line-separator characters escaped, for one log line. */
 function oneLine(text) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
   return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`)
 }
 
@@ -211,7 +212,10 @@ function splitTarget(targetText) {
  * body parsed (`null` when it is not valid JSON), `null` for other types.
  */
 function callbackParams(contentType, body) {
-  const type = String(contentType ?? '').split(';')[0].trim().toLowerCase()
+  const type = String(contentType ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase()
   const text = body.toString('utf8')
   if (type === 'application/json') {
     try {

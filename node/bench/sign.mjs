@@ -42,7 +42,10 @@ const postpolicyToken = () => ({ url: signer.token(policy, { now }) })
 
 // -- shared by the two JS versions: the same conditions, in the same order ---
 function yyyymmddThhmmssZ(d) {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }
 function policyObject(date, credential, xOssDate) {
   return {
@@ -140,7 +143,9 @@ function round(fn) {
 for (const [, fn] of subjects) round(fn) // warm up
 const samples = subjects.map(() => [])
 for (let r = 0; r < ROUNDS; r++) {
-  subjects.forEach(([, fn], i) => samples[i].push(round(fn)))
+  subjects.forEach(([, fn], i) => {
+    samples[i].push(round(fn))
+  })
 }
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)

@@ -147,6 +147,11 @@ fn benches(c: &mut Criterion) {
     c.bench_function("sign_v4_warm", |b| {
         b.iter(|| warm.sign(black_box(&policy), now()))
     });
+    // What a web handler does: sign, then write the browser's token (which
+    // builds the browser rules).
+    c.bench_function("sign_v4_warm_token", |b| {
+        b.iter(|| warm.sign(black_box(&policy), now()).map(|f| f.to_json()))
+    });
     let reference = Reference::new(now());
     match warm.sign(&policy, now()) {
         Ok(form) if form.fields == reference.sign(now()) => {}

@@ -255,9 +255,19 @@ impl Rule {
 
 /// The checks of a signed form a browser can make, in the order the service
 /// makes them: the first that fails is the one the service would name.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct Rules(pub Vec<Rule>);
+///
+/// Built when first read ([`Rules::iter`], [`Rules::to_json`], equality):
+/// signing keeps only the conditions they come from, since a caller that
+/// renders the form's fields itself never reads them.
+#[derive(Clone, Debug, Default)]
+pub struct Rules {
+    /// The conditions a browser can check, with their index in the signed
+    /// policy.
+    source: Vec<(usize, Condition)>,
+    /// Whose wording; `None` for no rules at all.
+    dialect: Option<Dialect>,
+    built: std::sync::OnceLock<Vec<Rule>>,
+}
 
 impl Rules {
     /// The rules of `conditions` (a signed policy's, in order; `offset` is
@@ -267,55 +277,94 @@ impl Rules {
         offset: usize,
         dialect: Dialect,
     ) -> Self {
-        let mut fields = Vec::new();
-        let mut sizes = Vec::new();
-        for (i, condition) in conditions.into_iter().enumerate() {
-            let index = offset + i;
-            match condition {
-                Condition::ContentLengthRange(range) => sizes.push(Rule::Size(SizeRule {
-                    index,
-                    condition: wire::echo_condition(condition),
-                    min: range.min,
-                    max: range.max,
-                    too_small: too_small(range),
-                    too_large: too_large(range),
-                })),
-                _ => {
-                    if let Some(rule) = field_rule(condition, index, dialect) {
-                        fields.push(Rule::Field(rule));
-                    }
-                }
-            }
+        let source = conditions
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                matches!(c, Condition::ContentLengthRange(_)) || browser_field(c, dialect)
+            })
+            .map(|(i, c)| (offset + i, c.clone()))
+            .collect();
+        Self {
+            source,
+            dialect: Some(dialect),
+            built: std::sync::OnceLock::new(),
         }
-        // Both services want a key before they read the policy; then OSS
-        // judges the conditions in order, S3 the sizes after the rest.
-        let mut rules = vec![Rule::Required(RequiredRule {
-            field: "key".to_owned(),
-            failure: key_required(dialect),
-        })];
-        match dialect {
-            Dialect::Oss => {
-                let mut conditions: Vec<Rule> = fields.into_iter().chain(sizes).collect();
-                conditions.sort_by_key(Rule::index);
-                rules.append(&mut conditions);
-            }
-            Dialect::S3 => rules.extend(fields.into_iter().chain(sizes)),
-        }
-        Rules(rules)
+    }
+
+    /// The rules, built on first use.
+    fn rules(&self) -> &[Rule] {
+        self.built.get_or_init(|| match self.dialect {
+            Some(dialect) => build(&self.source, dialect),
+            None => Vec::new(),
+        })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.rules().is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Rule> {
-        self.0.iter()
+        self.rules().iter()
     }
 
     /// The rules as JSON (the token's `rules` member).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "[]".to_owned())
+        serde_json::to_string(self.rules()).unwrap_or_else(|_| "[]".to_owned())
     }
+}
+
+impl PartialEq for Rules {
+    fn eq(&self, other: &Self) -> bool {
+        self.rules() == other.rules()
+    }
+}
+
+impl Eq for Rules {}
+
+impl Serialize for Rules {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.rules().serialize(serializer)
+    }
+}
+
+/// The rules of `source` (indexed conditions a browser can check).
+fn build(source: &[(usize, Condition)], dialect: Dialect) -> Vec<Rule> {
+    let mut fields = Vec::new();
+    let mut sizes = Vec::new();
+    for (index, condition) in source {
+        let index = *index;
+        match condition {
+            Condition::ContentLengthRange(range) => sizes.push(Rule::Size(SizeRule {
+                index,
+                condition: wire::echo_condition(condition),
+                min: range.min,
+                max: range.max,
+                too_small: too_small(range),
+                too_large: too_large(range),
+            })),
+            _ => {
+                if let Some(rule) = field_rule(condition, index, dialect) {
+                    fields.push(Rule::Field(rule));
+                }
+            }
+        }
+    }
+    // Both services want a key before they read the policy; then OSS judges
+    // the conditions in order, S3 the sizes after the rest.
+    let mut rules = vec![Rule::Required(RequiredRule {
+        field: "key".to_owned(),
+        failure: key_required(dialect),
+    })];
+    match dialect {
+        Dialect::Oss => {
+            let mut conditions: Vec<Rule> = fields.into_iter().chain(sizes).collect();
+            conditions.sort_by_key(Rule::index);
+            rules.append(&mut conditions);
+        }
+        Dialect::S3 => rules.extend(fields.into_iter().chain(sizes)),
+    }
+    rules
 }
 
 /// The fields a page fills from the file: its key and its content type.

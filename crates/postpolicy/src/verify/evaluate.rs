@@ -129,7 +129,7 @@ fn condition_failure<D: Dialect>(view: &ConditionView<'_>, form: &Form<'_>) -> O
     } else {
         form.submission.field(view.field()?)
     };
-    let known = D::OPERATORS.contains(&view.operator());
+    let known = super::knows::<D>(view);
     // S3 reads a comma-separated Content-Type as a list of types.
     let type_list = D::CONTENT_TYPE_LISTS && view.is_on("content-type");
     let holds = match (view, sent) {

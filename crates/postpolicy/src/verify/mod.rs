@@ -376,11 +376,21 @@ fn check_form<D: Dialect>(submission: &Submission) -> Result<(), Rejected> {
     D::check_fields(submission)
 }
 
+/// Whether the dialect knows the condition's operator. Every dialect knows
+/// `eq`, `starts-with` and `content-length-range`; the list is read only for
+/// the others (this runs for every condition of every form).
+fn knows<D: Dialect>(condition: &ConditionView<'_>) -> bool {
+    !matches!(
+        condition,
+        ConditionView::In { .. } | ConditionView::NotIn { .. }
+    ) || D::OPERATORS.contains(&condition.operator())
+}
+
 /// Only the operators the dialect knows.
 fn check_operators<D: Dialect>(conditions: &[ConditionView<'_>]) -> Result<(), Rejected> {
     for (index, condition) in conditions.iter().enumerate() {
         let operator = condition.operator();
-        if !D::OPERATORS.contains(&operator) {
+        if !knows::<D>(condition) {
             return Err(Rejected::new(
                 400,
                 "InvalidPolicyDocument",
