@@ -49,7 +49,7 @@ function verdict(dialect, token, file, options) {
     return null
   } catch (error) {
     assert.equal(error.code, 'REJECTED', error.message)
-    return { code: error.ossCode, message: error.ossMessage, reason: error.reason, index: error.conditionIndex ?? undefined }
+    return { code: error.serviceCode, message: error.serviceMessage, reason: error.reason, index: error.conditionIndex ?? undefined }
   }
 }
 
