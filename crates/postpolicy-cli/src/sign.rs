@@ -7,8 +7,8 @@ use chrono::Utc;
 use clap::ValueEnum;
 use postpolicy::callback::{BodyType, CallbackSpec};
 use postpolicy::{
-    Credentials, GcsCredentials, GcsSigner, GcsUrlStyle, OssSigner, OssVersion, S3Signer, Severity,
-    SignOptions, SignedForm, UrlScheme,
+    Credentials, GcsCredentials, GcsSigner, OssSigner, OssVersion, S3Signer, Severity, SignOptions,
+    SignedForm,
 };
 use quick_xml::escape::escape as xml_escape;
 
@@ -214,19 +214,12 @@ fn gcs_signer(args: &Args) -> Result<GcsSigner, Failure> {
             "no credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or GCS_HMAC_ACCESS_ID and GCS_HMAC_SECRET to an HMAC key".to_owned(),
         )
     })??;
-    let (style, bound_scheme) =
-        GcsUrlStyle::parse(args.url_style.as_deref(), args.bound_hostname.as_deref())?;
-    let mut signer = GcsSigner::new(credentials, &args.bucket)?;
-    if let Some(endpoint) = &args.endpoint {
-        signer = signer.with_endpoint(endpoint)?;
-    }
-    if let Some(scheme) = &args.scheme {
-        signer = signer.with_scheme(scheme.parse::<UrlScheme>()?);
-    }
-    signer = signer.with_url_style(style)?;
-    if let Some(scheme) = bound_scheme {
-        signer = signer.with_scheme(scheme);
-    }
+    let signer = GcsSigner::new(credentials, &args.bucket)?.with_url_options(
+        args.url_style.as_deref(),
+        args.bound_hostname.as_deref(),
+        args.scheme.as_deref(),
+        args.endpoint.as_deref(),
+    )?;
     Ok(signer)
 }
 
