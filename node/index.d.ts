@@ -23,6 +23,7 @@ export type {
   Diagnostic,
   ExplainOptions,
   FileInfo,
+  GcsHmacKey,
   LintOptions,
   NowOptions,
   OssSignerOptions,
@@ -39,6 +40,37 @@ export type {
   VerifiedCallback,
   VerifierOptions,
 } from './native'
+
+import type {
+  GcsSigner as NativeGcsSigner,
+  GcsSignerOptions as NativeGcsSignerOptions,
+  GcsVerifier as NativeGcsVerifier,
+  GcsVerifierOptions as NativeGcsVerifierOptions,
+} from './native'
+
+/** A service account key: its file's path, or the parsed key file. */
+export type ServiceAccount = string | Readonly<Record<string, unknown>>
+
+/** What `new GcsSigner` takes: `serviceAccount` or `hmac: { accessId, secret }`, and the bucket and URL options. */
+export type GcsSignerOptions = Omit<NativeGcsSignerOptions, 'serviceAccount' | 'serviceAccountJson'> & {
+  serviceAccount?: ServiceAccount
+}
+
+/** Signs Google Cloud Storage V4 POST forms (service account or HMAC key). */
+export declare class GcsSigner extends NativeGcsSigner {
+  constructor(options: GcsSignerOptions)
+}
+
+/** What `new GcsVerifier` takes. */
+export type GcsVerifierOptions = Omit<NativeGcsVerifierOptions, 'serviceAccounts' | 'serviceAccountsJson'> & {
+  serviceAccounts?: readonly ServiceAccount[]
+}
+
+/** Verifies Google Cloud Storage V4 POST forms posted to one bucket, as GCS would. */
+export declare class GcsVerifier extends NativeGcsVerifier {
+  constructor(options: GcsVerifierOptions)
+}
+
 export {
   CachedKeySource,
   CallbackSigner,

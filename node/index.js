@@ -32,6 +32,36 @@ class S3Signer extends native.S3Signer {
   }
 }
 
+/**
+ * A service account given as its parsed key file (an object) reaches the
+ * addon as JSON text; a string is a key file's path.
+ */
+function accountOptions(options) {
+  const account = options?.serviceAccount
+  if (account === null || typeof account !== 'object') return options
+  const { serviceAccount, ...rest } = options
+  return { ...rest, serviceAccountJson: JSON.stringify(serviceAccount) }
+}
+
+class GcsSigner extends native.GcsSigner {
+  constructor(options) {
+    super(accountOptions(options))
+  }
+}
+
+class GcsVerifier extends native.GcsVerifier {
+  constructor(options) {
+    const accounts = options?.serviceAccounts ?? []
+    super(
+      options && {
+        ...options,
+        serviceAccounts: accounts.filter((a) => typeof a === 'string'),
+        serviceAccountsJson: accounts.filter((a) => typeof a !== 'string').map((a) => JSON.stringify(a)),
+      },
+    )
+  }
+}
+
 /** Ends the shape in a packed form; every item before and after it ends with NUL. */
 const SHAPE_END = '\x01'
 
@@ -182,6 +212,8 @@ exports.OssSigner = OssSigner
 exports.Verifier = native.Verifier
 exports.S3Signer = S3Signer
 exports.S3Verifier = native.S3Verifier
+exports.GcsSigner = GcsSigner
+exports.GcsVerifier = GcsVerifier
 exports.explain = native.explain
 exports.signV1 = native.signV1
 exports.signV4 = native.signV4

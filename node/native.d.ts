@@ -137,6 +137,50 @@ export declare class Credentials {
 }
 
 /**
+ * Signs Google Cloud Storage V4 POST forms for one bucket, with a service
+ * account key (`GOOG4-RSA-SHA256`) or an HMAC key (`GOOG4-HMAC-SHA256`).
+ */
+export declare class GcsSigner {
+  /** Throws `SIGNING_INVALID` for an unusable key, bucket or URL option. */
+  constructor(options: GcsSignerOptions)
+  /** The form's action URL. */
+  get url(): string
+  get bucket(): string
+  /** `GOOG4-RSA-SHA256` or `GOOG4-HMAC-SHA256`. */
+  get algorithm(): string
+  /** The service account's e-mail or the HMAC access id. */
+  get accessId(): string
+  /**
+   * Signs `policy` (the signer adds `bucket`, `key` and the `x-goog-*`
+   * conditions). Throws `SIGNING_INVALID` for `in` / `not-in` conditions or
+   * a callback (OSS only).
+   */
+  sign(policy: Policy, options?: SignOptions | undefined | null): SignedForm
+  /**
+   * Signs an exact policy text without changing a byte of it; only the
+   * signature fields come back.
+   */
+  signJson(policyJson: string, options?: NowOptions | undefined | null): SignedForm
+}
+
+/**
+ * Verifies Google Cloud Storage V4 POST forms posted to one bucket, as GCS
+ * would: every field but `x-goog-signature`, `file`, `policy` and
+ * `x-ignore-*` must be covered by a condition.
+ */
+export declare class GcsVerifier {
+  constructor(options: GcsVerifierOptions)
+  get bucket(): string | null
+  /** Accepts the submission as GCS would, or throws a `REJECTED` error. */
+  verify(submission: Submission, options?: NowOptions): Accepted
+  /**
+   * Every reason GCS would reject `submission` under `policy` (empty when
+   * it would pass), without checking a signature.
+   */
+  explain(policy: Policy, submission: Submission, options?: NowOptions): Array<Rejection>
+}
+
+/**
  * Which public-key URLs a callback may name, checked on the parsed URL
  * before anything is fetched: scheme, host and port exactly, the path under
  * a prefix at a `/` boundary; dot segments, percent-encoded `.` `/` `\`,
@@ -496,6 +540,46 @@ export interface FileInfo {
   contentType?: string | null
   /** The size in bytes, when known. */
   size?: number | null
+}
+
+/** An HMAC key for `new GcsSigner({ hmac })`. */
+export interface GcsHmacKey {
+  accessId: string
+  secret: string
+}
+
+/**
+ * What `new GcsSigner` takes: `serviceAccount` (a key file's path; node's
+ * `GcsSigner` also takes the parsed key file and passes it as
+ * `serviceAccountJson`) or `hmac`.
+ */
+export interface GcsSignerOptions {
+  serviceAccount?: string
+  serviceAccountJson?: string
+  hmac?: GcsHmacKey
+  bucket: string
+  /** `path` (default), `virtual-hosted` or `bucket-bound`. */
+  urlStyle?: string
+  /** The host name bound to the bucket (`cdn.example.com`). */
+  boundHostname?: string
+  /** `https` (default) or `http`. */
+  scheme?: string
+  /** Another XML API endpoint (a local server). */
+  endpoint?: string
+}
+
+/** What `new GcsVerifier` takes. */
+export interface GcsVerifierOptions {
+  bucket: string
+  /** HMAC access id → secret, as for `Verifier`. */
+  keys?: Readonly<Record<string, string>> | ((accessId: string) => string | null | undefined)
+  /**
+   * Service accounts whose RSA signatures are accepted: key file paths
+   * (node's `GcsVerifier` also takes parsed key files, passed as
+   * `serviceAccountsJson`).
+   */
+  serviceAccounts?: Array<string>
+  serviceAccountsJson?: Array<string>
 }
 
 /** What `Policy#lint` takes. */

@@ -30,6 +30,8 @@ describe('module', () => {
       'Verifier',
       'S3Signer',
       'S3Verifier',
+      'GcsSigner',
+      'GcsVerifier',
       'explain',
       'signV1',
       'signV4',

@@ -161,6 +161,7 @@ macro_rules! form_signer {
 
 form_signer!(postpolicy::OssSigner);
 form_signer!(postpolicy::S3Signer);
+form_signer!(postpolicy::GcsSigner);
 
 /// One signing call's options, however JS passed them.
 struct Call<'a> {
@@ -624,4 +625,144 @@ pub fn sign_s3_v4(
     guard(env, || {
         postpolicy::sign_s3_v4(&secret, &policy_b64, &date, &region).or_throw(env)
     })
+}
+
+// ---- GCS ---------------------------------------------------------------------
+
+/// An HMAC key for `new GcsSigner({ hmac })`.
+#[napi(object, object_to_js = false)]
+pub struct GcsHmacKey {
+    pub access_id: String,
+    pub secret: String,
+}
+
+/// What `new GcsSigner` takes: `serviceAccount` (a key file's path; node's
+/// `GcsSigner` also takes the parsed key file and passes it as
+/// `serviceAccountJson`) or `hmac`.
+#[napi(object, object_to_js = false)]
+pub struct GcsSignerOptions {
+    pub service_account: Option<String>,
+    pub service_account_json: Option<String>,
+    pub hmac: Option<GcsHmacKey>,
+    pub bucket: String,
+    /// `path` (default), `virtual-hosted` or `bucket-bound`.
+    pub url_style: Option<String>,
+    /// The host name bound to the bucket (`cdn.example.com`).
+    pub bound_hostname: Option<String>,
+    /// `https` (default) or `http`.
+    pub scheme: Option<String>,
+    /// Another XML API endpoint (a local server).
+    pub endpoint: Option<String>,
+}
+
+/// Signs Google Cloud Storage V4 POST forms for one bucket, with a service
+/// account key (`GOOG4-RSA-SHA256`) or an HMAC key (`GOOG4-HMAC-SHA256`).
+#[napi]
+pub struct GcsSigner(postpolicy::GcsSigner);
+
+impl GcsSigner {
+    /// The key of `options`, for the signer and for `GcsVerifier`.
+    pub(crate) fn credentials(
+        env: &Env,
+        service_account: Option<String>,
+        service_account_json: Option<String>,
+        hmac: Option<GcsHmacKey>,
+    ) -> Result<postpolicy::GcsCredentials> {
+        let key = match (service_account, service_account_json, hmac) {
+            (Some(path), None, None) => {
+                postpolicy::ServiceAccountKey::from_file(path).map(Into::into)
+            }
+            (None, Some(json), None) => {
+                postpolicy::ServiceAccountKey::from_json(&json).map(Into::into)
+            }
+            (None, None, Some(h)) => postpolicy::GcsCredentials::hmac(h.access_id, h.secret),
+            _ => {
+                return Err(invalid_arg(
+                    env,
+                    "give exactly one of serviceAccount (a path or the key file) and hmac ({ accessId, secret })",
+                ));
+            }
+        };
+        key.or_throw(env)
+    }
+}
+
+#[napi]
+impl GcsSigner {
+    /// Throws `SIGNING_INVALID` for an unusable key, bucket or URL option.
+    #[napi(constructor, ts_args_type = "options: GcsSignerOptions")]
+    pub fn new(env: &Env, options: Option<GcsSignerOptions>) -> Result<Self> {
+        guard(env, || {
+            let Some(o) = options else {
+                return Err(invalid_arg(
+                    env,
+                    "new GcsSigner({ serviceAccount | hmac: { accessId, secret }, bucket, urlStyle?, boundHostname?, scheme? })",
+                ));
+            };
+            let credentials =
+                Self::credentials(env, o.service_account, o.service_account_json, o.hmac)?;
+            postpolicy::GcsSigner::new(credentials, &o.bucket)
+                .and_then(|s| {
+                    s.with_url_options(
+                        o.url_style.as_deref(),
+                        o.bound_hostname.as_deref(),
+                        o.scheme.as_deref(),
+                        o.endpoint.as_deref(),
+                    )
+                })
+                .map(Self)
+                .or_throw(env)
+        })
+    }
+
+    /// The form's action URL.
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.0.url().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn bucket(&self) -> String {
+        self.0.bucket().to_owned()
+    }
+
+    /// `GOOG4-RSA-SHA256` or `GOOG4-HMAC-SHA256`.
+    #[napi(getter)]
+    pub fn algorithm(&self) -> String {
+        self.0.credentials().algorithm().to_owned()
+    }
+
+    /// The service account's e-mail or the HMAC access id.
+    #[napi(getter)]
+    pub fn access_id(&self) -> String {
+        self.0.credentials().access_id().to_owned()
+    }
+
+    /// Signs `policy` (the signer adds `bucket`, `key` and the `x-goog-*`
+    /// conditions). Throws `SIGNING_INVALID` for `in` / `not-in` conditions or
+    /// a callback (OSS only).
+    #[napi]
+    pub fn sign<'env>(
+        &self,
+        env: &'env Env,
+        policy: &Policy,
+        options: Option<SignOptions<'_>>,
+    ) -> Result<SignedForm<'env>> {
+        guard(env, || {
+            let form = Call::from(options).sign(env, &self.0, policy)?;
+            SignedForm::new(env, form)
+        })
+    }
+
+    /// Signs an exact policy text without changing a byte of it; only the
+    /// signature fields come back.
+    #[napi]
+    pub fn sign_json<'env>(
+        &self,
+        env: &'env Env,
+        policy_json: String,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<SignedForm<'env>> {
+        guard(env, || sign_json(env, &self.0, &policy_json, options))
+    }
 }

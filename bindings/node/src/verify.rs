@@ -468,3 +468,105 @@ impl S3Verifier {
         })
     }
 }
+
+// ---- GCS -------------------------------------------------------------------
+
+/// What `new GcsVerifier` takes.
+#[napi(object, object_to_js = false)]
+pub struct GcsVerifierOptions<'a> {
+    pub bucket: String,
+    /// HMAC access id → secret, as for `Verifier`.
+    #[napi(
+        ts_type = "Readonly<Record<string, string>> | ((accessId: string) => string | null | undefined)"
+    )]
+    pub keys: Option<KeysInput<'a>>,
+    /// Service accounts whose RSA signatures are accepted: key file paths
+    /// (node's `GcsVerifier` also takes parsed key files, passed as
+    /// `serviceAccountsJson`).
+    pub service_accounts: Option<Vec<String>>,
+    pub service_accounts_json: Option<Vec<String>>,
+}
+
+/// Verifies Google Cloud Storage V4 POST forms posted to one bucket, as GCS
+/// would: every field but `x-goog-signature`, `file`, `policy` and
+/// `x-ignore-*` must be covered by a condition.
+#[napi]
+pub struct GcsVerifier {
+    inner: postpolicy::GcsVerifier,
+    keys: Keys,
+}
+
+#[napi]
+impl GcsVerifier {
+    #[napi(constructor, ts_args_type = "options: GcsVerifierOptions")]
+    pub fn new(env: &Env, options: Option<GcsVerifierOptions<'_>>) -> Result<Self> {
+        guard(env, || {
+            let Some(o) = options else {
+                return Err(invalid_arg(
+                    env,
+                    "new GcsVerifier({ bucket, keys?, serviceAccounts? })",
+                ));
+            };
+            let (store, keys) = match o.keys {
+                Some(input) => keys_of(env, input)?,
+                None => (HashMap::new(), Keys::Map),
+            };
+            let mut inner = postpolicy::GcsVerifier::new(&o.bucket, store);
+            for path in o.service_accounts.unwrap_or_default() {
+                let key = postpolicy::ServiceAccountKey::from_file(path).or_throw(env)?;
+                inner = inner.with_service_account(&key);
+            }
+            for json in o.service_accounts_json.unwrap_or_default() {
+                let key = postpolicy::ServiceAccountKey::from_json(&json).or_throw(env)?;
+                inner = inner.with_service_account(&key);
+            }
+            Ok(Self { inner, keys })
+        })
+    }
+
+    #[napi(getter)]
+    pub fn bucket(&self) -> Option<String> {
+        self.inner.bucket().map(str::to_owned)
+    }
+
+    /// Accepts the submission as GCS would, or throws a `REJECTED` error.
+    #[napi(ts_args_type = "submission: Submission, options?: NowOptions")]
+    pub fn verify<'env>(
+        &self,
+        env: &'env Env,
+        submission: Option<SubmissionInput<'_>>,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<Accepted<'env>> {
+        guard(env, || {
+            let submission = self::submission(env, submission)?;
+            let now = now_of(env, options.as_ref())?;
+            let accepted = self
+                .keys
+                .verify(
+                    env,
+                    self.inner.key_id(&submission),
+                    || self.inner.verify(&submission, now),
+                    |keys| self.inner.verify_with(&submission, keys, now),
+                )?
+                .or_throw(env)?;
+            Accepted::new(env, accepted)
+        })
+    }
+
+    /// Every reason GCS would reject `submission` under `policy` (empty when
+    /// it would pass), without checking a signature.
+    #[napi(ts_args_type = "policy: Policy, submission: Submission, options?: NowOptions")]
+    pub fn explain(
+        &self,
+        env: &Env,
+        policy: &Policy,
+        submission: Option<SubmissionInput<'_>>,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<Vec<Rejection>> {
+        guard(env, || {
+            let submission = self::submission(env, submission)?;
+            let now = now_of(env, options.as_ref())?;
+            Ok(rejections(self.inner.explain(&policy.0, &submission, now)))
+        })
+    }
+}

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use crate::error::PolicyError;
 use crate::policy::{ByteRange, Condition, Expiration, Field, Policy};
 
-/// The metadata field prefixes of OSS and S3.
-const METADATA_PREFIXES: [&str; 2] = ["x-oss-meta-", "x-amz-meta-"];
+/// The metadata field prefixes of OSS, S3 and GCS.
+const METADATA_PREFIXES: [&str; 3] = ["x-oss-meta-", "x-amz-meta-", "x-goog-meta-"];
 
 /// Builds a [`Policy`] condition by condition. Start with [`Policy::builder`].
 ///
@@ -159,7 +159,8 @@ impl PolicyBuilder {
         })
     }
 
-    /// `x-oss-meta-name = value` (or `x-amz-meta-…` for S3): user metadata
+    /// `x-oss-meta-name = value` (or `x-amz-meta-…` for S3, `x-goog-meta-…`
+    /// for GCS): user metadata
     /// stored with the object. `name` is the whole field name, prefix
     /// included, so the dialect is explicit.
     pub fn metadata(self, name: &str, value: impl Into<String>) -> Self {

@@ -55,7 +55,9 @@ pub use sign::{
     SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,
 };
 pub use time::{TimeRangeError, check_now};
-pub use verify::{Accepted, FileInfo, KeyStore, Rejected, S3Verifier, Submission, Verifier};
+pub use verify::{
+    Accepted, FileInfo, GcsVerifier, KeyStore, Rejected, S3Verifier, Submission, Verifier,
+};
 pub use wire::format_timestamp;
 
 /// What the single-pass policy scanner and the tree parser make of `text`

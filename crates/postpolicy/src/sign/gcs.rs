@@ -266,6 +266,31 @@ impl GcsSigner {
         Ok(self)
     }
 
+    /// The URL as the CLI and the bindings take it: a style name and a
+    /// bucket-bound host name (see [`GcsUrlStyle::parse`]), a scheme
+    /// (`http`/`https`) and an XML API endpoint, each optional. A scheme in
+    /// the host name wins over `scheme`, which wins over the endpoint's.
+    pub fn with_url_options(
+        mut self,
+        style: Option<&str>,
+        bound_hostname: Option<&str>,
+        scheme: Option<&str>,
+        endpoint: Option<&str>,
+    ) -> Result<Self, SignatureError> {
+        let (style, bound_scheme) = GcsUrlStyle::parse(style, bound_hostname)?;
+        if let Some(endpoint) = endpoint {
+            self = self.with_endpoint(endpoint)?;
+        }
+        if let Some(scheme) = scheme {
+            self = self.with_scheme(scheme.parse()?);
+        }
+        self = self.with_url_style(style)?;
+        if let Some(scheme) = bound_scheme {
+            self = self.with_scheme(scheme);
+        }
+        Ok(self)
+    }
+
     fn build_url(&self) -> String {
         let scheme = self.scheme.as_str();
         match &self.style {

@@ -9,8 +9,6 @@ use crate::wire::ConditionView;
 
 use super::{Dialect, FORM_LIMIT, Rejected, Submission, expanded_key};
 
-const EXTRA_FIELDS: &str = "Invalid according to Policy: Extra input fields: ";
-
 /// The failures found (the first only, or all for `explain`) and the sizes
 /// the file may have.
 pub(super) struct Outcome {
@@ -68,9 +66,9 @@ pub(super) fn evaluate<D: Dialect>(
         let extra = uncovered_fields(conditions, submission, coverage);
         if !extra.is_empty() {
             outcome.failures.push(Rejected::new(
-                403,
-                "AccessDenied",
-                format!("{EXTRA_FIELDS}{}", extra.join(", ")),
+                coverage.status,
+                coverage.service_code,
+                format!("{}{}", coverage.message, extra.join(", ")),
                 format!(
                     "the form sends {} that no policy condition covers; {}",
                     rules::quoted_list(&extra),

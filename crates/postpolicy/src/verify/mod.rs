@@ -28,9 +28,11 @@ use crate::time;
 use crate::wire::{self, ConditionView};
 
 mod evaluate;
+mod gcs;
 mod oss;
 mod s3;
 
+pub use gcs::GcsVerifier;
 pub use oss::Verifier;
 pub use s3::S3Verifier;
 
@@ -202,6 +204,11 @@ pub(crate) struct Coverage {
     pub exempt_prefix: &'static str,
     /// The rule, for the reason of a rejection.
     pub rule: &'static str,
+    /// The service's answer: status, code, and the message the uncovered
+    /// names (comma-separated) are appended to.
+    pub status: u16,
+    pub service_code: &'static str,
+    pub message: &'static str,
 }
 
 /// What a dialect states that the others do not; [`verify`], [`explain`]

@@ -255,6 +255,9 @@ impl Dialect for S3Verifier {
         exempt: &["policy", "x-amz-signature", "file"],
         exempt_prefix: "x-ignore-",
         rule: "S3 requires a condition for every field before the file except policy, x-amz-signature and x-ignore-* names",
+        status: 403,
+        service_code: "AccessDenied",
+        message: "Invalid according to Policy: Extra input fields: ",
     });
     const SIZE_AFTER_FIELDS: bool = true;
     const META_PREFIX: &'static str = "x-amz-meta-";
