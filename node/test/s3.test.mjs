@@ -56,7 +56,15 @@ test('sign and verify', () => {
   const { rules, ...token } = JSON.parse(signer.token(policy, { now, key: 'user/42/${filename}' }))
   assert.deepEqual(token, { url: form.url, fields: form.fields, expires_at: form.expiresAt, fields_to_fill: form.fieldsToFill })
   // S3 checks the size range after the other conditions; so do the rules.
-  assert.deepEqual(rules.map((r) => [r.op, r.field]), [['required', 'key'], ['starts-with', 'content-type'], ['starts-with', 'key'], ['content-length-range', undefined]])
+  assert.deepEqual(
+    rules.map((r) => [r.op, r.field]),
+    [
+      ['required', 'key'],
+      ['starts-with', 'content-type'],
+      ['starts-with', 'key'],
+      ['content-length-range', undefined],
+    ],
+  )
 
   const verifier = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: { [KEY_ID]: SECRET } })
   assert.deepEqual([verifier.bucket, verifier.region], ['examplebucket', 'us-east-1'])

@@ -151,36 +151,36 @@ impl CallbackSpec {
     }
 
     /// The URLs, in the order OSS tries them.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn urls(&self) -> Vec<String> {
         self.0.urls().to_vec()
     }
 
     /// `callbackHost`, or `null`.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn host(&self) -> Option<String> {
         self.0.host().map(str::to_owned)
     }
 
     /// The body template.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn body(&self) -> String {
         self.0.body().to_owned()
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn body_type(&self) -> CallbackBodyType {
         self.0.body_type().into()
     }
 
     /// `callbackSNI`.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn sni(&self) -> bool {
         self.0.sni()
     }
 
     /// The `x:` variables, in order.
-    #[napi(getter, ts_return_type = "Record<string, string>")]
+    #[napi(getter, catch_unwind, ts_return_type = "Record<string, string>")]
     pub fn vars<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         convert::record(env, self.0.vars())
     }
@@ -294,7 +294,7 @@ impl KeyUrlPolicy {
     }
 
     /// A policy that trusts no URL (add prefixes with `allow`).
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn none() -> Self {
         Self(postpolicy::callback::KeyUrlPolicy::none())
     }
@@ -306,7 +306,7 @@ impl KeyUrlPolicy {
     }
 
     /// The trusted prefixes, as a URL parser writes them.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn prefixes(&self) -> Vec<String> {
         self.0.prefixes().into_iter().map(str::to_owned).collect()
     }
@@ -520,14 +520,14 @@ impl CachedKeySource {
     }
 
     /// How many keys are kept (or being fetched).
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn size(&self) -> u32 {
         let count = self.keys.len() + self.fetching.borrow().promises.len();
         crate::errors::to_u32(count)
     }
 
     /// How many keys a cache keeps at most.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn capacity(&self) -> u32 {
         crate::errors::to_u32(KEY_CACHE_CAPACITY)
     }
@@ -670,7 +670,7 @@ pub struct VerifiedCallback {
 #[napi]
 impl CallbackCheck {
     /// The canonical URL of the key to fetch.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn key_url(&self) -> String {
         self.key_url.clone()
     }
@@ -800,7 +800,7 @@ impl CallbackSigner {
     }
 
     /// The public key as SubjectPublicKeyInfo PEM: what the key URL serves.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn public_key_pem(&self) -> String {
         self.0.public_key_pem().to_owned()
     }
@@ -855,7 +855,7 @@ impl CallbackSigner {
         })
     }
 
-    #[napi(js_name = "toJSON")]
+    #[napi(js_name = "toJSON", catch_unwind)]
     pub fn to_json(&self) -> CallbackSignerJson {
         CallbackSignerJson {
             public_key_pem: self.public_key_pem(),

@@ -46,7 +46,8 @@ pub(crate) fn invalid_arg(env: &Env, message: impl Into<String>) -> Error {
 /// Runs the body of an exported function; a Rust panic in it is thrown as an
 /// `Error` with code `Internal` instead of ending the process. (napi-rs's
 /// `catch_unwind` would throw it as `GenericFailure`, a code its own
-/// conversions use too.)
+/// conversions use too; the accessors, which run no core code, carry that
+/// attribute instead, so that no export can unwind into Node.)
 pub(crate) fn guard<T>(env: &Env, body: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
         let what = payload

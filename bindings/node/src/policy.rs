@@ -58,7 +58,7 @@ impl Policy {
     }
 
     /// A builder for a policy written in code.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn builder() -> PolicyBuilder {
         PolicyBuilder::default()
     }
@@ -237,7 +237,7 @@ pub struct PolicyBuilder(postpolicy::PolicyBuilder);
 
 #[napi]
 impl PolicyBuilder {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new() -> Self {
         Self::default()
     }

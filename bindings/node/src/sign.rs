@@ -51,19 +51,19 @@ impl Credentials {
         })
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn access_key_id(&self) -> String {
         self.0.access_key_id().to_owned()
     }
 
     /// The STS security token, or `null`.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn security_token(&self) -> Option<String> {
         self.0.security_token().map(str::to_owned)
     }
 
     /// `{ accessKeyId }`: never the secret.
-    #[napi(js_name = "toJSON")]
+    #[napi(js_name = "toJSON", catch_unwind)]
     pub fn to_json(&self) -> CredentialsJson {
         CredentialsJson {
             access_key_id: self.access_key_id(),
@@ -356,23 +356,23 @@ impl OssSigner {
     }
 
     /// The form's action URL.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn url(&self) -> String {
         self.0.url().to_owned()
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn bucket(&self) -> String {
         self.0.bucket().to_owned()
     }
 
     /// The signing region (without `oss-`), or the CloudBox id.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn region(&self) -> String {
         self.0.region().to_owned()
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn version(&self) -> OssVersion {
         match self.0.version() {
             CoreOssVersion::V1 => OssVersion::V1,
@@ -498,23 +498,23 @@ impl S3Signer {
     }
 
     /// The form's action URL.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn url(&self) -> String {
         self.0.url().to_owned()
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn bucket(&self) -> String {
         self.0.bucket().to_owned()
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn region(&self) -> String {
         self.0.region().to_owned()
     }
 
     /// Whether the URL is path-style (`<endpoint>/<bucket>`).
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn path_style(&self) -> bool {
         self.0.path_style()
     }

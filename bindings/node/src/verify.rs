@@ -295,7 +295,7 @@ impl Verifier {
         })
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn bucket(&self) -> String {
         self.inner.bucket().unwrap_or_default().to_owned()
     }
@@ -417,12 +417,12 @@ impl S3Verifier {
         })
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn bucket(&self) -> String {
         self.inner.bucket().to_owned()
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn region(&self) -> String {
         self.inner.region().to_owned()
     }

@@ -118,7 +118,12 @@ pub(super) fn size_failure(range: &ByteRange, size: u64) -> Option<Rejected> {
 }
 
 fn rejected(failure: Failure, reason: String) -> Rejected {
-    Rejected::new(failure.status, failure.code, failure.message, reason)
+    Rejected::new(
+        failure.status,
+        failure.service_code,
+        failure.message,
+        reason,
+    )
 }
 
 /// One field condition against the form: `None` when it holds (or names

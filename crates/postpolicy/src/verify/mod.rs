@@ -361,7 +361,7 @@ fn check_form<D: Dialect>(submission: &Submission) -> Result<(), Rejected> {
         };
         return Err(Rejected::new(
             failure.status,
-            failure.code,
+            failure.service_code,
             failure.message,
             reason,
         ));
