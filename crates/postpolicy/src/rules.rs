@@ -29,7 +29,7 @@ const HINT_EXPANDED: &str = " (after ${filename} expansion)";
 
 /// Which service judges the form: the two differ in what they compare and so
 /// in what they say (docs/s3.md#condition-rules).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Dialect {
     Oss,
     S3,
@@ -100,8 +100,12 @@ impl Default for Builder {
 
 impl Builder {
     fn text(mut self, text: &str) -> Self {
-        // Every signed form builds a dozen templates: most text has no
-        // brace and is copied whole.
+        // A token holds a dozen templates: most text has no brace and is
+        // copied whole.
+        if !text.contains(['{', '}']) {
+            self.0.push_str(text);
+            return self;
+        }
         if !text.contains(['{', '}']) {
             self.0.push_str(text);
             return self;
@@ -256,17 +260,17 @@ impl Rule {
 /// The checks of a signed form a browser can make, in the order the service
 /// makes them: the first that fails is the one the service would name.
 ///
-/// Built when first read ([`Rules::iter`], [`Rules::to_json`], equality):
-/// signing keeps only the conditions they come from, since a caller that
-/// renders the form's fields itself never reads them.
-#[derive(Clone, Debug, Default)]
+/// Signing only keeps the conditions the rules come from (a few, cloned);
+/// the rules and their wording are built when read ([`Rules::to_vec`],
+/// [`Rules::to_json`], the token JSON), so a signer that never hands out a
+/// token pays next to nothing for them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rules {
-    /// The conditions a browser can check, with their index in the signed
-    /// policy.
-    source: Vec<(usize, Condition)>,
-    /// Whose wording; `None` for no rules at all.
+    /// Whose verifier words the rules; `None`: no rules (a GCS form).
     dialect: Option<Dialect>,
-    built: std::sync::OnceLock<Vec<Rule>>,
+    /// The key, content-type and size conditions, with their index in the
+    /// signed policy.
+    conditions: Vec<(usize, Condition)>,
 }
 
 impl Rules {
@@ -277,7 +281,7 @@ impl Rules {
         offset: usize,
         dialect: Dialect,
     ) -> Self {
-        let source = conditions
+        let conditions = conditions
             .into_iter()
             .enumerate()
             .filter(|(_, c)| {
@@ -286,85 +290,213 @@ impl Rules {
             .map(|(i, c)| (offset + i, c.clone()))
             .collect();
         Self {
-            source,
             dialect: Some(dialect),
-            built: std::sync::OnceLock::new(),
+            conditions,
         }
     }
 
-    /// The rules, built on first use.
-    fn rules(&self) -> &[Rule] {
-        self.built.get_or_init(|| match self.dialect {
-            Some(dialect) => build(&self.source, dialect),
-            None => Vec::new(),
-        })
-    }
-
+    /// True for a form without rules (GCS, or made by hand).
     pub fn is_empty(&self) -> bool {
-        self.rules().is_empty()
+        self.dialect.is_none()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Rule> {
-        self.rules().iter()
-    }
-
-    /// The rules as JSON (the token's `rules` member).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self.rules()).unwrap_or_else(|_| "[]".to_owned())
-    }
-}
-
-impl PartialEq for Rules {
-    fn eq(&self, other: &Self) -> bool {
-        self.rules() == other.rules()
-    }
-}
-
-impl Eq for Rules {}
-
-impl Serialize for Rules {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.rules().serialize(serializer)
-    }
-}
-
-/// The rules of `source` (indexed conditions a browser can check).
-fn build(source: &[(usize, Condition)], dialect: Dialect) -> Vec<Rule> {
-    let mut fields = Vec::new();
-    let mut sizes = Vec::new();
-    for (index, condition) in source {
-        let index = *index;
-        match condition {
-            Condition::ContentLengthRange(range) => sizes.push(Rule::Size(SizeRule {
-                index,
-                condition: wire::echo_condition(condition),
-                min: range.min,
-                max: range.max,
-                too_small: too_small(range),
-                too_large: too_large(range),
-            })),
-            _ => {
-                if let Some(rule) = field_rule(condition, index, dialect) {
-                    fields.push(Rule::Field(rule));
+    /// The rules, in the order the service checks them.
+    pub fn to_vec(&self) -> Vec<Rule> {
+        let Some(dialect) = self.dialect else {
+            return Vec::new();
+        };
+        let mut fields = Vec::new();
+        let mut sizes = Vec::new();
+        for (index, condition) in &self.conditions {
+            let index = *index;
+            match condition {
+                Condition::ContentLengthRange(range) => sizes.push(Rule::Size(SizeRule {
+                    index,
+                    condition: wire::echo_condition(condition),
+                    min: range.min,
+                    max: range.max,
+                    too_small: too_small(range),
+                    too_large: too_large(range),
+                })),
+                _ => {
+                    if let Some(rule) = field_rule(condition, index, dialect) {
+                        fields.push(Rule::Field(rule));
+                    }
                 }
             }
         }
-    }
-    // Both services want a key before they read the policy; then OSS judges
-    // the conditions in order, S3 the sizes after the rest.
-    let mut rules = vec![Rule::Required(RequiredRule {
-        field: "key".to_owned(),
-        failure: key_required(dialect),
-    })];
-    match dialect {
-        Dialect::Oss => {
-            let mut conditions: Vec<Rule> = fields.into_iter().chain(sizes).collect();
-            conditions.sort_by_key(Rule::index);
-            rules.append(&mut conditions);
+        // Both services want a key before they read the policy; then OSS
+        // judges the conditions in order, S3 the sizes after the rest.
+        let mut rules = vec![Rule::Required(RequiredRule {
+            field: "key".to_owned(),
+            failure: key_required(dialect),
+        })];
+        match dialect {
+            Dialect::Oss => {
+                let mut conditions: Vec<Rule> = fields.into_iter().chain(sizes).collect();
+                conditions.sort_by_key(Rule::index);
+                rules.append(&mut conditions);
+            }
+            Dialect::S3 => rules.extend(fields.into_iter().chain(sizes)),
         }
-        Dialect::S3 => rules.extend(fields.into_iter().chain(sizes)),
+        rules
     }
-    rules
+
+    /// The rules as JSON (the token's `rules` member): what serde writes
+    /// for [`Rules::to_vec`], written by hand since every upload token
+    /// carries it.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256 + 640 * self.conditions.len());
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`Rules::to_json`] to `out`.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        out.push('[');
+        for (i, rule) in self.to_vec().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_rule(out, rule);
+        }
+        out.push(']');
+    }
+}
+
+/// One rule as serde writes it (see the test `hand_written_json_is_serdes`).
+fn write_rule(out: &mut String, rule: &Rule) {
+    let key = |out: &mut String, name: &str| {
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+    };
+    let number = |out: &mut String, n: u64| out.push_str(&n.to_string());
+    match rule {
+        Rule::Required(rule) => {
+            out.push_str("{\"op\":\"required\",");
+            key(out, "field");
+            wire::push_string(out, &rule.field);
+            out.push(',');
+            key(out, "failure");
+            write_failure(out, &rule.failure);
+        }
+        Rule::Size(rule) => {
+            out.push_str("{\"op\":\"content-length-range\",");
+            key(out, "index");
+            number(out, rule.index as u64);
+            out.push(',');
+            key(out, "condition");
+            wire::push_string(out, &rule.condition);
+            out.push(',');
+            key(out, "min");
+            number(out, rule.min);
+            out.push(',');
+            key(out, "max");
+            number(out, rule.max);
+            out.push(',');
+            key(out, "too_small");
+            write_failure(out, &rule.too_small);
+            out.push(',');
+            key(out, "too_large");
+            write_failure(out, &rule.too_large);
+        }
+        Rule::Field(rule) => {
+            out.push('{');
+            key(out, "index");
+            number(out, rule.index as u64);
+            out.push(',');
+            key(out, "condition");
+            wire::push_string(out, &rule.condition);
+            out.push(',');
+            key(out, "field");
+            wire::push_string(out, &rule.field);
+            out.push(',');
+            match &rule.test {
+                FieldTest::Eq { value } => {
+                    out.push_str("\"op\":\"eq\",");
+                    key(out, "value");
+                    wire::push_string(out, value);
+                }
+                FieldTest::StartsWith { prefix } => {
+                    out.push_str("\"op\":\"starts-with\",");
+                    key(out, "prefix");
+                    wire::push_string(out, prefix);
+                }
+                FieldTest::In { values } | FieldTest::NotIn { values } => {
+                    let op = if matches!(rule.test, FieldTest::In { .. }) {
+                        "\"op\":\"in\","
+                    } else {
+                        "\"op\":\"not-in\","
+                    };
+                    out.push_str(op);
+                    key(out, "values");
+                    out.push('[');
+                    for (i, value) in values.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        wire::push_string(out, value);
+                    }
+                    out.push(']');
+                }
+            }
+            out.push(',');
+            key(out, "expand_filename");
+            out.push_str(if rule.expand_filename {
+                "true"
+            } else {
+                "false"
+            });
+            out.push(',');
+            key(out, "failure");
+            write_failure(out, &rule.failure);
+            out.push(',');
+            key(out, "missing");
+            wire::push_string(out, &rule.missing);
+            if !rule.hints.is_empty() {
+                out.push(',');
+                key(out, "hints");
+                out.push('{');
+                let mut first = true;
+                for (name, hint) in [
+                    ("case", &rule.hints.case),
+                    ("expanded", &rule.hints.expanded),
+                ] {
+                    if let Some(hint) = hint {
+                        if !std::mem::take(&mut first) {
+                            out.push(',');
+                        }
+                        key(out, name);
+                        wire::push_string(out, hint);
+                    }
+                }
+                out.push('}');
+            }
+            if let Some(item_reason) = &rule.item_reason {
+                out.push(',');
+                key(out, "item_reason");
+                wire::push_string(out, item_reason.as_str());
+            }
+        }
+    }
+    out.push('}');
+}
+
+fn write_failure(out: &mut String, failure: &Failure) {
+    out.push_str("{\"service_code\":");
+    wire::push_string(out, failure.service_code);
+    out.push_str(",\"message\":");
+    wire::push_string(out, &failure.message);
+    out.push_str(",\"reason\":");
+    wire::push_string(out, failure.reason.as_str());
+    out.push('}');
+}
+
+impl Serialize for Rules {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_vec().serialize(serializer)
+    }
 }
 
 /// The fields a page fills from the file: its key and its content type.
@@ -382,7 +514,6 @@ fn field_rule(condition: &Condition, index: usize, dialect: Dialect) -> Option<F
     }
     let field = condition.field()?;
     let is_key = field.is("key");
-    let echo = wire::echo_condition(condition);
     let test = match condition {
         Condition::Eq { value, .. } => FieldTest::Eq {
             value: value.clone(),
@@ -403,9 +534,10 @@ fn field_rule(condition: &Condition, index: usize, dialect: Dialect) -> Option<F
         case: matches!(test, FieldTest::Eq { .. }).then(|| HINT_CASE.to_owned()),
         expanded: expanded.then(|| HINT_EXPANDED.to_owned()),
     };
+    let echo = wire::echo_condition(condition);
     Some(FieldRule {
         index,
-        failure: failed(condition, &echo),
+        failure: condition_failed_echoed(condition, &echo),
         condition: echo,
         field: field.written().to_owned(),
         test,
@@ -481,11 +613,11 @@ pub(crate) fn too_large(range: &ByteRange) -> Failure {
 /// The answer to a failed field condition: 403 `AccessDenied`, the
 /// condition echoed, and why (slots `{value}` and `{hint}`).
 pub(crate) fn condition_failed(condition: &Condition) -> Failure {
-    failed(condition, &wire::echo_condition(condition))
+    condition_failed_echoed(condition, &wire::echo_condition(condition))
 }
 
-/// [`condition_failed`] with the condition's echo already written.
-fn failed(condition: &Condition, echo: &str) -> Failure {
+/// [`condition_failed`] when the condition's `echo` is at hand.
+fn condition_failed_echoed(condition: &Condition, echo: &str) -> Failure {
     let name = condition.field().map(|f| f.name()).unwrap_or_default();
     let sent = Builder::default().text(name).text(" `").slot("value");
     let reason = match condition {
@@ -501,10 +633,13 @@ fn failed(condition: &Condition, echo: &str) -> Failure {
             .text(&quoted_list(values)),
         Condition::ContentLengthRange(_) => Builder::default(),
     };
+    let mut message = String::with_capacity(CONDITION_FAILED.len() + echo.len());
+    message.push_str(CONDITION_FAILED);
+    message.push_str(echo);
     Failure {
         status: 403,
         service_code: "AccessDenied",
-        message: [CONDITION_FAILED, echo].concat(),
+        message,
         reason: reason.done(),
     }
 }
@@ -560,11 +695,11 @@ pub(crate) fn missing_reason(condition: &Condition, dialect: Dialect) -> String 
         }
         (Condition::In { values, .. }, Dialect::Oss) => {
             out.push_str("it to be one of ");
-            push_quoted_list(&mut out, values);
+            out.push_str(&quoted_list(values));
         }
         (Condition::NotIn { values, .. }, Dialect::Oss) => {
             out.push_str("it, and not one of ");
-            push_quoted_list(&mut out, values);
+            out.push_str(&quoted_list(values));
         }
         (Condition::ContentLengthRange(_), Dialect::Oss) => out.push_str("a file size in range"),
         (_, Dialect::S3) => out.push_str("it"),
@@ -584,17 +719,16 @@ pub(crate) fn hint(condition: &Condition, sent: &str, expanded_from: Option<&str
 
 /// `` `a`, `b` ``: values as the reasons list them.
 pub(crate) fn quoted_list(values: &[String]) -> String {
-    let mut out = String::new();
-    push_quoted_list(&mut out, values);
-    out
-}
-
-fn push_quoted_list(out: &mut String, values: &[String]) {
+    let mut out = String::with_capacity(values.iter().map(|v| v.len() + 4).sum());
     for (i, value) in values.iter().enumerate() {
-        out.push_str(if i == 0 { "`" } else { ", `" });
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('`');
         out.push_str(value);
         out.push('`');
     }
+    out
 }
 
 #[cfg(test)]
@@ -629,7 +763,7 @@ mod tests {
             Condition::one_of("Content-Type", ["image/png"]),
         ];
         let rules = Rules::of(&conditions, 3, Dialect::Oss);
-        let indexes: Vec<Option<usize>> = rules.iter().map(Rule::index).collect();
+        let indexes: Vec<Option<usize>> = rules.to_vec().iter().map(Rule::index).collect();
         assert_eq!(indexes, [None, Some(4), Some(5), Some(7)]);
         let mut json: serde_json::Value = serde_json::from_str(&rules.to_json()).unwrap();
         assert_eq!(json[0]["op"], "required");
@@ -662,7 +796,7 @@ mod tests {
             Condition::starts_with("Content-Type", "image/"),
         ];
         let rules = Rules::of(&conditions, 0, Dialect::S3);
-        let indexes: Vec<Option<usize>> = rules.iter().skip(1).map(Rule::index).collect();
+        let indexes: Vec<Option<usize>> = rules.to_vec().iter().skip(1).map(Rule::index).collect();
         assert_eq!(indexes, [Some(1), Some(2), Some(0)]);
         let mut json: serde_json::Value = serde_json::from_str(&rules.to_json()).unwrap();
         json.as_array_mut().unwrap().remove(0);
@@ -672,5 +806,24 @@ mod tests {
             json[1]["item_reason"],
             "content-type `{value}` is a list, and its item `{item}` does not start with `image/` (every item must)"
         );
+    }
+
+    #[test]
+    fn hand_written_json_is_serdes() {
+        let conditions = [
+            Condition::content_length(1, 10),
+            Condition::eq("key", "a/{b}\"c\""),
+            Condition::starts_with("Content-Type", "image/"),
+            Condition::one_of("x-oss-content-type", ["image/png", "a\\b"]),
+            Condition::none_of("content-type", ["text/html"]),
+            Condition::starts_with("key", "u/"),
+        ];
+        for dialect in [Dialect::Oss, Dialect::S3] {
+            let rules = Rules::of(&conditions, 2, dialect);
+            let by_hand: serde_json::Value = serde_json::from_str(&rules.to_json()).unwrap();
+            let by_serde = serde_json::to_value(rules.to_vec()).unwrap();
+            assert_eq!(by_hand, by_serde);
+        }
+        assert_eq!(Rules::default().to_json(), "[]");
     }
 }

@@ -85,7 +85,7 @@ fn judge(
     filename: &str,
     size: u64,
 ) -> Option<(Option<usize>, String, String, String)> {
-    for rule in form.rules.iter() {
+    for rule in &form.rules.to_vec() {
         match rule {
             Rule::Required(rule) => {
                 if field(fields, &rule.field).is_none() {

@@ -119,7 +119,7 @@ impl SignedForm {
             wire::push_string(&mut out, name);
         }
         out.push_str("],\"rules\":");
-        out.push_str(&self.rules.to_json());
+        self.rules.write_json(&mut out);
         out.push('}');
         out
     }
