@@ -140,7 +140,7 @@ for n, (url, target) in enumerate([
 
 # Callback specs written in the callback tests, as JSON and as base64, and
 # body templates of both kinds.
-source = (ROOT / "crates/postpolicy/tests/callback.rs").read_text(encoding="utf-8")
+source = (ROOT / "crates/postpolicy/tests/oss_callback.rs").read_text(encoding="utf-8")
 specs = sorted(set(re.findall(r'r#"(\{"callbackUrl".*?\})"#', source)))
 templates = [
     ("0", "bucket=${bucket}&object=${object}&size=${size}&uid=${x:uid}"),

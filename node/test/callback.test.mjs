@@ -3,7 +3,7 @@
 // that serves the vector's PEM), the sender, every verification failure,
 // the key cache and fetcher, the CallbackSpec builder and its validation
 // errors, and callbacks in signed forms. The same checks as
-// crates/postpolicy/tests/callback.rs, through the JS API.
+// crates/postpolicy/tests/oss_callback.rs, through the JS API.
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'

@@ -1,6 +1,6 @@
 // Every case of tests/conformance/oss-verify.json through the JS API, one
 // subtest each: the verifier must answer as OSS does (the same checks as
-// crates/postpolicy/tests/conformance.rs). Cases listed in tests/DISPUTED.md
+// crates/postpolicy/tests/oss_conformance.rs). Cases listed in tests/DISPUTED.md
 // are skipped, and each skip is printed.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'

@@ -1,6 +1,6 @@
 // Every vector of tests/vectors/oss-signatures.json (computed with the
 // official SDKs) through the JS API, one subtest each: the same checks as
-// crates/postpolicy/tests/vectors.rs.
+// crates/postpolicy/tests/oss_vectors.rs.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 

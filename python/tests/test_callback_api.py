@@ -2,7 +2,7 @@
 trips and every validation error, code and message), signing a callback into
 a form (pinned or not), every verification failure, key sources, the key URL
 policy, the callback signer and the HTTP key fetcher (on 127.0.0.1). Mirrors
-crates/postpolicy/tests/callback.rs where the two overlap."""
+crates/postpolicy/tests/oss_callback.rs where the two overlap."""
 
 from __future__ import annotations
 

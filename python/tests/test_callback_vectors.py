@@ -1,7 +1,7 @@
 """Every callback vector of tests/vectors/oss-signatures.json through the
 Python API, with no network: the key source is a stub that returns the
 vector's public key and counts its calls. The same checks as
-crates/postpolicy/tests/callback.rs (every_callback_vector, the cached
+crates/postpolicy/tests/oss_callback.rs (every_callback_vector, the cached
 source, the sender against the synthetic vectors). Ids listed in
 tests/DISPUTED.md are skipped, and each skip is printed."""
 

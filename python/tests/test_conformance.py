@@ -1,6 +1,6 @@
 """Every case of tests/conformance/oss-verify.json through the Python API:
 the verifier must answer as OSS does. Same checks and skip rule as
-crates/postpolicy/tests/conformance.rs (ids listed in tests/DISPUTED.md are
+crates/postpolicy/tests/oss_conformance.rs (ids listed in tests/DISPUTED.md are
 skipped, and each skip is printed), one test per case."""
 
 from __future__ import annotations

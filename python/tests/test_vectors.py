@@ -1,6 +1,6 @@
 """Every vector of tests/vectors/oss-signatures.json (computed with the
 official SDKs), through the Python API: the same checks as
-crates/postpolicy/tests/vectors.rs, one test per vector. Ids listed in
+crates/postpolicy/tests/oss_vectors.rs, one test per vector. Ids listed in
 tests/DISPUTED.md are skipped, and each skip is printed."""
 
 from __future__ import annotations
