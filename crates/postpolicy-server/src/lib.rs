@@ -37,6 +37,7 @@ mod cors;
 mod demo;
 mod facts;
 pub mod form;
+mod hashing;
 mod log;
 mod objects;
 mod respond;
@@ -54,7 +55,10 @@ use tokio::sync::watch;
 
 pub use conn::MAX_REQUEST_HEAD_BYTES;
 pub use demo::CallbackRecord;
-pub use store::{Listed, StoreSpec};
+pub use store::{
+    DEFAULT_LOCAL_WRITE_BYTES, DEFAULT_S3_PART_BYTES, DEFAULT_UPLOAD_MEMORY_BYTES,
+    DEFAULT_WRITES_IN_FLIGHT, Listed, StoreLimits, StoreSpec,
+};
 
 /// The policy the demo application signs unless `--policy` names another.
 pub const DEFAULT_POLICY: &str = include_str!("../default-policy.policy");
@@ -106,6 +110,8 @@ pub struct Limits {
     pub drain_time: Duration,
     /// The multipart form's bounds.
     pub form: form::FormLimits,
+    /// The upload memory the store may hold, per upload and in total.
+    pub store: StoreLimits,
 }
 
 impl Default for Limits {
@@ -117,6 +123,7 @@ impl Default for Limits {
             drain_bytes: DEFAULT_DRAIN_BYTES,
             drain_time: DEFAULT_DRAIN_TIME,
             form: form::FormLimits::default(),
+            store: StoreLimits::default(),
         }
     }
 }
@@ -299,7 +306,7 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
     let oss_addr = local_addr(&oss_listener)?;
     let app_addr = local_addr(&app_listener)?;
 
-    let store = store::Store::open(&config.store)?;
+    let store = store::Store::open(&config.store, &config.limits.store)?;
     let signer = match config.callback_signer {
         Some(signer) => signer,
         None => generate_callback_signer()?,
