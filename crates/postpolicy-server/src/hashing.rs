@@ -24,7 +24,7 @@ use crate::store::Reservation;
 /// Bytes of an upload hashed on the task that reads it before the hashing
 /// moves to a thread of its own: below this, handing the chunks over costs
 /// more than it saves.
-pub(crate) const INLINE_HASH_BYTES: u64 = 512 * 1024;
+pub(crate) const INLINE_HASH_BYTES: u64 = 256 * 1024;
 
 /// MD5 and CRC-64 of an object, and its size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,25 +198,46 @@ impl<S: Sink> Default for HashPipe<S> {
     }
 }
 
+/// Bytes a sink takes before the chunks the pipe hashes (they were hashed
+/// already), and what keeps them accounted for until written.
+pub(crate) type Written = (Vec<Bytes>, Option<Arc<Reservation>>);
+
 impl<S: Sink> HashPipe<S> {
-    /// A pipe that continues `hashes` on its thread and writes every chunk
-    /// to `sink` after hashing it.
-    pub(crate) fn with_sink(hashes: Hashes, sink: S) -> Self {
+    /// A pipe that continues `hashes` on its thread: there it opens its sink
+    /// with `open`, writes `first` to it, then writes every chunk after
+    /// hashing it. The caller never waits for the file system.
+    pub(crate) fn with_sink(
+        hashes: Hashes,
+        open: impl FnOnce() -> io::Result<S> + Send + 'static,
+        first: Written,
+    ) -> Self {
+        let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut hashes = hashes;
+            let mut sink = open()?;
+            let (chunks, hold) = first;
+            for chunk in &chunks {
+                sink.write(chunk)?;
+            }
+            drop((chunks, hold));
+            while let Some(job) = queue.blocking_recv() {
+                hashes.update(&job.bytes);
+                sink.write(&job.bytes)?;
+            }
+            Ok((hashes, Some(sink)))
+        });
         Self {
-            state: Self::spawn(hashes, Some(sink)),
+            state: PipeState::Thread { jobs, done },
         }
     }
 
-    fn spawn(mut hashes: Hashes, mut sink: Option<S>) -> PipeState<S> {
+    fn spawn(mut hashes: Hashes) -> PipeState<S> {
         let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
         let done = tokio::task::spawn_blocking(move || {
             while let Some(job) = queue.blocking_recv() {
                 hashes.update(&job.bytes);
-                if let Some(sink) = sink.as_mut() {
-                    sink.write(&job.bytes)?;
-                }
             }
-            Ok((hashes, sink))
+            Ok((hashes, None))
         });
         PipeState::Thread { jobs, done }
     }
@@ -234,7 +255,7 @@ impl<S: Sink> HashPipe<S> {
                 return Ok(());
             }
             let hashes = std::mem::take(hashes.as_mut());
-            self.state = Self::spawn(hashes, None);
+            self.state = Self::spawn(hashes);
         }
         match &self.state {
             PipeState::Thread { jobs, .. } => jobs

@@ -504,7 +504,7 @@ impl Upload {
             let full = matches!(&self.phase, Phase::Buffering { len, .. } if *len > 0)
                 && self.window.unit_done();
             if full {
-                self.start_streaming().await?;
+                self.start_streaming()?;
             }
             let (n, hold) = self.window.take(chunk.len()).await?;
             let piece = chunk.split_to(n);
@@ -531,9 +531,10 @@ impl Upload {
         Ok(())
     }
 
-    /// The file outgrew memory: write what is buffered into a new blob and
-    /// hand the rest to the hashing thread, which writes after hashing.
-    async fn start_streaming(&mut self) -> Result<(), ServerError> {
+    /// The file outgrew memory: the hashing thread creates a new blob,
+    /// writes what is buffered into it, and from then on writes every chunk
+    /// after hashing it.
+    fn start_streaming(&mut self) -> Result<(), ServerError> {
         let Phase::Buffering {
             chunks,
             hashes,
@@ -545,18 +546,9 @@ impl Upload {
         };
         let blob = self.store.new_blob(&self.bucket).map_err(io_error)?;
         let path = blob.path.clone();
-        let file = joined(
-            tokio::task::spawn_blocking(move || {
-                let mut file = create_new(&path)?;
-                write_chunks(&mut file, &chunks)?;
-                Ok(file)
-            })
-            .await,
-        )?;
-        drop(hold);
         self.window.close_unit();
         self.phase = Phase::Streaming {
-            pipe: HashPipe::with_sink(*hashes, file),
+            pipe: HashPipe::with_sink(*hashes, move || create_new(&path), (chunks, hold)),
             blob,
         };
         Ok(())
