@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
-# Formatting and lints: rustfmt check, clippy with warnings as errors.
+# Formatting and lints: rustfmt check, clippy with warnings as errors, and
+# ruff (lint and format check) over the Python package, tests, examples and
+# benchmarks, in python/.venv (created when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 (cd fuzz && cargo fmt -- --check)
 cargo clippy --workspace --all-targets -- -D warnings
+
+venv=python/.venv
+if [ ! -x "$venv/bin/python" ]; then
+    "${PYTHON:-python3}" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-lint.txt
+# From python/, where pyproject.toml's per-file patterns are anchored.
+(cd python && .venv/bin/ruff check . ../tests/security/python)
+(cd python && .venv/bin/ruff format --check . ../tests/security/python)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Browser end-to-end test of `postpolicy serve`: Debian's Chromium driven by
-# playwright-core (never a downloaded browser) uploads through the demo page.
+# playwright-core (never a downloaded browser) uploads through the demo page
+# and through Uppy, and refuses files in the page. `serve` signs
+# tests/e2e/e2e.policy and logs every request: the test counts the posts.
 # Installs Chromium only when /usr/bin/chromium is missing. Screenshots go to
 # tests/e2e/artifacts/.
 # Usage: bash scripts/test-browser.sh
@@ -39,7 +41,8 @@ trap cleanup EXIT
 echo "== starting postpolicy serve on free ports =="
 env -u OSS_ACCESS_KEY_ID -u OSS_ACCESS_KEY_SECRET -u OSS_SESSION_TOKEN \
     -u ALIBABA_CLOUD_ACCESS_KEY_ID -u ALIBABA_CLOUD_ACCESS_KEY_SECRET -u ALIBABA_CLOUD_SECURITY_TOKEN \
-  "$bin" serve --host 127.0.0.1 --port 0 --oss-port 0 --data-dir "$data" --quiet >"$log" 2>&1 &
+  "$bin" serve --host 127.0.0.1 --port 0 --oss-port 0 --data-dir "$data" \
+    --policy "$root/tests/e2e/e2e.policy" >"$log" 2>&1 &
 server_pid=$!
 app_url=""
 oss_url=""
@@ -63,4 +66,5 @@ echo "demo page $app_url, endpoint $oss_url"
 
 echo "== node --test tests/e2e =="
 cd "$root/tests/e2e"
-POSTPOLICY_APP_URL="$app_url" POSTPOLICY_OSS_URL="$oss_url" node --test upload.test.mjs
+POSTPOLICY_APP_URL="$app_url" POSTPOLICY_OSS_URL="$oss_url" POSTPOLICY_SERVE_LOG="$log" \
+  POSTPOLICY_BIN="$bin" node --test upload.test.mjs

@@ -24,6 +24,7 @@ fi
 
 echo "-- tsc --noEmit --strict (typed example)"
 npx --no-install tsc --noEmit --strict -p test/types
+npx --no-install tsc --noEmit --strict -p test/types-browser
 
 echo "-- node --test"
 node --test

@@ -12,7 +12,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use libfuzzer_sys::fuzz_target;
-use postpolicy::{Expiration, Policy, wire};
+use postpolicy::{Expiration, Policy, scan_and_tree};
 use postpolicy_fuzz::{at, wire_instant};
 
 fuzz_target!(|data: &[u8]| {
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     };
     check_base64_decoder(text);
 
-    let (scanned, tree) = wire::scan_and_tree(text);
+    let (scanned, tree) = scan_and_tree(text);
     if let Some(scanned) = &scanned {
         match &tree {
             Ok(tree) => {
@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     let parsed = Policy::from_json(text);
     assert_eq!(parsed.is_ok(), tree.is_ok());
 
-    let b64 = wire::to_base64(text);
+    let b64 = STANDARD.encode(text);
     assert_eq!(Policy::from_base64(&b64), parsed, "base64 path differs");
 
     let Ok(policy) = parsed else {
@@ -54,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(json) => json,
         Err(e) => panic!("a wire policy cannot be written back: {e}"),
     };
-    let (rescanned, _) = wire::scan_and_tree(&json);
+    let (rescanned, _) = scan_and_tree(&json);
     let Some(rescanned) = rescanned else {
         panic!("the scanner leaves our own output to the tree parser: {json}");
     };
@@ -78,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check_base64_decoder(text: &str) {
-    let ours = wire::decode_base64(text);
+    let ours = Policy::json_from_base64(text);
     let reference = STANDARD.decode(text.trim());
     match (&ours, &reference) {
         (Ok(json), Ok(bytes)) => assert_eq!(json.as_bytes(), bytes.as_slice()),

@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use postpolicy::{Policy, Verifier, explain};
+use postpolicy::{Policy, Verifier};
 use postpolicy_fuzz::form::{BUCKET, Case, Dialect, OSS_REGION, check_rejection, secret};
 
 fn verifier() -> &'static Verifier {
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(secret(id).is_some(), "accepted for an unknown key {id}");
             }
             if let Some(Ok(policy)) = &policy {
-                let failures = explain(policy, &submission, Some(BUCKET), now);
+                let failures = verifier().explain(policy, &submission, now);
                 assert!(
                     failures.is_empty(),
                     "accepted, yet explain says {failures:?}"
@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         Err(rejected) => {
             check_rejection(rejected, data);
             if let (Some(_), Some(Ok(policy))) = (rejected.condition_index, &policy) {
-                let failures = explain(policy, &submission, Some(BUCKET), now);
+                let failures = verifier().explain(policy, &submission, now);
                 assert!(
                     failures.contains(rejected),
                     "verify rejects with {rejected:?}, explain says {failures:?}"

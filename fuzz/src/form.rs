@@ -511,7 +511,7 @@ fn satisfying(condition: &Condition, item: u8, suffix: String) -> String {
 pub fn check_rejection(r: &Rejected, input: &[u8]) {
     assert!(matches!(r.status, 400 | 403), "{r:?}");
     assert!(
-        !r.code.is_empty() && !r.message.is_empty() && !r.reason.is_empty(),
+        !r.service_code.is_empty() && !r.message.is_empty() && !r.reason.is_empty(),
         "{r:?}"
     );
     let sent = String::from_utf8_lossy(input);
@@ -522,5 +522,4 @@ pub fn check_rejection(r: &Rejected, input: &[u8]) {
         );
     }
     let _ = r.to_string();
-    let _ = r.to_xml("request-id", "host-id");
 }

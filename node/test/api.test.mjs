@@ -221,7 +221,12 @@ describe('OssSigner', () => {
     const form = signer.sign(policy, { now, key: 'user/42/${filename}' })
     assert.equal(form.fields.key, 'user/42/${filename}')
     const token = JSON.parse(signer.token(policy, { now, key: 'user/42/${filename}' }))
-    assert.deepEqual(Object.keys(token), ['url', 'fields', 'expires_at', 'fields_to_fill'])
+    assert.deepEqual(Object.keys(token), ['url', 'fields', 'expires_at', 'fields_to_fill', 'rules'])
+    assert.deepEqual(
+      token.rules.map((r) => r.op),
+      ['required', 'content-length-range', 'starts-with'],
+      'the browser rules: a key, the size range, the key template',
+    )
     assert.deepEqual(token.fields, form.fields)
     assert.equal(token.expires_at, form.expiresAt)
     assert.deepEqual(token.fields_to_fill, form.fieldsToFill)

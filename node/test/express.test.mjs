@@ -58,7 +58,7 @@ test('answers the signed form JSON with Cache-Control: no-store', async () => {
   assert.equal(response.status, 200)
   assert.equal(response.headers.get('cache-control'), 'no-store')
   assert.match(response.headers.get('content-type'), /^application\/json/)
-  assert.deepEqual(Object.keys(body), ['url', 'fields', 'expires_at', 'fields_to_fill'])
+  assert.deepEqual(Object.keys(body), ['url', 'fields', 'expires_at', 'fields_to_fill', 'rules'])
   assert.equal(body.url, 'https://examplebucket.oss-cn-hangzhou.aliyuncs.com')
   assert.deepEqual(Object.keys(body.fields), ['policy', 'x-oss-signature-version', 'x-oss-credential', 'x-oss-date', 'x-oss-signature'])
   assert.equal(body.fields['x-oss-signature-version'], 'OSS4-HMAC-SHA256')
@@ -110,7 +110,7 @@ test('errors go to next(err)', async () => {
 test('an S3Signer answers the same token shape', async () => {
   const { response, body } = await getToken('/s3-token')
   assert.equal(response.status, 200)
-  assert.deepEqual(Object.keys(body), ['url', 'fields', 'expires_at', 'fields_to_fill'])
+  assert.deepEqual(Object.keys(body), ['url', 'fields', 'expires_at', 'fields_to_fill', 'rules'])
   assert.equal(body.url, 'http://127.0.0.1:3900/photos')
   assert.equal(body.fields['x-amz-algorithm'], 'AWS4-HMAC-SHA256')
   const verifier = new S3Verifier({ bucket: 'photos', region: 'garage', keys: { AKIDEXPRESS0001: secret } })

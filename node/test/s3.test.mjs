@@ -53,8 +53,10 @@ test('sign and verify', () => {
   assert.ok(doc.conditions.some((c) => JSON.stringify(c) === '{"bucket":"examplebucket"}'))
   assert.equal(form.fields['x-amz-signature'], signS3V4(SECRET, form.fields.policy, '20260301', 'us-east-1'))
 
-  const token = JSON.parse(signer.token(policy, { now, key: 'user/42/${filename}' }))
+  const { rules, ...token } = JSON.parse(signer.token(policy, { now, key: 'user/42/${filename}' }))
   assert.deepEqual(token, { url: form.url, fields: form.fields, expires_at: form.expiresAt, fields_to_fill: form.fieldsToFill })
+  // S3 checks the size range after the other conditions; so do the rules.
+  assert.deepEqual(rules.map((r) => [r.op, r.field]), [['required', 'key'], ['starts-with', 'content-type'], ['starts-with', 'key'], ['content-length-range', undefined]])
 
   const verifier = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: { [KEY_ID]: SECRET } })
   assert.deepEqual([verifier.bucket, verifier.region], ['examplebucket', 'us-east-1'])

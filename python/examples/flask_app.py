@@ -1,5 +1,5 @@
 """A Flask application that hands browsers signed upload forms and receives
-OSS upload callbacks.
+OSS upload callbacks, through ``postpolicy.flask.upload_blueprint``.
 
 ``GET /upload-token`` returns the JSON token of a form that lets the signed-in
 user upload one image of up to 10 MiB under ``user/<id>/`` and nowhere else.
@@ -30,21 +30,18 @@ from __future__ import annotations
 
 import os
 from typing import Callable, Optional, Union
-from urllib.parse import quote
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Request, abort, jsonify, make_response, request
 
 from postpolicy import (
     CachedKeySource,
-    CallbackError,
     CallbackSpec,
     Credentials,
-    Diagnostic,
     KeyUrlPolicy,
     OssSigner,
     Policy,
-    verify_callback,
 )
+from postpolicy.flask import UploadCallback, upload_blueprint
 
 # One policy for everyone; the per-user part is the key prefix given at
 # signing (the signer's `key` option): the user id is a value, never policy
@@ -70,23 +67,6 @@ def current_user() -> Optional[str]:
     return user if user.isdigit() else None
 
 
-def request_target() -> tuple[str, Optional[str]]:
-    """The raw path and query of this request, as OSS signed them (the query
-    is None when the target has no `?`)."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    if raw:
-        path, sep, query = raw.partition("?")
-        return path, (query if sep else None)
-    # A server that gives neither: the signature covers the decoded path, so
-    # re-quoting it is equivalent; an empty query is taken as no `?`.
-    query = request.query_string.decode("latin-1")
-    return quote(request.script_root + request.path), (query or None)
-
-
-# At most this many distinct diagnostics are remembered as logged.
-MAX_LOGGED = 256
-
-
 def create_app(
     signer: OssSigner,
     user: Callable[[], Optional[str]] = current_user,
@@ -96,90 +76,53 @@ def create_app(
     policy: Policy = UPLOAD_POLICY,
 ) -> Flask:
     """The application. `callback_url` turns callbacks on; `key_source`
-    (default: fetch over HTTP, cached) and `trusted_key_urls` (default: OSS's
-    own key URL only) are read from `app.config` on each callback, so a test
-    can set them once the server's port is known. `policy` is what the tokens
-    allow (besides the per-user key prefix)."""
+    (default: fetch over HTTP, cached) is where OSS's public key comes from,
+    and `trusted_key_urls` (default: OSS's own key URL only) is read from
+    `app.config` on each callback, so a test can set it once the server's
+    port is known. `policy` is what the tokens allow (besides the per-user
+    key prefix)."""
     app = Flask(__name__)
     app.config["OSS_CALLBACK_URL"] = callback_url
-    app.config["OSS_CALLBACK_KEY_SOURCE"] = key_source
     app.config["OSS_CALLBACK_TRUSTED_KEY_URLS"] = trusted_key_urls
-    logged: set[tuple[str, str, str]] = set()
 
-    def log_once(diagnostic: Diagnostic) -> None:
-        """Logs a lint finding the first time it is seen, not on every request."""
-        seen = (diagnostic.severity, diagnostic.code, diagnostic.message)
-        if seen in logged:
-            return
-        if len(logged) >= MAX_LOGGED:
-            logged.clear()
-        logged.add(seen)
-        log = app.logger.error if diagnostic.is_error else app.logger.warning
-        # %r: the message may quote request data; keep it on one line.
-        log("upload policy %s %s: %r", diagnostic.severity, diagnostic.code, diagnostic.message)
-
-    @app.get("/upload-token")
-    def upload_token() -> tuple[Response, int]:
+    def signed_in() -> str:
         user_id = user()
         if user_id is None:
-            return jsonify(error="sign in first"), 401
-        key = f"user/{user_id}/${{filename}}"
-        # Lint what is signed (the key condition included) before signing it.
-        diagnostics = policy.lint(key=key)
-        for diagnostic in diagnostics:
-            log_once(diagnostic)
-        errors = [d for d in diagnostics if d.is_error]
-        if errors:
-            return (
-                jsonify(
-                    error="POLICY_LINT",
-                    message="the upload policy is not signed: "
-                    + "; ".join(f"{d.code}: {d.message}" for d in errors),
-                    diagnostics=[
-                        {
-                            "code": d.code,
-                            "severity": d.severity,
-                            "message": d.message,
-                            "condition_index": d.condition_index,
-                        }
-                        for d in errors
-                    ],
-                ),
-                500,
-            )
-        callback = None
-        if app.config["OSS_CALLBACK_URL"]:
-            callback = CallbackSpec(
-                app.config["OSS_CALLBACK_URL"], CALLBACK_BODY, vars={"x:user": user_id}
-            )
-        form = signer.sign(policy, key=key, callback=callback)
-        # The core's JSON keeps the fields in signing order (jsonify would sort them).
-        return Response(form.to_json(), mimetype="application/json"), 200
+            abort(make_response(jsonify(error="sign in first"), 401))
+        return user_id
 
-    @app.post("/oss-callback")
-    def oss_callback() -> tuple[Response, int]:
-        path, query = request_target()
-        try:
-            verify_callback(
-                request.method,
-                path,
-                query,
-                request.headers,
-                request.get_data(),
-                key_source=app.config["OSS_CALLBACK_KEY_SOURCE"],
-                trusted_key_urls=app.config["OSS_CALLBACK_TRUSTED_KEY_URLS"],
-            )
-        except CallbackError as e:
-            return jsonify(error=e.code, message=str(e)), 400
+    def key(_: Request) -> str:
+        return f"user/{signed_in()}/${{filename}}"
+
+    def callback(_: Request) -> Optional[CallbackSpec]:
+        url = app.config["OSS_CALLBACK_URL"]
+        if not url:
+            return None
+        # Signed into the form and pinned in the policy: the browser cannot
+        # change the callback or the user it names.
+        return CallbackSpec(url, CALLBACK_BODY, vars={"x:user": signed_in()})
+
+    def stored(upload: UploadCallback[Request]) -> None:
         # Signed by OSS: the body's values can be trusted now.
+        values = upload.params or {}
         app.logger.info(
             "user %s stored %s (%s bytes)",
-            request.form.get("user"),
-            request.form.get("object"),
-            request.form.get("size"),
+            values.get("user"),
+            values.get("object"),
+            values.get("size"),
         )
-        return jsonify(Status="OK"), 200
 
+    app.register_blueprint(
+        upload_blueprint(
+            signer,
+            policy,
+            key=key,
+            callback=callback,
+            on_callback=stored,
+            key_source=key_source,
+            trusted_key_urls=lambda _: app.config["OSS_CALLBACK_TRUSTED_KEY_URLS"],
+        )
+    )
     return app
 
 

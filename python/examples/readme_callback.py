@@ -3,7 +3,8 @@ that the block between the markers is the one in python/README.md, runs it,
 and posts a signed callback to its route."""
 
 # START readme-callback
-from typing import Mapping, Optional
+from collections.abc import Mapping
+from typing import Optional
 
 import postpolicy
 from postpolicy import CallbackSpec, Credentials, OssSigner, Policy
@@ -15,7 +16,9 @@ callback = CallbackSpec(
     "bucket=${bucket}&object=${object}&size=${size}&user=${x:user}",
     vars={"x:user": "42"},
 )
-signer = OssSigner(Credentials("LTAI5tExampleKeyId", "ExampleSecret"), "cn-hangzhou", "examplebucket")
+signer = OssSigner(
+    Credentials("LTAI5tExampleKeyId", "ExampleSecret"), "cn-hangzhou", "examplebucket"
+)
 form = signer.sign(Policy.parse("expires in 10m"), key="user/42/${filename}", callback=callback)
 print(list(form.fields)[:3])  # ['key', 'callback', 'x:user']
 

@@ -46,6 +46,6 @@ verifier = Verifier("examplebucket", "cn-hangzhou", keys={"LTAI5tExampleKeyId": 
 try:
     verifier.verify(fields, upload, now=datetime.now(timezone.utc) + timedelta(seconds=5))
 except postpolicy.Rejected as rejected:
-    assert rejected.code == "AccessDenied" and rejected.condition_index is not None
+    assert rejected.service_code == "AccessDenied" and rejected.condition_index is not None
     print(rejected.reason)  # key `avatars/cat.png` does not start with `user/42/`
 # END readme-python

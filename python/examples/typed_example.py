@@ -55,8 +55,8 @@ def describe(error: postpolicy.Error) -> str:
         return f"{error.line}:{error.column}: {error.errors[0].reason}"
     if isinstance(error, Rejected):
         index = error.condition_index if error.condition_index is not None else -1
-        return f"{error.status} {error.code} at {index}: {error.reason}"
-    return f"{error.error_code}: {error}"
+        return f"{error.status} {error.service_code} at {index}: {error.reason}"
+    return f"{error.code}: {error}"
 
 
 def main() -> None:

@@ -2,69 +2,69 @@
 # the built module by `python -m mypy.stubtest postpolicy._native`.
 
 import datetime
+from collections.abc import Iterable, Mapping
 from typing import (
+    Any,
     Callable,
     ClassVar,
-    Iterable,
-    Mapping,
     Optional,
     Protocol,
-    Sequence,
-    Tuple,
     Union,
     final,
 )
+
+from typing_extensions import TypeAlias
 
 from .errors import Rejected
 
 __version__: str
 _build_profile: str  # "debug" or "release"
 __all__ = [
+    "Accepted",
+    "CachedKeySource",
+    "CallbackSigner",
+    "CallbackSpec",
+    "Credentials",
     "Diagnostic",
+    "FileInfo",
+    "KeyUrlPolicy",
+    "OssSigner",
     "Policy",
     "PolicyBuilder",
-    "Credentials",
-    "OssSigner",
-    "SignedForm",
-    "sign_v1",
-    "sign_v4",
-    "Accepted",
-    "FileInfo",
-    "Verifier",
-    "explain",
     "S3Signer",
-    "sign_s3_v4",
     "S3Verifier",
-    "CallbackSpec",
-    "CachedKeySource",
-    "KeyUrlPolicy",
+    "SignedForm",
     "VerifiedCallback",
-    "verify_callback",
-    "callback_string_to_sign",
-    "CallbackSigner",
+    "Verifier",
     "__version__",
     "_build_profile",
+    "callback_string_to_sign",
+    "explain",
+    "sign_s3_v4",
+    "sign_v1",
+    "sign_v4",
+    "verify_callback",
 ]
 
-_Fields = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
+_Fields: TypeAlias = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 """Form fields as sent: (name, value) pairs in order, or a dict."""
 
-_File = Union["FileInfo", Mapping[str, object], None]
+_File: TypeAlias = Union[FileInfo, Mapping[str, object], None]
 """A FileInfo, a dict {"filename", "content_type", "size"} or None."""
-_Seconds = Union[datetime.timedelta, int, float]
-_Bytes = Union[bytes, bytearray]
+_Seconds: TypeAlias = Union[datetime.timedelta, int, float]
+_Bytes: TypeAlias = Union[bytes, bytearray]
 
 class _HeaderItems(Protocol):
-    def items(self) -> Iterable[Tuple[str, str]]: ...
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
-_Headers = Union[_HeaderItems, Iterable[Tuple[str, str]]]
+_Headers: TypeAlias = Union[_HeaderItems, Iterable[tuple[str, str]]]
 """Request headers: a dict, a headers object with items() (Flask's
 request.headers, http.server's self.headers) or (name, value) pairs."""
 
-_KeySource = Union["CachedKeySource", Callable[[str], Union[str, bytes]]]
+_KeySource: TypeAlias = Union[CachedKeySource, Callable[[str], Union[str, bytes]]]
 """A CachedKeySource, or a callable url -> PEM text called on every verification."""
 
-_TrustedKeyUrls = Union["KeyUrlPolicy", str, Iterable[str]]
+_TrustedKeyUrls: TypeAlias = Union[KeyUrlPolicy, str, Iterable[str]]
 """A KeyUrlPolicy, or URL prefixes trusted in addition to OSS's own."""
 
 @final
@@ -137,13 +137,13 @@ class Diagnostic:
     def code(self) -> str: ...
     @property
     def severity(self) -> str:
-        """"error" or "warning"."""
+        """ "error" or "warning"."""
     @property
     def message(self) -> str: ...
     @property
     def condition_index(self) -> Optional[int]: ...
     @property
-    def span(self) -> Optional[Tuple[int, int]]:
+    def span(self) -> Optional[tuple[int, int]]:
         """Byte offsets (start, end) of the condition in the DSL source."""
     @property
     def is_error(self) -> bool: ...
@@ -192,9 +192,7 @@ class OssSigner:
         """Signs `policy` at `now`; `key` is an object key or a template
         ending in `${filename}`; `callback` adds the `callback` and `x:`
         fields, pinned in the policy unless `pin_callback` is False."""
-    def sign_json(
-        self, policy_json: str, now: Optional[datetime.datetime] = None
-    ) -> SignedForm:
+    def sign_json(self, policy_json: str, now: Optional[datetime.datetime] = None) -> SignedForm:
         """Signs an exact policy JSON text, byte for byte."""
     @property
     def url(self) -> str: ...
@@ -226,9 +224,7 @@ class S3Signer:
         key: Optional[str] = None,
     ) -> SignedForm:
         """Signs `policy` at `now`; refuses `in` / `not-in` (OSS only)."""
-    def sign_json(
-        self, policy_json: str, now: Optional[datetime.datetime] = None
-    ) -> SignedForm:
+    def sign_json(self, policy_json: str, now: Optional[datetime.datetime] = None) -> SignedForm:
         """Signs an exact policy JSON text, byte for byte."""
     @property
     def url(self) -> str: ...
@@ -243,7 +239,8 @@ class S3Signer:
 
 @final
 class SignedForm:
-    """A signed upload form: POST `fields` (in order) to `url`, file last."""
+    """A signed upload form: POST `fields` (in order) to `url`, with the file
+    as the last part, named `file`; `to_json()` is the token for the browser."""
 
     @property
     def url(self) -> str: ...
@@ -253,8 +250,11 @@ class SignedForm:
     def expires_at(self) -> datetime.datetime: ...
     @property
     def fields_to_fill(self) -> list[str]: ...
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """What a page can check before it sends a byte, as plain data."""
     def to_dict(self) -> dict[str, object]:
-        """{"url", "fields", "expires_at" (ISO 8601 text), "fields_to_fill"}."""
+        """{"url", "fields", "expires_at" (ISO 8601 text), "fields_to_fill", "rules"}."""
     def to_json(self) -> str:
         """The JSON token for the browser."""
 
@@ -293,7 +293,7 @@ class Accepted:
     @property
     def metadata(self) -> dict[str, str]: ...
     @property
-    def size_limit(self) -> Tuple[int, int]: ...
+    def size_limit(self) -> tuple[int, int]: ...
     @property
     def access_key_id(self) -> Optional[str]: ...
     def __eq__(self, value: object, /) -> bool: ...
@@ -318,7 +318,17 @@ class Verifier:
         now: Optional[datetime.datetime] = None,
         fields_after_file: Optional[_Fields] = None,
     ) -> Accepted:
-        """Returns Accepted or raises Rejected."""
+        """Returns Accepted or raises Rejected; a callable `keys` is asked
+        once, for the access key id the form names."""
+    def explain(
+        self,
+        policy: Policy,
+        fields: _Fields,
+        file: _File,
+        now: Optional[datetime.datetime] = None,
+        fields_after_file: Optional[_Fields] = None,
+    ) -> list[Rejected]:
+        """Every reason OSS would reject the submission (not raised)."""
     @property
     def bucket(self) -> str: ...
 
@@ -369,14 +379,11 @@ def explain(
 def sign_v1(secret: str, policy_b64: str) -> str:
     """base64(HMAC-SHA1(secret, policy_b64))."""
 
-def sign_v4(
-    secret: str, policy_b64: str, date: str, region: str, product: str = "oss"
-) -> str:
+def sign_v4(secret: str, policy_b64: str, date: str, region: str, product: str = "oss") -> str:
     """The OSS V4 signature (hex) of an already-encoded policy; date is yyyymmdd."""
 
 def sign_s3_v4(secret: str, policy_b64: str, date: str, region: str) -> str:
     """The S3 SigV4 signature (hex) of an already-encoded policy; date is yyyymmdd."""
-
 
 @final
 class CallbackSpec:

@@ -46,7 +46,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-
 def fetch_public_key(url: str, timeout: float = DEFAULT_TIMEOUT) -> str:
     """The PEM text at ``url`` (HTTP or HTTPS GET, no redirects).
 

@@ -4,44 +4,48 @@ Every error is a :class:`postpolicy.Error`, itself a :class:`ValueError`.
 The classes are plain Python; the native module builds and raises them, and
 the text of every message comes from the Rust core.
 
-``error_code`` is the stable, language-neutral code of the core
-(``POLICY_SYNTAX``, ``POLICY_INVALID``, ``SIGNATURE_MISMATCH``,
-``SIGNING_INVALID``, ``REJECTED``, ``TIME_OUT_OF_RANGE``, and the
-``CALLBACK_*`` codes of :class:`CallbackError`). :class:`Rejected` also carries the storage service's
-own ``code`` (``AccessDenied``, ...).
+One code vocabulary, the same in Rust, Python and Node: ``code`` is the
+stable, language-neutral code of the core (``POLICY_SYNTAX``,
+``POLICY_INVALID``, ``SIGNATURE_MISMATCH``, ``SIGNING_INVALID``,
+``REJECTED``, ``TIME_OUT_OF_RANGE``, and the ``CALLBACK_*`` codes of
+:class:`CallbackError`); ``service_code`` is what the storage service itself
+would answer (``AccessDenied``, ``EntityTooLarge``,
+``InvalidPolicyDocument``, ...), on :class:`Rejected` and
+:class:`PolicyError`. Branch on ``code``; show or log ``service_code``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Optional
 
 __all__ = [
-    "Error",
-    "PolicySyntaxError",
-    "PolicyError",
-    "SignatureError",
-    "Rejected",
     "CallbackError",
-    "TimeRangeError",
+    "Error",
+    "PolicyError",
+    "PolicySyntaxError",
+    "Rejected",
+    "SignatureError",
     "SyntaxErrorDetail",
+    "TimeRangeError",
 ]
 
 
 class Error(ValueError):
     """Base class of every postpolicy error."""
 
-    error_code: str
+    code: str
 
-    def __init__(self, message: str, *, error_code: str = "ERROR") -> None:
+    def __init__(self, message: str, *, code: str = "ERROR") -> None:
         super().__init__(message)
-        self.error_code = error_code
+        self.code = code
 
-    def __reduce__(self) -> Tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), str(self), dict(self.__dict__)))
 
 
-def _rebuild(cls: "type[Error]", message: str, state: "dict[str, Any]") -> Error:
+def _rebuild(cls: type[Error], message: str, state: dict[str, Any]) -> Error:
     err = cls.__new__(cls)
     Exception.__init__(err, message)
     err.__dict__.update(state)
@@ -81,16 +85,16 @@ class PolicySyntaxError(Error):
 
     line: int
     column: int
-    errors: "list[SyntaxErrorDetail]"
+    errors: list[SyntaxErrorDetail]
 
     def __init__(
         self,
         message: str,
         *,
         errors: Sequence[SyntaxErrorDetail],
-        error_code: str = "POLICY_SYNTAX",
+        code: str = "POLICY_SYNTAX",
     ) -> None:
-        super().__init__(message, error_code=error_code)
+        super().__init__(message, code=code)
         self.errors = list(errors)
         first = self.errors[0] if self.errors else None
         self.line = first.line if first else 0
@@ -115,9 +119,9 @@ class PolicyError(Error):
         service_code: str = "InvalidPolicyDocument",
         service_message: str = "",
         reason: str = "",
-        error_code: str = "POLICY_INVALID",
+        code: str = "POLICY_INVALID",
     ) -> None:
-        super().__init__(message, error_code=error_code)
+        super().__init__(message, code=code)
         self.service_code = service_code
         self.service_message = service_message
         self.reason = reason or message
@@ -127,8 +131,8 @@ class SignatureError(Error):
     """Signing could not be done (bad credentials, region, bucket, date,
     endpoint or version), or a signature does not match."""
 
-    def __init__(self, message: str, *, error_code: str = "SIGNING_INVALID") -> None:
-        super().__init__(message, error_code=error_code)
+    def __init__(self, message: str, *, code: str = "SIGNING_INVALID") -> None:
+        super().__init__(message, code=code)
 
 
 class TimeRangeError(Error):
@@ -137,22 +141,24 @@ class TimeRangeError(Error):
     ``expires in`` lifetime that ends there, or a negative or too long
     ``clock_skew`` or ``max_date_age``. The message names the input."""
 
-    def __init__(self, message: str, *, error_code: str = "TIME_OUT_OF_RANGE") -> None:
-        super().__init__(message, error_code=error_code)
+    def __init__(self, message: str, *, code: str = "TIME_OUT_OF_RANGE") -> None:
+        super().__init__(message, code=code)
 
 
 class Rejected(Error):
     """An upload the storage service would refuse, as it would answer it.
 
-    ``status`` is the HTTP status, ``code`` and ``message`` the service's own
-    error code and message, ``condition_index`` the 0-based index of the
-    failing policy condition (``None`` when no condition failed) and
-    ``reason`` a plain explanation naming the value sent and what was expected.
-    ``str(rejected)`` is ``"<code> (<status>): <reason>"``.
+    ``code`` is always ``"REJECTED"``. ``status`` is the HTTP status,
+    ``service_code`` and ``message`` the service's own error code
+    (``AccessDenied``, ``EntityTooLarge``, ...) and message,
+    ``condition_index`` the 0-based index of the failing policy condition
+    (``None`` when no condition failed) and ``reason`` a plain explanation
+    naming the value sent and what was expected.
+    ``str(rejected)`` is ``"<service_code> (<status>): <reason>"``.
     """
 
     status: int
-    code: str
+    service_code: str
     message: str
     condition_index: Optional[int]
     reason: str
@@ -162,22 +168,22 @@ class Rejected(Error):
         text: str,
         *,
         status: int,
-        code: str,
+        service_code: str,
         message: str,
         condition_index: Optional[int] = None,
         reason: str = "",
-        error_code: str = "REJECTED",
+        code: str = "REJECTED",
     ) -> None:
-        super().__init__(text, error_code=error_code)
+        super().__init__(text, code=code)
         self.status = status
-        self.code = code
+        self.service_code = service_code
         self.message = message
         self.condition_index = condition_index
         self.reason = reason
 
     def __repr__(self) -> str:
         return (
-            f"Rejected(status={self.status!r}, code={self.code!r}, "
+            f"Rejected(status={self.status!r}, service_code={self.service_code!r}, "
             f"condition_index={self.condition_index!r}, reason={self.reason!r})"
         )
 
@@ -186,26 +192,24 @@ class CallbackError(Error):
     """An upload callback that cannot be built, decoded or signed, or a
     callback request that does not verify.
 
-    ``code`` is the core's stable ``CALLBACK_*`` code (the same as
-    ``error_code``): ``CALLBACK_BAD_SIGNATURE``, ``CALLBACK_UNTRUSTED_KEY_URL``,
+    ``code`` is one of the core's stable ``CALLBACK_*`` codes:
+    ``CALLBACK_BAD_SIGNATURE``, ``CALLBACK_UNTRUSTED_KEY_URL``,
     ``CALLBACK_UNDEFINED_VAR``, ... ``is_verification_failure`` is true for the
     errors of a callback request that must be refused (signature and key
     problems), false for a spec or key that cannot be used. When the key source
     raised, that exception is the ``__cause__``.
     """
 
-    code: str
     is_verification_failure: bool
 
     def __init__(
         self,
         message: str,
         *,
-        error_code: str = "CALLBACK_INVALID",
+        code: str = "CALLBACK_INVALID",
         is_verification_failure: bool = False,
     ) -> None:
-        super().__init__(message, error_code=error_code)
-        self.code = error_code
+        super().__init__(message, code=code)
         self.is_verification_failure = is_verification_failure
 
     def __repr__(self) -> str:

@@ -27,7 +27,7 @@ def disputed() -> list[str]:
     out = []
     for line in DISPUTED.read_text(encoding="utf-8").splitlines():
         if line.startswith("- `"):
-            out.append(line[len("- `"):].split("`")[0])
+            out.append(line[len("- `") :].split("`")[0])
     return out
 
 

@@ -119,7 +119,7 @@ def test_parse_error_has_line_column_and_every_error() -> None:
         Policy.parse("key starts-with\ncontent-length 10..\nbucket = ok")
     e = info.value
     assert (e.line, e.column) == (1, 16)
-    assert e.error_code == "POLICY_SYNTAX"
+    assert e.code == "POLICY_SYNTAX"
     assert len(e.errors) == 2
     first, second = e.errors
     assert isinstance(first, SyntaxErrorDetail)
@@ -147,7 +147,7 @@ def test_from_json_error_is_a_policy_error() -> None:
     with pytest.raises(PolicyError) as info:
         Policy.from_json('{"conditions": []}')
     e = info.value
-    assert e.error_code == "POLICY_INVALID"
+    assert e.code == "POLICY_INVALID"
     assert e.service_code == "InvalidPolicyDocument"
     assert e.service_message.startswith("Invalid Policy")
     assert e.reason and str(e) == e.reason
@@ -177,7 +177,9 @@ def test_expires_at(policy: Policy) -> None:
 
 
 def test_lint_findings() -> None:
-    findings = Policy.parse("expires in 30d\ncontent-length 10..1\nkey = a\nkey starts-with b/").lint(NOW)
+    findings = Policy.parse(
+        "expires in 30d\ncontent-length 10..1\nkey = a\nkey starts-with b/"
+    ).lint(NOW)
     codes = {d.code for d in findings}
     assert {"long-expiration", "range-min-above-max", "eq-contradicts-starts-with"} <= codes
     range_error = next(d for d in findings if d.code == "range-min-above-max")
@@ -187,7 +189,7 @@ def test_lint_findings() -> None:
     assert range_error.span is not None
     start, end = range_error.span
     assert "content-length 10..1".startswith(
-        "expires in 30d\ncontent-length 10..1\n".encode()[start:end].decode()[:14]
+        b"expires in 30d\ncontent-length 10..1\n"[start:end].decode()[:14]
     )
     assert str(range_error).startswith("error[range-min-above-max]")
     assert "range-min-above-max" in repr(range_error)
@@ -215,12 +217,13 @@ def test_credentials(credentials: Credentials) -> None:
 
 
 @pytest.mark.parametrize(
-    "key_id, secret", [("", "secret"), ("   ", "secret"), ("a/b", "secret"), ("a b", "s"), ("id", "")]
+    "key_id, secret",
+    [("", "secret"), ("   ", "secret"), ("a/b", "secret"), ("a b", "s"), ("id", "")],
 )
 def test_invalid_credentials(key_id: str, secret: str) -> None:
     with pytest.raises(SignatureError) as info:
         Credentials(key_id, secret)
-    assert info.value.error_code == "SIGNING_INVALID"
+    assert info.value.code == "SIGNING_INVALID"
     assert "invalid credentials" in str(info.value)
 
 
@@ -306,7 +309,7 @@ def test_invalid_signer(credentials: Credentials, kwargs: dict[str, str], fragme
     with pytest.raises(SignatureError) as info:
         OssSigner(credentials, **args)
     assert fragment in str(info.value)
-    assert info.value.error_code == "SIGNING_INVALID"
+    assert info.value.code == "SIGNING_INVALID"
 
 
 def test_sign_v4_form(signer: OssSigner, policy: Policy) -> None:
@@ -356,9 +359,35 @@ def test_to_dict_matches_to_json(signer: OssSigner, policy: Policy) -> None:
     form = signer.sign(policy, now=NOW)
     token = form.to_dict()
     assert token == json.loads(form.to_json())
-    assert list(token) == ["url", "fields", "expires_at", "fields_to_fill"]
+    assert list(token) == ["url", "fields", "expires_at", "fields_to_fill", "rules"]
     assert token["expires_at"] == "2026-11-21T13:00:00.000Z"
     assert json.loads(json.dumps(token)) == token
+
+
+def test_rules_are_plain_data_with_the_verifier_s_wording(signer: OssSigner) -> None:
+    policy = Policy.parse("expires in 10m\ncontent-length 1..10MiB\ncontent-type in [image/png]")
+    form = signer.sign(policy, now=NOW, key="user/42/${filename}")
+    rules = form.rules
+    assert rules == json.loads(form.to_json())["rules"] == form.to_dict()["rules"]
+    assert [(r["op"], r.get("field")) for r in rules] == [
+        ("required", "key"),
+        ("content-length-range", None),
+        ("in", "content-type"),
+        ("starts-with", "key"),
+    ]
+    size = next(r for r in rules if r["op"] == "content-length-range")
+    assert (size["min"], size["max"]) == (1, 10 * 1024 * 1024)
+    # What the page would say for a file one byte too large is what the
+    # verifier says.
+    too_big = 10 * 1024 * 1024 + 1
+    verifier = Verifier(BUCKET, REGION, {KEY_ID: SECRET})
+    fields = dict(form.fields)
+    fields["key"] = "user/42/cat.png"
+    fields["Content-Type"] = "image/png"
+    with pytest.raises(Rejected) as info:
+        verifier.verify(list(fields.items()), FileInfo("cat.png", "image/png", too_big), now=NOW)
+    assert info.value.service_code == size["too_large"]["code"] == "EntityTooLarge"
+    assert info.value.reason == size["too_large"]["reason"].replace("{size}", str(too_big))
 
 
 def test_now_in_another_timezone_is_the_same_instant(signer: OssSigner, policy: Policy) -> None:
@@ -408,18 +437,22 @@ def test_now_none_reads_the_clock(signer: OssSigner, policy: Policy) -> None:
     before = datetime.datetime.now(UTC).replace(microsecond=0)
     form = signer.sign(policy)
     after = datetime.datetime.now(UTC)
-    assert before + datetime.timedelta(hours=1) <= form.expires_at <= after + datetime.timedelta(hours=1)
+    assert (
+        before + datetime.timedelta(hours=1)
+        <= form.expires_at
+        <= after + datetime.timedelta(hours=1)
+    )
 
 
 def test_sign_conflicting_policy_is_a_policy_error(signer: OssSigner) -> None:
     with pytest.raises(PolicyError) as info:
         signer.sign(Policy.parse("bucket = otherbucket"), now=NOW)
-    assert info.value.error_code == "POLICY_INVALID"
+    assert info.value.code == "POLICY_INVALID"
     assert "otherbucket" in info.value.reason
 
 
 def test_sign_wants_a_policy(signer: OssSigner) -> None:
-    with pytest.raises(TypeError, match="postpolicy.Policy"):
+    with pytest.raises(TypeError, match=r"postpolicy.Policy"):
         signer.sign("key = a")  # type: ignore[arg-type]
 
 
@@ -447,7 +480,9 @@ def test_sign_v1_and_v4() -> None:
 # ---- Verifier ----
 
 
-def test_verify_accepts_the_signed_form(signer: OssSigner, policy: Policy, verifier: Verifier) -> None:
+def test_verify_accepts_the_signed_form(
+    signer: OssSigner, policy: Policy, verifier: Verifier
+) -> None:
     form = signer.sign(policy, now=NOW)
     accepted = verifier.verify(submitted(form), PNG, now=NOW + datetime.timedelta(minutes=5))
     assert isinstance(accepted, Accepted)
@@ -479,11 +514,11 @@ def test_verify_rejects_with_the_failing_condition(
     with pytest.raises(Rejected) as info:
         verifier.verify(submitted(form, key="user/43/cat.png"), PNG, now=NOW)
     r = info.value
-    assert (r.status, r.code) == (403, "AccessDenied")
+    assert (r.status, r.service_code) == (403, "AccessDenied")
     assert r.message.startswith("Invalid according to Policy: Policy Condition failed")
     assert r.condition_index is not None
     assert "user/43/cat.png" in r.reason
-    assert r.error_code == "REJECTED"
+    assert r.code == "REJECTED"
     assert str(r) == f"AccessDenied (403): {r.reason}"
     assert "AccessDenied" in repr(r)
 
@@ -495,7 +530,7 @@ def test_verify_rejects_a_tampered_signature(
     fields = [(n, "0" * 64 if n == "x-oss-signature" else v) for n, v in submitted(form)]
     with pytest.raises(Rejected) as info:
         verifier.verify(fields, PNG, now=NOW)
-    assert info.value.code == "SignatureDoesNotMatch"
+    assert info.value.service_code == "SignatureDoesNotMatch"
     assert info.value.condition_index is None
 
 
@@ -506,16 +541,16 @@ def test_verify_expired_and_unknown_key(signer: OssSigner, policy: Policy) -> No
         v.verify(submitted(form), PNG, now=NOW + datetime.timedelta(hours=2))
     with pytest.raises(Rejected) as info:
         Verifier(BUCKET, REGION, {}).verify(submitted(form), PNG, now=NOW)
-    assert info.value.code == "InvalidAccessKeyId"
+    assert info.value.service_code == "InvalidAccessKeyId"
 
 
 def test_verify_without_file_and_with_key_after_file(verifier: Verifier) -> None:
     with pytest.raises(Rejected) as info:
         verifier.verify([("key", "a")], None, now=NOW)
-    assert info.value.code == "MalformedPOSTRequest"
+    assert info.value.service_code == "MalformedPOSTRequest"
     with pytest.raises(Rejected) as info:
         verifier.verify([], PNG, now=NOW, fields_after_file=[("key", "a")])
-    assert info.value.code == "InvalidArgument"
+    assert info.value.service_code == "InvalidArgument"
     assert "after the file" in info.value.reason
 
 
@@ -533,7 +568,7 @@ def test_verify_with_callable_keys(signer: OssSigner, policy: Policy) -> None:
     other = OssSigner(Credentials("LTAI5tUnknown", "x"), REGION, BUCKET).sign(policy, now=NOW)
     with pytest.raises(Rejected) as info:
         v.verify(submitted(other), PNG, now=NOW)
-    assert info.value.code == "InvalidAccessKeyId"
+    assert info.value.service_code == "InvalidAccessKeyId"
 
 
 def test_callable_keys_exceptions_propagate(signer: OssSigner, policy: Policy) -> None:
@@ -552,6 +587,57 @@ def test_callable_keys_exceptions_propagate(signer: OssSigner, policy: Policy) -
     assert fine.verify(submitted(form), PNG, now=NOW).status == 201
 
 
+def test_callable_keys_are_asked_once_for_the_form_s_key_id(
+    credentials: Credentials, policy: Policy
+) -> None:
+    asked: list[str] = []
+
+    def lookup(key_id: str) -> Optional[str]:
+        asked.append(key_id)
+        return SECRET
+
+    v = Verifier(BUCKET, REGION, lookup)
+    for version in ("v1", "v4"):
+        form = OssSigner(credentials, REGION, BUCKET, version=version).sign(policy, now=NOW)
+        assert v.verify(submitted(form), PNG, now=NOW).access_key_id == KEY_ID
+    assert asked == [KEY_ID, KEY_ID]
+    # An unsigned form names no key: the store is not asked.
+    with pytest.raises(Rejected) as info:
+        v.verify([("key", "user/42/cat.png")], PNG, now=NOW)
+    assert info.value.service_code == "AccessDenied"
+    assert asked == [KEY_ID, KEY_ID]
+
+
+def test_callable_keys_from_several_threads(credentials: Credentials, policy: Policy) -> None:
+    # The store is asked on the calling thread; the verification itself runs
+    # without the interpreter, so threads share one verifier.
+    import concurrent.futures
+
+    other = Credentials("LTAI5tOtherKey000001", "OtherSecretKZo149BD9GLPNiDIEm")
+    secrets = {KEY_ID: SECRET, other.access_key_id: "OtherSecretKZo149BD9GLPNiDIEm"}
+    v = Verifier(BUCKET, REGION, secrets.get)
+    forms = [OssSigner(c, REGION, BUCKET).sign(policy, now=NOW) for c in (credentials, other)] * 50
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(lambda f: v.verify(submitted(f), PNG, now=NOW).access_key_id, forms))
+    assert ids == [KEY_ID, other.access_key_id] * 50
+
+
+def test_verifier_explain_is_a_method(policy: Policy) -> None:
+    v = Verifier(BUCKET, REGION, {KEY_ID: SECRET})
+    sent = [("key", "elsewhere/a.exe"), ("Content-Type", "application/x-msdownload")]
+    big = FileInfo("a.exe", None, 20 * 1024 * 1024)
+    failures = v.explain(policy, sent, big, now=NOW)
+    assert [(f.service_code, f.condition_index) for f in failures] == [
+        (f.service_code, f.condition_index)
+        for f in postpolicy.explain(policy, sent, big, now=NOW, bucket=BUCKET)
+    ]
+    assert failures and all(isinstance(f, Rejected) for f in failures)
+    pinned = Policy.parse("bucket = examplebucket\nkey = a")
+    assert v.explain(pinned, [("key", "a")], PNG, now=NOW) == []
+    other = Verifier("otherbucket", REGION, {})
+    assert [f.condition_index for f in other.explain(pinned, [("key", "a")], PNG, now=NOW)] == [0]
+
+
 def test_clock_skew(credentials: Credentials, policy: Policy) -> None:
     future = NOW + datetime.timedelta(minutes=10)
     form = OssSigner(credentials, REGION, BUCKET).sign(policy, now=future)
@@ -560,13 +646,13 @@ def test_clock_skew(credentials: Credentials, policy: Policy) -> None:
     for skew in (datetime.timedelta(minutes=5), 300, 300.0):
         with pytest.raises(Rejected) as info:
             Verifier(BUCKET, REGION, keys, clock_skew=skew).verify(submitted(form), PNG, now=NOW)
-        assert info.value.code == "RequestTimeTooSkewed"
+        assert info.value.service_code == "RequestTimeTooSkewed"
 
 
 def test_anonymous_uploads(verifier: Verifier) -> None:
     with pytest.raises(Rejected) as info:
         verifier.verify([("key", "a.png")], PNG, now=NOW)
-    assert info.value.code == "AccessDenied"
+    assert info.value.service_code == "AccessDenied"
     open_bucket = Verifier(BUCKET, REGION, {}, allow_anonymous=True)
     accepted = open_bucket.verify([("key", "a.png")], PNG, now=NOW)
     assert accepted.access_key_id is None and accepted.status == 204
@@ -626,7 +712,7 @@ def test_explain_lists_every_failure(policy: Policy) -> None:
         now=NOW,
     )
     assert all(isinstance(f, Rejected) for f in failures)
-    codes = [(f.code, f.condition_index) for f in failures]
+    codes = [(f.service_code, f.condition_index) for f in failures]
     assert ("AccessDenied", 0) in codes
     assert ("EntityTooLarge", 1) in codes
     assert ("AccessDenied", 2) in codes
@@ -649,12 +735,12 @@ def test_explain_passes_and_bucket(policy: Policy) -> None:
     assert [f.condition_index for f in wrong] == [0]
     fixed = Policy.parse("expires at 2026-11-21T13:00:00Z\nkey = a")
     expired = explain(fixed, [("key", "a")], PNG, now=NOW + datetime.timedelta(days=1))
-    assert [f.code for f in expired] == ["AccessDenied"]
+    assert [f.service_code for f in expired] == ["AccessDenied"]
     assert "expired" in expired[0].reason
 
 
 def test_explain_wants_a_policy() -> None:
-    with pytest.raises(TypeError, match="postpolicy.Policy"):
+    with pytest.raises(TypeError, match=r"postpolicy.Policy"):
         explain("key = a", [], None)  # type: ignore[arg-type]
 
 
@@ -677,10 +763,22 @@ def test_exceptions_pickle() -> None:
 
 
 def test_exceptions_can_be_raised_by_applications() -> None:
-    r = Rejected("AccessDenied (403): nope", status=403, code="AccessDenied", message="m", reason="nope")
-    assert (r.status, r.condition_index, r.error_code) == (403, None, "REJECTED")
+    r = Rejected(
+        "AccessDenied (403): nope",
+        status=403,
+        service_code="AccessDenied",
+        message="m",
+        reason="nope",
+    )
+    assert (r.status, r.condition_index, r.code) == (403, None, "REJECTED")
     e = PolicySyntaxError("bad", errors=[SyntaxErrorDetail(2, 3, "value", "end of input", 5, 5)])
     assert (e.line, e.column) == (2, 3)
     assert PolicyError("why").reason == "why"
-    assert SignatureError("x").error_code == "SIGNING_INVALID"
-    assert postpolicy.Error("x").error_code == "ERROR"
+    assert SignatureError("x").code == "SIGNING_INVALID"
+    assert postpolicy.Error("x").code == "ERROR"
+
+
+def test_signed_form_has_its_own_docstring() -> None:
+    doc = postpolicy.SignedForm.__doc__ or ""
+    assert doc.startswith("A signed upload form: POST `fields` (in order) to `url`")
+    assert "to_json()" in doc

@@ -11,9 +11,9 @@ import base64
 from typing import Any, Optional
 
 import pytest
+from conftest import VECTORS, disputed, load, skip_if_disputed
 
 import postpolicy
-from conftest import VECTORS, disputed, load, skip_if_disputed
 from postpolicy import CachedKeySource, CallbackError, CallbackSigner, verify_callback
 from postpolicy.callback import string_to_sign
 
@@ -51,9 +51,7 @@ def test_callback_vector(case: dict[str, Any]) -> None:
     path, query = split_target(case["raw_path_and_query"])
     body = case["body"].encode("utf-8")
     if "expected_string_to_sign" in case:
-        assert string_to_sign(path, query, body) == case["expected_string_to_sign"].encode(
-            "utf-8"
-        )
+        assert string_to_sign(path, query, body) == case["expected_string_to_sign"].encode("utf-8")
 
     stub = StubKeys(case["public_key_pem"])
     result: Optional[postpolicy.VerifiedCallback] = None

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-
 from conftest import ROOT
+
 from postpolicy import Policy, PolicySyntaxError
 
 CASES = ROOT / "tests" / "dsl"

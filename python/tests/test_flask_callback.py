@@ -16,9 +16,9 @@ from types import ModuleType
 from typing import Any, Optional
 
 import pytest
+from conftest import VECTORS, load
 
 import postpolicy
-from conftest import VECTORS, load
 from postpolicy import CachedKeySource, CallbackSigner, fetch_public_key
 
 flask = pytest.importorskip("flask")
@@ -37,9 +37,7 @@ class Served:
     key_url: str
     key_fetches: list[str] = field(default_factory=list)
 
-    def post(
-        self, target: str, body: bytes, headers: dict[str, str]
-    ) -> tuple[int, str, Any]:
+    def post(self, target: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, Any]:
         """POSTs `body` to `target` exactly as given (a bare `?` included)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
@@ -92,9 +90,7 @@ def served(example: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ser
 
 
 def signed(key_url: str, path: str, query: Optional[str], body: bytes) -> dict[str, str]:
-    return CallbackSigner.from_pem(TEST_KEY["private_key_pem"]).headers(
-        key_url, path, query, body
-    )
+    return CallbackSigner.from_pem(TEST_KEY["private_key_pem"]).headers(key_url, path, query, body)
 
 
 def test_a_signed_callback_is_answered_ok(served: Served) -> None:
@@ -138,7 +134,9 @@ def test_the_raw_target_is_what_is_verified(served: Served) -> None:
 
 def test_untrusted_key_urls_are_refused_unfetched(served: Served) -> None:
     evil = f"http://127.0.0.1:{served.port}/evil/callback_pub_key.pem"
-    status, _, answer = served.post("/oss-callback", BODY, signed(evil, "/oss-callback", None, BODY))
+    status, _, answer = served.post(
+        "/oss-callback", BODY, signed(evil, "/oss-callback", None, BODY)
+    )
     assert status == 400 and answer["error"] == "CALLBACK_UNTRUSTED_KEY_URL"
     assert "/evil/" in answer["message"]
     assert served.key_fetches == []

@@ -60,7 +60,7 @@ def test_upload_token_for_a_user(client: Any) -> None:
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     token = response.get_json()
-    assert set(token) == {"url", "fields", "expires_at", "fields_to_fill"}
+    assert set(token) == {"url", "fields", "expires_at", "fields_to_fill", "rules"}
     assert token["url"] == "https://examplebucket.oss-cn-hangzhou.aliyuncs.com"
     assert token["fields"]["key"] == "user/42/${filename}"
     assert token["fields"]["success_action_status"] == "201"
@@ -78,11 +78,11 @@ def test_upload_token_for_a_user(client: Any) -> None:
 
     with pytest.raises(postpolicy.Rejected) as info:
         verifier.verify(browser_fields(token, "user/7/cat.png"), png, now=now)
-    assert info.value.code == "AccessDenied"
+    assert info.value.service_code == "AccessDenied"
     too_big = postpolicy.FileInfo("cat.png", "image/png", 11 * 1024 * 1024)
     with pytest.raises(postpolicy.Rejected) as info:
         verifier.verify(browser_fields(token, "user/42/${filename}"), too_big, now=now)
-    assert info.value.code == "EntityTooLarge"
+    assert info.value.service_code == "EntityTooLarge"
 
 
 def test_each_user_gets_their_own_prefix(client: Any) -> None:

@@ -41,7 +41,9 @@ class Params(Mapping[str, str]):
 )
 def test_any_mapping_of_str(params: Mapping[str, str]) -> None:
     policy = Policy.parse(TEMPLATE, params)
-    assert policy == Policy.parse('expires in 10m\nkey starts-with "user/42/"\ncontent-length 1..10MiB')
+    assert policy == Policy.parse(
+        'expires in 10m\nkey starts-with "user/42/"\ncontent-length 1..10MiB'
+    )
     assert Policy.parse(TEMPLATE, params=params) == policy
 
 
@@ -134,7 +136,9 @@ def test_builder_equals_the_dsl() -> None:
     # build() leaves the builder usable.
     assert builder.build() == policy
     at = datetime.datetime(2026, 12, 1, tzinfo=UTC)
-    assert Policy.builder().expires_at(at).key("a.png").content_type("image/png").build() == Policy.parse(
+    assert Policy.builder().expires_at(at).key("a.png").content_type(
+        "image/png"
+    ).build() == Policy.parse(
         "expires at 2026-12-01T00:00:00Z\nkey = a.png\ncontent-type = image/png"
     )
     assert Policy.builder().expires_in(600).content_type_prefix("image/").build() == Policy.parse(
@@ -170,7 +174,7 @@ def test_builder_errors_are_policy_errors(build: object, reason: str) -> None:
     with pytest.raises(PolicyError) as raised:
         builder.build()
     assert raised.value.reason == reason
-    assert raised.value.error_code == "POLICY_INVALID"
+    assert raised.value.code == "POLICY_INVALID"
 
 
 def test_builder_argument_types() -> None:

@@ -6,9 +6,9 @@ import runpy
 from pathlib import Path
 
 import pytest
+from conftest import VECTORS, load
 
 import postpolicy
-from conftest import VECTORS, load
 
 HERE = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,9 @@ def test_readme_callback_example_runs(
         fetched.append(url)
         return str(key["public_key_pem"])
 
-    monkeypatch.setattr(postpolicy.callback, "default_key_source", postpolicy.CachedKeySource(fetch))
+    monkeypatch.setattr(
+        postpolicy.callback, "default_key_source", postpolicy.CachedKeySource(fetch)
+    )
     body = b"bucket=examplebucket&object=user%2F42%2Fcat.png&size=5&user=42"
     oss_key = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem"
     headers = postpolicy.CallbackSigner.from_pem(key["private_key_pem"]).headers(

@@ -29,17 +29,34 @@ def browser(form: postpolicy.SignedForm) -> list[tuple[str, str]]:
 
 def test_signer_properties_and_urls(signer: S3Signer) -> None:
     assert signer.url == "https://examplebucket.s3.us-east-1.amazonaws.com/"
-    assert (signer.bucket, signer.region, signer.path_style) == ("examplebucket", "us-east-1", False)
+    assert (signer.bucket, signer.region, signer.path_style) == (
+        "examplebucket",
+        "us-east-1",
+        False,
+    )
     assert signer.credentials.access_key_id == KEY_ID
     assert "examplebucket" in repr(signer)
-    garage = S3Signer(Credentials(KEY_ID, SECRET), "garage", "photos", endpoint="http://127.0.0.1:3900")
+    garage = S3Signer(
+        Credentials(KEY_ID, SECRET), "garage", "photos", endpoint="http://127.0.0.1:3900"
+    )
     assert garage.path_style and garage.url == "http://127.0.0.1:3900/photos"
-    vhost = S3Signer(Credentials(KEY_ID, SECRET), "auto", "photos", endpoint="https://r2.example.com", path_style=False)
+    vhost = S3Signer(
+        Credentials(KEY_ID, SECRET),
+        "auto",
+        "photos",
+        endpoint="https://r2.example.com",
+        path_style=False,
+    )
     assert vhost.url == "https://photos.r2.example.com/"
 
 
 @pytest.mark.parametrize(
-    "region, bucket, endpoint", [("us east", "b-ok", None), ("us-east-1", "Bad_Bucket", None), ("us-east-1", "ok-b", "ftp://x")]
+    "region, bucket, endpoint",
+    [
+        ("us east", "b-ok", None),
+        ("us-east-1", "Bad_Bucket", None),
+        ("us-east-1", "ok-b", "ftp://x"),
+    ],
 )
 def test_invalid_signer(region: str, bucket: str, endpoint: Optional[str]) -> None:
     with pytest.raises(SignatureError):
@@ -63,7 +80,7 @@ def test_sign_and_verify(signer: S3Signer) -> None:
     assert accepted.key == "user/42/cat.png"
     with pytest.raises(Rejected) as info:
         verifier.verify(browser(form), FileInfo("cat.png", "image/png", 0), now=NOW)
-    assert info.value.code == "EntityTooSmall"
+    assert info.value.service_code == "EntityTooSmall"
 
 
 def test_in_conditions_are_oss_only(signer: S3Signer) -> None:
@@ -94,12 +111,19 @@ def test_callable_keys_and_max_date_age(signer: S3Signer) -> None:
     later = NOW + datetime.timedelta(days=2)
     file = FileInfo("a.png", None, 5)
     sent = list(form.fields.items())
-    assert S3Verifier("examplebucket", "us-east-1", lookup).verify(sent, file, now=later).key == "a.png"
-    strict = S3Verifier("examplebucket", "us-east-1", lookup, max_date_age=datetime.timedelta(days=1))
+    assert (
+        S3Verifier("examplebucket", "us-east-1", lookup).verify(sent, file, now=later).key
+        == "a.png"
+    )
+    strict = S3Verifier(
+        "examplebucket", "us-east-1", lookup, max_date_age=datetime.timedelta(days=1)
+    )
     with pytest.raises(Rejected):
         strict.verify(sent, file, now=later)
     with pytest.raises(Rejected):
-        S3Verifier("examplebucket", "us-east-1", lookup, max_date_age=86_400).verify(sent, file, now=later)
+        S3Verifier("examplebucket", "us-east-1", lookup, max_date_age=86_400).verify(
+            sent, file, now=later
+        )
     boom = [(n, v.replace(KEY_ID, "boom")) for n, v in sent]
     with pytest.raises(LookupError):
         S3Verifier("examplebucket", "us-east-1", lookup).verify(boom, file, now=NOW)
@@ -113,7 +137,7 @@ def test_anonymous_and_explain() -> None:
     closed = S3Verifier("examplebucket", "us-east-1", {})
     with pytest.raises(Rejected) as info:
         closed.verify([("key", "a")], FileInfo("a"), now=NOW)
-    assert info.value.code == "AccessDenied"
+    assert info.value.service_code == "AccessDenied"
     open_bucket = S3Verifier("examplebucket", "us-east-1", {}, allow_anonymous=True)
     assert open_bucket.verify([("key", "a")], FileInfo("a"), now=NOW).access_key_id is None
 
@@ -121,6 +145,11 @@ def test_anonymous_and_explain() -> None:
     failures = closed.explain(policy, [("key", "x")], FileInfo("x"), now=NOW)
     assert failures and all(isinstance(f, Rejected) for f in failures)
     assert any(f.condition_index == 0 for f in failures)
-    assert closed.explain(Policy.parse('key starts-with "u/"'), [("key", "u/a")], FileInfo("a"), now=NOW) == []
-    with pytest.raises(TypeError, match="postpolicy.Policy"):
+    assert (
+        closed.explain(
+            Policy.parse('key starts-with "u/"'), [("key", "u/a")], FileInfo("a"), now=NOW
+        )
+        == []
+    )
+    with pytest.raises(TypeError, match=r"postpolicy.Policy"):
         closed.explain("key = a", [], None)  # type: ignore[arg-type]

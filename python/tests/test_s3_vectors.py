@@ -18,14 +18,20 @@ import json
 from typing import Any
 
 import pytest
+from conftest import ROOT, instant, load, skip_if_disputed
 
 import postpolicy
-from conftest import ROOT, instant, load, skip_if_disputed
 
 DOC = load(ROOT / "tests" / "vectors" / "s3-signatures.json")
 VECTORS: list[dict[str, Any]] = DOC["vectors"]
 IDS = [v["id"] for v in VECTORS]
-SIGNER_OWNED = ["bucket", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-security-token"]
+SIGNER_OWNED = [
+    "bucket",
+    "x-amz-algorithm",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-security-token",
+]
 
 
 def test_full_vector_set() -> None:
@@ -35,7 +41,9 @@ def test_full_vector_set() -> None:
 
 def signer(v: dict[str, Any]) -> postpolicy.S3Signer:
     i = v["inputs"]
-    credentials = postpolicy.Credentials(i["access_key_id"], i["secret_access_key"], i["session_token"])
+    credentials = postpolicy.Credentials(
+        i["access_key_id"], i["secret_access_key"], i["session_token"]
+    )
     endpoint = i["endpoint_url"]
     return postpolicy.S3Signer(
         credentials,
@@ -75,7 +83,9 @@ def test_signature_matches(v: dict[str, Any]) -> None:
     encoded = base64.b64encode(v["policy_json"].encode("utf-8")).decode("ascii")
     assert encoded == v["policy_b64"], "base64 of policy_json"
     i = v["inputs"]
-    signature = postpolicy.sign_s3_v4(i["secret_access_key"], v["policy_b64"], v["scope_date"], i["region"])
+    signature = postpolicy.sign_s3_v4(
+        i["secret_access_key"], v["policy_b64"], v["scope_date"], i["region"]
+    )
     assert signature == v["outputs"]["signature"]
 
 
@@ -106,7 +116,9 @@ def test_our_signer_agrees_with_the_sdks(v: dict[str, Any]) -> None:
         for c in sdk_doc["conditions"]
         if canonical(c, expiration) != key_condition and field_name(c) not in SIGNER_OWNED
     ]
-    user_policy = postpolicy.Policy.from_json(json.dumps({"expiration": expiration, "conditions": user}))
+    user_policy = postpolicy.Policy.from_json(
+        json.dumps({"expiration": expiration, "conditions": user})
+    )
     sdk_policy = postpolicy.Policy.from_json(v["policy_json"])
     now = instant(i["time"])
     form = signer(v).sign(user_policy, now=now, key=key)
@@ -154,7 +166,9 @@ def browser_submission(v: dict[str, Any]) -> tuple[list[tuple[str, str]], postpo
 
 def verifier(v: dict[str, Any]) -> postpolicy.S3Verifier:
     i = v["inputs"]
-    return postpolicy.S3Verifier(i["bucket"], i["region"], {i["access_key_id"]: i["secret_access_key"]})
+    return postpolicy.S3Verifier(
+        i["bucket"], i["region"], {i["access_key_id"]: i["secret_access_key"]}
+    )
 
 
 @pytest.mark.parametrize("v", VECTORS, ids=IDS)
@@ -171,7 +185,7 @@ def test_our_verifier_accepts_the_sdk_forms(v: dict[str, Any]) -> None:
     late = instant(i["time"]) + datetime.timedelta(seconds=i["expires_in"] + 1)
     with pytest.raises(postpolicy.Rejected) as expired:
         verifier(v).verify(fields, file, now=late)
-    assert expired.value.code == "AccessDenied"
+    assert expired.value.service_code == "AccessDenied"
     assert expired.value.message == "Invalid according to Policy: Policy expired."
 
     # A flipped signature digit.
@@ -182,10 +196,13 @@ def test_our_verifier_accepts_the_sdk_forms(v: dict[str, Any]) -> None:
         bad.append((name, value))
     with pytest.raises(postpolicy.Rejected) as mismatch:
         verifier(v).verify(bad, file, now=now)
-    assert mismatch.value.code == "SignatureDoesNotMatch"
+    assert mismatch.value.service_code == "SignatureDoesNotMatch"
 
     # An uncovered field.
     extra = [("x-amz-meta-sneaky", "1"), *fields]
     with pytest.raises(postpolicy.Rejected) as uncovered:
         verifier(v).verify(extra, file, now=now)
-    assert uncovered.value.message == "Invalid according to Policy: Extra input fields: x-amz-meta-sneaky"
+    assert (
+        uncovered.value.message
+        == "Invalid according to Policy: Extra input fields: x-amz-meta-sneaky"
+    )

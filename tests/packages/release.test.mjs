@@ -86,7 +86,7 @@ test('npm pack packs exactly the files the package lists, and they are all it ne
   const packed = report.files.map((f) => f.path).sort()
   assert.deepEqual(
     packed,
-    ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'browser.js', 'express.d.ts', 'express.js', 'index.d.ts', 'index.js', 'native.d.ts', 'native.js', 'package.json'],
+    ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'browser.d.ts', 'browser.js', 'express.d.ts', 'express.js', 'index.d.ts', 'index.js', 'native.d.ts', 'native.js', 'package.json'],
   )
   assert.deepEqual([...pkg.files].sort(), packed.filter((f) => f !== 'package.json' && f !== 'README.md'), '`files` names each packed file, no globs')
 

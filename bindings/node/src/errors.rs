@@ -80,7 +80,7 @@ fn set_policy(object: &mut Object<'_>, policy: &PolicyError) -> Result<()> {
 
 fn set_rejected(object: &mut Object<'_>, rejected: &Rejected) -> Result<()> {
     object.set("status", u32::from(rejected.status))?;
-    object.set("ossCode", rejected.code)?;
+    object.set("ossCode", rejected.service_code)?;
     object.set("ossMessage", rejected.message.as_str())?;
     set_index(object, "conditionIndex", rejected.condition_index)?;
     object.set("reason", rejected.reason.as_str())

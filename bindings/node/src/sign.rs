@@ -7,9 +7,9 @@
 use napi::Result;
 use napi::bindgen_prelude::{Either, Env, External};
 use napi_derive::napi;
+use postpolicy::callback::CallbackSpec;
 use postpolicy::{
-    CallbackSpec, Credentials, FormSigner, OssSigner, OssVersion, Policy, S3Signer, SignOptions,
-    SignedForm,
+    Credentials, OssSigner, OssVersion, Policy, S3Signer, SignOptions, SignatureError, SignedForm,
 };
 
 use crate::errors::throw_from;
@@ -187,6 +187,48 @@ pub fn oss_sign_token(
     .map(|form| form.to_json())
 }
 
+/// What both signers do, so that one function serves either.
+trait FormSigner {
+    fn sign_with(
+        &self,
+        policy: &Policy,
+        options: &SignOptions,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::result::Result<SignedForm, SignatureError>;
+
+    fn sign_json(
+        &self,
+        policy_json: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::result::Result<SignedForm, SignatureError>;
+}
+
+macro_rules! form_signer {
+    ($signer:ty) => {
+        impl FormSigner for $signer {
+            fn sign_with(
+                &self,
+                policy: &Policy,
+                options: &SignOptions,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> std::result::Result<SignedForm, SignatureError> {
+                <$signer>::sign_with(self, policy, options, now)
+            }
+
+            fn sign_json(
+                &self,
+                policy_json: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> std::result::Result<SignedForm, SignatureError> {
+                <$signer>::sign_json(self, policy_json, now)
+            }
+        }
+    };
+}
+
+form_signer!(OssSigner);
+form_signer!(S3Signer);
+
 /// Either signer's signing call, with the options built from the arguments.
 fn signed(
     env: &Env,
@@ -259,7 +301,7 @@ fn packed(form: &SignedForm) -> Packed {
 /// from a shape, so the names come across but are not re-read.
 fn pack(form: &SignedForm) -> Option<String> {
     let fill_count = form.fields_to_fill.len().to_string();
-    let expires_at = postpolicy::wire::format_timestamp(form.expires_at);
+    let expires_at = postpolicy::format_timestamp(form.expires_at);
     let shape = [form.url.as_str(), fill_count.as_str()]
         .into_iter()
         .chain(form.fields_to_fill.iter().map(String::as_str))
@@ -307,7 +349,7 @@ fn separator_count(text: &str) -> usize {
 fn items(form: &SignedForm) -> Vec<String> {
     let mut items = Vec::with_capacity(3 + form.fields_to_fill.len() + 2 * form.fields.len());
     items.push(form.url.clone());
-    items.push(postpolicy::wire::format_timestamp(form.expires_at));
+    items.push(postpolicy::format_timestamp(form.expires_at));
     items.push(form.fields_to_fill.len().to_string());
     items.extend(form.fields_to_fill.iter().cloned());
     for (name, value) in &form.fields {
@@ -336,9 +378,7 @@ pub fn sign_v4(
     region: String,
     product: Option<String>,
 ) -> Result<String> {
-    let product = product
-        .as_deref()
-        .unwrap_or(postpolicy::sign::oss_v4::PRODUCT);
+    let product = product.as_deref().unwrap_or("oss");
     postpolicy::sign_v4(&secret, &policy_b64, &date, &region, product)
         .map_err(|e| throw_from(env, e))
 }

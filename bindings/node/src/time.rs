@@ -41,5 +41,5 @@ pub(crate) fn from_millis(millis: Option<f64>) -> Result<DateTime<Utc>> {
 /// 9999): a `now` past it throws `TIME_OUT_OF_RANGE` naming `now`, for calls
 /// whose core API reports no such error of its own (verify, explain, lint).
 pub(crate) fn now_in_range(env: &Env, millis: Option<f64>) -> Result<DateTime<Utc>> {
-    postpolicy::time::check_instant(from_millis(millis)?, "`now`").map_err(|e| throw_from(env, e))
+    postpolicy::check_now(from_millis(millis)?).map_err(|e| throw_from(env, e))
 }

@@ -249,7 +249,7 @@ pub fn verifier_new(env: &Env, options: VerifierOptions<'_>) -> Result<External<
 /// The bucket a verifier judges forms for.
 #[napi(catch_unwind)]
 pub fn verifier_bucket(verifier: &External<VerifierHandle>) -> String {
-    verifier.inner.bucket().to_owned()
+    verifier.inner.bucket().unwrap_or_default().to_owned()
 }
 
 /// Accepts the submission (returns where and how it is stored) or throws a
@@ -428,7 +428,7 @@ impl From<Rejected> for Rejection {
     fn from(r: Rejected) -> Self {
         Self {
             status: u32::from(r.status),
-            oss_code: r.code.to_owned(),
+            oss_code: r.service_code.to_owned(),
             message: r.to_string(),
             oss_message: r.message,
             condition_index: r.condition_index.map(to_u32),
@@ -449,13 +449,14 @@ pub fn explain(
     bucket: Option<String>,
 ) -> Result<Vec<Rejection>> {
     let submission = submission.into_core()?;
-    Ok(postpolicy::explain(
-        policy,
-        &submission,
-        bucket.as_deref(),
-        now_in_range(env, now_millis)?,
-    )
-    .into_iter()
-    .map(Rejection::from)
-    .collect())
+    let no_keys = |_: &str| None;
+    let checker = match &bucket {
+        Some(bucket) => Verifier::new(bucket, "cn-hangzhou", no_keys),
+        None => Verifier::for_any_bucket("cn-hangzhou", no_keys),
+    };
+    Ok(checker
+        .explain(policy, &submission, now_in_range(env, now_millis)?)
+        .into_iter()
+        .map(Rejection::from)
+        .collect())
 }

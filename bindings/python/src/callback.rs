@@ -2,15 +2,18 @@
 //! `CachedKeySource` and `VerifiedCallback`, and the sending side
 //! `CallbackSigner`.
 //!
-//! The public key is fetched by a Python callable (`url -> PEM`), called from
-//! the core through its `KeySource` trait, so the core checks the key URL
-//! against the `KeyUrlPolicy` before anything is fetched.
+//! Verifying asks the core which key URL the request names (checked against
+//! the `KeyUrlPolicy` before anything is fetched), fetches that key with the
+//! Python callable (`url -> PEM`) unless the cache has it, and verifies once
+//! with it: the callable runs here, not inside the core, so what it raises
+//! stays an ordinary Python exception.
 
-use std::cell::RefCell;
+use std::sync::Arc;
 
 use postpolicy::callback::{
-    BodyType, CachedKeySource, CallbackError, CallbackRequest, CallbackSigner, CallbackSpec,
-    KeySource, KeyUrlPolicy, VerifiedCallback, verify_callback as core_verify_callback,
+    BodyType, CallbackError, CallbackRequest, CallbackSigner, CallbackSpec, KeyCache, KeySource,
+    KeyUrlPolicy, PublicKey, VerifiedCallback, trusted_key_url,
+    verify_callback as core_verify_callback,
 };
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -223,48 +226,48 @@ impl PyCallbackSpec {
 
 // ---- verifying -----------------------------------------------------------------
 
-thread_local! {
-    /// The exception a Python key source raised during the current
-    /// `verify_callback` on this thread (the source runs on the verifying
-    /// thread); chained to the `CallbackError`, or re-raised when it is not an
-    /// `Exception` (KeyboardInterrupt, …).
-    static RAISED: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+/// Asks a Python fetch function `(url) -> PEM text` (`str` or UTF-8
+/// `bytes`) for the key at `url`: the text, or the reason it failed with what
+/// the function raised (the cause of the `CALLBACK_KEY_FETCH_FAILED` error).
+fn fetch_pem(fetch: &Bound<'_, PyAny>, url: &str) -> Result<String, (String, Option<PyErr>)> {
+    let answer = fetch.call1((url,)).and_then(|pem| {
+        if let Ok(text) = pem.extract::<String>() {
+            return Ok(Ok(text));
+        }
+        match pem.extract::<PyBackedBytes>() {
+            Ok(bytes) => Ok(String::from_utf8(bytes.to_vec())
+                .map_err(|_| "the key source returned bytes that are not UTF-8".to_owned())),
+            Err(_) => Err(errors::not_a_pem(&pem)),
+        }
+    });
+    match answer {
+        Ok(pem) => pem.map_err(|reason| (reason, None)),
+        Err(raised) => Err((raised.to_string(), Some(raised))),
+    }
 }
 
-/// A key source backed by a Python callable `(url) -> PEM text` (`str` or
-/// UTF-8 `bytes`). Whatever it raises becomes the reason of a
-/// `CALLBACK_KEY_FETCH_FAILED` error.
-#[derive(Debug)]
-struct CallableKeySource {
-    fetch: Py<PyAny>,
+/// A key source that knows one answer: the PEM text fetched for the URL a
+/// callback names (or why it could not be had), so the core turns it into a
+/// key, or into its `CALLBACK_KEY_FETCH_FAILED` / `CALLBACK_INVALID_PUBLIC_KEY`
+/// error, by its own rules.
+struct Fetched(Result<String, String>);
+
+impl KeySource for Fetched {
+    fn public_key_pem(&self, _url: &str) -> Result<String, String> {
+        self.0.clone()
+    }
 }
 
-impl KeySource for CallableKeySource {
+/// A key source holding the key already found for the request's URL.
+struct Known(Arc<PublicKey>);
+
+impl KeySource for Known {
     fn public_key_pem(&self, url: &str) -> Result<String, String> {
-        Python::attach(|py| {
-            let answer = self.fetch.call1(py, (url,)).and_then(|pem| {
-                let pem = pem.bind(py);
-                if let Ok(text) = pem.extract::<String>() {
-                    return Ok(Ok(text));
-                }
-                match pem.extract::<PyBackedBytes>() {
-                    Ok(bytes) => Ok(String::from_utf8(bytes.to_vec()).map_err(|_| {
-                        "the key source returned bytes that are not UTF-8".to_owned()
-                    })),
-                    Err(_) => Err(errors::not_a_pem(pem)),
-                }
-            });
-            match answer {
-                Ok(pem) => pem,
-                Err(e) => {
-                    let reason = e.to_string();
-                    RAISED.with(|slot| {
-                        slot.borrow_mut().get_or_insert(e);
-                    });
-                    Err(reason)
-                }
-            }
-        })
+        Err(format!("no key was fetched for {url}"))
+    }
+
+    fn public_key(&self, _url: &str) -> Result<Arc<PublicKey>, CallbackError> {
+        Ok(Arc::clone(&self.0))
     }
 }
 
@@ -276,8 +279,18 @@ impl KeySource for CallableKeySource {
 /// failure. `postpolicy.default_key_source` is one of these around
 /// `postpolicy.fetch_public_key`.
 #[pyclass(name = "CachedKeySource", module = "postpolicy._native", frozen)]
-#[derive(Debug)]
-pub struct PyCachedKeySource(CachedKeySource<CallableKeySource>);
+pub struct PyCachedKeySource {
+    fetch: Py<PyAny>,
+    keys: KeyCache<Arc<PublicKey>>,
+}
+
+impl std::fmt::Debug for PyCachedKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedKeySource")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
 
 #[pymethods]
 impl PyCachedKeySource {
@@ -286,29 +299,30 @@ impl PyCachedKeySource {
         if !fetch.is_callable() {
             return Err(errors::not_a_key_source(fetch));
         }
-        Ok(Self(CachedKeySource::new(CallableKeySource {
+        Ok(Self {
             fetch: fetch.clone().unbind(),
-        })))
+            keys: KeyCache::new(),
+        })
     }
 
     /// The wrapped fetch function.
     #[getter]
     fn fetch(&self, py: Python<'_>) -> Py<PyAny> {
-        self.0.inner().fetch.clone_ref(py)
+        self.fetch.clone_ref(py)
     }
 
     /// Forgets every cached key.
     fn clear(&self) {
-        self.0.clear();
+        self.keys.clear();
     }
 
     /// The number of cached keys.
     fn __len__(&self) -> usize {
-        self.0.len()
+        self.keys.len()
     }
 
     fn __repr__(&self) -> String {
-        format!("CachedKeySource(<{} cached keys>)", self.0.len())
+        format!("CachedKeySource(<{} cached keys>)", self.keys.len())
     }
 }
 
@@ -459,34 +473,36 @@ impl PyVerifiedCallback {
     }
 }
 
-/// The key source of one call: a `CachedKeySource`, or a bare callable
-/// (called on every verification).
-#[derive(Debug)]
-enum Keys<'a> {
-    Cached(&'a PyCachedKeySource),
-    Callable(CallableKeySource),
+/// The key for the canonical `url`: kept by a `CachedKeySource`, or fetched
+/// by the Python function (kept afterwards when the source caches). What the
+/// function raises is the cause of the error, or propagates as it is when it
+/// is not an `Exception` (`KeyboardInterrupt`, …).
+fn key_for(py: Python<'_>, key_source: &Bound<'_, PyAny>, url: &str) -> PyResult<Arc<PublicKey>> {
+    let cached = key_source.cast::<PyCachedKeySource>().ok();
+    let fetch = match &cached {
+        Some(cached) => {
+            if let Some(key) = cached.get().keys.get(url) {
+                return Ok(key);
+            }
+            cached.get().fetch.bind(py).clone()
+        }
+        None if key_source.is_callable() => key_source.clone(),
+        None => return Err(errors::not_a_key_source(key_source)),
+    };
+    let (pem, raised) = match fetch_pem(&fetch, url) {
+        Ok(pem) => (Ok(pem), None),
+        Err((reason, raised)) => (Err(reason), raised),
+    };
+    let key = Fetched(pem)
+        .public_key(url)
+        .map_err(|e| errors::with_cause(py, to_pyerr(py, e), raised))?;
+    if let Some(cached) = cached {
+        cached.get().keys.insert(url, Arc::clone(&key));
+    }
+    Ok(key)
 }
 
-impl KeySource for Keys<'_> {
-    fn public_key_pem(&self, url: &str) -> Result<String, String> {
-        match self {
-            Keys::Cached(cached) => cached.0.public_key_pem(url),
-            Keys::Callable(source) => source.public_key_pem(url),
-        }
-    }
-
-    fn public_key(
-        &self,
-        url: &str,
-    ) -> Result<std::sync::Arc<postpolicy::callback::PublicKey>, CallbackError> {
-        match self {
-            Keys::Cached(cached) => cached.0.public_key(url),
-            Keys::Callable(source) => source.public_key(url),
-        }
-    }
-}
-
-/// Checks that a callback request was signed by OSS (spec §6.2) and returns
+/// Checks that a callback request was signed by OSS (docs/oss.md#callback-signature) and returns
 /// `VerifiedCallback`, or raises `CallbackError`.
 ///
 /// `path` is the raw (still percent-encoded) path, `query` the raw query
@@ -511,14 +527,9 @@ pub fn verify_callback(
     let headers = self::headers(headers)?;
     let body = raw_bytes(body, "body")?;
     let policy = key_url_policy(trusted_key_urls)?;
-    let cached = key_source.cast::<PyCachedKeySource>().ok();
-    let keys = match &cached {
-        Some(cached) => Keys::Cached(cached.get()),
-        None if key_source.is_callable() => Keys::Callable(CallableKeySource {
-            fetch: key_source.clone().unbind(),
-        }),
-        None => return Err(errors::not_a_key_source(key_source)),
-    };
+    if !(key_source.is_instance_of::<PyCachedKeySource>() || key_source.is_callable()) {
+        return Err(errors::not_a_key_source(key_source));
+    }
     let request = CallbackRequest::new(
         method,
         path,
@@ -526,13 +537,14 @@ pub fn verify_callback(
         headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         &body,
     );
-    RAISED.with(|slot| slot.borrow_mut().take());
-    let outcome = core_verify_callback(&request, &keys, &policy);
-    let raised = RAISED.with(|slot| slot.borrow_mut().take());
-    match outcome {
-        Ok(verified) => Ok(PyVerifiedCallback(verified)),
-        Err(error) => Err(errors::with_cause(py, to_pyerr(py, error), raised)),
-    }
+    // Which key, checked against the trusted prefixes before anything is
+    // fetched; then the key, from the cache or from Python; then one
+    // verification with it.
+    let url = trusted_key_url(&request, &policy).map_err(|e| to_pyerr(py, e))?;
+    let key = key_for(py, key_source, &url)?;
+    core_verify_callback(&request, &Known(key), &policy)
+        .map(PyVerifiedCallback)
+        .map_err(|e| to_pyerr(py, e))
 }
 
 /// The bytes OSS signs for a callback request: the percent-decoded `path`,

@@ -29,7 +29,7 @@ pub fn now_or_clock(now: Option<&Bound<'_, PyAny>>) -> PyResult<DateTime<Utc>> {
         Some(value) if value.is_none() => Ok(utc_now()),
         // The core's range (years 0000 to 9999): a `now` in UTC past it
         // (9999-12-31 23:59 at UTC-23:00) is a `TimeRangeError`.
-        Some(value) => postpolicy::time::check_instant(instant(value, "now")?, "`now`")
+        Some(value) => postpolicy::check_now(instant(value, "now")?)
             .map_err(|e| errors::to_pyerr(value.py(), e)),
     }
 }

@@ -62,7 +62,7 @@ pub fn to_pyerr(py: Python<'_>, error: impl Into<postpolicy::Error>) -> PyErr {
 pub fn rejected<'py>(py: Python<'py>, r: &postpolicy::Rejected) -> PyResult<Bound<'py, PyAny>> {
     instantiate::<py::Rejected>(py, &r.to_string(), "REJECTED", |kw| {
         kw.set_item(pyo3::intern!(py, "status"), r.status)?;
-        kw.set_item(pyo3::intern!(py, "code"), r.code)?;
+        kw.set_item(pyo3::intern!(py, "service_code"), r.service_code)?;
         kw.set_item(pyo3::intern!(py, "message"), &r.message)?;
         kw.set_item(pyo3::intern!(py, "condition_index"), r.condition_index)?;
         kw.set_item(pyo3::intern!(py, "reason"), &r.reason)
@@ -125,12 +125,12 @@ pub fn with_cause(py: Python<'_>, error: PyErr, raised: Option<PyErr>) -> PyErr 
 fn instantiate<'py, T: PyTypeInfo>(
     py: Python<'py>,
     text: &str,
-    error_code: &str,
+    code: &str,
     attributes: impl FnOnce(&Bound<'py, PyDict>) -> PyResult<()>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let class: Bound<'py, PyType> = T::type_object(py);
     let kwargs = PyDict::new(py);
-    kwargs.set_item(pyo3::intern!(py, "error_code"), error_code)?;
+    kwargs.set_item(pyo3::intern!(py, "code"), code)?;
     attributes(&kwargs)?;
     class.call(PyTuple::new(py, [text])?, Some(&kwargs))
 }

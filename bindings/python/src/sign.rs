@@ -2,7 +2,7 @@
 //! `sign_v4`.
 
 use postpolicy::{
-    Credentials, FormSigner, OssSigner, OssVersion, S3Signer, SignOptions, SignedForm,
+    Credentials, OssSigner, OssVersion, S3Signer, SignOptions, SignatureError, SignedForm,
 };
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -315,13 +315,35 @@ impl PyS3Signer {
     }
 }
 
-/// A signed upload form: POST `fields` (in order) to `url`, with the file as
-/// the last part, named `file`.
-///
-/// `fields` is a dict built on first access and the same object afterwards
-/// (a handler that only calls `to_json()` never pays for it). `to_dict()` is
-/// the JSON-ready token for the browser (`expires_at` as an ISO 8601 string),
-/// and `to_json()` its text.
+/// What both signers do, so that one function serves either.
+trait FormSigner {
+    fn sign_json(
+        &self,
+        policy_json: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SignedForm, SignatureError>;
+}
+
+impl FormSigner for OssSigner {
+    fn sign_json(
+        &self,
+        policy_json: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SignedForm, SignatureError> {
+        OssSigner::sign_json(self, policy_json, now)
+    }
+}
+
+impl FormSigner for S3Signer {
+    fn sign_json(
+        &self,
+        policy_json: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SignedForm, SignatureError> {
+        S3Signer::sign_json(self, policy_json, now)
+    }
+}
+
 /// Either signer's `sign_json`, with `now` defaulting to the clock.
 fn signed_json(
     py: Python<'_>,
@@ -336,6 +358,13 @@ fn signed_json(
     Ok(PySignedForm::new(signed))
 }
 
+/// A signed upload form: POST `fields` (in order) to `url`, with the file as
+/// the last part, named `file`.
+///
+/// `fields` is a dict built on first access and the same object afterwards
+/// (a handler that only calls `to_json()` never pays for it). `to_dict()` is
+/// the JSON-ready token for the browser (`expires_at` as an ISO 8601 string),
+/// and `to_json()` its text.
 #[pyclass(name = "SignedForm", module = "postpolicy._native", frozen)]
 pub struct PySignedForm {
     form: SignedForm,
@@ -357,6 +386,13 @@ impl PySignedForm {
             fields: PyOnceLock::new(),
         }
     }
+}
+
+/// The rules as Python lists, dicts, strings and ints: the core's JSON of
+/// them, read by `json.loads`, so the data is exactly the token's.
+fn rules_data<'py>(py: Python<'py>, rules: &postpolicy::Rules) -> PyResult<Bound<'py, PyAny>> {
+    py.import(intern!(py, "json"))?
+        .call_method1(intern!(py, "loads"), (rules.to_json(),))
 }
 
 /// The fields as a dict, in order, keys interned.
@@ -431,19 +467,29 @@ impl PySignedForm {
         self.form.fields_to_fill.clone()
     }
 
-    /// `{"url", "fields", "expires_at", "fields_to_fill"}`, ready for `json.dumps`.
+    /// What a page can check before it sends a byte (size range, key and
+    /// content-type conditions), as plain data: a list of dicts, each with
+    /// the verifier's wording for a failure. The token's `rules` member.
+    #[getter]
+    fn rules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        rules_data(py, &self.form.rules)
+    }
+
+    /// `{"url", "fields", "expires_at", "fields_to_fill", "rules"}`, ready for
+    /// `json.dumps`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let out = PyDict::new(py);
         out.set_item(intern!(py, "url"), &self.form.url)?;
         out.set_item(intern!(py, "fields"), fields_dict(py, &self.form.fields)?)?;
         out.set_item(
             intern!(py, "expires_at"),
-            postpolicy::wire::format_timestamp(self.form.expires_at),
+            postpolicy::format_timestamp(self.form.expires_at),
         )?;
         out.set_item(
             intern!(py, "fields_to_fill"),
             PyList::new(py, &self.form.fields_to_fill)?,
         )?;
+        out.set_item(intern!(py, "rules"), rules_data(py, &self.form.rules)?)?;
         Ok(out)
     }
 
@@ -457,7 +503,7 @@ impl PySignedForm {
             "SignedForm(url='{}', fields=<{} fields>, expires_at='{}')",
             self.form.url,
             self.form.fields.len(),
-            postpolicy::wire::format_timestamp(self.form.expires_at)
+            postpolicy::format_timestamp(self.form.expires_at)
         )
     }
 }

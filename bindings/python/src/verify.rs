@@ -1,8 +1,8 @@
 //! `Verifier`, `FileInfo`, `Accepted` and `explain`.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use postpolicy::{Accepted, FileInfo, KeyStore, Rejected, S3Verifier, Submission, Verifier};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -135,42 +135,12 @@ impl PyAccepted {
     }
 }
 
-thread_local! {
-    /// The exception a callable key store raised during the current `verify`
-    /// on this thread (the callable runs on the verifying thread).
-    static RAISED: RefCell<Option<PyErr>> = const { RefCell::new(None) };
-}
-
-/// A key store backed by a Python callable `(access_key_id) -> secret | None`.
-/// An exception raised by the callable is kept and re-raised by `verify`.
-struct CallableKeys {
-    lookup: Py<PyAny>,
-}
-
-impl KeyStore for CallableKeys {
-    fn secret(&self, access_key_id: &str) -> Option<String> {
-        Python::attach(|py| {
-            let answer = self
-                .lookup
-                .call1(py, (access_key_id,))
-                .and_then(|v| v.extract::<Option<String>>(py));
-            match answer {
-                Ok(secret) => secret,
-                Err(e) => {
-                    RAISED.with(|slot| {
-                        slot.borrow_mut().get_or_insert(e);
-                    });
-                    None
-                }
-            }
-        })
-    }
-}
-
-/// Where a verifier finds secrets: a copied dict, or a Python callable.
+/// Where a verifier finds secrets: a dict, copied into the core's map when
+/// the verifier is made, or a Python callable `(access_key_id) -> secret |
+/// None`, asked before each verification for the id the form names.
 enum Keys {
     Map(HashMap<String, String>),
-    Callable(CallableKeys),
+    Callable(Py<PyAny>),
 }
 
 impl Keys {
@@ -178,52 +148,91 @@ impl Keys {
         if let Ok(map) = keys.cast::<PyDict>() {
             Ok(Keys::Map(map.extract()?))
         } else if keys.is_callable() {
-            Ok(Keys::Callable(CallableKeys {
-                lookup: keys.clone().unbind(),
-            }))
+            Ok(Keys::Callable(keys.clone().unbind()))
         } else {
             Err(errors::not_a_key_store(keys))
         }
     }
 
-    fn is_callable(&self) -> bool {
-        matches!(self, Keys::Callable(_))
-    }
-}
-
-impl KeyStore for Keys {
-    fn secret(&self, access_key_id: &str) -> Option<String> {
+    /// The core verifier's own store (empty for a callable, which is asked
+    /// per call instead), and the callable.
+    fn split(self) -> (HashMap<String, String>, Option<Py<PyAny>>) {
         match self {
-            Keys::Map(map) => map.get(access_key_id).cloned(),
-            Keys::Callable(callable) => callable.secret(access_key_id),
-        }
-    }
-
-    fn secret_ref(&self, access_key_id: &str) -> Option<std::borrow::Cow<'_, str>> {
-        match self {
-            Keys::Map(map) => map.secret_ref(access_key_id),
-            Keys::Callable(callable) => callable.secret(access_key_id).map(Into::into),
+            Keys::Map(map) => (map, None),
+            Keys::Callable(lookup) => (HashMap::new(), Some(lookup)),
         }
     }
 }
 
-/// Runs a verification. A callable key store needs the interpreter, so the
-/// call stays attached (on this thread) and re-raises what the callable
-/// raised; a dict store lets other Python threads run meanwhile.
+/// What both core verifiers offer a binding whose store is a Python callable.
+trait KeyedVerifier: Sync {
+    fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str>;
+    fn verify_with(
+        &self,
+        submission: &Submission,
+        keys: &dyn KeyStore,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, Rejected>;
+    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected>;
+}
+
+impl KeyedVerifier for Verifier {
+    fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
+        Verifier::key_id(self, submission)
+    }
+    fn verify_with(
+        &self,
+        submission: &Submission,
+        keys: &dyn KeyStore,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, Rejected> {
+        Verifier::verify_with(self, submission, keys, now)
+    }
+    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected> {
+        Verifier::verify(self, submission, now)
+    }
+}
+
+impl KeyedVerifier for S3Verifier {
+    fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
+        S3Verifier::key_id(self, submission)
+    }
+    fn verify_with(
+        &self,
+        submission: &Submission,
+        keys: &dyn KeyStore,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, Rejected> {
+        S3Verifier::verify_with(self, submission, keys, now)
+    }
+    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected> {
+        S3Verifier::verify(self, submission, now)
+    }
+}
+
+/// Runs one verification, detached from the interpreter. With a callable
+/// store, the callable is asked first, here, for the id the form names (what
+/// it raises propagates as it is), and the core verifies once with a store
+/// holding that one answer.
 fn run_verify(
     py: Python<'_>,
-    callable_keys: bool,
-    verify: impl FnOnce() -> Result<Accepted, Rejected> + Send,
+    verifier: &impl KeyedVerifier,
+    lookup: Option<&Py<PyAny>>,
+    submission: &Submission,
+    now: DateTime<Utc>,
 ) -> PyResult<PyAccepted> {
-    let outcome = if callable_keys {
-        RAISED.with(|slot| slot.borrow_mut().take());
-        let outcome = verify();
-        if let Some(error) = RAISED.with(|slot| slot.borrow_mut().take()) {
-            return Err(error);
+    let outcome = match lookup {
+        None => py.detach(|| verifier.verify(submission, now)),
+        Some(lookup) => {
+            let mut keys = HashMap::new();
+            if let Some(id) = verifier.key_id(submission) {
+                let secret: Option<String> = lookup.call1(py, (id,))?.extract(py)?;
+                if let Some(secret) = secret {
+                    keys.insert(id.to_owned(), secret);
+                }
+            }
+            py.detach(|| verifier.verify_with(submission, &keys, now))
         }
-        outcome
-    } else {
-        py.detach(verify)
     };
     outcome.map(PyAccepted).map_err(|r| to_pyerr(py, r))
 }
@@ -238,9 +247,8 @@ fn run_verify(
 #[derive(Debug)]
 pub struct PyVerifier {
     verifier: Verifier,
-    /// The key store is a Python callable (so verification needs the
-    /// interpreter attached).
-    callable_keys: bool,
+    /// The key store, when it is a Python callable.
+    lookup: Option<Py<PyAny>>,
 }
 
 #[pymethods]
@@ -256,8 +264,7 @@ impl PyVerifier {
         allow_anonymous: bool,
         cloudbox_id: Option<&str>,
     ) -> PyResult<Self> {
-        let keys = Keys::from_py(keys)?;
-        let callable_keys = keys.is_callable();
+        let (keys, lookup) = Keys::from_py(keys)?.split();
         let mut verifier = Verifier::new(bucket, region, keys);
         if let Some(skew) = clock_skew.filter(|s| !s.is_none()) {
             verifier = verifier
@@ -268,10 +275,7 @@ impl PyVerifier {
         if let Some(id) = cloudbox_id {
             verifier = verifier.with_cloudbox(id);
         }
-        Ok(Self {
-            verifier,
-            callable_keys,
-        })
+        Ok(Self { verifier, lookup })
     }
 
     /// Accepts or rejects a submitted form at `now` (default: the current
@@ -289,18 +293,43 @@ impl PyVerifier {
     ) -> PyResult<PyAccepted> {
         let submission = submission(fields, file, fields_after_file)?;
         let now = convert::now_or_clock(now)?;
-        run_verify(py, self.callable_keys, || {
-            self.verifier.verify(&submission, now)
-        })
+        run_verify(py, &self.verifier, self.lookup.as_ref(), &submission, now)
+    }
+
+    /// Every reason OSS would reject the submission under `policy` at `now`
+    /// (this verifier's bucket included), without checking a signature: a
+    /// list of `Rejected` (not raised), empty when the upload would pass.
+    #[pyo3(signature = (policy, fields, file, now=None, fields_after_file=None))]
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        policy: &Bound<'py, PyAny>,
+        fields: &Bound<'py, PyAny>,
+        file: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+        fields_after_file: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let policy = policy
+            .cast::<PyPolicy>()
+            .map_err(|_| errors::not_a_policy(policy))?;
+        let submission = submission(fields, file, fields_after_file)?;
+        let now = convert::now_or_clock(now)?;
+        rejections(
+            py,
+            &self.verifier.explain(&policy.get().0, &submission, now),
+        )
     }
 
     #[getter]
     fn bucket(&self) -> &str {
-        self.verifier.bucket()
+        self.verifier.bucket().unwrap_or_default()
     }
 
     fn __repr__(&self) -> String {
-        format!("Verifier(bucket='{}')", self.verifier.bucket())
+        format!(
+            "Verifier(bucket='{}')",
+            self.verifier.bucket().unwrap_or_default()
+        )
     }
 }
 
@@ -312,7 +341,8 @@ impl PyVerifier {
 #[derive(Debug)]
 pub struct PyS3Verifier {
     verifier: S3Verifier,
-    callable_keys: bool,
+    /// The key store, when it is a Python callable.
+    lookup: Option<Py<PyAny>>,
 }
 
 #[pymethods]
@@ -327,8 +357,7 @@ impl PyS3Verifier {
         max_date_age: Option<&Bound<'_, PyAny>>,
         allow_anonymous: bool,
     ) -> PyResult<Self> {
-        let keys = Keys::from_py(keys)?;
-        let callable_keys = keys.is_callable();
+        let (keys, lookup) = Keys::from_py(keys)?.split();
         let age = match max_date_age.filter(|a| !a.is_none()) {
             Some(age) => Some(convert::duration(age, "max_date_age")?),
             None => None,
@@ -337,10 +366,7 @@ impl PyS3Verifier {
             .with_max_date_age(age)
             .map_err(|e| to_pyerr(py, e))?
             .allow_anonymous(allow_anonymous);
-        Ok(Self {
-            verifier,
-            callable_keys,
-        })
+        Ok(Self { verifier, lookup })
     }
 
     /// Accepts or rejects a submitted form at `now`, as `Verifier.verify`.
@@ -355,9 +381,7 @@ impl PyS3Verifier {
     ) -> PyResult<PyAccepted> {
         let submission = submission(fields, file, fields_after_file)?;
         let now = convert::now_or_clock(now)?;
-        run_verify(py, self.callable_keys, || {
-            self.verifier.verify(&submission, now)
-        })
+        run_verify(py, &self.verifier, self.lookup.as_ref(), &submission, now)
     }
 
     /// Every reason S3 would reject the submission under `policy` at `now`,
@@ -430,10 +454,12 @@ pub fn explain<'py>(
         .map_err(|_| errors::not_a_policy(policy))?;
     let submission = submission(fields, file, fields_after_file)?;
     let now = convert::now_or_clock(now)?;
-    rejections(
-        py,
-        &postpolicy::explain(&policy.get().0, &submission, bucket, now),
-    )
+    let no_keys = |_: &str| None;
+    let checker = match bucket {
+        Some(bucket) => Verifier::new(bucket, "cn-hangzhou", no_keys),
+        None => Verifier::for_any_bucket("cn-hangzhou", no_keys),
+    };
+    rejections(py, &checker.explain(&policy.get().0, &submission, now))
 }
 
 fn submission(

@@ -6,7 +6,7 @@ use chrono::Utc;
 use postpolicy::{LineCol, Severity};
 use serde_json::json;
 
-use crate::input::{Parsed, parse_param, parse_policy_with, render_lint, render_syntax};
+use crate::input::{Parsed, parse_param, parse_policy_with, render_lint, render_syntax, wire_text};
 use crate::{Exit, Format, Outcome, read_arg};
 
 #[derive(Debug, clap::Args)]
@@ -39,7 +39,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
                     eprintln!("{}", render_syntax(&name, &source, error));
                 }
                 items.push(json!({
-                    "code": "syntax", "severity": "error", "message": error.reason(),
+                    "code": "POLICY_SYNTAX", "severity": "error", "message": error.reason(),
                     "line": error.line(), "column": error.column(), "condition_index": null,
                 }));
             }
@@ -47,15 +47,19 @@ pub(crate) fn run(args: &Args) -> Outcome {
         Parsed::Invalid(reason) => {
             errors += 1;
             if args.format == Format::Human {
-                eprintln!("error[postpolicy::policy]: {name}: {reason}");
+                eprintln!("error[POLICY_INVALID]: {name}: {reason}");
             }
             items.push(json!({
-                "code": "invalid-json", "severity": "error", "message": reason,
+                "code": "POLICY_INVALID", "severity": "error", "message": reason,
                 "line": null, "column": null, "condition_index": null,
             }));
         }
         Parsed::Policy(policy) => {
-            for diagnostic in postpolicy::lint::lint(&policy, Utc::now()) {
+            let now = Utc::now();
+            let diagnostics = wire_text(&source)
+                .and_then(|text| postpolicy::lint::lint_json(&text, now).ok())
+                .unwrap_or_else(|| postpolicy::lint::lint(&policy, now));
+            for diagnostic in diagnostics {
                 match diagnostic.severity {
                     Severity::Error => errors += 1,
                     Severity::Warning => warnings += 1,

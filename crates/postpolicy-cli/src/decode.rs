@@ -22,7 +22,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
         args.policy.clone()
     };
     let encoded: String = text.split_whitespace().collect();
-    let policy_json = postpolicy::wire::decode_base64(&encoded)
+    let policy_json = postpolicy::Policy::json_from_base64(&encoded)
         .map_err(|e| Failure(format!("{} ({})", e.reason(), e.service_message())))?;
     let policy = postpolicy::Policy::from_json(&policy_json)
         .map_err(|e| Failure(format!("{} ({})", e.reason(), e.service_message())))?;
@@ -37,7 +37,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
             let report = json!({
                 "dsl": policy.to_dsl(),
                 "json": policy_json,
-                "expires_at": expires_at.map(postpolicy::wire::format_timestamp),
+                "expires_at": expires_at.map(postpolicy::format_timestamp),
                 "expires_in_seconds": expires_at.map(|at| (at - now).num_seconds()),
                 "expired": expires_at.is_some_and(|at| at <= now),
             });
@@ -47,7 +47,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
             match expires_at {
                 Some(at) => println!(
                     "expires {} ({})",
-                    postpolicy::wire::format_timestamp(at),
+                    postpolicy::format_timestamp(at),
                     relative(at, now)
                 ),
                 None => println!("expires: not set"),

@@ -82,12 +82,18 @@ pub(crate) fn run(args: &Args) -> Outcome {
         (Some(region), Some(bucket)) => Some(verify_signature(&submission, bucket, region, now)?),
         _ => None,
     };
-    let mut failures = postpolicy::explain(&policy, &submission, args.bucket.as_deref(), now);
+    // Only the policy is judged here: no key is asked for.
+    let no_keys = |_: &str| None;
+    let checker = match &args.bucket {
+        Some(bucket) => postpolicy::Verifier::new(bucket, "cn-hangzhou", no_keys),
+        None => postpolicy::Verifier::for_any_bucket("cn-hangzhou", no_keys),
+    };
+    let mut failures = checker.explain(&policy, &submission, now);
     // A signature problem (which explain cannot see) comes first.
-    if let Some(Err(rejected)) = &signature {
-        if !failures.iter().any(|f| f == rejected) {
-            failures.insert(0, rejected.clone());
-        }
+    if let Some(Err(rejected)) = &signature
+        && !failures.iter().any(|f| f == rejected)
+    {
+        failures.insert(0, rejected.clone());
     }
     match args.format {
         Format::Json => {
@@ -95,7 +101,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
                 .iter()
                 .map(|r| {
                     json!({
-                        "status": r.status, "code": r.code, "message": r.message,
+                        "status": r.status, "code": r.service_code, "message": r.message,
                         "condition_index": r.condition_index, "reason": r.reason,
                     })
                 })
@@ -119,7 +125,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
                         .condition_index
                         .map(|i| format!(" (condition {i})"))
                         .unwrap_or_default();
-                    println!("\n✗ {} {}{at}", r.status, r.code);
+                    println!("\n✗ {} {}{at}", r.status, r.service_code);
                     println!("  why:     {}", r.reason);
                     println!("  message: {}", r.message);
                 }

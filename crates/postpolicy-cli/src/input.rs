@@ -34,15 +34,26 @@ pub(crate) fn parse_policy_with(text: &str, params: &[(String, String)]) -> Pars
             Err(e) => Parsed::Invalid(format!("{} ({})", e.reason(), e.service_message())),
         };
     }
-    if base64 {
-        if let Ok(policy) = Policy::from_base64(trimmed) {
-            return Parsed::Policy(policy);
-        }
+    if base64 && let Ok(policy) = Policy::from_base64(trimmed) {
+        return Parsed::Policy(policy);
     }
     match Policy::parse_with(text, params.iter().map(|(k, v)| (k, v))) {
         Ok(policy) => Parsed::Policy(policy),
         Err(errors) => Parsed::Syntax(errors),
     }
+}
+
+/// The policy JSON of a JSON or base64 policy text (`None` for the DSL), for
+/// the findings only the wire text shows (see `postpolicy::lint::lint_json`).
+pub(crate) fn wire_text(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        return Some(trimmed.to_owned());
+    }
+    if looks_like_base64(trimmed) {
+        return postpolicy::Policy::json_from_base64(trimmed).ok();
+    }
+    None
 }
 
 /// `--param NAME=VALUE`: the value may contain `=` (only the first splits).
@@ -101,7 +112,7 @@ pub(crate) fn render_lint(name: &str, source: &str, diagnostic: &Diagnostic) -> 
         Severity::Warning => miette::Severity::Warning,
     };
     let mut report = MietteDiagnostic::new(diagnostic.message.clone())
-        .with_code(format!("postpolicy::lint::{}", diagnostic.code))
+        .with_code(diagnostic.code)
         .with_severity(severity);
     if let Some(span) = diagnostic.span {
         let label = match diagnostic.condition_index {

@@ -2,6 +2,8 @@
 //! local dev stack (`postpolicy serve`).
 
 mod check;
+mod cors;
+mod cors_check;
 mod decode;
 mod explain;
 mod input;
@@ -40,6 +42,10 @@ enum Command {
     /// Run the whole flow locally: an OSS-compatible upload endpoint, a demo
     /// application with an upload page, and signed callbacks.
     Serve(serve::Args),
+    /// Print the bucket CORS rule browser uploads from --origin need (OSS
+    /// XML, S3 JSON), with the same call from Python and Node;
+    /// `cors check URL --origin ORIGIN` tries a real preflight and POST.
+    Cors(cors::Args),
 }
 
 /// Output for people or for machines.
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Serve(args) => serve::run(args),
+        Command::Cors(args) => cors::run(&args),
     };
     match result {
         Ok(exit) => exit.into(),

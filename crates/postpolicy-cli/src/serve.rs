@@ -46,6 +46,12 @@ pub(crate) struct Args {
     /// application's own origin only.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    /// An origin whose pages may fetch upload tokens from the demo
+    /// application (`GET /upload-token`), such as a front-end dev server
+    /// on http://localhost:5173, or `*`; repeatable. An exact origin may
+    /// send its cookies. Default: the demo's own page only.
+    #[arg(long = "app-cors-origin", value_name = "ORIGIN")]
+    app_cors_origins: Vec<String>,
     /// A host callbacks may be sent to, HOST or HOST:PORT (without a port:
     /// the URL scheme's default port); repeatable. Default: the demo
     /// application only. Other callback URLs fail as unreachable ones do.
@@ -107,6 +113,7 @@ pub(crate) fn run(args: Args) -> Outcome {
     if !args.cors_origins.is_empty() {
         config.cors_origins = Some(args.cors_origins.clone());
     }
+    config.app_cors_origins = args.app_cors_origins.clone();
     if !args.callback_allow.is_empty() {
         config.callback_allow = Some(args.callback_allow.clone());
     }
@@ -141,6 +148,13 @@ pub(crate) fn run(args: Args) -> Outcome {
             "  CORS origins   {}  (--cors-origin)",
             server.cors_origins().join(" ")
         )?;
+        if !server.app_cors_origins().is_empty() {
+            writeln!(
+                out,
+                "  token CORS     {}  (--app-cors-origin)",
+                server.app_cors_origins().join(" ")
+            )?;
+        }
         writeln!(
             out,
             "  callbacks to   {}  (--callback-allow)",

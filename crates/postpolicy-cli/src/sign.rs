@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use chrono::Utc;
 use clap::ValueEnum;
 use postpolicy::callback::{BodyType, CallbackSpec};
-use postpolicy::verify::xml_escape;
 use postpolicy::{Credentials, OssSigner, OssVersion, S3Signer, Severity, SignOptions, SignedForm};
+use quick_xml::escape::escape as xml_escape;
 
 use crate::input::{load_policy_with, parse_param, render_lint};
 use crate::{Exit, Failure, Outcome, read_arg};
@@ -29,7 +29,7 @@ enum SignFormat {
 
 /// Which service the form is for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-enum Dialect {
+pub(crate) enum Dialect {
     /// Alibaba Cloud OSS PostObject (V4 by default, `--v1` for V1).
     #[default]
     Oss,
@@ -137,16 +137,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
                     "--v1 and --callback-url are OSS features; S3 forms have neither".to_owned(),
                 ));
             }
-            let aws = |name: &str| {
-                let aws_name = match name {
-                    "OSS_ACCESS_KEY_ID" => "AWS_ACCESS_KEY_ID",
-                    "OSS_ACCESS_KEY_SECRET" => "AWS_SECRET_ACCESS_KEY",
-                    "OSS_SESSION_TOKEN" => "AWS_SESSION_TOKEN",
-                    _ => return None,
-                };
-                std::env::var(aws_name).ok()
-            };
-            let credentials = match Credentials::from_lookup(aws) {
+            let credentials = match s3_credentials_from_env() {
                 Some(credentials) => credentials?,
                 None => {
                     return Err(Failure(
@@ -173,6 +164,21 @@ pub(crate) fn run(args: &Args) -> Outcome {
         SignFormat::Curl => println!("{}", curl(&form, &args.file_to_upload)),
     }
     Ok(Exit::Ok)
+}
+
+/// S3 credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+/// AWS_SESSION_TOKEN; `None` when they are not set.
+pub(crate) fn s3_credentials_from_env() -> Option<Result<Credentials, postpolicy::SignatureError>> {
+    let aws = |name: &str| {
+        let aws_name = match name {
+            "OSS_ACCESS_KEY_ID" => "AWS_ACCESS_KEY_ID",
+            "OSS_ACCESS_KEY_SECRET" => "AWS_SECRET_ACCESS_KEY",
+            "OSS_SESSION_TOKEN" => "AWS_SESSION_TOKEN",
+            _ => return None,
+        };
+        std::env::var(aws_name).ok()
+    };
+    Credentials::from_lookup(aws)
 }
 
 /// The key template and callback fields of the form.
@@ -216,7 +222,7 @@ pub(crate) fn html(form: &SignedForm) -> String {
     }
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Upload</title></head>\n<body>\n  <!-- Signed by postpolicy; valid until {expires}. The file must be the last field. -->\n  <form action=\"{url}\" method=\"post\" enctype=\"multipart/form-data\">\n{inputs}    <input type=\"file\" name=\"file\" required>\n    <button type=\"submit\">Upload</button>\n  </form>\n</body>\n</html>\n",
-        expires = postpolicy::wire::format_timestamp(form.expires_at),
+        expires = postpolicy::format_timestamp(form.expires_at),
         url = xml_escape(&form.url),
     )
 }
@@ -255,6 +261,7 @@ mod tests {
             ],
             expires_at: chrono::DateTime::UNIX_EPOCH,
             fields_to_fill: vec!["Content-Type".into()],
+            rules: postpolicy::Rules::default(),
         }
     }
 

@@ -148,7 +148,7 @@ fn params_fill_placeholders_as_values() {
     assert_eq!(code, 0, "{stderr}");
     let form: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let policy =
-        postpolicy::wire::decode_base64(form["fields"]["policy"].as_str().unwrap()).unwrap();
+        postpolicy::Policy::json_from_base64(form["fields"]["policy"].as_str().unwrap()).unwrap();
     let policy: serde_json::Value = serde_json::from_str(&policy).unwrap();
     assert!(
         policy["conditions"]
@@ -417,6 +417,45 @@ fn explain_names_every_failing_condition() {
 }
 
 /// `GET path` over a raw socket; returns (status line, body).
+#[test]
+fn check_warns_about_string_size_bounds_in_wire_json() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[["starts-with","$key","a/"],["content-length-range","1","100"]]}"#;
+    let json = write(dir.path(), "p.json", text);
+    let (code, stdout, _) = run(&mut postpolicy(&["check", &json, "--format", "json"]));
+    assert_eq!(code, 0, "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let found: Vec<&serde_json::Value> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "range-bounds-as-strings")
+        .collect();
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert_eq!(found[0]["severity"], "warning");
+    assert_eq!(found[0]["condition_index"], 1);
+    assert!(found[0]["message"].as_str().unwrap().contains("Garage"));
+
+    // The same policy as a `policy` form field (base64).
+    let b64 = write(
+        dir.path(),
+        "p.b64",
+        &base64::engine::general_purpose::STANDARD.encode(text),
+    );
+    let (_, _, stderr) = run(&mut postpolicy(&["check", &b64]));
+    assert!(stderr.contains("range-bounds-as-strings"), "{stderr}");
+
+    // Numbers, or the DSL (which has no strings for sizes): no such warning.
+    let numbers = write(
+        dir.path(),
+        "n.json",
+        &text.replace("\"1\",\"100\"", "1,100"),
+    );
+    let (_, _, stderr) = run(&mut postpolicy(&["check", &numbers]));
+    assert!(!stderr.contains("range-bounds-as-strings"), "{stderr}");
+}
+
 fn http_get(addr: &str, path: &str) -> (String, String) {
     let mut socket = std::net::TcpStream::connect(addr).unwrap();
     write!(
@@ -574,4 +613,212 @@ fn serve_log_lines_escape_request_data() {
             .any(|l| l.starts_with("[app] POST /callback -> verified")),
         "{log}"
     );
+}
+
+const CHECK_KEY_ID: &str = "LTAI5tCorsCheckKeyId";
+const CHECK_SECRET: &str = "cors-check-secret";
+
+/// A `postpolicy serve` child, stopped when dropped (also when a test fails).
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `postpolicy serve` on free ports with `extra` arguments and the test
+/// credentials; returns the server, the demo page and the upload endpoint.
+fn start_serve_with(data: &Path, extra: &[&str]) -> (Serve, String, String) {
+    let mut args = vec![
+        "serve",
+        "--port",
+        "0",
+        "--oss-port",
+        "0",
+        "--quiet",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let mut child = postpolicy(&args)
+        .env("OSS_ACCESS_KEY_ID", CHECK_KEY_ID)
+        .env("OSS_ACCESS_KEY_SECRET", CHECK_SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut app, mut oss) = (None, None);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["upload", "page", url, ..] => app = Some(url.to_string()),
+            ["OSS", "endpoint", url, ..] => oss = Some(url.to_string()),
+            ["Press", ..] => break,
+            _ => {}
+        }
+    }
+    (Serve(child), app.unwrap(), oss.unwrap())
+}
+
+/// `postpolicy cors check` with the proxies of the environment unset.
+fn cors_check(args: &[&str], signed: bool) -> (i32, String, String) {
+    let mut all = vec!["cors", "check"];
+    all.extend_from_slice(args);
+    let mut command = postpolicy(&all);
+    for name in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        command.env_remove(name);
+    }
+    if signed {
+        command
+            .env("OSS_ACCESS_KEY_ID", CHECK_KEY_ID)
+            .env("OSS_ACCESS_KEY_SECRET", CHECK_SECRET);
+    }
+    run(&mut command)
+}
+
+#[test]
+fn cors_check_against_serve_with_a_matching_cors_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let front = "http://app.test:3000";
+    let (_serve, _, oss) = start_serve_with(&data, &["--cors-origin", front]);
+
+    // Signed: a real 22-byte upload whose ETag the page may read.
+    let (code, stdout, stderr) =
+        cors_check(&[&oss, "--origin", front, "--region", "cn-hangzhou"], true);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("-> HTTP 204"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("ok: a page on http://app.test:3000"),
+        "{stdout}"
+    );
+    let addr = oss.trim_start_matches("http://").split('/').next().unwrap();
+    let (status, body) = http_get(addr, "/postpolicy-dev/postpolicy-cors-check.txt");
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(body, "postpolicy cors check\n");
+
+    // Unsigned: a form the endpoint must refuse, whose answer shows the CORS headers.
+    let (code, stdout, stderr) = cors_check(&[&oss, "--origin", front], false);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("-> HTTP 403 InvalidAccessKeyId"),
+        "{stdout}"
+    );
+
+    // Another origin: the preflight is refused, one line says so.
+    let (code, stdout, _) = cors_check(
+        &[
+            &oss,
+            "--origin",
+            "https://evil.example",
+            "--region",
+            "cn-hangzhou",
+        ],
+        true,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    let failures: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("preflight:") && !l.starts_with("upload:"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{stdout}");
+    assert!(failures[0].starts_with("origin not allowed: the preflight from `https://evil.example` is refused (HTTP 403 AccessForbidden)"), "{stdout}");
+
+    // serve allows any asked-for header; a dead port is explained.
+    let (code, stdout, _) = cors_check(&[&oss, "--origin", front, "--header", "X-Trace"], false);
+    assert_eq!(code, 0, "{stdout}");
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let (code, stdout, _) = cors_check(
+        &[&format!("http://{closed}/bucket-1"), "--origin", front],
+        false,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.starts_with("unreachable: the preflight to"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn cors_check_against_serve_without_a_matching_cors_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Default: only the demo application's own origin.
+    let (_serve, app, oss) = start_serve_with(&data, &[]);
+    let app_origin = app.trim_end_matches('/');
+    let (code, stdout, _) = cors_check(
+        &[&oss, "--origin", app_origin, "--region", "cn-hangzhou"],
+        true,
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = cors_check(
+        &[
+            &oss,
+            "--origin",
+            "http://localhost:5173",
+            "--region",
+            "cn-hangzhou",
+        ],
+        true,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("\norigin not allowed: "), "{stdout}");
+    assert!(!stdout.contains("\nok: "), "{stdout}");
+    // A path-style URL names no region: signing needs one.
+    let (code, _, stderr) = cors_check(&[&oss, "--origin", app_origin], true);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--region"), "{stderr}");
+}
+
+#[test]
+fn cors_prints_the_rule_and_the_code_that_applies_it() {
+    let (code, stdout, stderr) = run(&mut postpolicy(&[
+        "cors",
+        "--origin",
+        "https://App.Example.com",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("<?xml"), "{stdout}");
+    assert!(stdout.contains("<AllowedOrigin>https://app.example.com</AllowedOrigin>"));
+    assert!(stdout.contains("bucket.put_bucket_cors("), "{stdout}");
+    assert!(stdout.contains("client.putBucketCORS("), "{stdout}");
+    assert!(stderr.contains("ossutil api put-bucket-cors"), "{stderr}");
+
+    let (code, stdout, stderr) = run(&mut postpolicy(&[
+        "cors",
+        "--origin",
+        "https://app.example.com",
+        "--dialect",
+        "s3",
+    ]));
+    assert_eq!(code, 0);
+    let config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        config["CORSRules"][0]["AllowedMethods"],
+        serde_json::json!(["POST"])
+    );
+    assert!(stderr.contains("// Python (boto3):"), "{stderr}");
+
+    let (code, _, stderr) = run(&mut postpolicy(&["cors", "--origin", "app.example.com"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("`app.example.com`"), "{stderr}");
+    let (code, _, _) = run(&mut postpolicy(&["cors"]));
+    assert_eq!(code, 2, "--origin is required");
 }

@@ -63,8 +63,13 @@ enum Kind {
 
 fn parse_size(text: &str) -> u64 {
     let text = text.trim();
-    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = digits.parse().unwrap_or_else(|_| panic!("bad size `{text}`"));
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = digits
+        .parse()
+        .unwrap_or_else(|_| panic!("bad size `{text}`"));
     n * match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kib" | "k" => KIB,
@@ -75,9 +80,9 @@ fn parse_size(text: &str) -> u64 {
 }
 
 fn size_name(size: u64) -> String {
-    if size >= MIB && size % MIB == 0 {
+    if size >= MIB && size.is_multiple_of(MIB) {
         format!("{} MiB", size / MIB)
-    } else if size >= KIB && size % KIB == 0 {
+    } else if size >= KIB && size.is_multiple_of(KIB) {
         format!("{} KiB", size / KIB)
     } else {
         format!("{size} B")
@@ -106,10 +111,14 @@ fn parse_args() -> Args {
     };
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
-        let value = iter.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        let value = iter
+            .next()
+            .unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
             "--target" => {
-                let (label, rest) = value.split_once('=').expect("--target LABEL=KIND,URL[,PID]");
+                let (label, rest) = value
+                    .split_once('=')
+                    .expect("--target LABEL=KIND,URL[,PID]");
                 let mut parts = rest.split(',');
                 let kind = match parts.next() {
                     Some("oss") => Kind::Oss,
@@ -176,9 +185,8 @@ fn sign(target: &Target) -> SignedForm {
         .sign_with(&policy, &options, Utc::now())
         .unwrap(),
         Kind::S3 => {
-            let env = |name: &str| {
-                std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"))
-            };
+            let env =
+                |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
             let (endpoint, bucket) = target
                 .url
                 .trim_end_matches('/')
@@ -241,7 +249,10 @@ fn fill(out: &mut [u8], seed: u64) {
 fn make_uploads(prefix: &str, count: usize, size: u64, seed: u64) -> Vec<Upload> {
     let make = |i: usize| {
         let mut payload = vec![0u8; size as usize];
-        fill(&mut payload, seed ^ ((i as u64 + 1) * 0x9E37_79B9_7F4A_7C15));
+        fill(
+            &mut payload,
+            seed ^ ((i as u64 + 1) * 0x9E37_79B9_7F4A_7C15),
+        );
         let md5 = hex::encode_upper(Md5::digest(&payload));
         Upload {
             name: format!("{prefix}-{i:05}.bin"),
@@ -293,7 +304,8 @@ async fn run(
     let next = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicUsize::new(0));
     let tail = form_tail();
-    let heads: Arc<Vec<Bytes>> = Arc::new(uploads.iter().map(|u| form_head(form, &u.name)).collect());
+    let heads: Arc<Vec<Bytes>> =
+        Arc::new(uploads.iter().map(|u| form_head(form, &u.name)).collect());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
@@ -335,7 +347,8 @@ async fn run(
                             .and_then(|v| v.to_str().ok())
                             .map(|v| v.trim_matches('"').to_ascii_uppercase());
                         let _ = response.bytes().await;
-                        let ok = status.is_success() && etag.as_deref() == Some(upload.md5.as_str());
+                        let ok =
+                            status.is_success() && etag.as_deref() == Some(upload.md5.as_str());
                         if !ok && report {
                             eprintln!("  failed: {} -> {status}, ETag {etag:?}", upload.name);
                         }
@@ -480,7 +493,13 @@ async fn bench(args: Args) {
     println!("|---|{}", "---|".repeat(args.targets.len()));
     for (s, &size) in args.sizes.iter().enumerate() {
         let small = size < 64 * KIB;
-        let rate = |o: &Outcome| if small { o.per_second() } else { o.mb_per_second() };
+        let rate = |o: &Outcome| {
+            if small {
+                o.per_second()
+            } else {
+                o.mb_per_second()
+            }
+        };
         let unit = if small { "uploads/s" } else { "MB/s" };
         let mut row = format!("| {} |", size_name(size));
         for (t, _) in args.targets.iter().enumerate() {
@@ -515,13 +534,10 @@ async fn bench(args: Args) {
             );
         }
     }
-    let total: usize = results
-        .iter()
-        .flatten()
-        .flatten()
-        .map(|o| o.uploads)
-        .sum();
-    println!("{total} timed uploads, {failures} failures (every ETag checked against the MD5 sent)");
+    let total: usize = results.iter().flatten().flatten().map(|o| o.uploads).sum();
+    println!(
+        "{total} timed uploads, {failures} failures (every ETag checked against the MD5 sent)"
+    );
     if failures > 0 {
         std::process::exit(1);
     }

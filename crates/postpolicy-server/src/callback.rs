@@ -244,12 +244,12 @@ impl Sender {
                 "its host and port are not allowed (--callback-allow)".to_owned(),
             ));
         }
-        if let Some(host) = spec.host() {
-            if !self.allowed.allows_host_header(host) {
-                return Err(Failure::unreachable(format!(
-                    "its callbackHost `{host}` does not name an allowed host (--callback-allow)"
-                )));
-            }
+        if let Some(host) = spec.host()
+            && !self.allowed.allows_host_header(host)
+        {
+            return Err(Failure::unreachable(format!(
+                "its callbackHost `{host}` does not name an allowed host (--callback-allow)"
+            )));
         }
         let signature = self
             .signer

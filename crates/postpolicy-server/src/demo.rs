@@ -16,11 +16,12 @@ use postpolicy::callback::{
     BodyType, CallbackRequest, CallbackSpec, KeyCache, KeyUrlPolicy, PublicKey, trusted_key_url,
     verify_callback,
 };
-use postpolicy::verify::xml_escape;
 use postpolicy::{Credentials, OssSigner, Policy, SignOptions};
+use quick_xml::escape::escape as xml_escape;
 use serde::Serialize;
 
 use crate::ServerError;
+use crate::cors::Cors;
 use crate::store::Store;
 
 /// The browser helper, shipped in the npm package and served to the page.
@@ -63,6 +64,8 @@ pub(crate) struct DemoConfig {
     pub key_url_prefix: String,
     pub store: Store,
     pub log_requests: bool,
+    /// Origins whose pages may fetch tokens (`--app-cors-origin`).
+    pub cors: Cors,
 }
 
 #[derive(Debug)]
@@ -80,6 +83,7 @@ pub(crate) struct Demo {
     records: Mutex<Vec<CallbackRecord>>,
     store: Store,
     log: bool,
+    cors: Cors,
 }
 
 impl Demo {
@@ -106,6 +110,7 @@ impl Demo {
             records: Mutex::new(Vec::new()),
             store: config.store,
             log: config.log_requests,
+            cors: config.cors,
         })
     }
 
@@ -136,7 +141,7 @@ pub(crate) fn router(demo: Arc<Demo>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/browser.js", get(browser_js))
-        .route("/upload-token", get(upload_token))
+        .route("/upload-token", get(upload_token).options(token_preflight))
         .route("/callback", post(callback))
         .route("/uploads", get(uploads))
         .route("/callbacks", get(callbacks))
@@ -167,7 +172,7 @@ async fn index(State(demo): State<Arc<Demo>>) -> Response<Body> {
     let page = INDEX_HTML
         .replace("{{BUCKET}}", &xml_escape(&demo.bucket))
         .replace("{{UPLOAD_URL}}", &xml_escape(demo.signer.url()))
-        .replace("{{POLICY}}", &xml_escape(&demo.policy.to_dsl()));
+        .replace("{{POLICY}}", &xml_escape(demo.policy.to_dsl()));
     respond(StatusCode::OK, "text/html; charset=utf-8", page)
 }
 
@@ -212,6 +217,9 @@ async fn upload_token(State(demo): State<Arc<Demo>>, headers: HeaderMap) -> Resp
             &serde_json::json!({"error": e.to_string()}),
         ),
     };
+    if !demo.cors.is_empty() {
+        demo.cors.decorate_app(&headers, &mut response);
+    }
     if new_session {
         let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -225,6 +233,12 @@ async fn upload_token(State(demo): State<Arc<Demo>>, headers: HeaderMap) -> Resp
         );
     }
     response
+}
+
+/// A front end on another origin asks before it fetches a token with its
+/// cookies or headers of its own (`--app-cors-origin`).
+async fn token_preflight(State(demo): State<Arc<Demo>>, headers: HeaderMap) -> Response<Body> {
+    demo.cors.app_preflight(&headers)
 }
 
 impl Demo {
@@ -328,7 +342,7 @@ async fn callback(State(demo): State<Arc<Demo>>, request: Request) -> Response<B
         mime_type: text("mimeType"),
         session: text("session"),
         body: String::from_utf8_lossy(&body).into_owned(),
-        received_at: postpolicy::wire::format_timestamp(Utc::now()),
+        received_at: postpolicy::format_timestamp(Utc::now()),
     };
     if demo.log {
         eprintln!(
@@ -390,7 +404,7 @@ async fn uploads(State(demo): State<Arc<Demo>>, Query(query): Query<ListQuery>) 
     for o in &listed {
         rows.push_str(&format!(
             "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td></tr>\n",
-            xml_escape(&demo.object_url(&o.key)),
+            xml_escape(demo.object_url(&o.key)),
             xml_escape(&o.key),
             o.size,
             xml_escape(&o.last_modified)

@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::Stream;
 use memchr::memmem::Finder;
-use postpolicy::verify::{MAX_FIELD_VALUE_BYTES, MAX_FIELDS_TOTAL_BYTES};
+use postpolicy::Verifier;
 use postpolicy::{FileInfo, Submission};
 
 /// Largest header block of one part (its `Content-Disposition`,
@@ -40,10 +40,10 @@ pub struct FormLimits {
     /// Parts in the form ([`MAX_FIELDS`]).
     pub max_fields: usize,
     /// Bytes of one value kept; a longer value is kept one byte too long so
-    /// the verifier names it (OSS: 2 MB, [`MAX_FIELD_VALUE_BYTES`]).
+    /// the verifier names it (OSS: 2 MB, [`Verifier::MAX_FIELD_VALUE_BYTES`]).
     pub max_field_value_bytes: usize,
     /// Bytes of the values before the file, and again after it (OSS: 8 MB
-    /// before the file, [`MAX_FIELDS_TOTAL_BYTES`]).
+    /// before the file, [`Verifier::MAX_FIELDS_TOTAL_BYTES`]).
     pub max_fields_bytes: usize,
 }
 
@@ -53,8 +53,8 @@ impl Default for FormLimits {
             max_part_header_bytes: MAX_PART_HEADER_BYTES,
             max_preamble_bytes: MAX_PREAMBLE_BYTES,
             max_fields: MAX_FIELDS,
-            max_field_value_bytes: MAX_FIELD_VALUE_BYTES,
-            max_fields_bytes: MAX_FIELDS_TOTAL_BYTES,
+            max_field_value_bytes: Verifier::MAX_FIELD_VALUE_BYTES,
+            max_fields_bytes: Verifier::MAX_FIELDS_TOTAL_BYTES,
         }
     }
 }

@@ -54,6 +54,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use conn::MAX_REQUEST_HEAD_BYTES;
+pub use cors::normalize_origin;
 pub use demo::CallbackRecord;
 pub use store::{
     DEFAULT_LOCAL_WRITE_BYTES, DEFAULT_S3_PART_BYTES, DEFAULT_UPLOAD_MEMORY_BYTES,
@@ -158,6 +159,12 @@ pub struct Config {
     /// application only. A `callbackHost` is sent only when it names one of
     /// these hosts.
     pub callback_allow: Option<Vec<String>>,
+    /// Origins whose pages may fetch upload tokens from the demo
+    /// application (`GET /upload-token`), each `scheme://host[:port]` or
+    /// `*`: a front end served from another port (a Vite or Next.js dev
+    /// server). An exact origin may send its cookies. Empty: the demo's own
+    /// page only.
+    pub app_cors_origins: Vec<String>,
     pub limits: Limits,
 }
 
@@ -182,6 +189,7 @@ impl Config {
             log_requests: false,
             cors_origins: None,
             callback_allow: None,
+            app_cors_origins: Vec::new(),
             limits: Limits::default(),
         })
     }
@@ -221,6 +229,7 @@ pub struct Server {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     demo: Arc<demo::Demo>,
     cors_origins: Vec<String>,
+    app_cors_origins: Vec<String>,
     callback_allow: Vec<String>,
 }
 
@@ -251,6 +260,11 @@ impl Server {
     /// The origins allowed by CORS (`*` for any).
     pub fn cors_origins(&self) -> &[String] {
         &self.cors_origins
+    }
+
+    /// The origins allowed to fetch upload tokens from the demo application.
+    pub fn app_cors_origins(&self) -> &[String] {
+        &self.app_cors_origins
     }
 
     /// Where callbacks may be sent (`HOST[:PORT]`).
@@ -324,6 +338,7 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         .clone()
         .unwrap_or_else(|| vec![app_origin.clone()]);
     let cors = cors::Cors::parse(&cors_origins)?;
+    let app_cors = cors::Cors::parse_for("--app-cors-origin", &config.app_cors_origins)?;
     let sender = callback::Sender::new(
         signer,
         key_url.clone(),
@@ -354,6 +369,7 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         key_url_prefix: format!("{oss_origin}/.well-known/postpolicy/"),
         store,
         log_requests: config.log_requests,
+        cors: app_cors,
     })?);
 
     let (stop, stopped) = watch::channel(false);
@@ -380,6 +396,7 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         tasks,
         demo,
         cors_origins,
+        app_cors_origins: config.app_cors_origins,
         callback_allow,
     })
 }
@@ -398,8 +415,10 @@ fn local_addr(listener: &TcpListener) -> Result<SocketAddr, ServerError> {
 
 /// A fresh 1024-bit callback signing key (OSS's own is 512 bits).
 pub fn generate_callback_signer() -> Result<CallbackSigner, ServerError> {
-    let mut rng = rand_core::OsRng;
-    Ok(CallbackSigner::generate(&mut rng, 1024)?)
+    use rand_core::RngCore as _;
+    Ok(CallbackSigner::generate(1024, |bytes| {
+        rand_core::OsRng.fill_bytes(bytes)
+    })?)
 }
 
 /// `bytes` random bytes as lower-case hex.

@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use postpolicy::Rejected;
+use quick_xml::escape::escape;
 
 /// The plain-language reason of a rejection travels in this header
 /// (percent-encoded UTF-8), next to OSS's own XML.
@@ -41,16 +42,27 @@ pub(crate) fn rejected(
 ) -> Rejected {
     Rejected {
         status,
-        code,
+        service_code: code,
         message: message.into(),
         condition_index: None,
         reason: reason.into(),
     }
 }
 
+/// The OSS error body: `<Error><Code/><Message/><RequestId/><HostId/></Error>`.
+pub(crate) fn error_xml(r: &Rejected, request_id: &str, host_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>{}</Code>\n  <Message>{}</Message>\n  <RequestId>{}</RequestId>\n  <HostId>{}</HostId>\n</Error>\n",
+        escape(r.service_code),
+        escape(r.message.as_str()),
+        escape(request_id),
+        escape(host_id)
+    )
+}
+
 /// The OSS error XML for `r`, with its status and the reason header.
 pub(crate) fn error(ctx: &Ctx, r: &Rejected) -> Response<Body> {
-    let mut response = Response::new(Body::from(r.to_xml(&ctx.request_id, &ctx.host_id)));
+    let mut response = Response::new(Body::from(error_xml(r, &ctx.request_id, &ctx.host_id)));
     *response.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
     let headers = response.headers_mut();
     headers.insert(
@@ -94,4 +106,21 @@ pub(crate) fn internal(ctx: &Ctx, detail: impl std::fmt::Display) -> Rejected {
             ctx.request_id
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_xml_is_escaped() {
+        let r = rejected(403, "AccessDenied", "a <b> & \"c\"", "r");
+        let xml = error_xml(&r, "req-1", "host");
+        assert!(
+            xml.contains("<Message>a &lt;b&gt; &amp; &quot;c&quot;</Message>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<Code>AccessDenied</Code>"));
+        assert!(xml.contains("<RequestId>req-1</RequestId>"));
+    }
 }

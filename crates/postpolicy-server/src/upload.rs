@@ -21,8 +21,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use postpolicy::callback::{CallbackSpec, ObjectFacts};
-use postpolicy::verify::xml_escape;
 use postpolicy::{Accepted, Credentials, Rejected, Submission, Verifier};
+use quick_xml::escape::escape as xml_escape;
 
 use crate::Limits;
 use crate::callback::{self, Outcome};

@@ -154,13 +154,13 @@ async fn concurrent_uploads() {
         elapsed.as_secs_f64(),
         mb / elapsed.as_secs_f64()
     );
-    if let Ok(pid) = std::env::var("POSTPOLICY_PID") {
-        if let Some(kib) = vm_hwm_kib(&pid) {
-            println!(
-                "LOAD concurrent: server peak RSS (VmHWM) {:.1} MiB",
-                kib as f64 / 1024.0
-            );
-        }
+    if let Ok(pid) = std::env::var("POSTPOLICY_PID")
+        && let Some(kib) = vm_hwm_kib(&pid)
+    {
+        println!(
+            "LOAD concurrent: server peak RSS (VmHWM) {:.1} MiB",
+            kib as f64 / 1024.0
+        );
     }
 }
 

@@ -119,7 +119,7 @@ fn run() -> Result<Value, String> {
         Err(rejected) => json!({
             "accepted": false,
             "status": rejected.status,
-            "code": rejected.code,
+            "code": rejected.service_code,
             "message": rejected.message,
             "condition_index": rejected.condition_index,
             "reason": rejected.reason,

@@ -1,5 +1,14 @@
-//! The crate's error types. Every error has a stable [`Error::code`] that the
-//! Python and Node bindings expose unchanged.
+//! The crate's error types, and their one code vocabulary.
+//!
+//! Every error has a stable `code()` that the Python and Node bindings expose
+//! unchanged, and that is also its miette code: `POLICY_SYNTAX`,
+//! `POLICY_INVALID`, `SIGNATURE_MISMATCH`, `SIGNING_INVALID`, `REJECTED`,
+//! `TIME_OUT_OF_RANGE` and the `CALLBACK_*` codes of [`CallbackError`]. What
+//! the storage service itself would answer (`AccessDenied`,
+//! `InvalidPolicyDocument`, …, in the wording of the dialect verified) is a
+//! separate `service_code`: [`Rejected::service_code`] and
+//! [`PolicyError::service_code`]. Lint findings are not errors; their codes
+//! are the rule names listed in [`crate::lint::CODES`].
 
 pub use crate::callback::CallbackError;
 pub use crate::dsl::{SyntaxError, SyntaxErrors};
@@ -25,7 +34,12 @@ impl PolicyError {
         }
     }
 
-    /// The service's error code for this problem.
+    /// The stable code, `POLICY_INVALID`.
+    pub fn code(&self) -> &'static str {
+        "POLICY_INVALID"
+    }
+
+    /// The service's error code for this problem (OSS and S3 alike).
     pub fn service_code(&self) -> &'static str {
         "InvalidPolicyDocument"
     }
@@ -35,6 +49,7 @@ impl PolicyError {
         &self.service_message
     }
 
+    /// What is wrong, for a person: what was found and what was expected.
     pub fn reason(&self) -> &str {
         &self.reason
     }
@@ -42,7 +57,7 @@ impl PolicyError {
 
 impl miette::Diagnostic for PolicyError {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new("postpolicy::policy"))
+        Some(Box::new(self.code()))
     }
 }
 
@@ -66,6 +81,13 @@ pub enum SignatureError {
     InvalidVersion(String),
     #[error("invalid endpoint `{0}`: expected an http(s) URL or a host name")]
     InvalidEndpoint(String),
+    /// A signer setting that cannot work (a GCS URL style, host name, bucket).
+    #[error("invalid {setting} `{value}`: {expected}")]
+    InvalidSetting {
+        setting: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error("condition {index} uses `{operator}`, which {dialect} does not support")]
     UnsupportedCondition {
         index: usize,
@@ -84,9 +106,23 @@ pub enum SignatureError {
     Time(#[from] TimeRangeError),
 }
 
+impl SignatureError {
+    /// The stable code: `SIGNATURE_MISMATCH`, `POLICY_INVALID` or
+    /// `TIME_OUT_OF_RANGE` for the policy's own problems, else
+    /// `SIGNING_INVALID` (bad credentials, region, bucket, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            SignatureError::Mismatch => "SIGNATURE_MISMATCH",
+            SignatureError::Policy(e) => e.code(),
+            SignatureError::Time(e) => e.code(),
+            _ => "SIGNING_INVALID",
+        }
+    }
+}
+
 impl miette::Diagnostic for SignatureError {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new("postpolicy::signature"))
+        Some(Box::new(self.code()))
     }
 }
 
@@ -121,15 +157,43 @@ impl Error {
     /// callback error's own `CALLBACK_*` code.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Syntax(_) => "POLICY_SYNTAX",
-            Error::Policy(_) => "POLICY_INVALID",
-            Error::Signature(SignatureError::Mismatch) => "SIGNATURE_MISMATCH",
-            Error::Signature(SignatureError::Policy(_)) => "POLICY_INVALID",
-            Error::Signature(SignatureError::Time(e)) => e.code(),
-            Error::Signature(_) => "SIGNING_INVALID",
-            Error::Rejected(_) => "REJECTED",
+            Error::Syntax(e) => e.code(),
+            Error::Policy(e) => e.code(),
+            Error::Signature(e) => e.code(),
+            Error::Rejected(e) => e.code(),
             Error::Callback(e) => e.code(),
             Error::Time(e) => e.code(),
         }
+    }
+
+    /// The part this error wraps, as a miette diagnostic.
+    fn part(&self) -> &dyn miette::Diagnostic {
+        match self {
+            Error::Syntax(e) => e,
+            Error::Policy(e) => e,
+            Error::Signature(e) => e,
+            Error::Rejected(e) => &**e,
+            Error::Callback(e) => e,
+            Error::Time(e) => e,
+        }
+    }
+}
+
+/// The wrapped error's diagnostic, whose code is [`Error::code`].
+impl miette::Diagnostic for Error {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(Error::code(self)))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.part().help()
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.part().labels()
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        self.part().related()
     }
 }

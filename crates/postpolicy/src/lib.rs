@@ -31,30 +31,41 @@
 
 mod builder;
 pub mod callback;
-pub mod diagnostic;
+mod diagnostic;
 pub mod dsl;
-pub mod error;
+mod error;
+mod gcs_key;
 pub mod lint;
-pub mod policy;
+mod policy;
 mod policy_view;
-pub mod sign;
-pub mod time;
-pub mod verify;
-pub mod verify_s3;
-pub mod wire;
+pub mod rules;
+mod sign;
+mod time;
+mod verify;
+mod verify_s3;
+mod wire;
 
 pub use builder::PolicyBuilder;
-pub use callback::{CallbackFields, CallbackSpec, verify_callback};
+pub use callback::CallbackError;
 pub use diagnostic::{Diagnostic, LineCol, Severity, Span};
 pub use error::{Error, PolicyError, SignatureError, SyntaxError, SyntaxErrors};
-pub use policy::{ByteRange, Condition, Expiration, Field, Policy};
+pub use gcs_key::{GcsCredentials, ServiceAccountKey};
+pub use policy::{ByteRange, Condition, Expiration, Field, MAX_FORM_UPLOAD_BYTES, Policy};
+pub use rules::Rules;
 pub use sign::{
-    Credentials, FormSigner, OssSigner, OssVersion, S3Signer, Secret, SignOptions, SignedForm,
-    sign_s3_v4, sign_v1, sign_v4,
+    Credentials, GcsSigner, GcsUrlStyle, OssSigner, OssVersion, S3Signer, Secret, SignOptions,
+    SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,
 };
-pub use time::TimeRangeError;
-pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier, explain};
+pub use time::{TimeRangeError, check_now};
+pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier};
 pub use verify_s3::S3Verifier;
+pub use wire::format_timestamp;
+
+/// What the single-pass policy scanner and the tree parser make of `text`
+/// (see `fuzz/fuzz_targets/policy_json.rs`). Only in `--cfg fuzzing` builds.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub use wire::scan_and_tree;
 
 // The crate README (the crates.io page) is tested as documentation.
 #[cfg(doctest)]

@@ -1,7 +1,10 @@
 //! Validation before signing: contradictions the service would reject or that
 //! can never be satisfied are errors; risky but valid choices are warnings.
 //!
-//! Codes are stable (tools match on them); messages are for people.
+//! The codes are the lint vocabulary: rule names such as
+//! `range-min-above-max`, stable (tools match on them) and listed in
+//! [`CODES`]. They are not error codes: errors use the upper-case codes of
+//! [`crate::Error::code`]. Messages are for people.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -25,6 +28,7 @@ pub const CODES: &[(&str, Severity)] = &[
     ("long-expiration", Severity::Warning),
     ("secret-in-policy", Severity::Warning),
     ("content-type-overridable", Severity::Warning),
+    ("range-bounds-as-strings", Severity::Warning),
 ];
 
 /// How far ahead an expiration may be before it is worth a warning.
@@ -242,6 +246,42 @@ pub fn lint_with_key(policy: &Policy, key: Option<&str>, now: DateTime<Utc>) -> 
     lint(&signed, now)
 }
 
+/// Lints policy JSON as it would be signed unchanged at `now`: [`lint`] of
+/// the policy it denotes, plus what only the text shows — a
+/// `content-length-range` whose bounds are strings (`"1"`), which AWS S3 and
+/// MinIO accept and Garage rejects. An error when the text is not a policy.
+pub fn lint_json(text: &str, now: DateTime<Utc>) -> Result<Vec<Diagnostic>, crate::PolicyError> {
+    let policy = wire::from_json(text)?;
+    let mut out = lint(&policy, now);
+    // The text parsed as a policy, so it is JSON with a conditions list.
+    let tree: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let conditions = tree
+        .get("conditions")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (index, condition) in conditions.iter().enumerate() {
+        let Some([op, min, max]) = condition.as_array().map(Vec::as_slice) else {
+            continue;
+        };
+        let is_range = op
+            .as_str()
+            .is_some_and(|op| op.eq_ignore_ascii_case("content-length-range"));
+        if is_range && (min.is_string() || max.is_string()) {
+            out.push(Diagnostic {
+                code: "range-bounds-as-strings",
+                severity: Severity::Warning,
+                message: format!(
+                    "content-length-range bounds are strings ({min}, {max}): AWS S3 and MinIO accept them, but Garage rejects the policy; write them as numbers"
+                ),
+                condition_index: Some(index),
+                span: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
 impl Policy {
     /// Lints this policy as if it were signed at `now` (see [`lint`]).
     pub fn lint(&self, now: DateTime<Utc>) -> Vec<Diagnostic> {
@@ -441,5 +481,36 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), CODES.len());
         assert!(names.contains(&"content-type-overridable"));
+    }
+
+    #[test]
+    fn string_range_bounds_in_json_are_a_warning() {
+        let text = r#"{"expiration":"2027-01-01T00:00:00Z","conditions":[{"bucket":"b"},["starts-with","$key","u/"],["content-length-range","1",10]]}"#;
+        let found = lint_json(text, now()).unwrap();
+        let strings: Vec<_> = found
+            .iter()
+            .filter(|d| d.code == "range-bounds-as-strings")
+            .collect();
+        assert_eq!(strings.len(), 1, "{found:?}");
+        assert_eq!(strings[0].condition_index, Some(2));
+        assert_eq!(strings[0].severity, Severity::Warning);
+        assert!(
+            strings[0].message.contains("(\"1\", 10)"),
+            "{}",
+            strings[0].message
+        );
+        assert!(strings[0].message.contains("Garage"));
+
+        let numbers = text.replace("\"1\"", "1");
+        let found = lint_json(&numbers, now()).unwrap();
+        assert!(
+            found.iter().all(|d| d.code != "range-bounds-as-strings"),
+            "{found:?}"
+        );
+        assert_eq!(
+            found.len(),
+            lint(&Policy::from_json(&numbers).unwrap(), now()).len()
+        );
+        assert!(lint_json("{", now()).is_err());
     }
 }

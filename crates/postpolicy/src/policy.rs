@@ -1,7 +1,7 @@
 //! The policy model: what an upload may look like, independent of how it was
 //! written (DSL or wire JSON) and of who signs it.
 //!
-//! Field names are compared ASCII-case-insensitively, as OSS does (spec §3.5), so
+//! Field names are compared ASCII-case-insensitively, as OSS does (docs/oss.md#field-names), so
 //! a [`Field`] keeps its lower-case name for comparison and the spelling it was
 //! written with, so that rejection messages can echo the policy as it was sent.
 
@@ -12,6 +12,9 @@ use crate::time::TimeRangeError;
 use crate::diagnostic::Span;
 
 /// The largest object a form upload may create: 5 GB (OSS and S3 alike).
+///
+/// Every verifier caps [`Accepted::size_limit`](crate::Accepted::size_limit)
+/// at it; a server streaming the file part stops reading past it.
 pub const MAX_FORM_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 /// A form field named by a condition.
@@ -167,6 +170,15 @@ impl Condition {
     }
 }
 
+/// The condition as the services echo a failing one in their error message:
+/// a JSON list with `", "` separators and raw UTF-8, e.g.
+/// `["starts-with", "$key", "user/42/"]` (exact matches in their `eq` form).
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::wire::echo_condition(self))
+    }
+}
+
 /// When a policy stops being valid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Expiration {
@@ -220,7 +232,7 @@ impl Policy {
     }
 
     /// Records where condition `index` was written (used by the DSL parser).
-    pub fn set_origin(&mut self, index: usize, span: Span) {
+    pub(crate) fn set_origin(&mut self, index: usize, span: Span) {
         if self.origins.len() <= index {
             self.origins.resize(index + 1, None);
         }
@@ -285,7 +297,8 @@ impl Policy {
         crate::dsl::print(self)
     }
 
-    /// Parses policy JSON as the services accept it (see [`crate::wire`]).
+    /// Parses policy JSON in every style the services accept (see
+    /// docs/oss.md#policy-json in the repository).
     pub fn from_json(text: &str) -> Result<Policy, crate::PolicyError> {
         crate::wire::from_json(text)
     }
@@ -293,6 +306,13 @@ impl Policy {
     /// Decodes a `policy` form field (base64 JSON).
     pub fn from_base64(policy_b64: &str) -> Result<Policy, crate::PolicyError> {
         crate::wire::from_base64(policy_b64)
+    }
+
+    /// The JSON text of a `policy` form field, byte for byte as it was signed
+    /// (never re-serialised): `postpolicy decode` prints it, and tests compare
+    /// it with what a signer wrote.
+    pub fn json_from_base64(policy_b64: &str) -> Result<String, crate::PolicyError> {
+        crate::wire::decode_base64(policy_b64)
     }
 
     /// Compact policy JSON; a relative or missing expiration resolves against

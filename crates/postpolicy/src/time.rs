@@ -16,23 +16,23 @@ const EARLIEST_SECONDS: i64 = -62_167_219_200;
 const LATEST_MILLIS: i64 = 253_402_300_799_999;
 
 /// `EARLIEST` as text, for messages.
-pub const EARLIEST_TEXT: &str = "0000-01-01T00:00:00.000Z";
+pub(crate) const EARLIEST_TEXT: &str = "0000-01-01T00:00:00.000Z";
 /// `LATEST` as text, for messages.
-pub const LATEST_TEXT: &str = "9999-12-31T23:59:59.999Z";
+pub(crate) const LATEST_TEXT: &str = "9999-12-31T23:59:59.999Z";
 
 /// The largest clock skew a verifier accepts: a date more than a week ahead
 /// is a wrong clock, not skew (and a V4 form is valid for a week at most).
-pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::days(7);
+pub(crate) const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::days(7);
 /// The largest maximum date age an S3 verifier accepts (ten years).
-pub const MAX_DATE_AGE: TimeDelta = TimeDelta::days(3650);
+pub(crate) const MAX_DATE_AGE: TimeDelta = TimeDelta::days(3650);
 
 /// The earliest instant handled: 0000-01-01T00:00:00Z.
-pub fn earliest() -> DateTime<Utc> {
+pub(crate) fn earliest() -> DateTime<Utc> {
     DateTime::from_timestamp(EARLIEST_SECONDS, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// The latest instant handled: 9999-12-31T23:59:59.999Z.
-pub fn latest() -> DateTime<Utc> {
+pub(crate) fn latest() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(LATEST_MILLIS).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
@@ -85,16 +85,39 @@ impl TimeRangeError {
     pub fn code(&self) -> &'static str {
         "TIME_OUT_OF_RANGE"
     }
+
+    /// The earliest instant a policy can state, 0000-01-01T00:00:00Z: one
+    /// before it is this error. Public so that callers (tests, bindings) can
+    /// probe the edge without writing the date again.
+    pub fn earliest() -> DateTime<Utc> {
+        earliest()
+    }
+
+    /// The latest instant a policy can state, 9999-12-31T23:59:59.999Z:
+    /// one after it is this error (see [`TimeRangeError::earliest`]).
+    pub fn latest() -> DateTime<Utc> {
+        latest()
+    }
 }
 
 impl miette::Diagnostic for TimeRangeError {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new("postpolicy::time"))
+        Some(Box::new(self.code()))
     }
 }
 
+/// `now` when a policy can state it, else the error naming it.
+///
+/// Signing reports this error itself; verification, `explain` and lint
+/// answer in their own terms (a 500 `InternalError` rejection, a
+/// diagnostic). The bindings check the clock they read with this first, so
+/// that every language reports a bad `now` the same way.
+pub fn check_now(now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeRangeError> {
+    check_instant(now, "`now`")
+}
+
 /// `at` when it is within [`earliest`]..=[`latest`]; `input` names it in the error.
-pub fn check_instant(
+pub(crate) fn check_instant(
     at: DateTime<Utc>,
     input: &'static str,
 ) -> Result<DateTime<Utc>, TimeRangeError> {
@@ -112,7 +135,7 @@ pub fn check_instant(
 
 /// `span` when it is within `0..=max`; `input` and `max_text` name the input
 /// and the bound in the error.
-pub fn check_span(
+pub(crate) fn check_span(
     span: TimeDelta,
     max: TimeDelta,
     input: &'static str,

@@ -17,18 +17,18 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::policy::{ByteRange, Condition, MAX_FORM_UPLOAD_BYTES, Policy};
+use crate::rules::{self, Dialect};
 use crate::sign::KeyIdCache;
 use crate::sign::oss_v4::verify_v4;
 use crate::sign::s3_v4::{ALGORITHM, SERVICE, TERMINATOR, signing_key_s3};
 use crate::time::{self, TimeRangeError};
 use crate::verify::{
     Accepted, KeyStore, Rejected, Submission, check_now, check_policy_expiry, check_size_cap,
-    decode_policy, lookup_secret, parse_x_oss_date, quoted_list, range_failure, signature_mismatch,
-    stored_metadata, success_status,
+    credential_key_id, decode_policy, lookup_secret, parse_x_oss_date, quoted_list, range_failure,
+    signature_mismatch, stored_metadata, success_status,
 };
 use crate::wire;
 
-const CONDITION_FAILED: &str = "Invalid according to Policy: Policy Condition failed: ";
 const EXTRA_FIELDS: &str = "Invalid according to Policy: Extra input fields: ";
 const UNKNOWN_KEY_ID: &str = "The AWS Access Key Id you provided does not exist in our records.";
 const ONE_FILE: &str = "POST requires exactly one file upload per request.";
@@ -65,6 +65,10 @@ struct Auth<'a> {
 }
 
 impl S3Verifier {
+    /// The largest maximum date age [`S3Verifier::with_max_date_age`]
+    /// accepts (ten years).
+    pub const MAX_DATE_AGE: TimeDelta = time::MAX_DATE_AGE;
+
     /// A verifier for `bucket` in `region` (`us-east-1`, `garage`, …).
     pub fn new(bucket: &str, region: &str, keys: impl KeyStore + 'static) -> Self {
         Self {
@@ -81,7 +85,7 @@ impl S3Verifier {
     /// policy's expiration says. S3 itself goes by the expiration only (the
     /// default); Garage refuses dates older than 24 hours.
     ///
-    /// The age is from zero to [`MAX_DATE_AGE`](crate::time::MAX_DATE_AGE);
+    /// The age is from zero to [`S3Verifier::MAX_DATE_AGE`];
     /// anything else is an error.
     pub fn with_max_date_age(mut self, age: Option<TimeDelta>) -> Result<Self, TimeRangeError> {
         self.max_date_age = age
@@ -106,10 +110,33 @@ impl S3Verifier {
         &self.region
     }
 
+    /// The access key id the form names: the first part of
+    /// `X-Amz-Credential`, `None` for an unsigned form or a credential that
+    /// has not the five parts of a SigV4 scope.
+    ///
+    /// For key stores that cannot answer inside [`S3Verifier::verify`] (an
+    /// asynchronous fetch, a host-language callback): ask your store for this
+    /// id, then verify once with [`S3Verifier::verify_with`] and a store
+    /// holding it. The form may still be refused for another reason.
+    pub fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
+        credential_key_id(submission.field("x-amz-credential")?)
+    }
+
     /// Accepts or rejects `submission` as S3 would at `now`.
     pub fn verify(
         &self,
         submission: &Submission,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, Rejected> {
+        self.verify_with(submission, &*self.keys, now)
+    }
+
+    /// [`S3Verifier::verify`] with `keys` in place of the verifier's own
+    /// store for this one call (see [`S3Verifier::key_id`]).
+    pub fn verify_with(
+        &self,
+        submission: &Submission,
+        keys: &dyn KeyStore,
         now: DateTime<Utc>,
     ) -> Result<Accepted, Rejected> {
         let now = check_now(now)?;
@@ -125,7 +152,7 @@ impl S3Verifier {
                 ));
             }
             Some(auth) => {
-                let access_key_id = self.check_signature(&auth, now)?;
+                let access_key_id = self.check_signature(keys, &auth, now)?;
                 (Some(decode_s3_policy(auth.policy)?), Some(access_key_id))
             }
         };
@@ -183,14 +210,11 @@ impl S3Verifier {
         failures
     }
 
-    fn secret(&self, access_key_id: &str) -> Result<std::borrow::Cow<'_, str>, Rejected> {
-        lookup_secret(&*self.keys, access_key_id, UNKNOWN_KEY_ID)
-    }
-
     /// Checks the credential scope, the date and the signature; returns the
     /// access key id.
     fn check_signature<'a>(
         &self,
+        keys: &dyn KeyStore,
         auth: &Auth<'a>,
         now: DateTime<Utc>,
     ) -> Result<&'a str, Rejected> {
@@ -248,21 +272,21 @@ impl S3Verifier {
                 ),
             ));
         }
-        let secret = self.secret(access_key_id)?;
-        if let Some(max_age) = self.max_date_age {
-            if time::later_by(signed_at, max_age).is_some_and(|end| now > end) {
-                return Err(Rejected::new(
-                    403,
-                    "AccessDenied",
-                    "Request has expired",
-                    format!(
-                        "x-amz-date {} is more than {} hours before the server clock {}",
-                        wire::format_timestamp(signed_at),
-                        max_age.num_hours(),
-                        wire::format_timestamp(now)
-                    ),
-                ));
-            }
+        let secret = lookup_secret(keys, access_key_id, UNKNOWN_KEY_ID)?;
+        if let Some(max_age) = self.max_date_age
+            && time::later_by(signed_at, max_age).is_some_and(|end| now > end)
+        {
+            return Err(Rejected::new(
+                403,
+                "AccessDenied",
+                "Request has expired",
+                format!(
+                    "x-amz-date {} is more than {} hours before the server clock {}",
+                    wire::format_timestamp(signed_at),
+                    max_age.num_hours(),
+                    wire::format_timestamp(now)
+                ),
+            ));
         }
         let mac = self.derived.mac_for(access_key_id, &secret, date, || {
             signing_key_s3(&secret, date, &self.region)
@@ -322,10 +346,10 @@ impl S3Verifier {
                 if first_only && !outcome.failures.is_empty() {
                     break;
                 }
-                if let Condition::ContentLengthRange(range) = condition {
-                    if let Some(rejected) = range_failure(range, size) {
-                        outcome.failures.push(rejected.at(index));
-                    }
+                if let Condition::ContentLengthRange(range) = condition
+                    && let Some(rejected) = range_failure(range, size)
+                {
+                    outcome.failures.push(rejected.at(index));
                 }
             }
         }
@@ -362,45 +386,32 @@ impl S3Verifier {
         if holds {
             return None;
         }
+        let failure = rules::condition_failed(condition);
         let reason = match (condition, sent) {
-            (_, None) => format!(
-                "the form has no `{}` field, and the policy requires {}",
-                field.written(),
-                requirement(condition)
-            ),
+            (_, None) => rules::missing_reason(condition, Dialect::S3),
             (Condition::Eq { value, .. }, Some(v)) if field.is("bucket") => {
                 format!("the policy is for bucket `{value}`, but the upload targets bucket `{v}`")
             }
-            (Condition::Eq { value, .. }, Some(v)) => {
-                let hint = if v.eq_ignore_ascii_case(value) {
-                    " (values are case-sensitive)"
-                } else if field.is("key") && submission.field("key") != Some(v) {
-                    " (after ${filename} expansion)"
+            (Condition::Eq { .. } | Condition::StartsWith { .. }, Some(v)) => {
+                let bad = if is_content_type {
+                    v.split(',')
+                        .find(|item| match condition {
+                            Condition::StartsWith { prefix, .. } => {
+                                !item.starts_with(prefix.as_str())
+                            }
+                            _ => false,
+                        })
+                        .unwrap_or(v)
                 } else {
-                    ""
+                    v
                 };
-                format!("{name} `{v}` is not `{value}`{hint}")
-            }
-            (Condition::StartsWith { prefix, .. }, Some(v)) if is_content_type => {
-                let bad = v
-                    .split(',')
-                    .find(|item| !item.starts_with(prefix.as_str()))
-                    .unwrap_or(v);
                 if bad == v {
-                    format!("{name} `{v}` does not start with `{prefix}`")
+                    let raw = field.is("key").then(|| submission.field("key")).flatten();
+                    let hint = rules::hint(condition, v, raw);
+                    failure.reason.render(&[("value", v), ("hint", hint)])
                 } else {
-                    format!(
-                        "{name} `{v}` is a list, and its item `{bad}` does not start with `{prefix}` (every item must)"
-                    )
+                    rules::list_item_reason(condition, v, bad)
                 }
-            }
-            (Condition::StartsWith { prefix, .. }, Some(v)) => {
-                let hint = if field.is("key") && submission.field("key") != Some(v) {
-                    " (after ${filename} expansion)"
-                } else {
-                    ""
-                };
-                format!("{name} `{v}` does not start with `{prefix}`{hint}")
             }
             (condition, Some(_)) => format!(
                 "`{}` conditions are OSS-only; S3 does not know them",
@@ -408,9 +419,9 @@ impl S3Verifier {
             ),
         };
         Some(Rejected::new(
-            403,
-            "AccessDenied",
-            format!("{CONDITION_FAILED}{}", wire::echo_condition(condition)),
+            failure.status,
+            failure.code,
+            failure.message,
             reason,
         ))
     }
@@ -429,14 +440,6 @@ fn malformed(detail: &str, reason: String) -> Rejected {
         format!("The authorization header is malformed; {detail}"),
         reason,
     )
-}
-
-fn requirement(condition: &Condition) -> String {
-    match condition {
-        Condition::Eq { value, .. } => format!("it to be `{value}`"),
-        Condition::StartsWith { prefix, .. } => format!("it to start with `{prefix}`"),
-        _ => "it".to_owned(),
-    }
 }
 
 /// `key` with `${filename}` replaced by the file's name (when it has one).
@@ -486,13 +489,17 @@ fn check_structure(submission: &Submission) -> Result<(), Rejected> {
             .fields_after_file
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("key"));
-        return Err(missing_field(
-            "key",
-            if after {
-                "the `key` field comes after the file part; fields after the file are ignored, so put `key` before it"
-            } else {
-                "the form has no `key` field"
-            },
+        let failure = rules::key_required(Dialect::S3);
+        let reason = if after {
+            "the `key` field comes after the file part; fields after the file are ignored, so put `key` before it".to_owned()
+        } else {
+            failure.reason.render(&[])
+        };
+        return Err(Rejected::new(
+            failure.status,
+            failure.code,
+            failure.message,
+            reason,
         ));
     }
     for (i, (name, _)) in submission.fields.iter().enumerate() {

@@ -2,7 +2,7 @@
 //!
 //! Output is the compact form ali-oss and the browser SDKs send (insertion
 //! order, `,`/`:` without spaces, raw UTF-8, `/` unescaped). Input accepts every
-//! serialisation seen in official code (spec §7): pretty-printed, Python's
+//! serialisation seen in official code (docs/oss.md#policy-json): pretty-printed, Python's
 //! `", "` separators and `\uXXXX` escapes with surrogate pairs, Go's sorted keys
 //! and `\u003c`, Java's `\/`. Rejections use OSS's `InvalidPolicyDocument`
 //! vocabulary so the verifier can answer exactly as the service does.
@@ -196,7 +196,11 @@ pub fn echo_condition(condition: &Condition) -> String {
     out
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the form every SDK writes.
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the form every SDK writes and policies state
+/// their expiration in. Public because the CLI, the dev server and the
+/// bindings print instants (a form's `expires_at`, an upload's time) the
+/// same way; an instant outside years 0000–9999 is written as the nearest
+/// one inside.
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
     let mut out = String::with_capacity(24);
     push_timestamp(&mut out, at);

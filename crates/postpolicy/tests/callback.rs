@@ -103,10 +103,10 @@ fn every_callback_vector() {
                     1,
                 )
             });
-            if let Some(url) = &canonical {
-                if calls.get() > 0 {
-                    assert_eq!(*fetched_url.borrow(), *url, "{id}: fetched URL");
-                }
+            if let Some(url) = &canonical
+                && calls.get() > 0
+            {
+                assert_eq!(*fetched_url.borrow(), *url, "{id}: fetched URL");
             }
             if let Ok(verified) = &result {
                 assert_eq!(Some(&verified.public_key_url), canonical.as_ref(), "{id}");
@@ -293,32 +293,18 @@ fn signer_key_formats_and_generation() {
         "CALLBACK_INVALID_PRIVATE_KEY"
     );
 
-    // A deterministic RNG: the core takes any CryptoRngCore.
-    struct Counter(u64);
-    impl rsa::rand_core::RngCore for Counter {
-        fn next_u32(&mut self) -> u32 {
-            self.next_u64() as u32
+    // Deterministic random bytes (xorshift64*): the core takes any source.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let fill = move |dest: &mut [u8]| {
+        for chunk in dest.chunks_mut(8) {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let v = state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
         }
-        fn next_u64(&mut self) -> u64 {
-            // xorshift64*
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn fill_bytes(&mut self, dest: &mut [u8]) {
-            for chunk in dest.chunks_mut(8) {
-                let v = self.next_u64().to_le_bytes();
-                chunk.copy_from_slice(&v[..chunk.len()]);
-            }
-        }
-        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
-            self.fill_bytes(dest);
-            Ok(())
-        }
-    }
-    impl rsa::rand_core::CryptoRng for Counter {}
-    let generated = CallbackSigner::generate(&mut Counter(0x9E37_79B9_7F4A_7C15), 512).unwrap();
+    };
+    let generated = CallbackSigner::generate(512, fill).unwrap();
     let auth = generated.sign("/cb", Some("a=1"), b"body").unwrap();
     let headers = vec![
         ("authorization".to_string(), auth),

@@ -103,13 +103,16 @@ fn every_conformance_case() {
                         rejected.status, expect["status"]
                     ));
                 }
-                if rejected.code != expect["code"].as_str().expect("code") {
-                    p.push(format!("code {} != {}", rejected.code, expect["code"]));
+                if rejected.service_code != expect["code"].as_str().expect("code") {
+                    p.push(format!(
+                        "code {} != {}",
+                        rejected.service_code, expect["code"]
+                    ));
                 }
-                if let Some(message) = expect["message"].as_str() {
-                    if rejected.message != message {
-                        p.push(format!("message {:?} != {:?}", rejected.message, message));
-                    }
+                if let Some(message) = expect["message"].as_str()
+                    && rejected.message != message
+                {
+                    p.push(format!("message {:?} != {:?}", rejected.message, message));
                 }
                 let index = expect["condition_index"].as_u64().map(|i| i as usize);
                 if rejected.condition_index != index {

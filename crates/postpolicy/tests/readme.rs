@@ -63,7 +63,7 @@ fn main() -> Result<(), postpolicy::Error> {
     let rejected = verifier
         .verify(&upload, now + TimeDelta::seconds(5))
         .unwrap_err();
-    assert_eq!(rejected.code, "AccessDenied");
+    assert_eq!(rejected.service_code, "AccessDenied");
     println!("{}", rejected.reason); // key `avatars/cat.png` does not start with `user/42/`
     Ok(())
 }

@@ -300,7 +300,11 @@ fn check_parse(source: &str) -> Result<(), TestCaseError> {
             prop_assert_eq!(&dsl::print(&policy), &printed);
         }
         Err(errors) => {
-            prop_assert!(!errors.is_empty() && errors.len() == errors.iter().count());
+            // `SyntaxErrors` is never empty by construction: check that its
+            // parts agree (the first error leads the list and the message).
+            prop_assert_eq!(errors.len(), errors.iter().count());
+            prop_assert_eq!(errors.iter().next(), Some(errors.first()));
+            prop_assert!(errors.to_string().starts_with(&errors.first().to_string()));
             for error in errors.iter() {
                 let span = error.span();
                 prop_assert!(

@@ -95,7 +95,7 @@ fn every_field_must_be_covered() {
     let mut sub = submission("content-length 1..1000", "a/${filename}", &[], 10);
     set(&mut sub, "x-amz-meta-extra", "1");
     let r = reject(&sub);
-    assert_eq!((r.status, r.code), (403, "AccessDenied"));
+    assert_eq!((r.status, r.service_code), (403, "AccessDenied"));
     assert_eq!(
         r.message,
         "Invalid according to Policy: Extra input fields: x-amz-meta-extra"
@@ -128,7 +128,7 @@ fn filename_is_expanded_before_the_key_is_checked() {
         file: sub.file.clone(),
     };
     let r = reject(&templated);
-    assert_eq!(r.code, "AccessDenied");
+    assert_eq!(r.service_code, "AccessDenied");
     assert!(
         r.reason.contains("after ${filename} expansion"),
         "{}",
@@ -168,10 +168,10 @@ fn size_ranges_intersect() {
     let ok = verifier().verify(&sub(500), now()).unwrap();
     assert_eq!((ok.size_limit.min, ok.size_limit.max), (100, 1000));
     let small = reject(&sub(50));
-    assert_eq!((small.status, small.code), (400, "EntityTooSmall"));
+    assert_eq!((small.status, small.service_code), (400, "EntityTooSmall"));
     assert_eq!(small.condition_index, Some(5));
     let large = reject(&sub(2000));
-    assert_eq!(large.code, "EntityTooLarge");
+    assert_eq!(large.service_code, "EntityTooLarge");
     assert_eq!(large.condition_index, Some(4));
 }
 
@@ -193,7 +193,7 @@ fn names_are_case_insensitive_and_values_exact() {
     twice
         .fields
         .push(("content-type".into(), "image/png".into()));
-    assert_eq!(reject(&twice).code, "InvalidArgument");
+    assert_eq!(reject(&twice).service_code, "InvalidArgument");
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn missing_field_fails_its_condition() {
     let mut sub = submission("content-type = image/png", "a/${filename}", &[], 1);
     sub.fields.retain(|(n, _)| n != "Content-Type");
     let r = reject(&sub);
-    assert_eq!(r.code, "AccessDenied");
+    assert_eq!(r.service_code, "AccessDenied");
     assert_eq!(r.condition_index, Some(4));
     assert!(r.reason.contains("no `content-type` field"), "{}", r.reason);
 }
@@ -219,12 +219,15 @@ fn credential_date_and_signature() {
     );
     set(&mut bad, "x-amz-signature", &sig);
     let r = reject(&bad);
-    assert_eq!((r.status, r.code), (403, "SignatureDoesNotMatch"));
+    assert_eq!((r.status, r.service_code), (403, "SignatureDoesNotMatch"));
 
     let keys: HashMap<String, String> = HashMap::from([(KEY_ID.to_owned(), SECRET.to_owned())]);
     let elsewhere = S3Verifier::new("uploads", "us-east-1", keys);
     let r = elsewhere.verify(&sub, now()).unwrap_err();
-    assert_eq!((r.status, r.code), (400, "AuthorizationHeaderMalformed"));
+    assert_eq!(
+        (r.status, r.service_code),
+        (400, "AuthorizationHeaderMalformed")
+    );
     assert_eq!(
         r.message,
         "The authorization header is malformed; the region 'garage' is wrong; expecting 'us-east-1'"
@@ -232,7 +235,7 @@ fn credential_date_and_signature() {
 
     let nobody = S3Verifier::new("uploads", "garage", HashMap::new());
     let r = nobody.verify(&sub, now()).unwrap_err();
-    assert_eq!((r.status, r.code), (403, "InvalidAccessKeyId"));
+    assert_eq!((r.status, r.service_code), (403, "InvalidAccessKeyId"));
 
     let expired = verifier()
         .verify(&sub, now() + TimeDelta::hours(2))
@@ -250,21 +253,21 @@ fn credential_date_and_signature() {
         .with_max_date_age(Some(TimeDelta::hours(24)))
         .unwrap();
     assert_eq!(
-        garage_like.verify(&long, later).unwrap_err().code,
+        garage_like.verify(&long, later).unwrap_err().service_code,
         "AccessDenied"
     );
 
     let mut no_policy = sub.clone();
     no_policy.fields.retain(|(n, _)| n != "policy");
     let r = reject(&no_policy);
-    assert_eq!(r.code, "InvalidArgument");
+    assert_eq!(r.service_code, "InvalidArgument");
     assert!(r.message.contains("'policy'"), "{}", r.message);
 
     let mut anonymous = sub.clone();
     anonymous
         .fields
         .retain(|(n, _)| !n.starts_with("x-amz-") && n != "policy");
-    assert_eq!(reject(&anonymous).code, "AccessDenied");
+    assert_eq!(reject(&anonymous).service_code, "AccessDenied");
 }
 
 #[test]
@@ -292,7 +295,7 @@ fn sts_token_is_pinned() {
     };
     assert!(verifier().verify(&sub, now()).is_ok());
     set(&mut sub, "x-amz-security-token", "TOKEN/456");
-    assert_eq!(reject(&sub).code, "AccessDenied");
+    assert_eq!(reject(&sub).service_code, "AccessDenied");
 }
 
 #[test]
@@ -305,10 +308,10 @@ fn fields_and_conditions_never_drift_apart() {
     let decoded = Policy::from_base64(form.field("policy").unwrap()).unwrap();
     // Every exact condition (bucket aside) yields its field, with its value.
     for condition in &decoded.conditions {
-        if let postpolicy::Condition::Eq { field, value } = condition {
-            if !field.is("bucket") {
-                assert_eq!(form.field(field.name()), Some(value.as_str()), "{field}");
-            }
+        if let postpolicy::Condition::Eq { field, value } = condition
+            && !field.is("bucket")
+        {
+            assert_eq!(form.field(field.name()), Some(value.as_str()), "{field}");
         }
     }
     // Every fixed field (policy and signature aside) is an exact condition.
@@ -366,7 +369,7 @@ fn explain_lists_every_failure() {
     let failures = verifier().explain(&policy, &sub, now());
     let codes: Vec<_> = failures
         .iter()
-        .map(|r| (r.code, r.condition_index))
+        .map(|r| (r.service_code, r.condition_index))
         .collect();
     assert_eq!(
         codes,
@@ -392,6 +395,6 @@ fn signature_version_2_forms_are_refused() {
         file: Some(FileInfo::default()),
     };
     let r = reject(&sub);
-    assert_eq!(r.code, "InvalidArgument");
+    assert_eq!(r.service_code, "InvalidArgument");
     assert!(r.reason.contains("Signature Version 2"), "{}", r.reason);
 }

@@ -99,7 +99,7 @@ fn signed(case: &Case) -> (Verifier, Submission) {
     let max = case
         .min
         .saturating_add(case.span)
-        .min(postpolicy::policy::MAX_FORM_UPLOAD_BYTES);
+        .min(postpolicy::MAX_FORM_UPLOAD_BYTES);
     let min = case.min.min(max);
     let mut conditions = vec![
         Condition::starts_with("key", case.prefix.clone()),

@@ -36,7 +36,7 @@ def raises_time_range_error(call: Callable[[], Any], name: str) -> TimeRangeErro
         call()
     error = info.value
     assert isinstance(error, ValueError) and isinstance(error, postpolicy.Error)
-    assert error.error_code == "TIME_OUT_OF_RANGE"
+    assert error.code == "TIME_OUT_OF_RANGE"
     assert name in str(error), str(error)
     assert not FIVE_DIGIT_YEAR.search(str(error)), str(error)
     return error
@@ -134,7 +134,9 @@ def test_a_now_past_9999_in_utc_raises_a_typed_error() -> None:
         raises_time_range_error(call, "`now`")
     # 9999-12-31 23:59 at UTC-23:00 is year 10000 in UTC, which Python's own
     # datetime refuses to convert: an OverflowError, not a crash.
-    beyond = datetime.datetime(9999, 12, 31, 23, 59, tzinfo=datetime.timezone(-datetime.timedelta(hours=23)))
+    beyond = datetime.datetime(
+        9999, 12, 31, 23, 59, tzinfo=datetime.timezone(-datetime.timedelta(hours=23))
+    )
     with pytest.raises(OverflowError):
         signer.sign(policy, now=beyond)
 

@@ -404,7 +404,7 @@ fn upload(form: &postpolicy::SignedForm, key: &str) -> Submission {
 
 /// The `conditions` of a signed form's policy, as JSON.
 fn signed_conditions(form: &postpolicy::SignedForm) -> (String, Vec<serde_json::Value>) {
-    let json = postpolicy::wire::decode_base64(form.field("policy").unwrap()).unwrap();
+    let json = postpolicy::Policy::json_from_base64(form.field("policy").unwrap()).unwrap();
     let document: serde_json::Value = serde_json::from_str(&json).unwrap();
     (
         document["expiration"].as_str().unwrap().to_owned(),
@@ -432,7 +432,7 @@ fn a_quote_and_a_comment_stay_in_the_key_prefix() {
         let rejected = verifier()
             .verify(&upload(&form, "user/42/avatar.png"), now())
             .unwrap_err();
-        assert_eq!(rejected.code, "AccessDenied");
+        assert_eq!(rejected.service_code, "AccessDenied");
         verifier()
             .verify(&upload(&form, "user/\"#/avatar.png"), now())
             .unwrap();
@@ -449,7 +449,7 @@ fn an_expires_statement_in_a_value_does_not_move_the_expiry() {
         let (expiration, conditions) = signed_conditions(&form);
         assert_eq!(
             expiration,
-            postpolicy::wire::format_timestamp(now() + TimeDelta::minutes(10))
+            postpolicy::format_timestamp(now() + TimeDelta::minutes(10))
         );
         assert!(
             conditions.contains(&serde_json::json!([
@@ -467,7 +467,7 @@ fn an_expires_statement_in_a_value_does_not_move_the_expiry() {
         let rejected = verifier()
             .verify(&upload(&form, &key), now() + TimeDelta::days(365))
             .unwrap_err();
-        assert_eq!(rejected.code, "AccessDenied");
+        assert_eq!(rejected.service_code, "AccessDenied");
         assert!(rejected.message.contains("expired"), "{rejected:?}");
     }
 }

@@ -263,10 +263,10 @@ impl Inner {
             Err(e) => return Err(e),
         }
         blob.disarm();
-        if let Some(previous) = previous.filter(|p| p.blob != record.blob) {
-            if let Some(old) = self.blob_path(&object.bucket, &previous.blob) {
-                let _ = fs::remove_file(old);
-            }
+        if let Some(previous) = previous.filter(|p| p.blob != record.blob)
+            && let Some(old) = self.blob_path(&object.bucket, &previous.blob)
+        {
+            let _ = fs::remove_file(old);
         }
         Ok(Committed::Stored)
     }

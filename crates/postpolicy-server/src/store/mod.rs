@@ -232,7 +232,7 @@ impl StoredMeta {
             etag: digests.etag(),
             crc64: Some(digests.crc64),
             size: digests.size,
-            uploaded_at: postpolicy::wire::format_timestamp(now),
+            uploaded_at: postpolicy::format_timestamp(now),
         }
     }
 }

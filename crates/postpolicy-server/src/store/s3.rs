@@ -306,7 +306,7 @@ impl S3Store {
             out.push(Listed {
                 key,
                 size: listed.size,
-                last_modified: postpolicy::wire::format_timestamp(listed.last_modified),
+                last_modified: postpolicy::format_timestamp(listed.last_modified),
             });
         }
         Ok(out)
@@ -320,12 +320,11 @@ pub(crate) fn location(object: &Located) -> (Path, bool) {
     let plain = !object.key.starts_with(&format!("{HASHED}/"))
         && object.key != HASHED
         && full.len() <= MAX_S3_KEY_BYTES;
-    if plain {
-        if let Ok(path) = Path::parse(&full) {
-            if path.as_ref() == full {
-                return (path, false);
-            }
-        }
+    if plain
+        && let Ok(path) = Path::parse(&full)
+        && path.as_ref() == full
+    {
+        return (path, false);
     }
     (
         Path::from_iter([object.bucket.as_str(), HASHED, object.hash.as_str()]),
@@ -447,7 +446,7 @@ pub(crate) fn decode_attributes(
     let mut meta = StoredMeta {
         key: key.to_owned(),
         size: object.size,
-        uploaded_at: postpolicy::wire::format_timestamp(object.last_modified),
+        uploaded_at: postpolicy::format_timestamp(object.last_modified),
         ..StoredMeta::default()
     };
     let mut etag = None;

@@ -3,10 +3,10 @@
 //! came from OSS.
 //!
 //! - [`CallbackSpec`] → [`CallbackFields`]: the base64 `callback` field and the
-//!   `x:<name>` custom-variable fields of a PostObject form (spec §6.1).
+//!   `x:<name>` custom-variable fields of a PostObject form (docs/oss.md#upload-callback).
 //! - [`render_body`]: the exact body OSS posts for given object facts, as the
 //!   local dev endpoint needs it.
-//! - [`verify_callback`]: the RSA/MD5 signature check of spec §6.2. The public
+//! - [`verify_callback`]: the RSA/MD5 signature check of docs/oss.md#callback-signature. The public
 //!   key is fetched through an injected [`KeySource`] (this crate does no I/O),
 //!   only after the key URL passed the [`KeyUrlPolicy`], for the canonical
 //!   URL that check gives; [`CachedKeySource`] keeps parsed keys per
@@ -40,10 +40,6 @@ pub use verify::{
     CachedKeySource, CallbackRequest, KeySource, PublicKey, VerifiedCallback, string_to_sign,
     trusted_key_url, verify_callback,
 };
-
-/// The `rand_core` version [`CallbackSigner::generate`] takes its random
-/// number generator from (re-exported from `rsa`).
-pub use rsa::rand_core;
 
 /// A callback could not be built, decoded, verified or signed.
 ///

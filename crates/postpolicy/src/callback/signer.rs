@@ -6,11 +6,41 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use rsa::RsaPrivateKey;
 use rsa::pkcs1::DecodeRsaPrivateKey as _;
 use rsa::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
-use rsa::rand_core::CryptoRngCore;
+use rsa::rand_core::{CryptoRng, RngCore};
 use rsa::traits::PublicKeyParts as _;
 
 use super::CallbackError;
 use super::verify::{PublicKey, md5, md5_padding, string_to_sign_parts};
+
+/// The caller's source of random bytes as the RNG `rsa` takes; the caller
+/// vouches for it being cryptographically secure (see
+/// [`CallbackSigner::generate`]).
+struct FillRandom<F>(F);
+
+impl<F: FnMut(&mut [u8])> RngCore for FillRandom<F> {
+    fn next_u32(&mut self) -> u32 {
+        let mut bytes = [0u8; 4];
+        (self.0)(&mut bytes);
+        u32::from_le_bytes(bytes)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut bytes = [0u8; 8];
+        (self.0)(&mut bytes);
+        u64::from_le_bytes(bytes)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        (self.0)(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        (self.0)(dest);
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&mut [u8])> CryptoRng for FillRandom<F> {}
 
 /// The smallest modulus that holds a PKCS#1 v1.5 MD5 signature
 /// (18-byte DigestInfo prefix + 16-byte digest + 11 bytes of padding).
@@ -51,15 +81,18 @@ impl CallbackSigner {
     }
 
     /// A new random key of `bits` bits (1024 is plenty for a dev endpoint;
-    /// OSS itself uses 512). The caller brings the random numbers, e.g.
-    /// `rand_core::OsRng` with its `getrandom` feature, so the core does no
-    /// OS I/O.
-    pub fn generate<R: CryptoRngCore + ?Sized>(
-        rng: &mut R,
+    /// OSS itself uses 512). `fill_random` fills a buffer with random bytes
+    /// from a cryptographically secure source (`getrandom`, an OS RNG): the
+    /// caller brings them, so the core does no OS I/O and no random-number
+    /// crate appears in its API.
+    pub fn generate(
         bits: usize,
+        fill_random: impl FnMut(&mut [u8]),
     ) -> Result<Self, CallbackError> {
-        let key = RsaPrivateKey::new(rng, bits).map_err(|e| CallbackError::InvalidPrivateKey {
-            reason: e.to_string(),
+        let key = RsaPrivateKey::new(&mut FillRandom(fill_random), bits).map_err(|e| {
+            CallbackError::InvalidPrivateKey {
+                reason: e.to_string(),
+            }
         })?;
         Self::from_key(key)
     }

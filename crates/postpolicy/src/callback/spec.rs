@@ -230,12 +230,11 @@ impl CallbackSpec {
         }
         let mut used = Vec::new();
         for piece in template::parse(&self.body)? {
-            if let Piece::Var { name, .. } = piece {
-                if let VarRef::Custom(name) = template::classify(name)? {
-                    if !used.contains(&name) {
-                        used.push(name);
-                    }
-                }
+            if let Piece::Var { name, .. } = piece
+                && let VarRef::Custom(name) = template::classify(name)?
+                && !used.contains(&name)
+            {
+                used.push(name);
             }
         }
         Ok(used)

@@ -7,7 +7,7 @@
 
 use super::CallbackError;
 
-/// Every system variable OSS substitutes in `callbackBody` (spec §6.1).
+/// Every system variable OSS substitutes in `callbackBody` (docs/oss.md#upload-callback).
 pub const SYSTEM_VARIABLES: &[&str] = &[
     "bucket",
     "object",

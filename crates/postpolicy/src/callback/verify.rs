@@ -1,5 +1,5 @@
 //! Verifying, on the application server, that a callback request came from OSS
-//! (spec §6.2).
+//! (docs/oss.md#callback-signature).
 
 use std::sync::Arc;
 
@@ -285,7 +285,7 @@ fn checked_headers(
     Ok((key_url, signature))
 }
 
-/// Checks that `req` was signed by OSS (spec §6.2).
+/// Checks that `req` was signed by OSS (docs/oss.md#callback-signature).
 ///
 /// In order: the `x-oss-pub-key-url` header must be present and base64, and
 /// the URL in it trusted by `policy` (nothing is fetched otherwise); the

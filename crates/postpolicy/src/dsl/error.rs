@@ -68,9 +68,16 @@ impl std::fmt::Display for SyntaxError {
 
 impl std::error::Error for SyntaxError {}
 
+impl SyntaxError {
+    /// The stable code, `POLICY_SYNTAX`.
+    pub fn code(&self) -> &'static str {
+        "POLICY_SYNTAX"
+    }
+}
+
 impl miette::Diagnostic for SyntaxError {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new("postpolicy::syntax"))
+        Some(Box::new(self.code()))
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
@@ -101,6 +108,11 @@ impl SyntaxErrors {
             first,
             rest: errors,
         })
+    }
+
+    /// The stable code, `POLICY_SYNTAX`.
+    pub fn code(&self) -> &'static str {
+        "POLICY_SYNTAX"
     }
 
     pub fn first(&self) -> &SyntaxError {
@@ -134,7 +146,7 @@ impl std::error::Error for SyntaxErrors {}
 
 impl miette::Diagnostic for SyntaxErrors {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new("postpolicy::syntax"))
+        Some(Box::new(self.code()))
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {

@@ -279,18 +279,18 @@ pub(crate) fn size(input: &str) -> Res<'_, u64> {
         return Err(Err::Error(DslError::new(input, EXPECTED_SIZE)));
     }
     let rest = after(input, digits.len());
-    if let Some(fraction) = rest.strip_prefix('.') {
-        if fraction.starts_with(|c: char| c.is_ascii_digit()) {
-            let fraction = take_while_str(fraction, |c| c.is_ascii_alphanumeric());
-            let len = digits.len() + 1 + fraction.len();
-            let text = input.get(..len).unwrap_or_default();
-            return Err(Err::Failure(DslError::found(
-                input,
-                EXPECTED_WHOLE_SIZE,
-                show(text),
-                len,
-            )));
-        }
+    if let Some(fraction) = rest.strip_prefix('.')
+        && fraction.starts_with(|c: char| c.is_ascii_digit())
+    {
+        let fraction = take_while_str(fraction, |c| c.is_ascii_alphanumeric());
+        let len = digits.len() + 1 + fraction.len();
+        let text = input.get(..len).unwrap_or_default();
+        return Err(Err::Failure(DslError::found(
+            input,
+            EXPECTED_WHOLE_SIZE,
+            show(text),
+            len,
+        )));
     }
     let unit = take_while_str(rest, |c| c.is_ascii_alphanumeric());
     let Some(multiplier) = size_unit(unit) else {
@@ -371,15 +371,15 @@ pub(crate) fn duration(input: &str) -> Res<'_, u64> {
                 )
             }));
         };
-        if let Some(last) = last {
-            if index <= last {
-                return Err(Err::Failure(DslError::found(
-                    anchor(at_unit),
-                    expected_after_unit(last),
-                    show(unit),
-                    unit.len(),
-                )));
-            }
+        if let Some(last) = last
+            && index <= last
+        {
+            return Err(Err::Failure(DslError::found(
+                anchor(at_unit),
+                expected_after_unit(last),
+                show(unit),
+                unit.len(),
+            )));
         }
         let seconds = DURATION_UNITS.get(index).map_or(1, |(_, s)| *s);
         total = total.and_then(|t| {

@@ -10,7 +10,7 @@
 //!
 //! [`parse`] reports every syntax error with its line and column;
 //! [`parse_with`] fills `{name}` placeholders from parameters, as data;
-//! [`print`] writes the canonical form, which parses back to an equal policy.
+//! [`print()`] writes the canonical form, which parses back to an equal policy.
 
 mod error;
 mod lexical;

@@ -136,7 +136,7 @@ fn push_list(out: &mut String, values: &[String]) {
 pub(crate) fn format_size(bytes: u64) -> String {
     if bytes != 0 {
         for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-            if bytes % (1u64 << shift) == 0 {
+            if bytes.is_multiple_of(1u64 << shift) {
                 return format!("{}{unit}", bytes >> shift);
             }
         }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::oss::Stamp;
 use crate::error::{PolicyError, SignatureError};
 use crate::policy::{Condition, Field, Policy};
+use crate::rules::{Dialect, Rules};
 use crate::wire;
 
 /// Options for one signing call.
@@ -51,8 +52,8 @@ impl SignOptions {
         self
     }
 
-    /// Adds a built callback (see [`crate::CallbackSpec::to_fields`]).
-    pub fn callback_fields(self, fields: crate::CallbackFields) -> Self {
+    /// Adds a built callback (see [`crate::callback::CallbackSpec::to_fields`]).
+    pub fn callback_fields(self, fields: crate::callback::CallbackFields) -> Self {
         self.callback(fields.callback, fields.vars)
     }
 
@@ -71,6 +72,9 @@ pub struct SignedForm {
     pub expires_at: DateTime<Utc>,
     /// Fields the page must still fill (under `starts-with`, `in`, `not-in`).
     pub fields_to_fill: Vec<String>,
+    /// What a browser can check before it sends the file (size, key,
+    /// content type), with the verifier's wording: see [`crate::rules`].
+    pub rules: Rules,
 }
 
 impl SignedForm {
@@ -83,7 +87,7 @@ impl SignedForm {
     }
 
     /// The JSON token for the browser:
-    /// `{"url", "fields": {…in order…}, "expires_at", "fields_to_fill"}`.
+    /// `{"url", "fields": {…in order…}, "expires_at", "fields_to_fill", "rules"}`.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(
             256 + self
@@ -112,28 +116,11 @@ impl SignedForm {
             }
             wire::push_string(&mut out, name);
         }
-        out.push_str("]}");
+        out.push_str("],\"rules\":");
+        out.push_str(&self.rules.to_json());
+        out.push('}');
         out
     }
-}
-
-/// What the OSS and the S3 signer both do, for code that serves either with
-/// one path (the bindings' signing functions).
-pub trait FormSigner {
-    /// Signs `policy` at `now` with a key template, a callback, ….
-    fn sign_with(
-        &self,
-        policy: &Policy,
-        options: &SignOptions,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError>;
-
-    /// Signs an exact policy text without changing a byte of it.
-    fn sign_json(
-        &self,
-        policy_json: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError>;
 }
 
 /// What differs between the OSS and the S3 signer once the policy text is
@@ -142,6 +129,9 @@ pub trait FormSigner {
 pub(super) trait SignatureFields {
     /// Fields the signer writes itself (never copied from `eq` conditions).
     const SIGNER_FIELDS: &'static [&'static str];
+
+    /// Whose verifier judges the form (and so the browser rules' wording).
+    const DIALECT: Dialect;
 
     fn url(&self) -> &str;
 
@@ -198,6 +188,7 @@ pub(super) fn sign_policy<S: SignatureFields>(
     let fixed = signer.fixed_conditions(&stamp, &credential);
     let prepared = prepare(policy, options, fixed.as_slice(), S::SIGNER_FIELDS, 6)?;
     let policy_b64 = prepared.policy_base64(expires_at);
+    let rules = Rules::of(prepared.conditions(), prepared.fixed.len(), S::DIALECT);
     let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
     signer.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
     Ok(SignedForm {
@@ -205,20 +196,20 @@ pub(super) fn sign_policy<S: SignatureFields>(
         fields,
         expires_at,
         fields_to_fill,
+        rules,
     })
 }
 
 /// Signs an exact policy text without changing a byte of it (both signers'
 /// `sign_json`): only the signature fields come back.
-pub(super) fn sign_exact_json(
-    signer: &impl SignatureFields,
+pub(super) fn sign_exact_json<S: SignatureFields>(
+    signer: &S,
     policy_json: &str,
     now: DateTime<Utc>,
 ) -> Result<SignedForm, SignatureError> {
     let now = crate::time::check_instant(now, "`now`")?;
-    let expires_at = wire::from_json(policy_json)
-        .map_err(SignatureError::Policy)?
-        .expires_at(now)?;
+    let policy = wire::from_json(policy_json).map_err(SignatureError::Policy)?;
+    let expires_at = policy.expires_at(now)?;
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
     let mut fields = Vec::with_capacity(6);
@@ -233,6 +224,7 @@ pub(super) fn sign_exact_json(
         fields,
         expires_at,
         fields_to_fill: Vec::new(),
+        rules: Rules::of(&policy.conditions, 0, S::DIALECT),
     })
 }
 
@@ -252,7 +244,7 @@ pub(crate) struct Prepared<'p, 'f> {
 
 impl Prepared<'_, '_> {
     /// The user's and the trailing conditions, in order (after `fixed`).
-    fn conditions(&self) -> impl Iterator<Item = &Condition> {
+    pub(crate) fn conditions(&self) -> impl Iterator<Item = &Condition> {
         let fixed = self.fixed;
         self.policy
             .conditions
@@ -346,28 +338,27 @@ pub(crate) fn prepare<'p, 'f>(
     signer_slots: usize,
 ) -> Result<Prepared<'p, 'f>, SignatureError> {
     for (index, condition) in policy.conditions.iter().enumerate() {
-        if let Condition::ContentLengthRange(range) = condition {
-            if range.max < range.min {
-                return Err(SignatureError::Policy(PolicyError::new(
-                    "Invalid Policy: Invalid content-length-range: max must not be less than min.",
-                    format!(
-                        "condition {index}: content-length-range maximum {} is below minimum {}",
-                        range.max, range.min
-                    ),
-                )));
-            }
+        if let Condition::ContentLengthRange(range) = condition
+            && range.max < range.min
+        {
+            return Err(SignatureError::Policy(PolicyError::new(
+                "Invalid Policy: Invalid content-length-range: max must not be less than min.",
+                format!(
+                    "condition {index}: content-length-range maximum {} is below minimum {}",
+                    range.max, range.min
+                ),
+            )));
         }
         if let (Some(v), Condition::Eq { field, value }) =
             (pinned_value(condition, fixed), condition)
+            && v != value.as_str()
         {
-            if v != value.as_str() {
-                return Err(SignatureError::Policy(PolicyError::new(
-                    "Invalid Policy: conflicting condition.",
-                    format!(
-                        "condition {index} requires {field} = `{value}`, but the signer sets it to `{v}`"
-                    ),
-                )));
-            }
+            return Err(SignatureError::Policy(PolicyError::new(
+                "Invalid Policy: conflicting condition.",
+                format!(
+                    "condition {index} requires {field} = `{value}`, but the signer sets it to `{v}`"
+                ),
+            )));
         }
     }
     let mut prepared = Prepared {
@@ -384,14 +375,14 @@ pub(crate) fn prepare<'p, 'f>(
             prepared.trailing.push(condition);
         }
     }
-    if let Some(callback) = &options.callback {
-        if options.pin_callback {
-            prepared
-                .trailing
-                .push(Condition::eq("callback", callback.clone()));
-            for (name, value) in &options.callback_vars {
-                prepared.trailing.push(Condition::eq(name, value.clone()));
-            }
+    if let Some(callback) = &options.callback
+        && options.pin_callback
+    {
+        prepared
+            .trailing
+            .push(Condition::eq("callback", callback.clone()));
+        for (name, value) in &options.callback_vars {
+            prepared.trailing.push(Condition::eq(name, value.clone()));
         }
     }
 
@@ -476,12 +467,16 @@ mod tests {
             ],
             expires_at: DateTime::from_timestamp(0, 0).unwrap(),
             fields_to_fill: vec!["Content-Type".into()],
+            rules: Rules::of(&[Condition::content_length(1, 2)], 4, Dialect::Oss),
         };
         let json = form.to_json();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["fields"]["key"], "user/\"q\"/${filename}");
         assert_eq!(value["expires_at"], "1970-01-01T00:00:00.000Z");
         assert_eq!(value["fields_to_fill"][0], "Content-Type");
+        assert_eq!(value["rules"][0]["op"], "required");
+        assert_eq!(value["rules"][1]["index"], 4);
+        assert_eq!(value["rules"][1]["max"], 2);
         assert!(json.find("\"key\"").unwrap() < json.find("\"policy\"").unwrap());
     }
 }

@@ -85,10 +85,10 @@ impl DayKeyCache {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if let Some((cached_date, mac)) = slot.as_ref() {
-            if cached_date == date {
-                return mac.clone();
-            }
+        if let Some((cached_date, mac)) = slot.as_ref()
+            && cached_date == date
+        {
+            return mac.clone();
         }
         let mac = keyed_mac(&derive());
         *slot = Some((date.to_owned(), mac.clone()));
@@ -119,10 +119,11 @@ impl KeyIdCache {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if let Some((cached_date, cached_secret, mac)) = slots.get(access_key_id) {
-            if cached_date == date && cached_secret == secret {
-                return mac.clone();
-            }
+        if let Some((cached_date, cached_secret, mac)) = slots.get(access_key_id)
+            && cached_date == date
+            && cached_secret == secret
+        {
+            return mac.clone();
         }
         if slots.len() >= 1024 {
             slots.clear();

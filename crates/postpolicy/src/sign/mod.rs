@@ -1,14 +1,16 @@
 //! Signing: credentials, the OSS signers, and the signed form a browser needs.
 
 mod form;
+pub(crate) mod gcs;
 mod key;
 mod oss;
-pub mod oss_v1;
-pub mod oss_v4;
-pub mod s3_v4;
+pub(crate) mod oss_v1;
+pub(crate) mod oss_v4;
+pub(crate) mod s3_v4;
 
 pub(crate) use form::key_condition;
-pub use form::{FormSigner, SignOptions, SignedForm};
+pub use form::{SignOptions, SignedForm};
+pub use gcs::{GcsSigner, GcsUrlStyle, Scheme as UrlScheme};
 pub use key::Secret;
 pub use oss::{OssSigner, OssVersion};
 pub use oss_v1::sign_v1;

@@ -3,9 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Credentials;
-use super::form::{
-    Fixed, FormSigner, SignOptions, SignatureFields, SignedForm, sign_exact_json, sign_policy,
-};
+use super::form::{Fixed, SignOptions, SignatureFields, SignedForm, sign_exact_json, sign_policy};
 use super::key::DayKeyCache;
 use super::oss_v1::sign_v1;
 use super::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, hex_mac, signing_key_v4};
@@ -159,26 +157,8 @@ impl OssSigner {
     }
 }
 
-impl FormSigner for OssSigner {
-    fn sign_with(
-        &self,
-        policy: &Policy,
-        options: &SignOptions,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError> {
-        OssSigner::sign_with(self, policy, options, now)
-    }
-
-    fn sign_json(
-        &self,
-        policy_json: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError> {
-        OssSigner::sign_json(self, policy_json, now)
-    }
-}
-
 impl SignatureFields for OssSigner {
+    const DIALECT: crate::rules::Dialect = crate::rules::Dialect::Oss;
     const SIGNER_FIELDS: &'static [&'static str] = &[
         "x-oss-signature-version",
         "x-oss-credential",

@@ -9,9 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Credentials;
-use super::form::{
-    Fixed, FormSigner, SignOptions, SignatureFields, SignedForm, sign_exact_json, sign_policy,
-};
+use super::form::{Fixed, SignOptions, SignatureFields, SignedForm, sign_exact_json, sign_policy};
 use super::key::{DayKeyCache, derive_chain_key, keyed_mac};
 use super::oss::{Stamp, check_bucket};
 use super::oss_v4::{check_date, hex_mac};
@@ -270,26 +268,8 @@ impl S3Signer {
     }
 }
 
-impl FormSigner for S3Signer {
-    fn sign_with(
-        &self,
-        policy: &Policy,
-        options: &SignOptions,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError> {
-        S3Signer::sign_with(self, policy, options, now)
-    }
-
-    fn sign_json(
-        &self,
-        policy_json: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SignedForm, SignatureError> {
-        S3Signer::sign_json(self, policy_json, now)
-    }
-}
-
 impl SignatureFields for S3Signer {
+    const DIALECT: crate::rules::Dialect = crate::rules::Dialect::S3;
     const SIGNER_FIELDS: &'static [&'static str] = &[
         "policy",
         "x-amz-algorithm",

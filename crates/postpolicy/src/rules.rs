@@ -1,0 +1,570 @@
+//! What a browser can check before it sends a byte, and the verifier's
+//! wording for each failure.
+//!
+//! A signed form carries the conditions a page can judge on its own — the
+//! size range, the key, the content type — as plain data ([`Rules`], the
+//! token's `rules` member). A page that refuses a 10 MiB + 1 B file up front
+//! saves the user the whole upload, and the service still judges every form.
+//!
+//! The sentences are the verifier's: [`crate::Verifier`] and
+//! [`crate::S3Verifier`] build their rejection reasons from the templates in
+//! this module, and the same templates travel in the token, so a browser
+//! fills in the sent value (`{value}`, `{size}`) and says exactly what the
+//! service would have said. No binding or browser helper writes a sentence of
+//! its own: a reworded rejection changes here, and everywhere.
+
+use serde::Serialize;
+
+use crate::policy::{ByteRange, Condition};
+use crate::wire;
+
+/// The service's message for a failed condition, followed by the condition.
+pub(crate) const CONDITION_FAILED: &str = "Invalid according to Policy: Policy Condition failed: ";
+const TOO_SMALL: &str = "Your proposed upload is smaller than the minimum allowed size.";
+const TOO_LARGE: &str = "Your proposed upload exceeds the maximum allowed size.";
+/// Appended to an `eq` failure whose values differ only in letter case.
+const HINT_CASE: &str = " (values are case-sensitive)";
+/// Appended to an S3 key failure when `${filename}` was expanded first.
+const HINT_EXPANDED: &str = " (after ${filename} expansion)";
+
+/// Which service judges the form: the two differ in what they compare and so
+/// in what they say (see [`crate::verify_s3`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Oss,
+    S3,
+}
+
+/// Text with named slots, `{size}` or `{value}`, that a verifier or a
+/// browser fills in; braces of the text itself are doubled (`{{`, `}}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Template(String);
+
+impl Template {
+    /// The template text, slots and doubled braces included.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text with each `{name}` of `slots` replaced by its value; a slot
+    /// not given stays as written, and `{{`/`}}` become single braces.
+    pub fn render(&self, slots: &[(&str, &str)]) -> String {
+        let text = self.0.as_str();
+        let mut out = String::with_capacity(text.len() + 32);
+        let mut rest = text;
+        while let Some(at) = rest.find(['{', '}']) {
+            let (before, from) = rest.split_at(at);
+            out.push_str(before);
+            if let Some(after) = from.strip_prefix("{{").or_else(|| from.strip_prefix("}}")) {
+                out.push_str(from.get(..1).unwrap_or_default());
+                rest = after;
+                continue;
+            }
+            let slot = from.strip_prefix('{').and_then(|inner| {
+                let end = inner.find('}')?;
+                let name = inner.get(..end)?;
+                let is_name =
+                    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                is_name.then_some((name, inner.get(end + 1..)?))
+            });
+            match slot.and_then(|(name, after)| {
+                let value = slots.iter().find(|(n, _)| *n == name)?.1;
+                Some((value, after))
+            }) {
+                Some((value, after)) => {
+                    out.push_str(value);
+                    rest = after;
+                }
+                None => {
+                    out.push_str(from.get(..1).unwrap_or_default());
+                    rest = from.get(1..).unwrap_or_default();
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// Builds a [`Template`] from literal text and slots.
+#[derive(Debug, Default)]
+struct Builder(String);
+
+impl Builder {
+    fn text(mut self, text: &str) -> Self {
+        for c in text.chars() {
+            match c {
+                '{' => self.0.push_str("{{"),
+                '}' => self.0.push_str("}}"),
+                c => self.0.push(c),
+            }
+        }
+        self
+    }
+
+    fn slot(mut self, name: &str) -> Self {
+        self.0.push('{');
+        self.0.push_str(name);
+        self.0.push('}');
+        self
+    }
+
+    fn done(self) -> Template {
+        Template(self.0)
+    }
+}
+
+/// How one failure is answered: the service's code and message, and the
+/// plain-language reason as a template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// HTTP status the service answers with (not in the token: a page that
+    /// refuses a file has sent no request).
+    #[serde(skip)]
+    pub status: u16,
+    /// The service's error code (`EntityTooLarge`, `AccessDenied`).
+    pub code: &'static str,
+    /// The service's message, in its documented wording.
+    pub message: String,
+    /// Why, naming the value sent: slots `{size}`, `{value}`, `{hint}`.
+    pub reason: Template,
+}
+
+/// Notes a reason ends with in some cases (slot `{hint}`), by the case.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Hints {
+    /// When the sent value equals the expected one but for ASCII letter case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    /// When the key was compared after `${filename}` expansion and differs
+    /// from the key field as sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expanded: Option<String>,
+}
+
+impl Hints {
+    fn is_empty(&self) -> bool {
+        self.case.is_none() && self.expanded.is_none()
+    }
+}
+
+/// A `content-length-range` condition: the file's size must lie in
+/// `min..=max`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename = "content-length-range")]
+pub struct SizeRule {
+    /// The condition's index in the signed policy (as a rejection names it).
+    pub index: usize,
+    /// The condition as the service echoes it.
+    pub condition: String,
+    pub min: u64,
+    pub max: u64,
+    /// Slot `{size}`.
+    pub too_small: Failure,
+    /// Slot `{size}`.
+    pub too_large: Failure,
+}
+
+/// What a [`FieldRule`] requires of the field's value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum FieldTest {
+    Eq { value: String },
+    StartsWith { prefix: String },
+    In { values: Vec<String> },
+    NotIn { values: Vec<String> },
+}
+
+/// A condition on the `key` or the content-type field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldRule {
+    /// The condition's index in the signed policy (as a rejection names it).
+    pub index: usize,
+    /// The condition as the service echoes it.
+    pub condition: String,
+    /// The field's name as the policy wrote it (names are compared ASCII
+    /// case-insensitively).
+    pub field: String,
+    #[serde(flatten)]
+    pub test: FieldTest,
+    /// S3 compares the key after replacing `${filename}` with the file's
+    /// name; OSS compares the key field as sent.
+    pub expand_filename: bool,
+    /// The answer when the value fails: reason slots `{value}`, `{hint}`.
+    pub failure: Failure,
+    /// The reason when the form has no such field.
+    pub missing: String,
+    #[serde(skip_serializing_if = "Hints::is_empty")]
+    pub hints: Hints,
+    /// S3's `starts-with` on Content-Type holds for a comma-separated value
+    /// only when every item starts with the prefix; the reason when an item
+    /// of a list fails (slots `{value}`, `{item}`). `None`: the value is
+    /// compared whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_reason: Option<Template>,
+}
+
+/// A field every form must send, whatever its policy says (`key`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename = "required")]
+pub struct RequiredRule {
+    pub field: String,
+    /// The answer to a form without the field (no slots).
+    pub failure: Failure,
+}
+
+/// One check a browser can make before it sends the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Rule {
+    Required(RequiredRule),
+    Size(SizeRule),
+    Field(FieldRule),
+}
+
+impl Rule {
+    /// The index in the signed policy of the condition this rule checks
+    /// (`None` for a field every form needs).
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            Rule::Required(_) => None,
+            Rule::Size(rule) => Some(rule.index),
+            Rule::Field(rule) => Some(rule.index),
+        }
+    }
+}
+
+/// The checks of a signed form a browser can make, in the order the service
+/// makes them: the first that fails is the one the service would name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Rules(pub Vec<Rule>);
+
+impl Rules {
+    /// The rules of `conditions` (a signed policy's, in order; `offset` is
+    /// the index of the first), as `dialect`'s verifier judges them.
+    pub(crate) fn of<'c>(
+        conditions: impl IntoIterator<Item = &'c Condition>,
+        offset: usize,
+        dialect: Dialect,
+    ) -> Self {
+        let mut fields = Vec::new();
+        let mut sizes = Vec::new();
+        for (i, condition) in conditions.into_iter().enumerate() {
+            let index = offset + i;
+            match condition {
+                Condition::ContentLengthRange(range) => sizes.push(Rule::Size(SizeRule {
+                    index,
+                    condition: wire::echo_condition(condition),
+                    min: range.min,
+                    max: range.max,
+                    too_small: too_small(range),
+                    too_large: too_large(range),
+                })),
+                _ => {
+                    if let Some(rule) = field_rule(condition, index, dialect) {
+                        fields.push(Rule::Field(rule));
+                    }
+                }
+            }
+        }
+        // Both services want a key before they read the policy; then OSS
+        // judges the conditions in order, S3 the sizes after the rest.
+        let mut rules = vec![Rule::Required(RequiredRule {
+            field: "key".to_owned(),
+            failure: key_required(dialect),
+        })];
+        match dialect {
+            Dialect::Oss => {
+                let mut conditions: Vec<Rule> = fields.into_iter().chain(sizes).collect();
+                conditions.sort_by_key(Rule::index);
+                rules.append(&mut conditions);
+            }
+            Dialect::S3 => rules.extend(fields.into_iter().chain(sizes)),
+        }
+        Rules(rules)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Rule> {
+        self.0.iter()
+    }
+
+    /// The rules as JSON (the token's `rules` member).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "[]".to_owned())
+    }
+}
+
+/// The fields a page fills from the file: its key and its content type.
+fn browser_field(condition: &Condition, dialect: Dialect) -> bool {
+    condition.field().is_some_and(|field| {
+        field.is("key")
+            || field.is("content-type")
+            || (dialect == Dialect::Oss && field.is("x-oss-content-type"))
+    })
+}
+
+fn field_rule(condition: &Condition, index: usize, dialect: Dialect) -> Option<FieldRule> {
+    if !browser_field(condition, dialect) {
+        return None;
+    }
+    let field = condition.field()?;
+    let is_key = field.is("key");
+    let test = match condition {
+        Condition::Eq { value, .. } => FieldTest::Eq {
+            value: value.clone(),
+        },
+        Condition::StartsWith { prefix, .. } => FieldTest::StartsWith {
+            prefix: prefix.clone(),
+        },
+        Condition::In { values, .. } => FieldTest::In {
+            values: values.clone(),
+        },
+        Condition::NotIn { values, .. } => FieldTest::NotIn {
+            values: values.clone(),
+        },
+        Condition::ContentLengthRange(_) => return None,
+    };
+    let expanded = dialect == Dialect::S3 && is_key;
+    let hints = Hints {
+        case: matches!(test, FieldTest::Eq { .. }).then(|| HINT_CASE.to_owned()),
+        expanded: expanded.then(|| HINT_EXPANDED.to_owned()),
+    };
+    Some(FieldRule {
+        index,
+        condition: wire::echo_condition(condition),
+        field: field.written().to_owned(),
+        test,
+        expand_filename: expanded,
+        failure: condition_failed(condition),
+        missing: missing_reason(condition, dialect),
+        hints,
+        item_reason: (dialect == Dialect::S3 && field.is("content-type"))
+            .then(|| item_reason(condition))
+            .flatten(),
+    })
+}
+
+/// The answer to a form without a `key` field.
+pub(crate) fn key_required(dialect: Dialect) -> Failure {
+    let message = match dialect {
+        Dialect::Oss => {
+            "The bucket POST must contain the specified 'key'. If it is specified, please check the order of the fields"
+        }
+        Dialect::S3 => {
+            "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields."
+        }
+    };
+    Failure {
+        status: 400,
+        code: "InvalidArgument",
+        message: message.to_owned(),
+        reason: Builder::default()
+            .text("the form has no `key` field")
+            .done(),
+    }
+}
+
+/// The answer to a file below the range.
+pub(crate) fn too_small(range: &ByteRange) -> Failure {
+    Failure {
+        status: 400,
+        code: "EntityTooSmall",
+        message: TOO_SMALL.to_owned(),
+        reason: Builder::default()
+            .text("the file is ")
+            .slot("size")
+            .text(&format!(
+                " bytes, below the minimum of {} bytes (content-length-range {}..{})",
+                range.min, range.min, range.max
+            ))
+            .done(),
+    }
+}
+
+/// The answer to a file above the range.
+pub(crate) fn too_large(range: &ByteRange) -> Failure {
+    Failure {
+        status: 400,
+        code: "EntityTooLarge",
+        message: TOO_LARGE.to_owned(),
+        reason: Builder::default()
+            .text("the file is ")
+            .slot("size")
+            .text(&format!(
+                " bytes, above the maximum of {} bytes (content-length-range {}..{})",
+                range.max, range.min, range.max
+            ))
+            .done(),
+    }
+}
+
+/// The answer to a failed field condition: 403 `AccessDenied`, the
+/// condition echoed, and why (slots `{value}` and `{hint}`).
+pub(crate) fn condition_failed(condition: &Condition) -> Failure {
+    let name = condition.field().map(|f| f.name()).unwrap_or_default();
+    let sent = Builder::default().text(name).text(" `").slot("value");
+    let reason = match condition {
+        Condition::Eq { value, .. } => sent.text("` is not `").text(value).text("`").slot("hint"),
+        Condition::StartsWith { prefix, .. } => sent
+            .text("` does not start with `")
+            .text(prefix)
+            .text("`")
+            .slot("hint"),
+        Condition::In { values, .. } => sent.text("` is not one of ").text(&quoted_list(values)),
+        Condition::NotIn { values, .. } => sent
+            .text("` is one of the forbidden values ")
+            .text(&quoted_list(values)),
+        Condition::ContentLengthRange(_) => Builder::default(),
+    };
+    Failure {
+        status: 403,
+        code: "AccessDenied",
+        message: format!("{CONDITION_FAILED}{}", wire::echo_condition(condition)),
+        reason: reason.done(),
+    }
+}
+
+/// S3's reason when one item of a comma-separated Content-Type does not
+/// start with the prefix (slots `{value}`, `{item}`).
+fn item_reason(condition: &Condition) -> Option<Template> {
+    let Condition::StartsWith { field, prefix } = condition else {
+        return None;
+    };
+    Some(
+        Builder::default()
+            .text(field.name())
+            .text(" `")
+            .slot("value")
+            .text("` is a list, and its item `")
+            .slot("item")
+            .text("` does not start with `")
+            .text(prefix)
+            .text("` (every item must)")
+            .done(),
+    )
+}
+
+/// [`item_reason`], filled in (the S3 verifier's sentence).
+pub(crate) fn list_item_reason(condition: &Condition, value: &str, item: &str) -> String {
+    item_reason(condition)
+        .map(|t| t.render(&[("value", value), ("item", item)]))
+        .unwrap_or_default()
+}
+
+/// The reason when the form lacks the condition's field.
+pub(crate) fn missing_reason(condition: &Condition, dialect: Dialect) -> String {
+    let written = condition.field().map(|f| f.written()).unwrap_or_default();
+    let requirement = match (condition, dialect) {
+        (Condition::Eq { value, .. }, _) => format!("it to be `{value}`"),
+        (Condition::StartsWith { prefix, .. }, _) => format!("it to start with `{prefix}`"),
+        (Condition::In { values, .. }, Dialect::Oss) => {
+            format!("it to be one of {}", quoted_list(values))
+        }
+        (Condition::NotIn { values, .. }, Dialect::Oss) => {
+            format!("it, and not one of {}", quoted_list(values))
+        }
+        (Condition::ContentLengthRange(_), Dialect::Oss) => "a file size in range".to_owned(),
+        (_, Dialect::S3) => "it".to_owned(),
+    };
+    format!("the form has no `{written}` field, and the policy requires {requirement}")
+}
+
+/// The note a field failure's reason ends with (slot `{hint}`): letter case
+/// for `eq`, else `${filename}` expansion when the key was expanded.
+pub(crate) fn hint(condition: &Condition, sent: &str, expanded_from: Option<&str>) -> &'static str {
+    match condition {
+        Condition::Eq { value, .. } if sent.eq_ignore_ascii_case(value) => HINT_CASE,
+        _ if expanded_from.is_some_and(|raw| raw != sent) => HINT_EXPANDED,
+        _ => "",
+    }
+}
+
+/// `` `a`, `b` ``: values as the reasons list them.
+pub(crate) fn quoted_list(values: &[String]) -> String {
+    let items: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+    items.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_escape_braces_and_fill_slots() {
+        let t = Builder::default()
+            .text("key `")
+            .slot("value")
+            .text("` is not `{x}`")
+            .slot("hint")
+            .done();
+        assert_eq!(t.as_str(), "key `{value}` is not `{{x}}`{hint}");
+        assert_eq!(
+            t.render(&[("value", "{hint}"), ("hint", "!")]),
+            "key `{hint}` is not `{x}`!"
+        );
+        assert_eq!(t.render(&[]), "key `{value}` is not `{x}`{hint}");
+        let odd = Template("a } b { c {Nope} {}".to_owned());
+        assert_eq!(odd.render(&[("nope", "x")]), "a } b { c {Nope} {}");
+    }
+
+    #[test]
+    fn oss_rules_follow_the_policy_order_and_skip_other_fields() {
+        let conditions = [
+            Condition::eq("bucket", "b"),
+            Condition::content_length(1, 10),
+            Condition::starts_with("key", "u/"),
+            Condition::eq("x-oss-meta-a", "1"),
+            Condition::one_of("Content-Type", ["image/png"]),
+        ];
+        let rules = Rules::of(&conditions, 3, Dialect::Oss);
+        let indexes: Vec<Option<usize>> = rules.iter().map(Rule::index).collect();
+        assert_eq!(indexes, [None, Some(4), Some(5), Some(7)]);
+        let mut json: serde_json::Value = serde_json::from_str(&rules.to_json()).unwrap();
+        assert_eq!(json[0]["op"], "required");
+        assert_eq!(json[0]["field"], "key");
+        assert_eq!(json[0]["failure"]["code"], "InvalidArgument");
+        json.as_array_mut().unwrap().remove(0);
+        assert_eq!(json[0]["op"], "content-length-range");
+        assert_eq!(json[0]["too_large"]["code"], "EntityTooLarge");
+        assert_eq!(
+            json[0]["too_large"]["reason"],
+            "the file is {size} bytes, above the maximum of 10 bytes (content-length-range 1..10)"
+        );
+        assert_eq!(json[1]["op"], "starts-with");
+        assert_eq!(json[1]["prefix"], "u/");
+        assert_eq!(json[1]["expand_filename"], false);
+        assert_eq!(json[2]["op"], "in");
+        assert_eq!(json[2]["field"], "Content-Type");
+        assert_eq!(
+            json[2]["failure"]["reason"],
+            "content-type `{value}` is not one of `image/png`"
+        );
+        assert!(json[2]["failure"].get("status").is_none());
+    }
+
+    #[test]
+    fn s3_rules_put_sizes_last_and_expand_keys() {
+        let conditions = [
+            Condition::content_length(1, 10),
+            Condition::starts_with("key", "u/"),
+            Condition::starts_with("Content-Type", "image/"),
+        ];
+        let rules = Rules::of(&conditions, 0, Dialect::S3);
+        let indexes: Vec<Option<usize>> = rules.iter().skip(1).map(Rule::index).collect();
+        assert_eq!(indexes, [Some(1), Some(2), Some(0)]);
+        let mut json: serde_json::Value = serde_json::from_str(&rules.to_json()).unwrap();
+        json.as_array_mut().unwrap().remove(0);
+        assert_eq!(json[0]["expand_filename"], true);
+        assert_eq!(json[0]["hints"]["expanded"], HINT_EXPANDED);
+        assert_eq!(
+            json[1]["item_reason"],
+            "content-type `{value}` is a list, and its item `{item}` does not start with `image/` (every item must)"
+        );
+    }
+}
