@@ -278,3 +278,127 @@ impl<S: Sink> HashPipe<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(len: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()[2]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn crc64_matches_the_catalogue_and_oss() {
+        let mut hashes = Hashes::default();
+        hashes.update(b"1234");
+        hashes.update(b"56789");
+        let digests = hashes.finish().unwrap();
+        assert_eq!(digests.crc64, 0x995d_c9bb_df19_39fa);
+        assert_eq!(digests.size, 9);
+    }
+
+    #[test]
+    fn md5_matches_rfc_1321() {
+        for (input, hex) in [
+            (&b""[..], "D41D8CD98F00B204E9800998ECF8427E"),
+            (b"abc", "900150983CD24FB0D6963F7D28E17F72"),
+            (
+                b"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+                "57EDF4A22BE3C955AC49DA2E2107B67A",
+            ),
+        ] {
+            let mut hashes = Hashes::default();
+            hashes.update(input);
+            let digests = hashes.finish().unwrap();
+            assert_eq!(digests.md5_hex(), hex);
+            assert_eq!(digests.etag(), format!("\"{hex}\""));
+        }
+    }
+
+    /// The SIMD CRC and the MD5 agree with the table CRC and md-5 on every
+    /// length around the SIMD block sizes, split anywhere.
+    #[test]
+    fn digests_agree_with_the_reference_crates_however_split() {
+        let table = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
+        let data = bytes(5000, 7);
+        for len in (0..300).chain([511, 512, 513, 1023, 1024, 4095, 4096, 5000]) {
+            let input = &data[..len];
+            for split in [0, 1, len / 3, len / 2, len.saturating_sub(1)] {
+                let split = split.min(len);
+                let mut hashes = Hashes::default();
+                hashes.update(&input[..split]);
+                hashes.update(&input[split..]);
+                let digests = hashes.finish().unwrap();
+                assert_eq!(digests.crc64, table.checksum(input), "{len}/{split}");
+                assert_eq!(
+                    digests.md5,
+                    <[u8; 16]>::from(md5::Md5::digest(input)),
+                    "{len}"
+                );
+                assert_eq!(digests.size, len as u64);
+            }
+        }
+    }
+
+    /// Past the inline bytes the hashing moves to its thread, with the same
+    /// result; a sink gets every byte, those written before it first.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_thread_hashes_and_writes_what_inline_would() {
+        let data = bytes(3 * INLINE_HASH_BYTES as usize + 12345, 9);
+        let mut pipe: HashPipe = HashPipe::default();
+        for chunk in data.chunks(70_001) {
+            pipe.update(Bytes::copy_from_slice(chunk), None).unwrap();
+        }
+        assert!(format!("{pipe:?}").contains("thread"));
+        let (hashes, _) = pipe.finish().await.unwrap();
+        let mut inline = Hashes::default();
+        inline.update(&data);
+        assert_eq!(hashes.finish().unwrap(), inline.clone().finish().unwrap());
+
+        #[derive(Default)]
+        struct Collect(Vec<u8>);
+        impl Sink for Collect {
+            fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+                self.0.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+        let (head, tail) = data.split_at(1000);
+        let mut first = Hashes::default();
+        first.update(head);
+        let mut pipe = HashPipe::with_sink(
+            first,
+            || Ok(Collect::default()),
+            (vec![Bytes::copy_from_slice(head)], None),
+        );
+        for chunk in tail.chunks(4096) {
+            pipe.update(Bytes::copy_from_slice(chunk), None).unwrap();
+        }
+        let (hashes, sink) = pipe.finish().await.unwrap();
+        assert_eq!(sink.unwrap().0, data);
+        assert_eq!(hashes.finish().unwrap(), inline.finish().unwrap());
+    }
+
+    /// A sink that fails is an error of the upload, not a panic.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_sink_fails_the_pipe() {
+        struct Full;
+        impl Sink for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<()> {
+                Err(io::Error::other("disk full"))
+            }
+        }
+        let mut pipe = HashPipe::with_sink(Hashes::default(), || Ok(Full), (Vec::new(), None));
+        let _ = pipe.update(Bytes::from_static(b"x"), None);
+        let error = pipe.finish().await.err().unwrap();
+        assert!(error.to_string().contains("disk full"), "{error}");
+    }
+}

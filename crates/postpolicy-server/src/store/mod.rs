@@ -669,4 +669,99 @@ mod tests {
         assert!(Store::locate("b", "\\a").is_none());
         assert!(Store::locate("b", &"k".repeat(1024)).is_none());
     }
+
+    #[test]
+    fn limits_that_no_upload_could_work_within_are_refused() {
+        let local = StoreSpec::Local("d".into());
+        let s3 = StoreSpec::parse("s3://b").unwrap();
+        assert!(StoreLimits::default().check(&local).is_ok());
+        assert!(StoreLimits::default().check(&s3).is_ok());
+        let small = StoreLimits {
+            memory_bytes: 6 * 1024 * 1024,
+            ..StoreLimits::default()
+        };
+        // Enough for local pieces, not for one S3 part.
+        assert!(small.check(&local).is_ok());
+        let error = small.check(&s3).unwrap_err().to_string();
+        assert!(
+            error.contains("memory_bytes (6291456) is below one write"),
+            "{error}"
+        );
+        for (limits, says) in [
+            (
+                StoreLimits {
+                    local_write_bytes: 0,
+                    ..StoreLimits::default()
+                },
+                "write size",
+            ),
+            (
+                StoreLimits {
+                    writes_in_flight: 0,
+                    ..StoreLimits::default()
+                },
+                "writes_in_flight is 0",
+            ),
+            (
+                StoreLimits {
+                    local_write_bytes: 2 << 30,
+                    memory_bytes: 4 << 30,
+                    ..StoreLimits::default()
+                },
+                "above the",
+            ),
+        ] {
+            let error = limits.check(&local).unwrap_err().to_string();
+            assert!(error.contains(says), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_budget_holds_uploads_back_until_memory_is_released() {
+        use futures_util::FutureExt as _;
+        let budget = Budget::new(64 * 1024);
+        assert_eq!(budget.available_kib(), 64);
+        let first = budget.reserve(48 * 1024, None).await.unwrap();
+        assert_eq!(first.bytes(), 48 * 1024);
+        assert_eq!(budget.available_kib(), 16);
+        // 32 KiB more must wait...
+        let mut waiting = Box::pin(budget.reserve(32 * 1024, None));
+        assert!(waiting.as_mut().now_or_never().is_none());
+        // ...until the first is released.
+        drop(first);
+        let second = waiting.await.unwrap();
+        assert_eq!(budget.available_kib(), 32);
+        // More than the whole budget takes the whole budget.
+        drop(second);
+        let all = budget.reserve(10 << 20, None).await.unwrap();
+        assert_eq!(budget.available_kib(), 0);
+        drop(all);
+        assert_eq!(budget.available_kib(), 64);
+    }
+
+    #[tokio::test]
+    async fn a_window_takes_units_within_its_slots() {
+        use futures_util::FutureExt as _;
+        let budget = Budget::new(1024 * 1024);
+        // 4 KiB units, 2 at once; the body is at most 5,000 bytes.
+        let mut window = Window::new(budget.clone(), 4096, 2, Some(5000));
+        let (n, first) = window.take(10_000).await.unwrap();
+        // The first unit is no larger than the body can fill.
+        assert_eq!((n, first.bytes()), (4096, 4096));
+        let (n, second) = window.take(10_000).await.unwrap();
+        assert_eq!(n, 4096);
+        assert!(window.unit_done());
+        // Both slots are held: a third unit waits for one of them.
+        let mut third = Box::pin(window.take(1));
+        assert!(third.as_mut().now_or_never().is_none());
+        drop(third);
+        drop(first);
+        let (n, _third) = window.take(1).await.unwrap();
+        assert_eq!(n, 1);
+        drop(second);
+
+        let mut small = Window::new(budget, 4096, 2, Some(100));
+        let (n, reservation) = small.take(10_000).await.unwrap();
+        assert_eq!((n, reservation.bytes()), (100, 100));
+    }
 }

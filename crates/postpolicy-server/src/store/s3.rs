@@ -679,3 +679,356 @@ impl Drop for Staged {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use chrono::Utc;
+    use futures_util::stream::BoxStream;
+    use object_store::memory::InMemory;
+    use object_store::{CopyOptions, GetResult, ListResult, ObjectMeta, PutResult, UploadPart};
+
+    use super::*;
+    use crate::store::{Store, StoredMeta};
+
+    /// The requests a store was asked for, by kind.
+    #[derive(Debug, Default)]
+    struct Counts {
+        puts: usize,
+        multipart_starts: usize,
+        parts: usize,
+        completes: usize,
+        aborts: usize,
+        copies: usize,
+        deletes: usize,
+    }
+
+    #[derive(Debug)]
+    struct Counting {
+        inner: InMemory,
+        counts: Arc<Mutex<Counts>>,
+    }
+
+    impl std::fmt::Display for Counting {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "Counting({})", self.inner)
+        }
+    }
+
+    #[derive(Debug)]
+    struct CountingUpload {
+        inner: Box<dyn MultipartUpload>,
+        counts: Arc<Mutex<Counts>>,
+    }
+
+    #[async_trait]
+    impl MultipartUpload for CountingUpload {
+        fn put_part(&mut self, data: PutPayload) -> UploadPart {
+            self.counts.lock().unwrap().parts += 1;
+            self.inner.put_part(data)
+        }
+        async fn complete(&mut self) -> object_store::Result<PutResult> {
+            self.counts.lock().unwrap().completes += 1;
+            self.inner.complete().await
+        }
+        async fn abort(&mut self) -> object_store::Result<()> {
+            self.counts.lock().unwrap().aborts += 1;
+            self.inner.abort().await
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for Counting {
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            self.counts.lock().unwrap().puts += 1;
+            self.inner.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            self.counts.lock().unwrap().multipart_starts += 1;
+            let inner = self.inner.put_multipart_opts(location, opts).await?;
+            Ok(Box::new(CountingUpload {
+                inner,
+                counts: Arc::clone(&self.counts),
+            }))
+        }
+        async fn get_opts(
+            &self,
+            location: &Path,
+            options: GetOptions,
+        ) -> object_store::Result<GetResult> {
+            self.inner.get_opts(location, options).await
+        }
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, object_store::Result<Path>>,
+        ) -> BoxStream<'static, object_store::Result<Path>> {
+            self.counts.lock().unwrap().deletes += 1;
+            self.inner.delete_stream(locations)
+        }
+        fn list(
+            &self,
+            prefix: Option<&Path>,
+        ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&Path>,
+        ) -> object_store::Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(
+            &self,
+            from: &Path,
+            to: &Path,
+            options: CopyOptions,
+        ) -> object_store::Result<()> {
+            self.counts.lock().unwrap().copies += 1;
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    const PART: usize = 16 * 1024;
+
+    fn store() -> (Store, Arc<Mutex<Counts>>) {
+        let counts = Arc::new(Mutex::new(Counts::default()));
+        let inner = Arc::new(Counting {
+            inner: InMemory::new(),
+            counts: Arc::clone(&counts),
+        });
+        let limits = StoreLimits {
+            memory_bytes: 4 * PART,
+            s3_part_bytes: PART,
+            ..StoreLimits::default()
+        };
+        let locks = Arc::new(
+            (0..crate::store::COMMIT_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        );
+        let budget = Budget::new(limits.memory_bytes);
+        (
+            Store::S3(S3Store::with_store(inner, limits, budget, locks)),
+            counts,
+        )
+    }
+
+    fn attributes() -> ObjectAttributes {
+        ObjectAttributes {
+            content_type: Some("text/plain; charset=utf-8".into()),
+            metadata: vec![
+                ("cache-control".into(), "no-cache".into()),
+                ("expires".into(), "Wed, 21 Oct 2037 07:28:00 GMT".into()),
+                ("x-oss-meta-owner".into(), "42".into()),
+                ("x-oss-meta-postpolicy-etag".into(), "not ours".into()),
+                ("x-oss-meta-Mixed Case".into(), "é 日本".into()),
+                ("x-oss-storage-class".into(), "IA".into()),
+            ],
+        }
+    }
+
+    /// Uploads `body` in chunks of 5,000 bytes; the stored meta as answered.
+    async fn upload(store: &Store, key: &str, body: &[u8]) -> Result<StoredMeta, ServerError> {
+        let object = Store::locate("photos", key).unwrap();
+        let mut upload = store
+            .begin(&object, &attributes(), Some(body.len() as u64 + 300))
+            .await?;
+        for chunk in body.chunks(5000) {
+            upload.write(Bytes::copy_from_slice(chunk)).await?;
+        }
+        let staged = upload.finish().await?;
+        let meta = StoredMeta::new(key, &attributes(), &staged.digests(), Utc::now());
+        assert_eq!(
+            store.commit(staged, &object, meta.clone(), false).await?,
+            Committed::Stored
+        );
+        Ok(meta)
+    }
+
+    async fn read(store: &Store, key: &str) -> (StoredMeta, Vec<u8>) {
+        let object = Store::locate("photos", key).unwrap();
+        let fetched = store.get(&object, false).await.unwrap().unwrap();
+        let body: Vec<Bytes> = fetched.body.unwrap().map(|c| c.unwrap()).collect().await;
+        (fetched.meta, body.concat())
+    }
+
+    fn body(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 31 % 251) as u8).collect()
+    }
+
+    #[tokio::test]
+    async fn a_small_object_is_one_put_under_its_key_with_its_attributes() {
+        let (store, counts) = store();
+        let bytes = body(PART - 100);
+        let sent = upload(&store, "user/1/a.txt", &bytes).await.unwrap();
+        {
+            let counts = counts.lock().unwrap();
+            assert_eq!(
+                (
+                    counts.puts,
+                    counts.multipart_starts,
+                    counts.copies,
+                    counts.deletes
+                ),
+                (1, 0, 0, 0),
+                "{counts:?}"
+            );
+        }
+        let (meta, got) = read(&store, "user/1/a.txt").await;
+        assert_eq!(got, bytes);
+        assert_eq!(meta.etag, sent.etag);
+        assert_eq!(meta.crc64, sent.crc64);
+        assert_eq!(meta.content_type, sent.content_type);
+        let mut expected = attributes().metadata;
+        expected.sort();
+        assert_eq!(meta.metadata, expected);
+        // Under its own key, readable by any S3 client.
+        let Store::S3(s3) = &store else {
+            unreachable!()
+        };
+        let raw = s3
+            .inner
+            .store
+            .head(&Path::parse("photos/user/1/a.txt").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(raw.size, bytes.len() as u64);
+    }
+
+    #[tokio::test]
+    async fn a_large_object_is_one_multipart_upload_straight_to_its_key() {
+        let (store, counts) = store();
+        let bytes = body(3 * PART + 777);
+        let sent = upload(&store, "big.bin", &bytes).await.unwrap();
+        {
+            let counts = counts.lock().unwrap();
+            assert_eq!(
+                (
+                    counts.puts,
+                    counts.multipart_starts,
+                    counts.parts,
+                    counts.completes,
+                    counts.copies,
+                    counts.deletes
+                ),
+                (0, 1, 4, 1, 0, 0),
+                "{counts:?}"
+            );
+        }
+        let (meta, got) = read(&store, "big.bin").await;
+        assert_eq!(got, bytes);
+        assert_eq!(meta.content_type, sent.content_type);
+        assert!(
+            meta.metadata
+                .contains(&("x-oss-meta-owner".into(), "42".into()))
+        );
+        // Its MD5 came after its attributes: the store's ETag is answered.
+        assert!(!meta.etag.is_empty());
+        assert_eq!(meta.crc64, None);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_upload_leaves_nothing() {
+        let (store, counts) = store();
+        let object = Store::locate("photos", "gone.bin").unwrap();
+        let mut upload = store.begin(&object, &attributes(), None).await.unwrap();
+        for chunk in body(3 * PART).chunks(5000) {
+            upload.write(Bytes::copy_from_slice(chunk)).await.unwrap();
+        }
+        drop(upload);
+        // The abort runs in the background.
+        for _ in 0..100 {
+            if counts.lock().unwrap().aborts == 1 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(counts.lock().unwrap().aborts, 1);
+        assert!(store.get(&object, true).await.unwrap().is_none());
+        assert!(store.list("photos").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn keys_s3_cannot_hold_exactly_are_kept_by_hash_and_listed_as_given() {
+        let (store, _) = store();
+        let long = "k".repeat(1023);
+        let keys = [
+            "a",
+            "a/",
+            "a//b",
+            "a/b",
+            ".",
+            "..",
+            "x/./y",
+            ".postpolicy/a",
+            "tab\there",
+            &long,
+        ];
+        for (i, key) in keys.iter().enumerate() {
+            upload(&store, key, format!("object {i}").as_bytes())
+                .await
+                .unwrap();
+        }
+        for (i, key) in keys.iter().enumerate() {
+            let (meta, got) = read(&store, key).await;
+            assert_eq!(got, format!("object {i}").into_bytes(), "{key}");
+            assert_eq!(meta.key, *key);
+        }
+        let mut listed: Vec<String> = store
+            .list("photos")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.key)
+            .collect();
+        let mut expected: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        listed.sort();
+        expected.sort();
+        assert_eq!(listed, expected);
+        let plain = location(&Store::locate("photos", "a/b").unwrap());
+        assert_eq!((plain.0.as_ref(), plain.1), ("photos/a/b", false));
+        let hashed = location(&Store::locate("photos", "a/").unwrap());
+        assert!(hashed.0.as_ref().starts_with("photos/.postpolicy/") && hashed.1);
+    }
+
+    #[tokio::test]
+    async fn forbid_overwrite_keeps_the_first_object() {
+        let (store, _) = store();
+        upload(&store, "once.txt", b"first").await.unwrap();
+        let object = Store::locate("photos", "once.txt").unwrap();
+        let mut second = store
+            .begin(&object, &attributes(), Some(100))
+            .await
+            .unwrap();
+        second.write(Bytes::from_static(b"second")).await.unwrap();
+        let staged = second.finish().await.unwrap();
+        let meta = StoredMeta::new("once.txt", &attributes(), &staged.digests(), Utc::now());
+        assert_eq!(
+            store.commit(staged, &object, meta, true).await.unwrap(),
+            Committed::AlreadyExists
+        );
+        assert_eq!(read(&store, "once.txt").await.1, b"first");
+    }
+
+    #[test]
+    fn unsigned_payloads_only_where_nobody_can_change_them() {
+        assert!(payload_safe_unsigned(None));
+        assert!(payload_safe_unsigned(Some("https://s3.example.com")));
+        assert!(payload_safe_unsigned(Some("http://127.0.0.1:3900")));
+        assert!(payload_safe_unsigned(Some("http://localhost:3900")));
+        assert!(payload_safe_unsigned(Some("http://[::1]:3900")));
+        assert!(!payload_safe_unsigned(Some("http://10.0.0.5:3900")));
+        assert!(!payload_safe_unsigned(Some("http://garage.internal:3900")));
+    }
+}
