@@ -4,8 +4,9 @@
 //! - An **OSS-compatible upload endpoint** (`POST /<bucket>`, path style, or
 //!   `POST /` with a `<bucket>.…` Host header) that parses the multipart form
 //!   with `multer`, judges it with the core [`postpolicy::Verifier`], streams
-//!   the file into storage (`object_store`: a local folder or any S3-compatible
-//!   store) while enforcing the allowed size, commits it only when complete and
+//!   the file into storage (a local folder, or any S3-compatible store through
+//!   `object_store`) while enforcing the allowed size, hashing it on the way
+//!   and holding its memory to [`StoreLimits`], commits it only when complete and
 //!   accepted, answers like OSS (204/200/201 XML, redirects, error XML), serves
 //!   objects back (`GET`/`HEAD /<bucket>/<key>`) and performs signed upload
 //!   callbacks.
