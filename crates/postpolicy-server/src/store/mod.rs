@@ -42,8 +42,10 @@ const COMMIT_LOCKS: usize = 64;
 /// Longest object key OSS accepts, in bytes.
 pub(crate) const MAX_KEY_BYTES: usize = 1023;
 
-/// Upload bytes all uploads together may hold in memory.
-pub const DEFAULT_UPLOAD_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+/// Upload bytes all uploads together may hold in memory: with the
+/// connections' own buffers, 64 concurrent 64 MiB uploads stay within about
+/// 128 MiB of RSS.
+pub const DEFAULT_UPLOAD_MEMORY_BYTES: usize = 48 * 1024 * 1024;
 /// Local folder: files up to this size are written in one step, larger ones
 /// as they arrive, in pieces of it.
 pub const DEFAULT_LOCAL_WRITE_BYTES: usize = 256 * 1024;
