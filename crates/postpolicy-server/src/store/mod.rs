@@ -48,7 +48,7 @@ pub(crate) const MAX_KEY_BYTES: usize = 1023;
 pub const DEFAULT_UPLOAD_MEMORY_BYTES: usize = 48 * 1024 * 1024;
 /// Local folder: files up to this size are written in one step, larger ones
 /// as they arrive, in pieces of it.
-pub const DEFAULT_LOCAL_WRITE_BYTES: usize = 256 * 1024;
+pub const DEFAULT_LOCAL_WRITE_BYTES: usize = 128 * 1024;
 /// S3: objects up to this size go in one PUT, larger ones in parts of it
 /// (S3's smallest part is 5 MiB).
 pub const DEFAULT_S3_PART_BYTES: usize = 8 * 1024 * 1024;
