@@ -30,11 +30,13 @@ test-packages:
 bench:
     cargo bench -p postpolicy --bench core
 
+# rustfmt, clippy, ruff and Biome (JavaScript, TypeScript), all as checks.
 lint:
     bash scripts/lint.sh
 
 fmt:
     cargo fmt --all
+    node/node_modules/.bin/biome check --write
 
 ready:
     bash .ci/run

@@ -2,7 +2,7 @@
 
 /** A token rule's failure: the service's code and message, the reason as a template. */
 export interface RuleFailure {
-  code: string
+  service_code: string
   message: string
   /** Slots `{size}`, `{value}`, `{hint}`; `{{` and `}}` are braces. */
   reason: string
@@ -29,11 +29,7 @@ export type Rule =
       missing: string
       hints?: { case?: string; expanded?: string }
       item_reason?: string
-    } & (
-      | { op: 'eq'; value: string }
-      | { op: 'starts-with'; prefix: string }
-      | { op: 'in' | 'not-in'; values: string[] }
-    ))
+    } & ({ op: 'eq'; value: string } | { op: 'starts-with'; prefix: string } | { op: 'in' | 'not-in'; values: string[] }))
 
 /** The JSON token a postpolicy signer produces. */
 export interface UploadToken {

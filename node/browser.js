@@ -162,7 +162,7 @@ function fill(template, slots) {
 
 /** A failed rule, as `checkFile` returns it. */
 function failed(failure, reason, rule) {
-  return { code: failure.code, message: failure.message, reason, condition: rule.condition, index: rule.index };
+  return { code: failure.service_code, message: failure.message, reason, condition: rule.condition, index: rule.index };
 }
 
 /** Whether `value` passes a field rule's test. */
@@ -217,7 +217,9 @@ function judge(rules, fields, filename, size) {
  * `{ name, size, type }`) posted with `token`, judged from the token's
  * `rules` alone: `null` when nothing the page can check fails, else
  * `{ code, message, reason, condition, index }` — the service's error code
- * and message and the plain reason, exactly as the verifier words them (the
+ * (the rule's `service_code`, named `code` as the service's XML and the
+ * errors of `uploadFile` name it) and message and the plain reason, exactly
+ * as the verifier words them (the
  * token carries its templates), with the failing condition as the service
  * echoes it and its index in the signed policy.
  *

@@ -59,6 +59,7 @@ export interface OssCallback {
    * type), the parsed JSON body (`null` if it is not valid JSON), or `null`
    * for another content type.
    */
+  // biome-ignore lint/suspicious/noExplicitAny: the variables of the application's own body template
   params: Record<string, any> | null
   /** The canonical URL of the key that verified the signature. */
   publicKeyUrl: string

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Formatting and lints: rustfmt check, clippy with warnings as errors, and
-# ruff (lint and format check) over the Python package, tests, examples and
-# benchmarks, in python/.venv (created when missing).
+# Formatting and lints: rustfmt check, clippy with warnings as errors, ruff
+# (lint and format check) over the Python package, tests, examples and
+# benchmarks, in python/.venv (created when missing), and Biome (lint and
+# format check, biome.jsonc) over the JavaScript and TypeScript, from
+# node/node_modules (installed when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
@@ -16,3 +18,8 @@ fi
 # From python/, where pyproject.toml's per-file patterns are anchored.
 (cd python && .venv/bin/ruff check . ../tests/security/python)
 (cd python && .venv/bin/ruff format --check . ../tests/security/python)
+
+if [ ! -x node/node_modules/.bin/biome ]; then
+    (cd node && POSTPOLICY_SKIP_BUILD=1 npm ci --no-audit --no-fund)
+fi
+node/node_modules/.bin/biome ci

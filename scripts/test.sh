@@ -8,6 +8,9 @@ export CARGO_TERM_COLOR=never
 echo "== Rust: workspace tests =="
 cargo test --workspace --locked
 
+echo "== Lint: rustfmt, clippy -D warnings, ruff, Biome =="
+bash scripts/lint.sh
+
 echo "== Fuzz smoke: every fuzz target for 20 s =="
 bash scripts/fuzz.sh 20
 

@@ -50,7 +50,9 @@ fuzz_target!(|data: &[u8]| {
         Ok(json) => json,
         Err(e) => {
             assert!(
-                diagnostics.iter().any(|d| d.code == "expiration-out-of-range"),
+                diagnostics
+                    .iter()
+                    .any(|d| d.code == "expiration-out-of-range"),
                 "to_json refused ({e}) what lint let through"
             );
             return;

@@ -48,7 +48,7 @@ const verifier = new Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', 
 try {
   verifier.verify(submission)
 } catch (error) {
-  console.log(`${error.code} ${error.ossCode}: ${error.reason}`)
+  console.log(`${error.code} ${error.serviceCode}: ${error.reason}`)
 }
 // END readme-node
 export { app }

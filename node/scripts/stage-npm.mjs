@@ -60,7 +60,9 @@ try {
 function run(command, args, cwd) {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', shell: process.platform === 'win32', maxBuffer: 64 << 20 })
   if (result.status !== 0) {
-    fail(`\`${path.basename(command)} ${args.join(' ')}\` failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout ?? ''}${result.stderr ?? ''}`)
+    fail(
+      `\`${path.basename(command)} ${args.join(' ')}\` failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout ?? ''}${result.stderr ?? ''}`,
+    )
   }
   process.stderr.write(result.stderr)
   return result.stdout

@@ -30,6 +30,8 @@ describe('module', () => {
       'Verifier',
       'S3Signer',
       'S3Verifier',
+      'GcsSigner',
+      'GcsVerifier',
       'explain',
       'signV1',
       'signV4',
@@ -45,6 +47,7 @@ describe('module', () => {
     ]
     for (const name of names) {
       assert.equal(typeof cjs[name], 'function', name)
+      // biome-ignore lint/performance/noDynamicNamespaceImportAccess: the test compares every name
       assert.equal(esm[name], cjs[name], name)
     }
     assert.equal(esm.defaultKeySource, cjs.defaultKeySource)
@@ -72,7 +75,12 @@ describe('Policy', () => {
     assert.deepEqual(json.conditions[0], ['starts-with', '$key', 'user/42/'])
     assert.equal(typeof Policy.parse(dsl).toJson(), 'string', 'reads the clock without now')
     assert.equal(Policy.parse(dsl).toJson(now), Policy.parse(dsl).toJson({ now }), 'a Date works as well as { now }')
-    assert.deepEqual(Policy.parse('expires at 2026-01-01T00:00:00Z\nkey = a').lint(now).map((d) => d.code), ['expired', 'no-size-limit'])
+    assert.deepEqual(
+      Policy.parse('expires at 2026-01-01T00:00:00Z\nkey = a')
+        .lint(now)
+        .map((d) => d.code),
+      ['expired', 'no-size-limit'],
+    )
   })
 
   test('fromJson and fromBase64 read the wire format', () => {
@@ -126,8 +134,8 @@ describe('Policy', () => {
     for (const bad of [() => Policy.fromJson('{"expiration": 1}'), () => Policy.fromJson('nope'), () => Policy.fromBase64('!!!')]) {
       assert.throws(bad, (e) => {
         assert.equal(e.code, 'POLICY_INVALID')
-        assert.equal(e.ossCode, 'InvalidPolicyDocument')
-        assert.equal(typeof e.ossMessage, 'string')
+        assert.equal(e.serviceCode, 'InvalidPolicyDocument')
+        assert.equal(typeof e.serviceMessage, 'string')
         assert.equal(typeof e.reason, 'string')
         return true
       })
@@ -201,14 +209,7 @@ describe('OssSigner', () => {
     assert.equal(form.url, 'https://examplebucket.oss-cn-hangzhou.aliyuncs.com')
     assert.equal(form.expiresAt, '2026-11-21T13:00:00.000Z')
     assert.deepEqual(form.fieldsToFill, ['key'])
-    assert.deepEqual(Object.keys(form.fields), [
-      'x-oss-meta-owner',
-      'policy',
-      'x-oss-signature-version',
-      'x-oss-credential',
-      'x-oss-date',
-      'x-oss-signature',
-    ])
+    assert.deepEqual(Object.keys(form.fields), ['x-oss-meta-owner', 'policy', 'x-oss-signature-version', 'x-oss-credential', 'x-oss-date', 'x-oss-signature'])
     assert.equal(form.fields['x-oss-credential'], 'LTAI5tApiTest0001/20261121/cn-hangzhou/oss/aliyun_v4_request')
     assert.equal(form.fields['x-oss-date'], '20261121T120000Z')
     assert.deepEqual(JSON.parse(JSON.stringify(form)), form)
@@ -236,7 +237,13 @@ describe('OssSigner', () => {
     assert.equal(signer.bucket, 'examplebucket')
     assert.equal(signer.region, 'cn-hangzhou')
     assert.equal(signer.version, 'v4')
-    const v1 = new OssSigner({ credentials, region: 'oss-cn-hangzhou', bucket: 'examplebucket', version: 'v1', endpoint: 'http://127.0.0.1:9000/examplebucket' })
+    const v1 = new OssSigner({
+      credentials,
+      region: 'oss-cn-hangzhou',
+      bucket: 'examplebucket',
+      version: 'v1',
+      endpoint: 'http://127.0.0.1:9000/examplebucket',
+    })
     assert.equal(v1.version, 'v1')
     assert.equal(v1.url, 'http://127.0.0.1:9000/examplebucket')
     const form = v1.sign(Policy.parse(dsl), { now })
@@ -271,11 +278,14 @@ describe('OssSigner', () => {
     assert.throws(() => signer.sign(credentials, { now }), { code: 'InvalidArg' })
     assert.throws(() => signer.sign(Policy.parse(dsl), { now: 'yesterday' }), { code: 'InvalidArg' })
     assert.throws(() => signer.sign(Policy.parse(dsl), { now: new Date(NaN) }), { code: 'InvalidArg' })
-    assert.throws(() => signer.sign(Policy.parse('bucket = otherbucket'), { now }), (e) => {
-      assert.equal(e.code, 'POLICY_INVALID')
-      assert.equal(e.ossCode, 'InvalidPolicyDocument')
-      return true
-    })
+    assert.throws(
+      () => signer.sign(Policy.parse('bucket = otherbucket'), { now }),
+      (e) => {
+        assert.equal(e.code, 'POLICY_INVALID')
+        assert.equal(e.serviceCode, 'InvalidPolicyDocument')
+        return true
+      },
+    )
     assert.throws(() => signer.signJson('{"conditions": []}', { now }), { code: 'POLICY_INVALID' })
   })
 })
@@ -315,7 +325,7 @@ describe('Verifier', () => {
     assert.equal(verifier.verify(submissionOf(form), { now }).status, 204)
     assert.equal(asked.length, 2, 'asked again on every verify')
     const unknown = new Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys: () => undefined })
-    assert.throws(() => unknown.verify(submissionOf(form), { now }), { code: 'REJECTED', ossCode: 'InvalidAccessKeyId' })
+    assert.throws(() => unknown.verify(submissionOf(form), { now }), { code: 'REJECTED', serviceCode: 'InvalidAccessKeyId' })
     const throwing = new Verifier({
       bucket: 'examplebucket',
       region: 'cn-hangzhou',
@@ -336,19 +346,23 @@ describe('Verifier', () => {
         assert.ok(e instanceof Error)
         assert.equal(e.code, 'REJECTED')
         assert.equal(e.status, 403)
-        assert.equal(e.ossCode, 'AccessDenied')
-        assert.equal(e.ossMessage, 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/42/"]')
+        assert.equal(e.serviceCode, 'AccessDenied')
+        assert.equal(e.serviceMessage, 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/42/"]')
         assert.equal(e.conditionIndex, 4)
         assert.match(e.reason, /user\/7\/cat\.png/)
         return true
       },
     )
-    assert.throws(() => verifier.verify(submissionOf(form, { size: 0 }), { now }), { code: 'REJECTED', ossCode: 'EntityTooSmall', status: 400 })
-    assert.throws(() => verifier.verify(submissionOf(form), { now: new Date('2026-11-21T14:00:00Z') }), { code: 'REJECTED', ossCode: 'AccessDenied', conditionIndex: null })
-    assert.throws(() => verifier.verify({ fields: [['key', 'a']], file: null }, { now }), { code: 'REJECTED', ossCode: 'MalformedPOSTRequest' })
+    assert.throws(() => verifier.verify(submissionOf(form, { size: 0 }), { now }), { code: 'REJECTED', serviceCode: 'EntityTooSmall', status: 400 })
+    assert.throws(() => verifier.verify(submissionOf(form), { now: new Date('2026-11-21T14:00:00Z') }), {
+      code: 'REJECTED',
+      serviceCode: 'AccessDenied',
+      conditionIndex: null,
+    })
+    assert.throws(() => verifier.verify({ fields: [['key', 'a']], file: null }, { now }), { code: 'REJECTED', serviceCode: 'MalformedPOSTRequest' })
     const tampered = submissionOf(form)
     tampered.fields = tampered.fields.map(([n, v]) => [n, n === 'x-oss-signature' ? '0'.repeat(64) : v])
-    assert.throws(() => verifier.verify(tampered, { now }), { code: 'REJECTED', ossCode: 'SignatureDoesNotMatch' })
+    assert.throws(() => verifier.verify(tampered, { now }), { code: 'REJECTED', serviceCode: 'SignatureDoesNotMatch' })
   })
 
   test('options and argument errors', () => {
@@ -357,7 +371,10 @@ describe('Verifier', () => {
     assert.equal(accepted.accessKeyId, null)
     assert.equal(accepted.contentType, null)
     const verifier = new Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys })
-    assert.equal(verifier.verify({ fields: Object.fromEntries(submissionOf(form).fields), file: { filename: 'x.png', size: 5 } }, { now }).key, 'user/42/cat.png')
+    assert.equal(
+      verifier.verify({ fields: Object.fromEntries(submissionOf(form).fields), file: { filename: 'x.png', size: 5 } }, { now }).key,
+      'user/42/cat.png',
+    )
     assert.throws(() => verifier.verify(null), { code: 'InvalidArg' })
     assert.throws(() => verifier.verify({ fields: 'key=a' }), { code: 'InvalidArg' })
     assert.throws(() => verifier.verify({ fields: [['key']], file: null }, { now }), { code: 'InvalidArg' })
@@ -372,18 +389,40 @@ describe('Verifier', () => {
 describe('explain', () => {
   test('lists every failing condition as plain objects', () => {
     const policy = Policy.parse('bucket = examplebucket\nkey starts-with "user/42/"\ncontent-type in [image/png]\ncontent-length 1..10')
-    const submission = { fields: [['key', 'user/7/a.gif'], ['Content-Type', 'image/gif']], file: { filename: 'a.gif', size: 100 } }
+    const submission = {
+      fields: [
+        ['key', 'user/7/a.gif'],
+        ['Content-Type', 'image/gif'],
+      ],
+      file: { filename: 'a.gif', size: 100 },
+    }
     const reasons = explain(policy, submission, { now, bucket: 'otherbucket' })
-    assert.deepEqual(reasons.map((r) => r.conditionIndex), [0, 1, 2, 3])
-    assert.deepEqual(reasons.map((r) => r.ossCode), ['AccessDenied', 'AccessDenied', 'AccessDenied', 'EntityTooLarge'])
+    assert.deepEqual(
+      reasons.map((r) => r.conditionIndex),
+      [0, 1, 2, 3],
+    )
+    assert.deepEqual(
+      reasons.map((r) => r.serviceCode),
+      ['AccessDenied', 'AccessDenied', 'AccessDenied', 'EntityTooLarge'],
+    )
     for (const r of reasons) {
       assert.equal(typeof r.status, 'number')
-      assert.equal(typeof r.ossMessage, 'string')
+      assert.equal(typeof r.serviceMessage, 'string')
       assert.equal(typeof r.reason, 'string')
-      assert.match(r.message, new RegExp(`^${r.ossCode} \\(${r.status}\\): `))
+      assert.match(r.message, new RegExp(`^${r.serviceCode} \\(${r.status}\\): `))
     }
-    assert.deepEqual(explain(policy, submission, { now }).map((r) => r.conditionIndex), [1, 2, 3], 'bucket judged only when given')
-    const ok = { fields: [['key', 'user/42/a.png'], ['Content-Type', 'image/png']], file: { filename: 'a.png', size: 5 } }
+    assert.deepEqual(
+      explain(policy, submission, { now }).map((r) => r.conditionIndex),
+      [1, 2, 3],
+      'bucket judged only when given',
+    )
+    const ok = {
+      fields: [
+        ['key', 'user/42/a.png'],
+        ['Content-Type', 'image/png'],
+      ],
+      file: { filename: 'a.png', size: 5 },
+    }
     assert.deepEqual(explain(policy, ok, { now, bucket: 'examplebucket' }), [])
     assert.throws(() => explain('key = a', ok), { code: 'InvalidArg' })
   })

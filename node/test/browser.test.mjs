@@ -4,9 +4,8 @@
 // `parseUploadResponse`.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-
-import { Credentials, OssSigner, Policy, S3Signer, S3Verifier, Verifier } from '../index.js'
 import { checkFile, parseUploadResponse, uploadFile, uppyUploadParameters } from '../browser.js'
+import { Credentials, OssSigner, Policy, S3Signer, S3Verifier, Verifier } from '../index.js'
 
 const now = new Date('2026-11-21T12:00:00Z')
 const credentials = new Credentials('LTAI5tBrowserTest01', 'BrowserTestSecretKZo149BD9GLPNiD')
@@ -49,7 +48,7 @@ function verdict(dialect, token, file, options) {
     return null
   } catch (error) {
     assert.equal(error.code, 'REJECTED', error.message)
-    return { code: error.ossCode, message: error.ossMessage, reason: error.reason, index: error.conditionIndex ?? undefined }
+    return { code: error.serviceCode, message: error.serviceMessage, reason: error.reason, index: error.conditionIndex ?? undefined }
   }
 }
 
@@ -204,11 +203,13 @@ describe('parseUploadResponse', () => {
 
   test('reads the headers of a 204 and the callback answer of a 200', () => {
     assert.deepEqual(
-      parseUploadResponse(xhr(204, '', {
-        etag: '"ABC"',
-        location: 'http://127.0.0.1:9090/bucket/u/a%20b.png',
-        'x-oss-request-id': 'R1',
-      })),
+      parseUploadResponse(
+        xhr(204, '', {
+          etag: '"ABC"',
+          location: 'http://127.0.0.1:9090/bucket/u/a%20b.png',
+          'x-oss-request-id': 'R1',
+        }),
+      ),
       { status: 204, key: 'u/a b.png', etag: '"ABC"', location: 'http://127.0.0.1:9090/bucket/u/a%20b.png', callback: undefined, requestId: 'R1' },
     )
     const answered = parseUploadResponse(xhr(200, '{"Status":"OK"}', { etag: '"ABC"' }))

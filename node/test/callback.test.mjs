@@ -15,13 +15,13 @@ import {
   CallbackSigner,
   CallbackSpec,
   Credentials,
+  callbackStringToSign,
+  defaultKeySource,
+  fetchPublicKeyPem,
   OssSigner,
   Policy,
   S3Signer,
   Verifier,
-  callbackStringToSign,
-  defaultKeySource,
-  fetchPublicKeyPem,
   verifyCallback,
 } from '../index.js'
 import { disputed, readJson } from './helpers.mjs'
@@ -68,7 +68,11 @@ describe('callback vectors', () => {
         : [v.raw_path_and_query, null]
       if (v.expected_string_to_sign != null) {
         assert.equal(callbackStringToSign({ path, query, body: v.body }).toString('utf8'), v.expected_string_to_sign, 'string to sign')
-        assert.deepEqual(callbackStringToSign({ path: v.raw_path_and_query, body: v.body }), callbackStringToSign({ path, query, body: v.body }), 'a raw target splits at the first ?')
+        assert.deepEqual(
+          callbackStringToSign({ path: v.raw_path_and_query, body: v.body }),
+          callbackStringToSign({ path, query, body: v.body }),
+          'a raw target splits at the first ?',
+        )
       }
       const source = stub(v.public_key_pem)
       const result = await outcome(verifyCallback(requestOf(v), { keySource: source }))
@@ -181,7 +185,13 @@ describe('verifyCallback', () => {
     assert.equal(refused.error.code, 'CALLBACK_KEY_FETCH_FAILED')
     assert.match(refused.error.message, /connection refused/)
     assert.match(refused.error.message, /gosspublic/)
-    const thrown = await outcome(verifyCallback(request, { keySource: () => { throw new Error('no network') } }))
+    const thrown = await outcome(
+      verifyCallback(request, {
+        keySource: () => {
+          throw new Error('no network')
+        },
+      }),
+    )
     assert.equal(thrown.error.code, 'CALLBACK_KEY_FETCH_FAILED')
     const nothing = await outcome(verifyCallback(request, { keySource: () => undefined }))
     assert.equal(nothing.error.code, 'CALLBACK_KEY_FETCH_FAILED')
@@ -324,7 +334,10 @@ describe('CallbackSigner', () => {
     assert.match(signer.publicKeyPem, /^-----BEGIN PUBLIC KEY-----\n/)
     const url = 'http://127.0.0.1:8080/k.pem'
     const headers = signer.headers({ path: '/cb', query: 'a=1', body: 'body', publicKeyUrl: url })
-    const verified = await verifyCallback({ path: '/cb?a=1', headers, body: 'body' }, { keySource: () => signer.publicKeyPem, trustedKeyUrls: ['http://127.0.0.1:8080/'] })
+    const verified = await verifyCallback(
+      { path: '/cb?a=1', headers, body: 'body' },
+      { keySource: () => signer.publicKeyPem, trustedKeyUrls: ['http://127.0.0.1:8080/'] },
+    )
     assert.equal(verified.publicKeyUrl, url)
     assert.equal(callbackStringToSign({ path: '/cb', query: 'a=1', body: 'body' }).toString(), '/cb?a=1\nbody')
     assert.deepEqual([...callbackStringToSign({ path: '/%FF', query: null, body: '' })], [0x2f, 0xff, 0x0a], 'the decoded path may be any bytes')
@@ -339,7 +352,10 @@ describe('CallbackSpec', () => {
       url: ['https://app.example.com/oss/cb?src=web', 'http://backup.example.com:8080/cb'],
       host: 'app.example.com',
       body: 'bucket=${bucket}&object=${object}&size=${size}&uid=${x:uid}&n=${x:n}',
-      vars: [['x:uid', '42'], ['x:n', '名字 & more']],
+      vars: [
+        ['x:uid', '42'],
+        ['x:n', '名字 & more'],
+      ],
     })
     const fields = spec.toFields()
     assert.deepEqual(Object.keys(fields), ['callback', 'vars'])
@@ -349,7 +365,10 @@ describe('CallbackSpec', () => {
       '{"callbackUrl":"https://app.example.com/oss/cb?src=web;http://backup.example.com:8080/cb","callbackHost":"app.example.com","callbackBody":"bucket=${bucket}&object=${object}&size=${size}&uid=${x:uid}&n=${x:n}","callbackBodyType":"application/x-www-form-urlencoded"}',
     )
     assert.equal(spec.toJson(), json)
-    assert.deepEqual(Object.entries(fields.vars), [['x:uid', '42'], ['x:n', '名字 & more']])
+    assert.deepEqual(Object.entries(fields.vars), [
+      ['x:uid', '42'],
+      ['x:n', '名字 & more'],
+    ])
     assert.deepEqual(spec.urls, ['https://app.example.com/oss/cb?src=web', 'http://backup.example.com:8080/cb'])
     assert.equal(spec.host, 'app.example.com')
     assert.equal(spec.bodyType, 'application/x-www-form-urlencoded')
@@ -375,7 +394,12 @@ describe('CallbackSpec', () => {
   test('JSON body type and SNI; optional keys only when set', () => {
     const fields = new CallbackSpec({ url: 'http://a.example.com/cb', body: '{"object":${object}}', bodyType: 'application/json', sni: true }).toFields()
     const map = JSON.parse(Buffer.from(fields.callback, 'base64').toString())
-    assert.deepEqual(map, { callbackUrl: 'http://a.example.com/cb', callbackBody: '{"object":${object}}', callbackBodyType: 'application/json', callbackSNI: true })
+    assert.deepEqual(map, {
+      callbackUrl: 'http://a.example.com/cb',
+      callbackBody: '{"object":${object}}',
+      callbackBodyType: 'application/json',
+      callbackSNI: true,
+    })
     assert.deepEqual(fields.vars, {})
     const plain = JSON.parse(new CallbackSpec({ url: 'http://a.example.com/cb', body: 'x=${etag}', host: null, sni: null, vars: null }).toJson())
     assert.deepEqual(Object.keys(plain), ['callbackUrl', 'callbackBody', 'callbackBodyType'])
@@ -400,19 +424,46 @@ describe('CallbackSpec', () => {
       [{ url: 'https://a.example.com/', body: 'a=${x:${b}}' }, 'CALLBACK_BODY_SYNTAX'],
       [{ url: 'https://a.example.com/', body: 'a=${filename}' }, 'CALLBACK_UNKNOWN_VARIABLE'],
       [{ url: 'https://a.example.com/', body: 'a=${x:Name}', vars: { 'x:Name': '1' } }, 'CALLBACK_VAR_NAME'],
-      [ok({ vars: [['x:v', '1'], ['my_var', '1']] }), 'CALLBACK_VAR_NAME'],
-      [ok({ vars: [['x:v', '1'], ['X:v2', '1']] }), 'CALLBACK_VAR_NAME'],
-      [ok({ vars: [['x:v', '1'], ['x:v', '2']] }), 'CALLBACK_DUPLICATE_VAR'],
+      [
+        ok({
+          vars: [
+            ['x:v', '1'],
+            ['my_var', '1'],
+          ],
+        }),
+        'CALLBACK_VAR_NAME',
+      ],
+      [
+        ok({
+          vars: [
+            ['x:v', '1'],
+            ['X:v2', '1'],
+          ],
+        }),
+        'CALLBACK_VAR_NAME',
+      ],
+      [
+        ok({
+          vars: [
+            ['x:v', '1'],
+            ['x:v', '2'],
+          ],
+        }),
+        'CALLBACK_DUPLICATE_VAR',
+      ],
       [{ url: 'https://a.example.com/', body: 'a=${x:missing}' }, 'CALLBACK_UNDEFINED_VAR'],
       [ok({ vars: { 'x:v': '1', 'x:unused': '1' } }), 'CALLBACK_UNUSED_VAR'],
     ]
     new CallbackSpec(ok())
     for (const [options, code] of failures) {
-      assert.throws(() => new CallbackSpec(options), (error) => {
-        assert.equal(error.code, code, `${JSON.stringify(options)}: ${error.message}`)
-        assert.ok(error instanceof Error)
-        return true
-      })
+      assert.throws(
+        () => new CallbackSpec(options),
+        (error) => {
+          assert.equal(error.code, code, `${JSON.stringify(options)}: ${error.message}`)
+          assert.ok(error instanceof Error)
+          return true
+        },
+      )
     }
   })
 
@@ -461,7 +512,9 @@ describe('CallbackSpec', () => {
     assert.throws(() => CallbackSpec.fromJson('{'), { code: 'CALLBACK_NOT_JSON' })
     // What the OSS docs send decodes: a scheme-less URL with a port, pretty JSON, SNI as a boolean.
     const spec = CallbackSpec.fromBase64(
-      b64('{\n  "callbackUrl": "121.43.113.8:23456/index.html",\n  "callbackBody": "{\\"mimeType\\":${mimeType},\\"v\\":${x:var1}}",\n  "callbackBodyType": "application/json",\n  "callbackSNI": false\n}'),
+      b64(
+        '{\n  "callbackUrl": "121.43.113.8:23456/index.html",\n  "callbackBody": "{\\"mimeType\\":${mimeType},\\"v\\":${x:var1}}",\n  "callbackBodyType": "application/json",\n  "callbackSNI": false\n}',
+      ),
     )
     assert.deepEqual(spec.urls, ['121.43.113.8:23456/index.html'])
     assert.equal(spec.bodyType, 'application/json')
@@ -522,10 +575,13 @@ describe('callbacks in signed forms', () => {
     assert.throws(() => signer.sign(policy, { now, callback: { url: 'x' } }), { code: 'InvalidArg' })
     assert.throws(() => signer.token(policy, { now, callback: 'x' }), { code: 'InvalidArg' })
     const s3 = new S3Signer({ credentials, region: 'us-east-1', bucket: 'examplebucket' })
-    assert.throws(() => s3.sign(policy, { now, callback }), (error) => {
-      assert.equal(error.code, 'SIGNING_INVALID')
-      assert.match(error.message, /callbacks are not supported by S3/)
-      return true
-    })
+    assert.throws(
+      () => s3.sign(policy, { now, callback }),
+      (error) => {
+        assert.equal(error.code, 'SIGNING_INVALID')
+        assert.match(error.message, /callbacks are not supported by S3/)
+        return true
+      },
+    )
   })
 })

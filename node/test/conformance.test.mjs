@@ -15,10 +15,7 @@ function submission(c) {
   return {
     fields: c.fields,
     fieldsAfterFile: c.fields_after_file,
-    file:
-      c.file === null
-        ? null
-        : { filename: c.file.filename, contentType: c.file.content_type ?? null, size: c.file.size ?? null },
+    file: c.file === null ? null : { filename: c.file.filename, contentType: c.file.content_type ?? null, size: c.file.size ?? null },
   }
 }
 
@@ -53,9 +50,9 @@ for (const c of cases) {
       assert.equal(accepted, null, `${id}: accepted as ${accepted?.key}, expected a rejection`)
       assert.ok(rejected instanceof Error)
       assert.equal(rejected.status, expect.status, `${id}: status`)
-      assert.equal(rejected.ossCode, expect.code, `${id}: code`)
+      assert.equal(rejected.serviceCode, expect.code, `${id}: code`)
       if (typeof expect.message === 'string') {
-        assert.equal(rejected.ossMessage, expect.message, `${id}: message`)
+        assert.equal(rejected.serviceMessage, expect.message, `${id}: message`)
       }
       assert.equal(rejected.conditionIndex, expect.condition_index ?? null, `${id}: condition_index`)
       assert.ok(rejected.reason.length > 0, `${id}: empty reason`)

@@ -22,7 +22,10 @@ function params(folder, name) {
   const path = new URL(`${folder}/${name}.params`, cases)
   if (!existsSync(path)) return undefined
   const loaded = JSON.parse(readFileSync(path, 'utf8'))
-  assert.ok(Object.values(loaded).every((v) => typeof v === 'string'), `${folder}/${name}.params: strings only`)
+  assert.ok(
+    Object.values(loaded).every((v) => typeof v === 'string'),
+    `${folder}/${name}.params: strings only`,
+  )
   return loaded
 }
 

@@ -6,9 +6,8 @@ import { once } from 'node:events'
 import { after, before, test } from 'node:test'
 
 import express from 'express'
-
-import { CallbackSigner, CallbackSpec, Credentials, OssSigner, Policy } from '../index.js'
 import { uploadToken, verifyCallback } from '../express.js'
+import { CallbackSigner, CallbackSpec, Credentials, OssSigner, Policy } from '../index.js'
 import { readJson } from './helpers.mjs'
 
 const testKey = readJson('tests/vectors/oss-signatures.json').callback.synthetic_test_key
@@ -20,7 +19,8 @@ let keyUrl
 let pemHits = 0
 const stubCalls = []
 
-const ok = (req, res) => res.json({ Status: 'OK', params: req.ossCallback.params, publicKeyUrl: req.ossCallback.publicKeyUrl, size: req.ossCallback.body.length })
+const ok = (req, res) =>
+  res.json({ Status: 'OK', params: req.ossCallback.params, publicKeyUrl: req.ossCallback.publicKeyUrl, size: req.ossCallback.body.length })
 
 before(async () => {
   const app = express()
@@ -77,7 +77,11 @@ after(() => {
 })
 
 /** POSTs `body` to `target` signed for `signedTarget` (default: the same), as OSS does. */
-async function post(target, body, { signedTarget = target, publicKeyUrl = keyUrl, contentType = 'application/x-www-form-urlencoded', headers = {}, send = body } = {}) {
+async function post(
+  target,
+  body,
+  { signedTarget = target, publicKeyUrl = keyUrl, contentType = 'application/x-www-form-urlencoded', headers = {}, send = body } = {},
+) {
   const signed = signer.headers({ path: signedTarget, body, publicKeyUrl })
   const response = await fetch(base + target, {
     method: 'POST',
@@ -119,7 +123,11 @@ test('unsigned or untrusted callbacks: 400, and no key is fetched', async () => 
   const unsigned = await fetch(`${base}/oss/callback`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
   assert.equal(unsigned.status, 400)
   assert.equal((await unsigned.json()).code, 'CALLBACK_MISSING_PUB_KEY_URL')
-  for (const untrusted of [`http://localhost:${server.address().port}/callback_pub_key.pem`, 'http://127.0.0.1.evil.example.com/k.pem', 'https://evil.example.com/k.pem']) {
+  for (const untrusted of [
+    `http://localhost:${server.address().port}/callback_pub_key.pem`,
+    'http://127.0.0.1.evil.example.com/k.pem',
+    'https://evil.example.com/k.pem',
+  ]) {
     const { status, json } = await post('/oss/callback', body, { publicKeyUrl: untrusted })
     assert.equal(status, 400)
     assert.equal(json.code, 'CALLBACK_UNTRUSTED_KEY_URL')
@@ -188,7 +196,10 @@ test('end to end: the token carries the callback, the callback it names is accep
   const spec = CallbackSpec.fromBase64(token.fields.callback, { 'x:uid': token.fields['x:uid'] })
   assert.deepEqual(spec.urls, [`${base}/oss/callback`])
   const policy = JSON.parse(Buffer.from(token.fields.policy, 'base64').toString())
-  assert.ok(policy.conditions.some((c) => c.callback === token.fields.callback), 'pinned')
+  assert.ok(
+    policy.conditions.some((c) => c.callback === token.fields.callback),
+    'pinned',
+  )
   // What OSS would post after storing user/42/cat.png:
   const { status, json } = await post(new URL(spec.urls[0]).pathname, 'object=user%2F42%2Fcat.png&size=5&uid=42')
   assert.equal(status, 200)

@@ -5,11 +5,14 @@ import { once } from 'node:events'
 import { after, before, test } from 'node:test'
 
 import express from 'express'
-
-import { Credentials, OssSigner, Policy } from '../index.js'
 import { uploadToken } from '../express.js'
+import { Credentials, OssSigner, Policy } from '../index.js'
 
-const signer = new OssSigner({ credentials: new Credentials('LTAI5tLint0001', 'LintTestSecretKZo149BD9GLPNiDI'), region: 'cn-hangzhou', bucket: 'examplebucket' })
+const signer = new OssSigner({
+  credentials: new Credentials('LTAI5tLint0001', 'LintTestSecretKZo149BD9GLPNiDI'),
+  region: 'cn-hangzhou',
+  bucket: 'examplebucket',
+})
 const logged = { warn: [], error: [] }
 const logger = { warn: (line) => logged.warn.push(line), error: (line) => logged.error.push(line) }
 let server
@@ -18,19 +21,13 @@ let base
 before(async () => {
   const app = express()
   app.get('/min-above-max', uploadToken({ signer, policy: 'key starts-with "a/"\ncontent-length 10..1', logger }))
-  app.get(
-    '/expired',
-    uploadToken({ signer, policy: Policy.parse('expires at 2001-01-01T00:00:00Z\nkey starts-with "a/"\ncontent-length 1..2'), logger }),
-  )
+  app.get('/expired', uploadToken({ signer, policy: Policy.parse('expires at 2001-01-01T00:00:00Z\nkey starts-with "a/"\ncontent-length 1..2'), logger }))
   app.get(
     '/no-size-limit',
     uploadToken({ signer, policy: (req) => Policy.parse('key starts-with "user/{id}/"', { id: req.get('x-user-id') ?? 'anonymous' }), logger }),
   )
   app.get('/quiet', uploadToken({ signer, policy: 'key starts-with "q/"', logger: null }))
-  app.get(
-    '/keyed',
-    uploadToken({ signer, policy: 'content-length 1..2', key: (req) => `user/${req.get('x-user-id')}/\${filename}`, logger }),
-  )
+  app.get('/keyed', uploadToken({ signer, policy: 'content-length 1..2', key: (req) => `user/${req.get('x-user-id')}/\${filename}`, logger }))
   app.get('/contradicted', uploadToken({ signer, policy: 'key starts-with "user/"\ncontent-length 1..2', key: 'admin/a.png', logger }))
   app.use((err, _req, res, _next) => res.status(599).json({ unexpected: err.message }))
   server = app.listen(0, '127.0.0.1')
@@ -63,7 +60,10 @@ test('a policy with a lint error is refused with 500 naming the diagnostic', asy
 
   const expired = await get('/expired')
   assert.equal(expired.response.status, 500)
-  assert.deepEqual(expired.body.diagnostics.map((d) => d.code), ['expired'])
+  assert.deepEqual(
+    expired.body.diagnostics.map((d) => d.code),
+    ['expired'],
+  )
 })
 
 test('errors and warnings are logged once each, not per request', async () => {
@@ -74,9 +74,7 @@ test('errors and warnings are logged once each, not per request', async () => {
     assert.deepEqual(policy.conditions.at(-1), ['starts-with', '$key', `user/${user}/`])
   }
   await get('/min-above-max')
-  assert.deepEqual(logged.warn, [
-    'postpolicy uploadToken: policy warning no-size-limit: no content-length-range: uploads of any size up to 5 GB are allowed',
-  ])
+  assert.deepEqual(logged.warn, ['postpolicy uploadToken: policy warning no-size-limit: no content-length-range: uploads of any size up to 5 GB are allowed'])
   assert.equal(logged.error.length, 2, logged.error.join('\n'))
   assert.equal(
     logged.error[0],
@@ -99,5 +97,8 @@ test('the key option is linted as the key condition the signer adds', async () =
   assert.equal(logged.warn.length, before, 'no no-key-condition warning: the key option is the key condition')
   const { response: refused, body } = await get('/contradicted')
   assert.equal(refused.status, 500)
-  assert.deepEqual(body.diagnostics.map((d) => d.code), ['eq-contradicts-starts-with'])
+  assert.deepEqual(
+    body.diagnostics.map((d) => d.code),
+    ['eq-contradicts-starts-with'],
+  )
 })

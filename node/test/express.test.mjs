@@ -4,9 +4,8 @@ import { once } from 'node:events'
 import { after, before, test } from 'node:test'
 
 import express from 'express'
-
-import { Credentials, OssSigner, Policy, S3Signer, S3Verifier, Verifier } from '../index.js'
 import { uploadToken } from '../express.js'
+import { Credentials, OssSigner, Policy, S3Signer, S3Verifier, Verifier } from '../index.js'
 
 const secret = 'ExpressTestSecretKZo149BD9GLPNiDI'
 const signer = new OssSigner({ credentials: new Credentials('LTAI5tExpress0001', secret), region: 'cn-hangzhou', bucket: 'examplebucket' })
@@ -34,7 +33,15 @@ before(async () => {
   app.get('/async-token', uploadToken({ signer, policy: async (req) => Policy.builder().keyPrefix(`async/${req.user.id}/`).build() }))
   app.get('/bad-policy', uploadToken({ signer, policy: () => 'key starts-with' }))
   app.get('/unsignable', uploadToken({ signer, policy: () => Policy.parse('bucket = otherbucket') }))
-  app.get('/throws', uploadToken({ signer, policy: () => { throw new Error('no user') } }))
+  app.get(
+    '/throws',
+    uploadToken({
+      signer,
+      policy: () => {
+        throw new Error('no user')
+      },
+    }),
+  )
   app.get('/s3-token', uploadToken({ signer: s3, policy: 'content-length 1..1MiB', key: 'uploads/${filename}' }))
   app.use((err, _req, res, _next) => {
     errors.push(err)
@@ -68,7 +75,10 @@ test('answers the signed form JSON with Cache-Control: no-store', async () => {
   const expires = Date.parse(body.expires_at)
   assert.ok(expires > before + 3500_000 && expires < Date.now() + 3700_000, 'default lifetime: 1 hour')
   const policy = JSON.parse(Buffer.from(body.fields.policy, 'base64').toString('utf8'))
-  assert.deepEqual(policy.conditions.slice(4), [['content-length-range', 1, 10485760], ['starts-with', '$key', 'uploads/']])
+  assert.deepEqual(policy.conditions.slice(4), [
+    ['content-length-range', 1, 10485760],
+    ['starts-with', '$key', 'uploads/'],
+  ])
 
   // The token verifies: a browser that fills `key` and posts it is accepted.
   const verifier = new Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys: { LTAI5tExpress0001: secret } })

@@ -43,11 +43,14 @@ describe('Policy.parse with params', () => {
       code: 'POLICY_SYNTAX',
       message: 'line 2, column 23: expected a parameter for {user}, found none among the parameters given (usr)',
     })
-    assert.throws(() => Policy.parse(template, { user: '42', extra: '' }), (error) => {
-      assert.equal(error.errors[0].reason, 'expected placeholder {extra} (the parameter is given but not used), found end of input')
-      assert.equal(error.line, 3)
-      return true
-    })
+    assert.throws(
+      () => Policy.parse(template, { user: '42', extra: '' }),
+      (error) => {
+        assert.equal(error.errors[0].reason, 'expected placeholder {extra} (the parameter is given but not used), found end of input')
+        assert.equal(error.line, 3)
+        return true
+      },
+    )
     assert.throws(() => Policy.parse('expires in {ttl}', { ttl: '1h' }), {
       code: 'POLICY_SYNTAX',
       message: 'line 1, column 12: expected duration (e.g. 1h30m), found placeholder {ttl}',
@@ -66,12 +69,15 @@ describe('Policy.parse with params', () => {
       [new Date(), 'params must be a plain object or a Map of strings, not a Date'],
     ]
     for (const [params, message] of cases) {
-      assert.throws(() => Policy.parse(template, params), (error) => {
-        assert.ok(error instanceof TypeError)
-        assert.equal(error.code, 'InvalidArg')
-        assert.ok(error.message.startsWith(message), error.message)
-        return true
-      })
+      assert.throws(
+        () => Policy.parse(template, params),
+        (error) => {
+          assert.ok(error instanceof TypeError)
+          assert.equal(error.code, 'InvalidArg')
+          assert.ok(error.message.startsWith(message), error.message)
+          return true
+        },
+      )
     }
   })
 })
@@ -106,7 +112,9 @@ x-oss-meta-owner = "42"`
         .contentTypePrefix('image/')
         .contentTypes(new Set(['image/png']))
         .build()
-        .equals(Policy.parse('expires at 2026-12-01T00:00:00Z\nkey = a.png\ncontent-type = image/png\ncontent-type starts-with image/\ncontent-type in [image/png]')),
+        .equals(
+          Policy.parse('expires at 2026-12-01T00:00:00Z\nkey = a.png\ncontent-type = image/png\ncontent-type starts-with image/\ncontent-type in [image/png]'),
+        ),
     )
   })
 
@@ -138,7 +146,14 @@ x-oss-meta-owner = "42"`
       assert.throws(() => call(Policy.builder()), { code: 'InvalidArg', message })
     }
     // Numbers the core cannot take: refused when the builder replays them.
-    for (const call of [(b) => b.size(-1, 2), (b) => b.size(0, 2 ** 60), (b) => b.size(0.5, 2), (b) => b.expiresIn(-1), (b) => b.expiresIn(Number.NaN), (b) => b.expiresAt(new Date(Number.NaN))]) {
+    for (const call of [
+      (b) => b.size(-1, 2),
+      (b) => b.size(0, 2 ** 60),
+      (b) => b.size(0.5, 2),
+      (b) => b.expiresIn(-1),
+      (b) => b.expiresIn(Number.NaN),
+      (b) => b.expiresAt(new Date(Number.NaN)),
+    ]) {
       assert.throws(() => call(Policy.builder()).build(), { code: 'InvalidArg' })
     }
   })

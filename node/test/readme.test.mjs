@@ -36,7 +36,10 @@ test("the README example's upload-token endpoint keeps the user id a value", asy
       assert.equal(response.status, 200)
       const token = await response.json()
       const signed = JSON.parse(Buffer.from(token.fields.policy, 'base64').toString())
-      assert.deepEqual(signed.conditions.filter((c) => c[0] === 'starts-with'), [['starts-with', '$key', `user/${user}/`]])
+      assert.deepEqual(
+        signed.conditions.filter((c) => c[0] === 'starts-with'),
+        [['starts-with', '$key', `user/${user}/`]],
+      )
       assert.equal(signed.expiration, token.expires_at)
       assert.ok(Date.parse(token.expires_at) <= Date.now() + 10 * 60_000)
     }

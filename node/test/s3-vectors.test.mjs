@@ -136,22 +136,25 @@ for (const v of vectors) {
     assert.equal(accepted.accessKeyId, i.access_key_id)
     // Expired.
     const late = new Date(now.getTime() + (i.expires_in + 1) * 1000)
-    assert.throws(() => verifierFor(v).verify(submission, { now: late }), (e) => {
-      assert.equal(e.code, 'REJECTED')
-      assert.equal(e.ossCode, 'AccessDenied')
-      assert.equal(e.ossMessage, 'Invalid according to Policy: Policy expired.')
-      return true
-    })
+    assert.throws(
+      () => verifierFor(v).verify(submission, { now: late }),
+      (e) => {
+        assert.equal(e.code, 'REJECTED')
+        assert.equal(e.serviceCode, 'AccessDenied')
+        assert.equal(e.serviceMessage, 'Invalid according to Policy: Policy expired.')
+        return true
+      },
+    )
     // A flipped signature digit.
     const flipped = submission.fields.map(([n, value]) =>
       n.toLowerCase() === 'x-amz-signature' ? [n, (value.startsWith('0') ? '1' : '0') + value.slice(1)] : [n, value],
     )
-    assert.throws(() => verifierFor(v).verify({ ...submission, fields: flipped }, { now: later }), { code: 'REJECTED', ossCode: 'SignatureDoesNotMatch' })
+    assert.throws(() => verifierFor(v).verify({ ...submission, fields: flipped }, { now: later }), { code: 'REJECTED', serviceCode: 'SignatureDoesNotMatch' })
     // An uncovered field.
     const extra = [['x-amz-meta-sneaky', '1'], ...submission.fields]
     assert.throws(() => verifierFor(v).verify({ ...submission, fields: extra }, { now: later }), {
       code: 'REJECTED',
-      ossMessage: 'Invalid according to Policy: Extra input fields: x-amz-meta-sneaky',
+      serviceMessage: 'Invalid according to Policy: Extra input fields: x-amz-meta-sneaky',
     })
   })
 }

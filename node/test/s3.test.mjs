@@ -56,7 +56,15 @@ test('sign and verify', () => {
   const { rules, ...token } = JSON.parse(signer.token(policy, { now, key: 'user/42/${filename}' }))
   assert.deepEqual(token, { url: form.url, fields: form.fields, expires_at: form.expiresAt, fields_to_fill: form.fieldsToFill })
   // S3 checks the size range after the other conditions; so do the rules.
-  assert.deepEqual(rules.map((r) => [r.op, r.field]), [['required', 'key'], ['starts-with', 'content-type'], ['starts-with', 'key'], ['content-length-range', undefined]])
+  assert.deepEqual(
+    rules.map((r) => [r.op, r.field]),
+    [
+      ['required', 'key'],
+      ['starts-with', 'content-type'],
+      ['starts-with', 'key'],
+      ['content-length-range', undefined],
+    ],
+  )
 
   const verifier = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: { [KEY_ID]: SECRET } })
   assert.deepEqual([verifier.bucket, verifier.region], ['examplebucket', 'us-east-1'])
@@ -67,7 +75,7 @@ test('sign and verify', () => {
   assert.deepEqual(accepted.sizeLimit, { min: 1, max: 10 * 1024 * 1024 })
   assert.throws(() => verifier.verify({ fields: browser(form), file: { filename: 'cat.png', contentType: 'image/png', size: 0 } }, { now }), {
     code: 'REJECTED',
-    ossCode: 'EntityTooSmall',
+    serviceCode: 'EntityTooSmall',
   })
 })
 
@@ -79,11 +87,14 @@ test('STS tokens are fields and conditions', () => {
 })
 
 test('in / not-in conditions are OSS only', () => {
-  assert.throws(() => signer.sign(Policy.parse('content-type in [image/png]'), { now }), (e) => {
-    assert.equal(e.code, 'SIGNING_INVALID')
-    assert.match(e.message, /does not support/)
-    return true
-  })
+  assert.throws(
+    () => signer.sign(Policy.parse('content-type in [image/png]'), { now }),
+    (e) => {
+      assert.equal(e.code, 'SIGNING_INVALID')
+      assert.match(e.message, /does not support/)
+      return true
+    },
+  )
 })
 
 test('signJson and the low-level signature', () => {
@@ -117,7 +128,7 @@ test('key functions and maxDateAgeSeconds', () => {
   const unknown = { ...sent, fields: sent.fields.map(([n, value]) => [n, value.replace(KEY_ID, 'AKIDUNKNOWN')]) }
   assert.throws(() => new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: lookup }).verify(unknown, { now }), {
     code: 'REJECTED',
-    ossCode: 'InvalidAccessKeyId',
+    serviceCode: 'InvalidAccessKeyId',
   })
   assert.throws(() => new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: {}, maxDateAgeSeconds: -1 }), { code: 'InvalidArg' })
   assert.throws(() => new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: new Map() }), { code: 'InvalidArg' })
@@ -126,14 +137,18 @@ test('key functions and maxDateAgeSeconds', () => {
 
 test('anonymous uploads and explain', () => {
   const closed = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: {} })
-  assert.throws(() => closed.verify({ fields: [['key', 'a']], file: { filename: 'a' } }, { now }), { code: 'REJECTED', ossCode: 'AccessDenied' })
+  assert.throws(() => closed.verify({ fields: [['key', 'a']], file: { filename: 'a' } }, { now }), { code: 'REJECTED', serviceCode: 'AccessDenied' })
   const open = new S3Verifier({ bucket: 'examplebucket', region: 'us-east-1', keys: {}, allowAnonymous: true })
   assert.equal(open.verify({ fields: [['key', 'a']], file: { filename: 'a' } }, { now }).accessKeyId, null)
 
-  const failures = closed.explain(Policy.parse('key starts-with "u/"\ncontent-type in [image/png]'), { fields: [['key', 'x']], file: { filename: 'x' } }, { now })
+  const failures = closed.explain(
+    Policy.parse('key starts-with "u/"\ncontent-type in [image/png]'),
+    { fields: [['key', 'x']], file: { filename: 'x' } },
+    { now },
+  )
   assert.ok(failures.length > 0)
   assert.ok(failures.some((f) => f.conditionIndex === 0))
-  for (const f of failures) assert.deepEqual(Object.keys(f).sort(), ['conditionIndex', 'message', 'ossCode', 'ossMessage', 'reason', 'status'])
+  for (const f of failures) assert.deepEqual(Object.keys(f).sort(), ['conditionIndex', 'message', 'reason', 'serviceCode', 'serviceMessage', 'status'])
   assert.deepEqual(closed.explain(Policy.parse('key starts-with "u/"'), { fields: [['key', 'u/a']], file: { filename: 'a' } }, { now }), [])
   assert.throws(() => closed.explain('key = a', { fields: [] }), { code: 'InvalidArg' })
 })

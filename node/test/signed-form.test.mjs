@@ -1,6 +1,6 @@
-// The signed form's hand-over from the addon (a packed string, or an array
-// when an item holds a separator), checked against the core's own JSON token:
-// the same fields in the same order, whatever the names, values and shapes.
+// The signed form as the addon builds it (a plain object whose fields are
+// defined in order), checked against the core's own JSON token: the same
+// fields in the same order, whatever the names, values and shapes.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
@@ -47,6 +47,7 @@ describe('signed form hand-over', () => {
       assert.ok(Object.hasOwn(form.fields, '__proto__'))
       assert.equal(Object.getOwnPropertyDescriptor(form.fields, '__proto__').value, value)
       assert.equal(Object.getPrototypeOf(form.fields), Object.prototype)
+      // biome-ignore lint/suspicious/noProto: a form field named __proto__ is what this checks
       assert.equal(JSON.parse(JSON.stringify(form)).fields.__proto__, value)
     }
   })

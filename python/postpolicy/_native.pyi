@@ -2,6 +2,7 @@
 # the built module by `python -m mypy.stubtest postpolicy._native`.
 
 import datetime
+import os
 from collections.abc import Iterable, Mapping
 from typing import (
     Any,
@@ -27,6 +28,8 @@ __all__ = [
     "Credentials",
     "Diagnostic",
     "FileInfo",
+    "GcsSigner",
+    "GcsVerifier",
     "KeyUrlPolicy",
     "OssSigner",
     "Policy",
@@ -331,6 +334,81 @@ class Verifier:
         """Every reason OSS would reject the submission (not raised)."""
     @property
     def bucket(self) -> str: ...
+
+@final
+class GcsSigner:
+    """Signs Google Cloud Storage V4 POST forms (service account or HMAC key)."""
+
+    def __new__(
+        cls,
+        service_account: Union[str, os.PathLike[str], Mapping[str, Any]],
+        bucket: str,
+        url_style: str = "path",
+        bound_hostname: Optional[str] = None,
+        scheme: str = "https",
+        endpoint: Optional[str] = None,
+    ) -> GcsSigner: ...
+    @classmethod
+    def hmac(
+        cls,
+        access_id: str,
+        secret: str,
+        bucket: str,
+        url_style: str = "path",
+        bound_hostname: Optional[str] = None,
+        scheme: str = "https",
+        endpoint: Optional[str] = None,
+    ) -> GcsSigner:
+        """A signer with an HMAC key (access id and secret)."""
+    def sign(
+        self,
+        policy: Policy,
+        now: Optional[datetime.datetime] = None,
+        key: Optional[str] = None,
+    ) -> SignedForm:
+        """Signs `policy` at `now`; refuses `in` / `not-in` (OSS only)."""
+    def sign_json(self, policy_json: str, now: Optional[datetime.datetime] = None) -> SignedForm:
+        """Signs an exact policy JSON text, byte for byte."""
+    @property
+    def url(self) -> str: ...
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def access_id(self) -> str: ...
+
+@final
+class GcsVerifier:
+    """Verifies Google Cloud Storage V4 POST forms posted to one bucket, as GCS would."""
+
+    def __new__(
+        cls,
+        bucket: str,
+        keys: Union[Mapping[str, str], Callable[[str], Optional[str]], None] = None,
+        service_accounts: Optional[
+            Iterable[Union[str, os.PathLike[str], Mapping[str, Any]]]
+        ] = None,
+    ) -> GcsVerifier: ...
+    def verify(
+        self,
+        fields: _Fields,
+        file: _File,
+        now: Optional[datetime.datetime] = None,
+        fields_after_file: Optional[_Fields] = None,
+    ) -> Accepted:
+        """Returns Accepted or raises Rejected."""
+    def explain(
+        self,
+        policy: Policy,
+        fields: _Fields,
+        file: _File,
+        now: Optional[datetime.datetime] = None,
+        fields_after_file: Optional[_Fields] = None,
+    ) -> list[Rejected]:
+        """Every reason GCS would reject the submission (not raised)."""
+    @property
+    def bucket(self) -> Optional[str]: ...
 
 @final
 class S3Verifier:

@@ -386,7 +386,7 @@ def test_rules_are_plain_data_with_the_verifier_s_wording(signer: OssSigner) -> 
     fields["Content-Type"] = "image/png"
     with pytest.raises(Rejected) as info:
         verifier.verify(list(fields.items()), FileInfo("cat.png", "image/png", too_big), now=NOW)
-    assert info.value.service_code == size["too_large"]["code"] == "EntityTooLarge"
+    assert info.value.service_code == size["too_large"]["service_code"] == "EntityTooLarge"
     assert info.value.reason == size["too_large"]["reason"].replace("{size}", str(too_big))
 
 

@@ -80,15 +80,32 @@ test('the changelog has an Unreleased section and one for the version', () => {
 
 test('npm pack packs exactly the files the package lists, and they are all it needs', () => {
   const pkg = readJson('node/package.json')
-  const [report] = JSON.parse(
-    execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: path.join(root, 'node'), encoding: 'utf8' }),
-  )
+  const [report] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: path.join(root, 'node'), encoding: 'utf8' }))
   const packed = report.files.map((f) => f.path).sort()
+  assert.deepEqual(packed, [
+    'LICENSE-APACHE',
+    'LICENSE-MIT',
+    'README.md',
+    'browser.d.ts',
+    'browser.js',
+    'express.d.ts',
+    'express.js',
+    'fastify.d.ts',
+    'fastify.js',
+    'index.d.ts',
+    'index.js',
+    'lib/upload.js',
+    'native.d.ts',
+    'native.js',
+    'package.json',
+    'web.d.ts',
+    'web.js',
+  ])
   assert.deepEqual(
-    packed,
-    ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'browser.d.ts', 'browser.js', 'express.d.ts', 'express.js', 'index.d.ts', 'index.js', 'native.d.ts', 'native.js', 'package.json'],
+    [...pkg.files].sort(),
+    packed.filter((f) => f !== 'package.json' && f !== 'README.md'),
+    '`files` names each packed file, no globs',
   )
-  assert.deepEqual([...pkg.files].sort(), packed.filter((f) => f !== 'package.json' && f !== 'README.md'), '`files` names each packed file, no globs')
 
   // Everything the manifest points at, and every relative require/import of
   // the packed code, is packed.
@@ -104,7 +121,10 @@ test('npm pack packs exactly the files the package lists, and they are all it ne
   for (const target of targets.filter((t) => !optional.test(t))) {
     const rel = path.posix.normalize(target)
     const candidates = [rel, `${rel}.js`, `${rel}.d.ts`, rel.replace(/\.js$/, '.d.ts')]
-    assert.ok(candidates.some((c) => packed.includes(c)), `${target} is packed`)
+    assert.ok(
+      candidates.some((c) => packed.includes(c)),
+      `${target} is packed`,
+    )
   }
 })
 
@@ -124,6 +144,6 @@ test('the release workflow builds a wheel and an addon for every npm target', ()
   for (const target of readJson('node/package.json').napi.targets) {
     assert.equal(built.filter((t) => t === target).length, 2, `release.yml builds a wheel and an addon for ${target}`)
   }
-  assert.equal(built.length, 2 * readJson('node/package.json').napi.targets.length, 'no target beyond package.json\'s')
+  assert.equal(built.length, 2 * readJson('node/package.json').napi.targets.length, "no target beyond package.json's")
   assert.match(workflow, /tags: \["v\*"\]/)
 })

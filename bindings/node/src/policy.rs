@@ -1,182 +1,491 @@
-//! `Policy` and lint diagnostics.
+//! `Policy`, `PolicyBuilder` and lint diagnostics.
 
-use napi::Result;
-use napi::bindgen_prelude::{Env, External};
+use napi::bindgen_prelude::{Date, Either, Env, JsObjectValue, Null, Object, This, Unknown};
+use napi::{JsValue, Result, ValueType};
 use napi_derive::napi;
-use postpolicy::Policy;
 
-use crate::errors::{invalid_arg, throw_from, to_u32};
-use crate::time::{from_millis, now_in_range};
+use crate::convert::{self, MAX_SAFE_INTEGER, Now, StringOr, kind_of};
+use crate::errors::{OrThrow, guard, invalid_arg, to_u32};
 
-/// Parses the policy DSL. Throws `POLICY_SYNTAX` (with `line`, `column` and
-/// every error in `errors`).
-#[napi(catch_unwind)]
-pub fn policy_parse(env: &Env, dsl: String) -> Result<External<Policy>> {
-    Policy::parse(&dsl)
-        .map(External::new)
-        .map_err(|e| throw_from(env, e))
-}
+/// An upload policy: an expiration and an ordered list of conditions. Made by
+/// `Policy.parse`, `Policy.builder()`, `Policy.fromJson` or `Policy.fromBase64`.
+#[napi]
+pub struct Policy(pub(crate) postpolicy::Policy);
 
-/// Parses the policy DSL with its `{name}` placeholders filled from the
-/// parameters (`index.js` has checked them and split them into two lists of
-/// the same length). Throws `POLICY_SYNTAX` as `policyParse` does.
-#[napi(catch_unwind)]
-pub fn policy_parse_with(
-    env: &Env,
-    dsl: String,
-    names: Vec<String>,
-    values: Vec<String>,
-) -> Result<External<Policy>> {
-    if names.len() != values.len() {
-        return Err(invalid_arg("parameter names and values differ in number"));
-    }
-    Policy::parse_with(&dsl, names.iter().zip(values.iter()))
-        .map(External::new)
-        .map_err(|e| throw_from(env, e))
-}
-
-/// One call of `PolicyBuilder` as `index.js` records it: `op` is the method
-/// name, the other fields its arguments.
+/// `now`: the clock to use; when absent, the current time is read.
 #[napi(object, object_to_js = false)]
-pub struct BuilderStep {
-    pub op: String,
-    pub name: Option<String>,
-    pub value: Option<String>,
-    pub values: Option<Vec<String>>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub seconds: Option<f64>,
-    pub at_millis: Option<f64>,
+pub struct NowOptions<'a> {
+    pub now: Option<Either<Either<Date<'a>, f64>, Null>>,
 }
 
-/// Replays the recorded `PolicyBuilder` calls on the core's builder. Throws
-/// `POLICY_INVALID` for what makes no sensible policy (min above max, …),
-/// `InvalidArg` for an argument of the wrong kind.
-#[napi(catch_unwind)]
-pub fn policy_build(env: &Env, steps: Vec<BuilderStep>) -> Result<External<Policy>> {
-    let mut builder = Policy::builder();
-    for step in steps {
-        builder = apply(builder, step)?;
+/// What `Policy#lint` takes.
+#[napi(object, object_to_js = false)]
+pub struct LintOptions<'a> {
+    pub now: Option<Either<Either<Date<'a>, f64>, Null>>,
+    /// The signer's `key` option: an object key, or a template ending in
+    /// `${filename}` (linted as the key condition the signer adds).
+    pub key: Option<Either<String, Null>>,
+}
+
+#[napi]
+impl Policy {
+    /// Not for direct use: the factories are `Policy.parse`, `Policy.builder`,
+    /// `Policy.fromJson` and `Policy.fromBase64`.
+    #[napi(constructor)]
+    pub fn new(env: &Env) -> Result<Self> {
+        Err(invalid_arg(
+            env,
+            "use Policy.parse, Policy.builder, Policy.fromJson or Policy.fromBase64",
+        ))
     }
-    builder
-        .build()
-        .map(External::new)
-        .map_err(|e| throw_from(env, e))
+
+    /// Parses the policy DSL, its `{name}` placeholders filled from `params`
+    /// (a plain object or a Map of strings) as values, never as policy text.
+    /// Throws `POLICY_SYNTAX` (a missing or unused parameter included), or
+    /// `InvalidArg` when `params` is not a plain object or a Map of strings.
+    #[napi(
+        factory,
+        ts_args_type = "dsl: string, params?: Readonly<Record<string, string>> | ReadonlyMap<string, string> | null"
+    )]
+    pub fn parse(env: &Env, dsl: String, params: Option<Unknown<'_>>) -> Result<Self> {
+        guard(env, || {
+            let parsed = match params {
+                None => postpolicy::Policy::parse(&dsl),
+                Some(params) => postpolicy::Policy::parse_with(&dsl, parameters(env, &params)?),
+            };
+            parsed.map(Self).or_throw(env)
+        })
+    }
+
+    /// A builder for a policy written in code.
+    #[napi(catch_unwind)]
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder::default()
+    }
+
+    /// Parses policy JSON as the services accept it. Throws `POLICY_INVALID`.
+    #[napi(factory)]
+    pub fn from_json(env: &Env, json: String) -> Result<Self> {
+        guard(env, || {
+            postpolicy::Policy::from_json(&json).map(Self).or_throw(env)
+        })
+    }
+
+    /// Decodes a `policy` form field (base64 of policy JSON). Throws `POLICY_INVALID`.
+    #[napi(factory)]
+    pub fn from_base64(env: &Env, policy_b64: String) -> Result<Self> {
+        guard(env, || {
+            postpolicy::Policy::from_base64(&policy_b64)
+                .map(Self)
+                .or_throw(env)
+        })
+    }
+
+    /// The canonical DSL text.
+    #[napi]
+    pub fn to_dsl(&self, env: &Env) -> Result<String> {
+        guard(env, || Ok(self.0.to_dsl()))
+    }
+
+    /// The canonical DSL text.
+    #[napi(js_name = "toString")]
+    pub fn to_string_js(&self, env: &Env) -> Result<String> {
+        self.to_dsl(env)
+    }
+
+    /// Compact policy JSON; a relative or missing expiration resolves against
+    /// `now` (default: the current time). Throws `TIME_OUT_OF_RANGE` when the
+    /// expiration falls after 9999.
+    #[napi]
+    pub fn to_json(
+        &self,
+        env: &Env,
+        options: Option<Either<Date<'_>, NowOptions<'_>>>,
+    ) -> Result<String> {
+        guard(env, || {
+            let now = match &options {
+                Some(Either::A(date)) => convert::now(env, Some(&Either::A(*date)))?,
+                Some(Either::B(options)) => convert::now(env, convert::now_field(&options.now))?,
+                None => convert::now(env, None)?,
+            };
+            self.0.to_json(now).or_throw(env)
+        })
+    }
+
+    /// Errors and warnings, as if the policy were signed at `now` with the
+    /// signer's `key` option.
+    #[napi]
+    pub fn lint(
+        &self,
+        env: &Env,
+        options: Option<Either<Date<'_>, LintOptions<'_>>>,
+    ) -> Result<Vec<Diagnostic>> {
+        guard(env, || {
+            let (now, key) = match options {
+                Some(Either::A(date)) => (Some(Either::A(date)), None),
+                Some(Either::B(options)) => (
+                    convert::now_field(&options.now).copied(),
+                    convert::given(options.key),
+                ),
+                None => (None, None),
+            };
+            let now = convert::now_in_range(env, now.as_ref())?;
+            Ok(self
+                .0
+                .lint_with_key(key.as_deref(), now)
+                .into_iter()
+                .map(Diagnostic::from)
+                .collect())
+        })
+    }
+
+    /// Same expiration and conditions.
+    #[napi]
+    pub fn equals(&self, env: &Env, other: &Policy) -> Result<bool> {
+        guard(env, || Ok(self.0 == other.0))
+    }
 }
 
-fn apply(
-    builder: postpolicy::PolicyBuilder,
-    step: BuilderStep,
-) -> Result<postpolicy::PolicyBuilder> {
-    let op = step.op.as_str();
-    let text = |value: Option<String>, what: &str| {
-        value.ok_or_else(|| invalid_arg(format!("PolicyBuilder#{op}: `{what}` must be a string")))
+/// DSL parameters (a plain object or a Map, of strings) as name, value pairs;
+/// anything else is refused naming the culprit.
+fn parameters(env: &Env, params: &Unknown<'_>) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut add = |name: &Unknown<'_>, value: &Unknown<'_>| -> Result<()> {
+        let Some(name) = convert::string_of(name) else {
+            return Err(invalid_arg(
+                env,
+                format!(
+                    "params: parameter names must be strings, not {}",
+                    kind_of(name)?
+                ),
+            ));
+        };
+        let Some(value) = convert::string_of(value) else {
+            let quoted = serde_json::to_string(&name).unwrap_or_default();
+            return Err(invalid_arg(
+                env,
+                format!(
+                    "params[{quoted}] must be a string, not {} (convert it with String() if that is what you mean)",
+                    kind_of(value)?
+                ),
+            ));
+        };
+        out.push((name, value));
+        Ok(())
     };
-    Ok(match op {
-        // A fraction of a second reaches the core, which refuses it.
-        "expiresIn" => match step.seconds {
-            Some(n) if (0.0..=MAX_SAFE_INTEGER).contains(&n) => {
-                builder.expires_in(std::time::Duration::from_secs_f64(n))
-            }
-            _ => {
+    if matches!(params.get_type()?, ValueType::Undefined | ValueType::Null) {
+        return Ok(Vec::new());
+    }
+    if is_map(env, params)? {
+        for entry in convert::items(env, params)? {
+            let entry = convert::object(&entry);
+            add(&entry.get_element(0)?, &entry.get_element(1)?)?;
+        }
+        return Ok(out);
+    }
+    if !is_plain_object(env, params)? {
+        return Err(invalid_arg(
+            env,
+            format!(
+                "params must be a plain object or a Map of strings, not {}",
+                kind_of(params)?
+            ),
+        ));
+    }
+    let object = convert::object(params);
+    let keys = convert::own_keys(params)?;
+    // Symbols first: a symbol key is refused whatever else the object holds.
+    let (symbols, names): (Vec<_>, Vec<_>) = keys
+        .into_iter()
+        .partition(|key| matches!(key.get_type(), Ok(ValueType::Symbol)));
+    for key in symbols.into_iter().chain(names) {
+        let value: Unknown<'_> = object.get_property(key)?;
+        add(&key, &value)?;
+    }
+    Ok(out)
+}
+
+fn is_map(env: &Env, value: &Unknown<'_>) -> Result<bool> {
+    if value.get_type()? != ValueType::Object {
+        return Ok(false);
+    }
+    value.instanceof(convert::global(env, "Map")?)
+}
+
+/// An object whose prototype is `Object.prototype` or `null`.
+fn is_plain_object(env: &Env, value: &Unknown<'_>) -> Result<bool> {
+    if value.get_type()? != ValueType::Object || value.is_array()? {
+        return Ok(false);
+    }
+    let proto = convert::object(value).get_prototype()?;
+    if proto.get_type()? == ValueType::Null {
+        return Ok(true);
+    }
+    let object_prototype: Unknown<'_> =
+        convert::global(env, "Object")?.get_named_property("prototype")?;
+    env.strict_equals(proto, object_prototype)
+}
+
+/// Builds a `Policy` condition by condition, each method adding what the
+/// equivalent DSL statement would, in call order; the methods return the
+/// builder. `build()` throws `POLICY_INVALID` for input that makes no
+/// sensible policy (min above max, an empty field name, …); an argument of
+/// the wrong type throws `InvalidArg` at once.
+#[napi]
+#[derive(Default)]
+pub struct PolicyBuilder(postpolicy::PolicyBuilder);
+
+#[napi]
+impl PolicyBuilder {
+    #[napi(constructor, catch_unwind)]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `expires in …`, in whole seconds from signing.
+    #[napi(ts_args_type = "seconds: number", ts_return_type = "this")]
+    pub fn expires_in<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        seconds: Either<f64, Unknown<'_>>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| {
+            let seconds = number(env, "expiresIn", "seconds", seconds)?;
+            if !(0.0..=MAX_SAFE_INTEGER).contains(&seconds) {
                 return Err(invalid_arg(
+                    env,
                     "PolicyBuilder#expiresIn: `seconds` must be a number from 0 to Number.MAX_SAFE_INTEGER",
                 ));
             }
-        },
-        "expiresAt" => {
-            let at = crate::time::from_millis(Some(step.at_millis.ok_or_else(|| {
-                invalid_arg("PolicyBuilder#expiresAt: `at` must be a valid Date")
-            })?))?;
-            builder.expires_at(at)
-        }
-        "keyPrefix" => builder.key_prefix(text(step.value, "prefix")?),
-        "key" => builder.key(text(step.value, "key")?),
-        "contentType" => builder.content_type(text(step.value, "contentType")?),
-        "contentTypePrefix" => builder.content_type_prefix(text(step.value, "prefix")?),
-        "contentTypes" => builder.content_types(step.values.ok_or_else(|| {
-            invalid_arg("PolicyBuilder#contentTypes: `types` must be an array of strings")
-        })?),
-        "size" => builder.size(whole(step.min, op, "min")?, whole(step.max, op, "max")?),
-        "field" => builder.field(&text(step.name, "name")?, text(step.value, "value")?),
-        "metadata" => builder.metadata(&text(step.name, "name")?, text(step.value, "value")?),
-        other => {
-            return Err(invalid_arg(format!(
-                "PolicyBuilder has no method `{other}`"
-            )));
-        }
-    })
-}
+            // A fraction of a second reaches the core, which refuses it at build().
+            Ok(b.expires_in(std::time::Duration::from_secs_f64(seconds)))
+        })
+    }
 
-/// The largest integer a JS number holds exactly.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+    /// `expires at …`: a Date (or epoch milliseconds).
+    #[napi(ts_args_type = "at: Date", ts_return_type = "this")]
+    pub fn expires_at<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        at: Either<Now<'_>, Unknown<'_>>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| {
+            let millis = match at {
+                Either::A(Either::A(date)) => date.value_of()?,
+                Either::A(Either::B(millis)) => millis,
+                Either::B(other) => {
+                    return Err(invalid_arg(
+                        env,
+                        format!(
+                            "PolicyBuilder#expiresAt: `at` must be a Date, not {}",
+                            kind_of(&other)?
+                        ),
+                    ));
+                }
+            };
+            let at = millis
+                .is_finite()
+                .then(|| chrono::DateTime::from_timestamp_millis(millis.floor() as i64))
+                .flatten()
+                .ok_or_else(|| {
+                    invalid_arg(env, "PolicyBuilder#expiresAt: `at` must be a valid Date")
+                })?;
+            Ok(b.expires_at(at))
+        })
+    }
 
-/// A JS number that is a whole, non-negative, exactly representable count.
-fn whole(value: Option<f64>, op: &str, what: &str) -> Result<u64> {
-    match value {
-        Some(n) if n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&n) => Ok(n as u64),
-        _ => Err(invalid_arg(format!(
-            "PolicyBuilder#{op}: `{what}` must be a whole number from 0 to Number.MAX_SAFE_INTEGER"
-        ))),
+    /// `key starts-with prefix`.
+    #[napi(ts_args_type = "prefix: string", ts_return_type = "this")]
+    pub fn key_prefix<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        prefix: StringOr<'_>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| {
+            Ok(b.key_prefix(string(env, "keyPrefix", "prefix", prefix)?))
+        })
+    }
+
+    /// `key = key`.
+    #[napi(ts_args_type = "key: string", ts_return_type = "this")]
+    pub fn key<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        key: StringOr<'_>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| Ok(b.key(string(env, "key", "key", key)?)))
+    }
+
+    /// `content-type = contentType`.
+    #[napi(ts_args_type = "contentType: string", ts_return_type = "this")]
+    pub fn content_type<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        content_type: StringOr<'_>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| {
+            Ok(b.content_type(string(env, "contentType", "contentType", content_type)?))
+        })
+    }
+
+    /// `content-type starts-with prefix`.
+    #[napi(ts_args_type = "prefix: string", ts_return_type = "this")]
+    pub fn content_type_prefix<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        prefix: StringOr<'_>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| {
+            Ok(b.content_type_prefix(string(env, "contentTypePrefix", "prefix", prefix)?))
+        })
+    }
+
+    /// `content-type in [...]`: an array (or another iterable) of strings.
+    #[napi(ts_args_type = "types: Iterable<string>", ts_return_type = "this")]
+    pub fn content_types<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        types: Unknown<'_>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| {
+            if !convert::is_iterable(env, &types)? {
+                return Err(invalid_arg(
+                    env,
+                    format!(
+                        "PolicyBuilder#contentTypes: `types` must be an array of strings, not {}",
+                        kind_of(&types)?
+                    ),
+                ));
+            }
+            let values = convert::items(env, &types)?
+                .iter()
+                .map(|item| match convert::string_of(item) {
+                    Some(value) => Ok(value),
+                    None => Err(invalid_arg(
+                        env,
+                        format!(
+                            "PolicyBuilder#contentTypes: `types[]` must be a string, not {}",
+                            kind_of(item)?
+                        ),
+                    )),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(b.content_types(values))
+        })
+    }
+
+    /// `content-length min..max` (bytes, inclusive).
+    #[napi(ts_args_type = "min: number, max: number", ts_return_type = "this")]
+    pub fn size<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        min: Either<f64, Unknown<'_>>,
+        max: Either<f64, Unknown<'_>>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| {
+            let min = number(env, "size", "min", min)?;
+            let max = number(env, "size", "max", max)?;
+            Ok(b.size(count(env, "min", min)?, count(env, "max", max)?))
+        })
+    }
+
+    /// `name = value`: an exact form field.
+    #[napi(ts_args_type = "name: string, value: string", ts_return_type = "this")]
+    pub fn field<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        name: StringOr<'_>,
+        value: StringOr<'_>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| {
+            let name = string(env, "field", "name", name)?;
+            Ok(b.field(&name, string(env, "field", "value", value)?))
+        })
+    }
+
+    /// `x-oss-meta-NAME = value` (or `x-amz-meta-NAME`): the whole field name.
+    #[napi(ts_args_type = "name: string, value: string", ts_return_type = "this")]
+    pub fn metadata<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        name: StringOr<'_>,
+        value: StringOr<'_>,
+    ) -> Result<Object<'env>> {
+        self.step(env, this, |b| {
+            let name = string(env, "metadata", "name", name)?;
+            Ok(b.metadata(&name, string(env, "metadata", "value", value)?))
+        })
+    }
+
+    /// The policy; throws `POLICY_INVALID` for the first problem met. The
+    /// builder stays usable.
+    #[napi]
+    pub fn build(&self, env: &Env) -> Result<Policy> {
+        guard(env, || self.0.clone().build().map(Policy).or_throw(env))
     }
 }
 
-/// Parses policy JSON as the services accept it. Throws `POLICY_INVALID`.
-#[napi(catch_unwind)]
-pub fn policy_from_json(env: &Env, json: String) -> Result<External<Policy>> {
-    Policy::from_json(&json)
-        .map(External::new)
-        .map_err(|e| throw_from(env, e))
+impl PolicyBuilder {
+    /// Adds one call to the builder (unless its arguments are refused) and
+    /// hands back `this`, for chaining.
+    fn step<'env>(
+        &mut self,
+        env: &Env,
+        this: This<'env>,
+        call: impl FnOnce(postpolicy::PolicyBuilder) -> Result<postpolicy::PolicyBuilder>,
+    ) -> Result<Object<'env>> {
+        guard(env, || {
+            self.0 = call(self.0.clone())?;
+            Ok(this.object)
+        })
+    }
 }
 
-/// Decodes a `policy` form field (base64 of policy JSON). Throws `POLICY_INVALID`.
-#[napi(catch_unwind)]
-pub fn policy_from_base64(env: &Env, policy_b64: String) -> Result<External<Policy>> {
-    Policy::from_base64(&policy_b64)
-        .map(External::new)
-        .map_err(|e| throw_from(env, e))
+fn string(env: &Env, method: &str, what: &str, value: StringOr<'_>) -> Result<String> {
+    match value {
+        Either::A(value) => Ok(value),
+        Either::B(other) => Err(invalid_arg(
+            env,
+            format!(
+                "PolicyBuilder#{method}: `{what}` must be a string, not {}",
+                kind_of(&other)?
+            ),
+        )),
+    }
 }
 
-/// The canonical DSL text.
-#[napi(catch_unwind)]
-pub fn policy_to_dsl(policy: &External<Policy>) -> String {
-    policy.to_dsl()
+fn number(env: &Env, method: &str, what: &str, value: Either<f64, Unknown<'_>>) -> Result<f64> {
+    match value {
+        Either::A(value) => Ok(value),
+        Either::B(other) => Err(invalid_arg(
+            env,
+            format!(
+                "PolicyBuilder#{method}: `{what}` must be a number, not {}",
+                kind_of(&other)?
+            ),
+        )),
+    }
 }
 
-/// Compact policy JSON; a relative or missing expiration resolves against
-/// `nowMillis` (default: the current time).
-/// Throws `TIME_OUT_OF_RANGE` when the expiration falls after 9999.
-#[napi(catch_unwind)]
-pub fn policy_to_json(
-    env: &Env,
-    policy: &External<Policy>,
-    now_millis: Option<f64>,
-) -> Result<String> {
-    policy
-        .to_json(from_millis(now_millis)?)
-        .map_err(|e| throw_from(env, e))
-}
-
-/// Errors and warnings, as if the policy were signed at `nowMillis`
-/// (default: the current time) with the signer's `key` option.
-#[napi(catch_unwind)]
-pub fn policy_lint(
-    env: &Env,
-    policy: &External<Policy>,
-    now_millis: Option<f64>,
-    key: Option<String>,
-) -> Result<Vec<Diagnostic>> {
-    Ok(policy
-        .lint_with_key(key.as_deref(), now_in_range(env, now_millis)?)
-        .into_iter()
-        .map(Diagnostic::from)
-        .collect())
-}
-
-/// True when both policies have the same expiration and conditions.
-#[napi(catch_unwind)]
-pub fn policy_equals(a: &External<Policy>, b: &External<Policy>) -> bool {
-    **a == **b
+fn count(env: &Env, what: &str, value: f64) -> Result<u64> {
+    convert::whole(value).ok_or_else(|| {
+        invalid_arg(
+            env,
+            format!(
+                "PolicyBuilder#size: `{what}` must be a whole number from 0 to Number.MAX_SAFE_INTEGER"
+            ),
+        )
+    })
 }
 
 /// A byte range in DSL source text.
@@ -186,16 +495,30 @@ pub struct Span {
     pub end: u32,
 }
 
+impl From<postpolicy::Span> for Span {
+    fn from(span: postpolicy::Span) -> Self {
+        Self {
+            start: to_u32(span.start),
+            end: to_u32(span.end),
+        }
+    }
+}
+
+/// How bad a lint finding is.
+#[napi(string_enum = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
 /// One lint finding.
 #[napi(object, object_from_js = false, use_nullable = true)]
 pub struct Diagnostic {
-    /// Stable code, e.g. `no-size-limit`.
+    /// Stable code, e.g. `no-size-limit`, `range-min-above-max`.
     pub code: String,
-    /// `error` or `warning`.
-    #[napi(ts_type = "'error' | 'warning'")]
-    pub severity: String,
+    pub severity: Severity,
     pub message: String,
-    /// The 0-based index of the condition it is about (`null` for the policy).
+    /// The 0-based index of the condition it is about, or `null` for the whole policy.
     pub condition_index: Option<u32>,
     /// Where the condition was written, for a policy parsed from the DSL (else `null`).
     pub span: Option<Span>,
@@ -205,13 +528,13 @@ impl From<postpolicy::Diagnostic> for Diagnostic {
     fn from(d: postpolicy::Diagnostic) -> Self {
         Self {
             code: d.code.to_owned(),
-            severity: d.severity.to_string(),
+            severity: match d.severity {
+                postpolicy::Severity::Error => Severity::Error,
+                postpolicy::Severity::Warning => Severity::Warning,
+            },
             message: d.message,
             condition_index: d.condition_index.map(to_u32),
-            span: d.span.map(|s| Span {
-                start: to_u32(s.start),
-                end: to_u32(s.end),
-            }),
+            span: d.span.map(Span::from),
         }
     }
 }

@@ -1,206 +1,139 @@
-//! Credentials, the OSS signer, and the low-level signature functions.
+//! `Credentials`, the signers (`OssSigner`, `S3Signer`) and the low-level
+//! signature functions.
 //!
-//! The signer is handed to JS as an `External` and `ossSign` is a plain
-//! function: napi calls a plain function with externals several times faster
-//! than a class method, and an `External` is type-checked on the way back in.
+//! A signer class wraps a core signer and forwards `sign`, `token` and
+//! `signJson` to [`sign`], [`token`] and [`sign_json`], which serve every
+//! [`FormSigner`]: a new dialect's signer is one more class of this shape.
 
 use napi::Result;
-use napi::bindgen_prelude::{Either, Env, External};
+use napi::bindgen_prelude::{ClassInstance, Date, Either, Env, Null, Object};
 use napi_derive::napi;
-use postpolicy::callback::CallbackSpec;
-use postpolicy::{
-    Credentials, OssSigner, OssVersion, Policy, S3Signer, SignOptions, SignatureError, SignedForm,
-};
+use postpolicy::{OssVersion as CoreOssVersion, SignOptions as CoreSignOptions, SignatureError};
 
-use crate::errors::throw_from;
-use crate::time::from_millis;
+use crate::callback::CallbackSpec;
+use crate::convert::{self, Now};
+use crate::errors::{OrThrow, guard, invalid_arg};
+use crate::policy::{NowOptions, Policy};
 
-/// Credentials from an id, a secret and an optional STS token. Throws
-/// `SIGNING_INVALID` for an empty id or secret, or an id with `/` or white space.
-#[napi(catch_unwind)]
-pub fn credentials_new(
-    env: &Env,
-    access_key_id: String,
-    access_key_secret: String,
-    security_token: Option<String>,
-) -> Result<External<Credentials>> {
-    Credentials::new(access_key_id, access_key_secret, security_token)
-        .map(External::new)
-        .map_err(|e| throw_from(env, e))
-}
+/// An access key: id, secret and, for STS, a security token. The secret
+/// cannot be read back.
+#[napi]
+pub struct Credentials(pub(crate) postpolicy::Credentials);
 
-/// Credentials from `OSS_ACCESS_KEY_ID` / `OSS_ACCESS_KEY_SECRET` /
-/// `OSS_SESSION_TOKEN`, or `ALIBABA_CLOUD_ACCESS_KEY_ID` /
-/// `ALIBABA_CLOUD_ACCESS_KEY_SECRET` / `ALIBABA_CLOUD_SECURITY_TOKEN`; `null`
-/// when no id/secret pair is set.
-#[napi(catch_unwind)]
-pub fn credentials_from_env(env: &Env) -> Result<Option<External<Credentials>>> {
-    match Credentials::from_env() {
-        None => Ok(None),
-        Some(Ok(credentials)) => Ok(Some(External::new(credentials))),
-        Some(Err(e)) => Err(throw_from(env, e)),
+#[napi]
+impl Credentials {
+    /// Throws `SIGNING_INVALID` for an empty id or secret, or an id with `/`
+    /// or white space.
+    #[napi(constructor)]
+    pub fn new(
+        env: &Env,
+        access_key_id: String,
+        access_key_secret: String,
+        security_token: Option<String>,
+    ) -> Result<Self> {
+        guard(env, || {
+            postpolicy::Credentials::new(access_key_id, access_key_secret, security_token)
+                .map(Self)
+                .or_throw(env)
+        })
+    }
+
+    /// From `OSS_ACCESS_KEY_ID` / `OSS_ACCESS_KEY_SECRET` / `OSS_SESSION_TOKEN`,
+    /// or `ALIBABA_CLOUD_ACCESS_KEY_ID` / `ALIBABA_CLOUD_ACCESS_KEY_SECRET` /
+    /// `ALIBABA_CLOUD_SECURITY_TOKEN`; `null` when neither pair is set.
+    #[napi]
+    pub fn from_env(env: &Env) -> Result<Option<Credentials>> {
+        guard(env, || {
+            postpolicy::Credentials::from_env()
+                .transpose()
+                .map(|c| c.map(Self))
+                .or_throw(env)
+        })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn access_key_id(&self) -> String {
+        self.0.access_key_id().to_owned()
+    }
+
+    /// The STS security token, or `null`.
+    #[napi(getter, catch_unwind)]
+    pub fn security_token(&self) -> Option<String> {
+        self.0.security_token().map(str::to_owned)
+    }
+
+    /// `{ accessKeyId }`: never the secret.
+    #[napi(js_name = "toJSON", catch_unwind)]
+    pub fn to_json(&self) -> CredentialsJson {
+        CredentialsJson {
+            access_key_id: self.access_key_id(),
+        }
     }
 }
 
-/// The access key id.
-#[napi(catch_unwind)]
-pub fn credentials_access_key_id(credentials: &External<Credentials>) -> String {
-    credentials.access_key_id().to_owned()
-}
-
-/// The STS security token, or `null`. (The secret is never readable from JS.)
-#[napi(catch_unwind)]
-pub fn credentials_security_token(credentials: &External<Credentials>) -> Option<String> {
-    credentials.security_token().map(str::to_owned)
-}
-
-/// A signer for `bucket` in `region`. Throws `SIGNING_INVALID` for an invalid
-/// region, bucket, endpoint, CloudBox id or version (`v1` or `v4`).
-#[napi(catch_unwind)]
-pub fn oss_signer_new(
-    env: &Env,
-    credentials: &External<Credentials>,
-    region: String,
-    bucket: String,
-    endpoint: Option<String>,
-    version: Option<String>,
-    cloudbox_id: Option<String>,
-) -> Result<External<OssSigner>> {
-    let build = || -> std::result::Result<OssSigner, postpolicy::SignatureError> {
-        let mut signer = OssSigner::new((**credentials).clone(), &region, &bucket)?;
-        if let Some(endpoint) = &endpoint {
-            signer = signer.with_endpoint(endpoint)?;
-        }
-        if let Some(id) = &cloudbox_id {
-            signer = signer.with_cloudbox(id)?;
-        }
-        if let Some(version) = &version {
-            signer = signer.with_version(version.parse::<OssVersion>()?);
-        }
-        Ok(signer)
-    };
-    build().map(External::new).map_err(|e| throw_from(env, e))
-}
-
-/// What a signer signs for.
+/// What `JSON.stringify` shows of `Credentials`.
 #[napi(object, object_from_js = false)]
-pub struct OssSignerInfo {
-    /// The form's action URL.
+pub struct CredentialsJson {
+    pub access_key_id: String,
+}
+
+/// The options of one signing call.
+#[napi(object, object_to_js = false)]
+pub struct SignOptions<'a> {
+    pub now: Option<Either<Either<Date<'a>, f64>, Null>>,
+    /// The object key, or a key template ending in `${filename}` (then
+    /// `key starts-with` the prefix).
+    pub key: Option<Either<String, Null>>,
+    /// An upload callback (OSS only): its `callback` and `x:` fields go into
+    /// the form, and into the policy unless `pinCallback` is false.
+    /// `S3Signer` refuses it with `SIGNING_INVALID`.
+    pub callback: Option<Either<ClassInstance<'a, CallbackSpec>, Null>>,
+    /// Pin the callback and its variables in the policy (default true). An
+    /// unpinned callback can be replaced by the browser.
+    pub pin_callback: Option<Either<bool, Null>>,
+}
+
+/// A signed upload form: POST `fields` (in this order) to `url`, the file
+/// last, named `file`.
+#[napi(object, object_from_js = false)]
+pub struct SignedForm<'env> {
     pub url: String,
-    pub bucket: String,
-    /// The signing region (without `oss-`), or the CloudBox id.
-    pub region: String,
-    #[napi(ts_type = "'v1' | 'v4'")]
-    pub version: String,
+    /// The hidden form fields, in order.
+    #[napi(ts_type = "Record<string, string>")]
+    pub fields: Object<'env>,
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
+    pub expires_at: String,
+    /// Fields the page must still fill (constrained by `starts-with`, `in` or `not-in`).
+    pub fields_to_fill: Vec<String>,
 }
 
-#[napi(catch_unwind)]
-pub fn oss_signer_info(signer: &External<OssSigner>) -> OssSignerInfo {
-    OssSignerInfo {
-        url: signer.url().to_owned(),
-        bucket: signer.bucket().to_owned(),
-        region: signer.region().to_owned(),
-        version: match signer.version() {
-            OssVersion::V1 => "v1",
-            OssVersion::V4 => "v4",
-        }
-        .to_owned(),
+impl<'env> SignedForm<'env> {
+    fn new(env: &'env Env, form: postpolicy::SignedForm) -> Result<Self> {
+        Ok(Self {
+            fields: convert::record(env, &form.fields)?,
+            expires_at: postpolicy::format_timestamp(form.expires_at),
+            url: form.url,
+            fields_to_fill: form.fields_to_fill,
+        })
     }
 }
 
-/// The options of one signing call: the object key (or a key template ending
-/// in `${filename}`) and the upload callback, pinned in the policy unless
-/// `pinCallback` is false. `None` when there are none, so that the common call
-/// takes the core's plain `sign`.
-fn sign_options(
-    key: Option<String>,
-    callback: Option<&External<CallbackSpec>>,
-    pin_callback: Option<bool>,
-) -> std::result::Result<Option<SignOptions>, postpolicy::Error> {
-    if key.is_none() && callback.is_none() {
-        return Ok(None);
-    }
-    let mut options = SignOptions::default();
-    if let Some(key) = key {
-        options = options.key(key);
-    }
-    if let Some(spec) = callback {
-        options = options.callback_fields(spec.to_fields()?);
-    }
-    if let Some(pin) = pin_callback {
-        options = options.pin_callback(pin);
-    }
-    Ok(Some(options))
-}
-
-/// Signs `policy` at `nowMillis` (default: the clock), with an optional object
-/// key or key template ending in `${filename}`, and an optional upload
-/// callback (pinned in the policy unless `pinCallback` is false).
-///
-/// The form comes back packed into one string, the cheapest thing napi hands
-/// over (see `pack` in bindings/node/src/sign.rs), or as an array of its
-/// items when one holds a separator.
-/// `index.js` turns it into `{ url, fields, expiresAt, fieldsToFill }`.
-#[napi(catch_unwind, ts_return_type = "string | string[]")]
-pub fn oss_sign(
-    env: &Env,
-    signer: &External<OssSigner>,
-    policy: &External<Policy>,
-    now_millis: Option<f64>,
-    key: Option<String>,
-    callback: Option<&External<CallbackSpec>>,
-    pin_callback: Option<bool>,
-) -> Result<Packed> {
-    signed(
-        env,
-        &**signer,
-        policy,
-        now_millis,
-        key,
-        callback,
-        pin_callback,
-    )
-    .map(|form| packed(&form))
-}
-
-/// Like `ossSign`, but returns the JSON token for the browser exactly as the
-/// core writes it: `{"url","fields":{…in order…},"expires_at","fields_to_fill"}`.
-#[napi(catch_unwind)]
-pub fn oss_sign_token(
-    env: &Env,
-    signer: &External<OssSigner>,
-    policy: &External<Policy>,
-    now_millis: Option<f64>,
-    key: Option<String>,
-    callback: Option<&External<CallbackSpec>>,
-    pin_callback: Option<bool>,
-) -> Result<String> {
-    signed(
-        env,
-        &**signer,
-        policy,
-        now_millis,
-        key,
-        callback,
-        pin_callback,
-    )
-    .map(|form| form.to_json())
-}
-
-/// What both signers do, so that one function serves either.
+/// What every signer class does with a policy, so that one [`Call::sign`]
+/// serves them all: a new dialect's signer implements it by forwarding to its
+/// core signer.
 trait FormSigner {
     fn sign_with(
         &self,
-        policy: &Policy,
-        options: &SignOptions,
+        policy: &postpolicy::Policy,
+        options: &CoreSignOptions,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> std::result::Result<SignedForm, SignatureError>;
+    ) -> std::result::Result<postpolicy::SignedForm, SignatureError>;
 
     fn sign_json(
         &self,
         policy_json: &str,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> std::result::Result<SignedForm, SignatureError>;
+    ) -> std::result::Result<postpolicy::SignedForm, SignatureError>;
 }
 
 macro_rules! form_signer {
@@ -208,10 +141,10 @@ macro_rules! form_signer {
         impl FormSigner for $signer {
             fn sign_with(
                 &self,
-                policy: &Policy,
-                options: &SignOptions,
+                policy: &postpolicy::Policy,
+                options: &CoreSignOptions,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> std::result::Result<SignedForm, SignatureError> {
+            ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
                 <$signer>::sign_with(self, policy, options, now)
             }
 
@@ -219,87 +152,105 @@ macro_rules! form_signer {
                 &self,
                 policy_json: &str,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> std::result::Result<SignedForm, SignatureError> {
+            ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
                 <$signer>::sign_json(self, policy_json, now)
             }
         }
     };
 }
 
-form_signer!(OssSigner);
-form_signer!(S3Signer);
+form_signer!(postpolicy::OssSigner);
+form_signer!(postpolicy::S3Signer);
+form_signer!(postpolicy::GcsSigner);
 
-/// Either signer's signing call, with the options built from the arguments.
-fn signed(
-    env: &Env,
-    signer: &impl FormSigner,
-    policy: &Policy,
-    now_millis: Option<f64>,
+/// One signing call's options, however JS passed them.
+struct Call<'a> {
+    now: Option<Now<'a>>,
     key: Option<String>,
-    callback: Option<&External<CallbackSpec>>,
+    callback: Option<ClassInstance<'a, CallbackSpec>>,
     pin_callback: Option<bool>,
-) -> Result<SignedForm> {
-    let now = from_millis(now_millis)?;
-    sign_options(key, callback, pin_callback)
-        .and_then(|options| {
-            signer
-                .sign_with(policy, &options.unwrap_or_default(), now)
-                .map_err(postpolicy::Error::from)
-        })
-        .map_err(|e| throw_from(env, e))
 }
 
-/// Either signer's `sign_json`, packed.
-fn signed_json(
-    env: &Env,
-    signer: &impl FormSigner,
-    policy_json: &str,
-    now_millis: Option<f64>,
-) -> Result<Packed> {
-    let now = from_millis(now_millis)?;
-    signer
-        .sign_json(policy_json, now)
-        .map_err(|e| throw_from(env, e))
-        .map(|form| packed(&form))
-}
-
-/// Signs an exact policy JSON text without changing a byte of it (to
-/// reproduce another SDK's output); only the signature fields come back, in
-/// `ossSign`'s packed shape.
-#[napi(catch_unwind, ts_return_type = "string | string[]")]
-pub fn oss_sign_json(
-    env: &Env,
-    signer: &External<OssSigner>,
-    policy_json: String,
-    now_millis: Option<f64>,
-) -> Result<Packed> {
-    signed_json(env, &**signer, &policy_json, now_millis)
-}
-
-/// What `ossSign` and its kin return: see `pack` and `items`.
-type Packed = Either<String, Vec<String>>;
-
-/// Separates the items of a packed form.
-const SEPARATOR: char = '\0';
-/// Ends the shape of a packed form: the part that is the same from one call to
-/// the next for one signer, policy and options.
-const SHAPE_END: char = '\x01';
-
-/// The form as `index.js` takes it (see `ossSign`): the packed string, or the
-/// items as an array when the separators cannot be used.
-fn packed(form: &SignedForm) -> Packed {
-    match pack(form) {
-        Some(text) => Either::A(text),
-        None => Either::B(items(form)),
+impl<'a> From<Option<SignOptions<'a>>> for Call<'a> {
+    fn from(options: Option<SignOptions<'a>>) -> Self {
+        match options {
+            None => Self {
+                now: None,
+                key: None,
+                callback: None,
+                pin_callback: None,
+            },
+            Some(o) => Self {
+                now: convert::given(o.now),
+                key: convert::given(o.key),
+                callback: convert::given(o.callback),
+                pin_callback: convert::given(o.pin_callback),
+            },
+        }
     }
 }
 
-/// `url, fieldsToFill.length, ...fieldsToFill, ...names` each followed by NUL,
-/// then `\x01`, then `expiresAt, ...values` each followed by NUL; `None` when
-/// an item holds NUL or `\x01` (a value could hold `\x01`, but it is rare
-/// enough not to be worth a second rule). `index.js` keeps what it builds
-/// from a shape, so the names come across but are not re-read.
-fn pack(form: &SignedForm) -> Option<String> {
+impl Call<'_> {
+    /// `policy` signed by `signer`.
+    fn sign(
+        self,
+        env: &Env,
+        signer: &impl FormSigner,
+        policy: &Policy,
+    ) -> Result<postpolicy::SignedForm> {
+        let now = convert::now(env, self.now.as_ref())?;
+        if self.key.is_none() && self.callback.is_none() && self.pin_callback.is_none() {
+            return signer
+                .sign_with(&policy.0, &CoreSignOptions::default(), now)
+                .or_throw(env);
+        }
+        let mut core = CoreSignOptions::default();
+        if let Some(key) = self.key {
+            core = core.key(key);
+        }
+        if let Some(spec) = &self.callback {
+            core = core.callback_fields(spec.0.to_fields().or_throw(env)?);
+        }
+        if let Some(pin) = self.pin_callback {
+            core = core.pin_callback(pin);
+        }
+        signer.sign_with(&policy.0, &core, now).or_throw(env)
+    }
+}
+
+/// An exact policy text signed by `signer`.
+fn sign_json<'env>(
+    env: &'env Env,
+    signer: &impl FormSigner,
+    policy_json: &str,
+    options: Option<NowOptions<'_>>,
+) -> Result<SignedForm<'env>> {
+    let now = convert::now(
+        env,
+        options.as_ref().and_then(|o| convert::now_field(&o.now)),
+    )?;
+    let form = signer.sign_json(policy_json, now).or_throw(env)?;
+    SignedForm::new(env, form)
+}
+
+// ---- the packed form: `sign`'s fast path -------------------------------------
+//
+// Node-API builds an object property by property through V8's slow path:
+// about 3.5 µs of CPU for a signed form, more than signing it. V8 builds the
+// same object from JavaScript about ten times faster. So `node/index.js`
+// makes each signer's `sign` call `signPacked`, which hands the form over as
+// one string, and builds the object there (node/bench/sign.mjs).
+
+/// Separates the items of a packed form.
+const SEPARATOR: char = '\0';
+/// Ends the shape of a packed form: the part that is the same from one call
+/// to the next for one signer, policy and options.
+const SHAPE_END: char = '\x01';
+
+/// `url, fieldsToFill.length, ...fieldsToFill, ...names` each followed by
+/// NUL, then `\x01`, then `expiresAt, ...values` each followed by NUL; `None`
+/// when an item holds NUL or `\x01` (`sign` then builds the object itself).
+fn pack(form: &postpolicy::SignedForm) -> Option<String> {
     let fill_count = form.fields_to_fill.len().to_string();
     let expires_at = postpolicy::format_timestamp(form.expires_at);
     let shape = [form.url.as_str(), fill_count.as_str()]
@@ -317,21 +268,22 @@ fn pack(form: &SignedForm) -> Option<String> {
         + item_count
         + 1;
     let mut text = String::with_capacity(length);
-    let push = |text: &mut String, item: &str| {
+    for item in shape {
         text.push_str(item);
         text.push(SEPARATOR);
-    };
-    shape.for_each(|item| push(&mut text, item));
+    }
     text.push(SHAPE_END);
-    values.for_each(|item| push(&mut text, item));
+    for item in values {
+        text.push_str(item);
+        text.push(SEPARATOR);
+    }
     // The separators are the only NUL and `\x01` bytes exactly when no item
     // holds one: one count over the text, cheaper than a search per item.
     (separator_count(&text) == item_count + 1).then_some(text)
 }
 
-/// How many bytes of `text` are NUL or `\x01`. Counted in `u8`s per 64-byte
-/// chunk, which the compiler turns into vector code (a plain `filter().count()`
-/// costs about ten times as many instructions).
+/// How many bytes of `text` are NUL or `\x01`, counted in `u8`s per 64-byte
+/// chunk, which the compiler turns into vector code.
 fn separator_count(text: &str) -> usize {
     text.as_bytes()
         .chunks(64)
@@ -344,32 +296,307 @@ fn separator_count(text: &str) -> usize {
         .sum()
 }
 
-/// The fallback for `pack`: `url, expiresAt, fieldsToFill.length,
-/// ...fieldsToFill, name0, value0, …`.
-fn items(form: &SignedForm) -> Vec<String> {
-    let mut items = Vec::with_capacity(3 + form.fields_to_fill.len() + 2 * form.fields.len());
-    items.push(form.url.clone());
-    items.push(postpolicy::format_timestamp(form.expires_at));
-    items.push(form.fields_to_fill.len().to_string());
-    items.extend(form.fields_to_fill.iter().cloned());
-    for (name, value) in &form.fields {
-        items.push(name.clone());
-        items.push(value.clone());
+/// `v4` (the default) or `v1`.
+#[napi(string_enum = "lowercase")]
+pub enum OssVersion {
+    V1,
+    V4,
+}
+
+/// What `new OssSigner` takes.
+#[napi(object, object_to_js = false)]
+pub struct OssSignerOptions<'a> {
+    pub credentials: ClassInstance<'a, Credentials>,
+    /// `cn-hangzhou` or `oss-cn-hangzhou`.
+    pub region: String,
+    pub bucket: String,
+    /// An endpoint host (`oss-cn-shanghai-internal.aliyuncs.com`, the bucket
+    /// is prefixed) or the form's exact action URL (`https://img.example.com`,
+    /// `http://127.0.0.1:9000/bucket`).
+    pub endpoint: Option<Either<String, Null>>,
+    /// `v4` (default) or `v1`.
+    #[napi(ts_type = "OssVersion | null")]
+    pub version: Option<Either<String, Null>>,
+    /// Sign for this CloudBox (product `oss-cloudbox`, the id in place of the region).
+    pub cloudbox_id: Option<Either<String, Null>>,
+}
+
+/// Signs policies for one OSS bucket with one access key (V4 by default).
+#[napi]
+pub struct OssSigner(postpolicy::OssSigner);
+
+#[napi]
+impl OssSigner {
+    /// Throws `SIGNING_INVALID` for an invalid region, bucket, endpoint,
+    /// CloudBox id or version.
+    #[napi(constructor, ts_args_type = "options: OssSignerOptions")]
+    pub fn new(env: &Env, options: Option<OssSignerOptions<'_>>) -> Result<Self> {
+        guard(env, || {
+            let Some(o) = options else {
+                return Err(invalid_arg(
+                    env,
+                    "new OssSigner({ credentials, region, bucket, endpoint?, version?, cloudboxId? })",
+                ));
+            };
+            let build = || -> std::result::Result<_, postpolicy::SignatureError> {
+                let mut signer =
+                    postpolicy::OssSigner::new(o.credentials.0.clone(), &o.region, &o.bucket)?;
+                if let Some(endpoint) = convert::given(o.endpoint) {
+                    signer = signer.with_endpoint(&endpoint)?;
+                }
+                if let Some(id) = convert::given(o.cloudbox_id) {
+                    signer = signer.with_cloudbox(&id)?;
+                }
+                if let Some(version) = convert::given(o.version) {
+                    signer = signer.with_version(version.parse::<CoreOssVersion>()?);
+                }
+                Ok(Self(signer))
+            };
+            build().or_throw(env)
+        })
     }
-    items
+
+    /// The form's action URL.
+    #[napi(getter, catch_unwind)]
+    pub fn url(&self) -> String {
+        self.0.url().to_owned()
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn bucket(&self) -> String {
+        self.0.bucket().to_owned()
+    }
+
+    /// The signing region (without `oss-`), or the CloudBox id.
+    #[napi(getter, catch_unwind)]
+    pub fn region(&self) -> String {
+        self.0.region().to_owned()
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn version(&self) -> OssVersion {
+        match self.0.version() {
+            CoreOssVersion::V1 => OssVersion::V1,
+            CoreOssVersion::V4 => OssVersion::V4,
+        }
+    }
+
+    /// Signs `policy` (the signer adds its own conditions) at `options.now`,
+    /// with `options.key` and `options.callback`. Throws `POLICY_INVALID` or
+    /// `SIGNING_INVALID`.
+    #[napi]
+    pub fn sign<'env>(
+        &self,
+        env: &'env Env,
+        policy: &Policy,
+        options: Option<SignOptions<'_>>,
+    ) -> Result<SignedForm<'env>> {
+        guard(env, || {
+            let form = Call::from(options).sign(env, &self.0, policy)?;
+            SignedForm::new(env, form)
+        })
+    }
+
+    /// `sign`'s fast path: the form packed into one string, or `null` when
+    /// it cannot be (node/index.js).
+    #[napi(skip_typescript)]
+    pub fn sign_packed(
+        &self,
+        env: &Env,
+        policy: ClassInstance<'_, Policy>,
+        now: Option<Now<'_>>,
+        key: Option<String>,
+        callback: Option<ClassInstance<'_, CallbackSpec>>,
+        pin_callback: Option<bool>,
+    ) -> Result<Option<String>> {
+        guard(env, || {
+            let call = Call {
+                now,
+                key,
+                callback,
+                pin_callback,
+            };
+            Ok(pack(&call.sign(env, &self.0, &policy)?))
+        })
+    }
+
+    /// The JSON token for the browser, exactly as every postpolicy server
+    /// writes it: `{"url","fields":{…},"expires_at","fields_to_fill":[…]}`.
+    #[napi]
+    pub fn token(
+        &self,
+        env: &Env,
+        policy: &Policy,
+        options: Option<SignOptions<'_>>,
+    ) -> Result<String> {
+        guard(env, || {
+            Call::from(options)
+                .sign(env, &self.0, policy)
+                .map(|form| form.to_json())
+        })
+    }
+
+    /// Signs an exact policy JSON text, byte for byte (to match another SDK);
+    /// only the signature fields come back.
+    #[napi]
+    pub fn sign_json<'env>(
+        &self,
+        env: &'env Env,
+        policy_json: String,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<SignedForm<'env>> {
+        guard(env, || sign_json(env, &self.0, &policy_json, options))
+    }
 }
 
-/// The V1 signature of an already-encoded policy:
-/// `base64(HMAC-SHA1(secret, policyB64))`.
-#[napi(catch_unwind, js_name = "signV1")]
-pub fn sign_v1(secret: String, policy_b64: String) -> String {
-    postpolicy::sign_v1(&secret, &policy_b64)
+/// What `new S3Signer` takes.
+#[napi(object, object_to_js = false)]
+pub struct S3SignerOptions<'a> {
+    pub credentials: ClassInstance<'a, Credentials>,
+    /// `us-east-1`, or the region name of an S3-compatible server (`garage`, `auto`, …).
+    pub region: String,
+    pub bucket: String,
+    /// An S3-compatible endpoint: `http://127.0.0.1:3900`,
+    /// `https://<account>.r2.cloudflarestorage.com`, `minio.example.com`
+    /// (`https` without a scheme). Default: AWS S3.
+    pub endpoint: Option<Either<String, Null>>,
+    /// `true`: `<endpoint>/<bucket>`; `false`: `<bucket>.<endpoint host>`.
+    /// Unset: path style where a virtual host cannot work (an IP or
+    /// `localhost` endpoint, a bucket with a dot over https).
+    pub path_style: Option<Either<bool, Null>>,
 }
 
-/// The V4 signature (lower-case hex) of an already-encoded policy for `date`
+/// Signs S3 presigned POST forms (AWS SigV4) for one bucket: AWS S3, MinIO,
+/// Garage, R2, …
+#[napi]
+pub struct S3Signer(postpolicy::S3Signer);
+
+#[napi]
+impl S3Signer {
+    /// Throws `SIGNING_INVALID` for an invalid region, bucket or endpoint.
+    #[napi(constructor, ts_args_type = "options: S3SignerOptions")]
+    pub fn new(env: &Env, options: Option<S3SignerOptions<'_>>) -> Result<Self> {
+        guard(env, || {
+            let Some(o) = options else {
+                return Err(invalid_arg(
+                    env,
+                    "new S3Signer({ credentials, region, bucket, endpoint?, pathStyle? })",
+                ));
+            };
+            let build = || -> std::result::Result<_, postpolicy::SignatureError> {
+                let mut signer =
+                    postpolicy::S3Signer::new(o.credentials.0.clone(), &o.region, &o.bucket)?;
+                if let Some(endpoint) = convert::given(o.endpoint) {
+                    signer = signer.with_endpoint(&endpoint)?;
+                }
+                if let Some(path_style) = convert::given(o.path_style) {
+                    signer = signer.with_path_style(path_style);
+                }
+                Ok(Self(signer))
+            };
+            build().or_throw(env)
+        })
+    }
+
+    /// The form's action URL.
+    #[napi(getter, catch_unwind)]
+    pub fn url(&self) -> String {
+        self.0.url().to_owned()
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn bucket(&self) -> String {
+        self.0.bucket().to_owned()
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn region(&self) -> String {
+        self.0.region().to_owned()
+    }
+
+    /// Whether the URL is path-style (`<endpoint>/<bucket>`).
+    #[napi(getter, catch_unwind)]
+    pub fn path_style(&self) -> bool {
+        self.0.path_style()
+    }
+
+    /// Signs `policy` (the signer adds `bucket` and the `x-amz-*`
+    /// conditions). Throws `SIGNING_INVALID` for `in` / `not-in` conditions or
+    /// a callback (OSS only), `POLICY_INVALID` for a policy S3 would refuse.
+    #[napi]
+    pub fn sign<'env>(
+        &self,
+        env: &'env Env,
+        policy: &Policy,
+        options: Option<SignOptions<'_>>,
+    ) -> Result<SignedForm<'env>> {
+        guard(env, || {
+            let form = Call::from(options).sign(env, &self.0, policy)?;
+            SignedForm::new(env, form)
+        })
+    }
+
+    /// `sign`'s fast path: the form packed into one string, or `null` when
+    /// it cannot be (node/index.js).
+    #[napi(skip_typescript)]
+    pub fn sign_packed(
+        &self,
+        env: &Env,
+        policy: ClassInstance<'_, Policy>,
+        now: Option<Now<'_>>,
+        key: Option<String>,
+        callback: Option<ClassInstance<'_, CallbackSpec>>,
+        pin_callback: Option<bool>,
+    ) -> Result<Option<String>> {
+        guard(env, || {
+            let call = Call {
+                now,
+                key,
+                callback,
+                pin_callback,
+            };
+            Ok(pack(&call.sign(env, &self.0, &policy)?))
+        })
+    }
+
+    /// The JSON token for the browser, in the same shape as `OssSigner#token`.
+    #[napi]
+    pub fn token(
+        &self,
+        env: &Env,
+        policy: &Policy,
+        options: Option<SignOptions<'_>>,
+    ) -> Result<String> {
+        guard(env, || {
+            Call::from(options)
+                .sign(env, &self.0, policy)
+                .map(|form| form.to_json())
+        })
+    }
+
+    /// Signs an exact policy JSON text, byte for byte; only the `policy` and
+    /// `x-amz-*` fields come back.
+    #[napi]
+    pub fn sign_json<'env>(
+        &self,
+        env: &'env Env,
+        policy_json: String,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<SignedForm<'env>> {
+        guard(env, || sign_json(env, &self.0, &policy_json, options))
+    }
+}
+
+/// `base64(HMAC-SHA1(secret, policyB64))`: the V1 signature of an encoded policy.
+#[napi(js_name = "signV1")]
+pub fn sign_v1(env: &Env, secret: String, policy_b64: String) -> Result<String> {
+    guard(env, || Ok(postpolicy::sign_v1(&secret, &policy_b64)))
+}
+
+/// The V4 signature (lower-case hex) of an encoded policy for `date`
 /// (yyyymmdd), `region` (with or without `oss-`) and `product` (default
 /// `oss`). Throws `SIGNING_INVALID` for a bad date or region.
-#[napi(catch_unwind, js_name = "signV4")]
+#[napi(js_name = "signV4")]
 pub fn sign_v4(
     env: &Env,
     secret: String,
@@ -378,121 +605,16 @@ pub fn sign_v4(
     region: String,
     product: Option<String>,
 ) -> Result<String> {
-    let product = product.as_deref().unwrap_or("oss");
-    postpolicy::sign_v4(&secret, &policy_b64, &date, &region, product)
-        .map_err(|e| throw_from(env, e))
+    guard(env, || {
+        let product = product.as_deref().unwrap_or("oss");
+        postpolicy::sign_v4(&secret, &policy_b64, &date, &region, product).or_throw(env)
+    })
 }
 
-/// An S3 presigned POST signer (AWS SigV4) for `bucket` in `region`: AWS S3,
-/// or another S3-compatible `endpoint` (MinIO, Garage, R2, …); `pathStyle`
-/// forces `<endpoint>/<bucket>` (true) or `<bucket>.<endpoint host>` (false).
-/// Throws `SIGNING_INVALID` for an invalid region, bucket or endpoint.
-#[napi(catch_unwind)]
-pub fn s3_signer_new(
-    env: &Env,
-    credentials: &External<Credentials>,
-    region: String,
-    bucket: String,
-    endpoint: Option<String>,
-    path_style: Option<bool>,
-) -> Result<External<S3Signer>> {
-    let build = || -> std::result::Result<S3Signer, postpolicy::SignatureError> {
-        let mut signer = S3Signer::new((**credentials).clone(), &region, &bucket)?;
-        if let Some(endpoint) = &endpoint {
-            signer = signer.with_endpoint(endpoint)?;
-        }
-        if let Some(path_style) = path_style {
-            signer = signer.with_path_style(path_style);
-        }
-        Ok(signer)
-    };
-    build().map(External::new).map_err(|e| throw_from(env, e))
-}
-
-/// What an S3 signer signs for.
-#[napi(object, object_from_js = false)]
-pub struct S3SignerInfo {
-    /// The form's action URL.
-    pub url: String,
-    pub bucket: String,
-    pub region: String,
-    /// Whether the URL is path-style (`<endpoint>/<bucket>`).
-    pub path_style: bool,
-}
-
-#[napi(catch_unwind)]
-pub fn s3_signer_info(signer: &External<S3Signer>) -> S3SignerInfo {
-    S3SignerInfo {
-        url: signer.url().to_owned(),
-        bucket: signer.bucket().to_owned(),
-        region: signer.region().to_owned(),
-        path_style: signer.path_style(),
-    }
-}
-
-/// `ossSign` for S3: the same packed form. The core refuses `in` / `not-in`
-/// conditions and callbacks (OSS only) with `SIGNING_INVALID`.
-#[napi(catch_unwind, ts_return_type = "string | string[]")]
-pub fn s3_sign(
-    env: &Env,
-    signer: &External<S3Signer>,
-    policy: &External<Policy>,
-    now_millis: Option<f64>,
-    key: Option<String>,
-    callback: Option<&External<CallbackSpec>>,
-    pin_callback: Option<bool>,
-) -> Result<Packed> {
-    signed(
-        env,
-        &**signer,
-        policy,
-        now_millis,
-        key,
-        callback,
-        pin_callback,
-    )
-    .map(|form| packed(&form))
-}
-
-/// `ossSignToken` for S3.
-#[napi(catch_unwind)]
-pub fn s3_sign_token(
-    env: &Env,
-    signer: &External<S3Signer>,
-    policy: &External<Policy>,
-    now_millis: Option<f64>,
-    key: Option<String>,
-    callback: Option<&External<CallbackSpec>>,
-    pin_callback: Option<bool>,
-) -> Result<String> {
-    signed(
-        env,
-        &**signer,
-        policy,
-        now_millis,
-        key,
-        callback,
-        pin_callback,
-    )
-    .map(|form| form.to_json())
-}
-
-/// `ossSignJson` for S3: signs an exact policy JSON text, byte for byte; only
-/// the `policy` and `x-amz-*` fields come back.
-#[napi(catch_unwind, ts_return_type = "string | string[]")]
-pub fn s3_sign_json(
-    env: &Env,
-    signer: &External<S3Signer>,
-    policy_json: String,
-    now_millis: Option<f64>,
-) -> Result<Packed> {
-    signed_json(env, &**signer, &policy_json, now_millis)
-}
-
-/// The S3 SigV4 signature (lower-case hex) of an already-encoded policy for
-/// `date` (yyyymmdd) and `region`: byte for byte what boto3 and the AWS SDK
-/// for JavaScript compute. Throws `SIGNING_INVALID` for a bad date or region.
-#[napi(catch_unwind, js_name = "signS3V4")]
+/// The S3 SigV4 signature (lower-case hex) of an encoded policy for `date`
+/// (yyyymmdd) and `region`: byte for byte boto3's and the AWS SDK for
+/// JavaScript's. Throws `SIGNING_INVALID` for a bad date or region.
+#[napi(js_name = "signS3V4")]
 pub fn sign_s3_v4(
     env: &Env,
     secret: String,
@@ -500,5 +622,147 @@ pub fn sign_s3_v4(
     date: String,
     region: String,
 ) -> Result<String> {
-    postpolicy::sign_s3_v4(&secret, &policy_b64, &date, &region).map_err(|e| throw_from(env, e))
+    guard(env, || {
+        postpolicy::sign_s3_v4(&secret, &policy_b64, &date, &region).or_throw(env)
+    })
+}
+
+// ---- GCS ---------------------------------------------------------------------
+
+/// An HMAC key for `new GcsSigner({ hmac })`.
+#[napi(object, object_to_js = false)]
+pub struct GcsHmacKey {
+    pub access_id: String,
+    pub secret: String,
+}
+
+/// What `new GcsSigner` takes: `serviceAccount` (a key file's path; node's
+/// `GcsSigner` also takes the parsed key file and passes it as
+/// `serviceAccountJson`) or `hmac`.
+#[napi(object, object_to_js = false)]
+pub struct GcsSignerOptions {
+    pub service_account: Option<String>,
+    pub service_account_json: Option<String>,
+    pub hmac: Option<GcsHmacKey>,
+    pub bucket: String,
+    /// `path` (default), `virtual-hosted` or `bucket-bound`.
+    pub url_style: Option<String>,
+    /// The host name bound to the bucket (`cdn.example.com`).
+    pub bound_hostname: Option<String>,
+    /// `https` (default) or `http`.
+    pub scheme: Option<String>,
+    /// Another XML API endpoint (a local server).
+    pub endpoint: Option<String>,
+}
+
+/// Signs Google Cloud Storage V4 POST forms for one bucket, with a service
+/// account key (`GOOG4-RSA-SHA256`) or an HMAC key (`GOOG4-HMAC-SHA256`).
+#[napi]
+pub struct GcsSigner(postpolicy::GcsSigner);
+
+impl GcsSigner {
+    /// The key of `options`, for the signer and for `GcsVerifier`.
+    pub(crate) fn credentials(
+        env: &Env,
+        service_account: Option<String>,
+        service_account_json: Option<String>,
+        hmac: Option<GcsHmacKey>,
+    ) -> Result<postpolicy::GcsCredentials> {
+        let key = match (service_account, service_account_json, hmac) {
+            (Some(path), None, None) => {
+                postpolicy::ServiceAccountKey::from_file(path).map(Into::into)
+            }
+            (None, Some(json), None) => {
+                postpolicy::ServiceAccountKey::from_json(&json).map(Into::into)
+            }
+            (None, None, Some(h)) => postpolicy::GcsCredentials::hmac(h.access_id, h.secret),
+            _ => {
+                return Err(invalid_arg(
+                    env,
+                    "give exactly one of serviceAccount (a path or the key file) and hmac ({ accessId, secret })",
+                ));
+            }
+        };
+        key.or_throw(env)
+    }
+}
+
+#[napi]
+impl GcsSigner {
+    /// Throws `SIGNING_INVALID` for an unusable key, bucket or URL option.
+    #[napi(constructor, ts_args_type = "options: GcsSignerOptions")]
+    pub fn new(env: &Env, options: Option<GcsSignerOptions>) -> Result<Self> {
+        guard(env, || {
+            let Some(o) = options else {
+                return Err(invalid_arg(
+                    env,
+                    "new GcsSigner({ serviceAccount | hmac: { accessId, secret }, bucket, urlStyle?, boundHostname?, scheme? })",
+                ));
+            };
+            let credentials =
+                Self::credentials(env, o.service_account, o.service_account_json, o.hmac)?;
+            postpolicy::GcsSigner::new(credentials, &o.bucket)
+                .and_then(|s| {
+                    s.with_url_options(
+                        o.url_style.as_deref(),
+                        o.bound_hostname.as_deref(),
+                        o.scheme.as_deref(),
+                        o.endpoint.as_deref(),
+                    )
+                })
+                .map(Self)
+                .or_throw(env)
+        })
+    }
+
+    /// The form's action URL.
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.0.url().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn bucket(&self) -> String {
+        self.0.bucket().to_owned()
+    }
+
+    /// `GOOG4-RSA-SHA256` or `GOOG4-HMAC-SHA256`.
+    #[napi(getter)]
+    pub fn algorithm(&self) -> String {
+        self.0.credentials().algorithm().to_owned()
+    }
+
+    /// The service account's e-mail or the HMAC access id.
+    #[napi(getter)]
+    pub fn access_id(&self) -> String {
+        self.0.credentials().access_id().to_owned()
+    }
+
+    /// Signs `policy` (the signer adds `bucket`, `key` and the `x-goog-*`
+    /// conditions). Throws `SIGNING_INVALID` for `in` / `not-in` conditions or
+    /// a callback (OSS only).
+    #[napi]
+    pub fn sign<'env>(
+        &self,
+        env: &'env Env,
+        policy: &Policy,
+        options: Option<SignOptions<'_>>,
+    ) -> Result<SignedForm<'env>> {
+        guard(env, || {
+            let form = Call::from(options).sign(env, &self.0, policy)?;
+            SignedForm::new(env, form)
+        })
+    }
+
+    /// Signs an exact policy text without changing a byte of it; only the
+    /// signature fields come back.
+    #[napi]
+    pub fn sign_json<'env>(
+        &self,
+        env: &'env Env,
+        policy_json: String,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<SignedForm<'env>> {
+        guard(env, || sign_json(env, &self.0, &policy_json, options))
+    }
 }

@@ -2,20 +2,19 @@
 //! (or S3) would.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::TimeDelta;
-use indexmap::IndexMap;
-use napi::Result;
-use napi::bindgen_prelude::{Either, Env, External, Function, FunctionRef, Null};
+use napi::bindgen_prelude::{Date, Either, Env, Function, FunctionRef, Null, Object, Unknown};
+use napi::{JsValue, Result, ValueType};
 use napi_derive::napi;
-use postpolicy::{FileInfo, KeyStore, Policy, Rejected, S3Verifier, Submission, Verifier};
+use postpolicy::{FileInfo, Rejected, Submission};
 
-use crate::errors::{invalid_arg, throw_from, to_u32};
-use crate::time::now_in_range;
+use crate::convert::{self, MAX_SAFE_INTEGER};
+use crate::errors::{OrThrow, guard, invalid_arg, to_u32};
+use crate::policy::{NowOptions, Policy};
 
 /// The file part of a form.
-#[napi(object, object_to_js = false)]
+#[napi(object, object_to_js = false, js_name = "FileInfo")]
 pub struct FileInput {
     pub filename: String,
     /// The part's `Content-Type`.
@@ -24,344 +23,146 @@ pub struct FileInput {
     pub size: Option<Either<f64, Null>>,
 }
 
-/// What the browser sent: the fields before the file part (in order, as
-/// `[name, value]` pairs), the file part, and the fields after it.
-#[napi(object, object_to_js = false)]
-pub struct SubmissionInput {
-    pub fields: Vec<(String, String)>,
-    /// `null` or absent: the form has no file part.
+/// What the browser sent: the fields before the file part (in order), the
+/// file part, and the fields after it (the service ignores them).
+#[napi(object, object_to_js = false, js_name = "Submission")]
+pub struct SubmissionInput<'a> {
+    #[napi(
+        ts_type = "ReadonlyArray<readonly [name: string, value: string]> | ReadonlyMap<string, string> | Readonly<Record<string, string>>"
+    )]
+    pub fields: Unknown<'a>,
+    /// The file part; `null` when the form has none.
     pub file: Option<Either<FileInput, Null>>,
-    pub fields_after_file: Option<Vec<(String, String)>>,
+    #[napi(
+        ts_type = "ReadonlyArray<readonly [name: string, value: string]> | ReadonlyMap<string, string> | Readonly<Record<string, string>> | null"
+    )]
+    pub fields_after_file: Option<Unknown<'a>>,
 }
 
-impl SubmissionInput {
-    fn into_core(self) -> Result<Submission> {
-        let file = match non_null(self.file) {
-            None => None,
-            Some(f) => Some(FileInfo {
-                filename: f.filename,
-                content_type: non_null(f.content_type),
-                size: non_null(f.size).map(to_size).transpose()?,
-            }),
-        };
-        Ok(Submission {
-            fields: self.fields,
-            fields_after_file: self.fields_after_file.unwrap_or_default(),
-            file,
-        })
-    }
-}
-
-/// `undefined` and `null` alike mean "none".
-fn non_null<T>(value: Option<Either<T, Null>>) -> Option<T> {
-    match value {
-        Some(Either::A(v)) => Some(v),
-        Some(Either::B(Null)) | None => None,
-    }
-}
-
-/// The largest integer a JS number holds exactly.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
-
-fn to_size(size: f64) -> Result<u64> {
-    if size.is_finite() && size >= 0.0 && size.fract() == 0.0 && size <= MAX_SAFE_INTEGER {
-        // Exact: a non-negative integer below 2^53.
-        Ok(size as u64)
-    } else {
-        Err(invalid_arg(format!(
-            "file.size must be a non-negative integer, found {size}"
-        )))
-    }
-}
-
-/// Access key id → secret, as JS gives it: a function called synchronously
-/// during `verify` with the key id the form names (returning the secret or
-/// `null`/`undefined`), or an object (copied when the verifier is made).
-type KeysInput<'a> = Either<Function<'a, String, Option<String>>, HashMap<String, String>>;
-
-/// Options of `verifierNew`.
-#[napi(object, object_to_js = false)]
-pub struct VerifierOptions<'a> {
-    pub bucket: String,
-    /// `cn-hangzhou` or `oss-cn-hangzhou`.
-    pub region: String,
-    /// Access key id → secret: an object (copied when the verifier is made),
-    /// or a function called synchronously during `verify` with the key id the
-    /// form names, returning the secret or `null`/`undefined`.
-    pub keys: KeysInput<'a>,
-    /// How far in the future an `x-oss-date` may be, in seconds (default 900).
-    pub clock_skew_seconds: Option<f64>,
-    /// Accept unsigned forms, as a `public-read-write` bucket does (default false).
-    pub allow_anonymous: Option<bool>,
-    /// Expect CloudBox credentials (`oss-cloudbox`, this id as the region).
-    pub cloudbox_id: Option<String>,
-}
-
-/// The secrets a JS key function gave for one `verify` call, and the key ids
-/// the core asked for that it has not answered yet.
-#[derive(Default)]
-struct Lookup {
-    asked: Vec<String>,
-    answers: HashMap<String, Option<String>>,
-}
-
-fn lock(lookup: &Mutex<Lookup>) -> MutexGuard<'_, Lookup> {
-    match lookup.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
-/// The key store handed to the core.
-enum Store {
-    Map(HashMap<String, String>),
-    /// The core's key store cannot call JS (it must be `Send + Sync`), so it
-    /// answers from `lookup` and records the ids it missed; `verify` then
-    /// calls the JS function for those ids on the JS thread and runs again.
-    Lookup(Arc<Mutex<Lookup>>),
-}
-
-impl KeyStore for Store {
-    fn secret(&self, access_key_id: &str) -> Option<String> {
-        match self {
-            Store::Map(map) => map.get(access_key_id).cloned(),
-            Store::Lookup(shared) => {
-                let mut state = lock(shared);
-                match state.answers.get(access_key_id) {
-                    Some(answer) => answer.clone(),
-                    None => {
-                        state.asked.push(access_key_id.to_owned());
-                        None
-                    }
-                }
-            }
+/// The submission as the core takes it.
+fn submission(env: &Env, input: Option<SubmissionInput<'_>>) -> Result<Submission> {
+    let Some(input) = input else {
+        return Err(invalid_arg(
+            env,
+            "the submission must be an object: { fields, file, fieldsAfterFile }",
+        ));
+    };
+    let file = match convert::given(input.file) {
+        None => None,
+        Some(f) => Some(FileInfo {
+            filename: f.filename,
+            content_type: convert::given(f.content_type),
+            size: convert::given(f.size)
+                .map(|size| file_size(env, size))
+                .transpose()?,
+        }),
+    };
+    let fields_after_file = match &input.fields_after_file {
+        Some(fields) if !convert::is_nullish(fields)? => {
+            convert::string_pairs(env, fields, "fieldsAfterFile")?
         }
-    }
-
-    fn secret_ref(&self, access_key_id: &str) -> Option<std::borrow::Cow<'_, str>> {
-        match self {
-            Store::Map(map) => map.secret_ref(access_key_id),
-            Store::Lookup(_) => self.secret(access_key_id).map(Into::into),
-        }
-    }
+        _ => Vec::new(),
+    };
+    Ok(Submission {
+        fields: convert::string_pairs(env, &input.fields, "fields")?,
+        fields_after_file,
+        file,
+    })
 }
 
-/// Where a verifier's secrets come from, on the JS side.
+fn file_size(env: &Env, size: f64) -> Result<u64> {
+    convert::whole(size).ok_or_else(|| {
+        invalid_arg(
+            env,
+            format!("file.size must be a non-negative integer, found {size}"),
+        )
+    })
+}
+
+/// A non-negative number of seconds as a duration (exact for any whole
+/// number of milliseconds below 2^53 / 1000 seconds).
+fn seconds(env: &Env, value: f64, name: &str) -> Result<TimeDelta> {
+    if !(value.is_finite() && (0.0..=MAX_SAFE_INTEGER).contains(&value)) {
+        return Err(invalid_arg(
+            env,
+            format!("{name} must be a non-negative number, found {value}"),
+        ));
+    }
+    Ok(TimeDelta::milliseconds((value * 1000.0).round() as i64))
+}
+
+// ---- where secrets come from -------------------------------------------------
+
+/// Where a verifier's secrets come from.
 enum Keys {
+    /// An object, copied into the core verifier's own store when it was made.
     Map,
-    Function {
-        callback: FunctionRef<String, Option<String>>,
-        lookup: Arc<Mutex<Lookup>>,
-    },
+    /// A JS function, asked for the one key id each form names (the core's
+    /// `key_id`); the core then verifies once with that secret.
+    Function(FunctionRef<String, Option<String>>),
 }
 
-fn keys_of(keys: KeysInput<'_>) -> Result<(Store, Keys)> {
+/// Access key id → secret: an object (copied now) or a function called with
+/// the key id a form names.
+type KeysInput<'a> = Either<Function<'a, String, Option<String>>, Unknown<'a>>;
+
+/// The store the core verifier is made with, and where `verify` finds secrets.
+fn keys_of(env: &Env, keys: KeysInput<'_>) -> Result<(HashMap<String, String>, Keys)> {
+    let refuse = |keys: &Unknown<'_>| -> Result<napi::Error> {
+        Ok(invalid_arg(
+            env,
+            format!(
+                "keys must be an object {{ accessKeyId: secret }} or a function (accessKeyId) => secret, not {}",
+                convert::kind_of(keys)?
+            ),
+        ))
+    };
     Ok(match keys {
-        Either::B(map) => (Store::Map(map), Keys::Map),
-        Either::A(function) => {
-            let lookup = Arc::new(Mutex::new(Lookup::default()));
-            (
-                Store::Lookup(Arc::clone(&lookup)),
-                Keys::Function {
-                    callback: function.create_ref()?,
-                    lookup,
-                },
-            )
+        Either::A(function) => (HashMap::new(), Keys::Function(function.create_ref()?)),
+        Either::B(value) => {
+            if value.get_type()? != ValueType::Object
+                || value.is_array()?
+                || convert::kind_of(&value)? == "a Map"
+            {
+                return Err(refuse(&value)?);
+            }
+            let mut map = HashMap::new();
+            for (id, secret) in convert::entries(&value)? {
+                let Some(secret) = convert::string_of(&secret) else {
+                    return Err(refuse(&value)?);
+                };
+                map.insert(id, secret);
+            }
+            (map, Keys::Map)
         }
     })
 }
 
 impl Keys {
-    /// Runs `verify` (a core verification), asking the JS key function for
-    /// the ids the core missed; secrets are not kept between calls.
-    fn run(
+    /// Verifies with the verifier's own store, or asks the JS function for the
+    /// key id the form names (`key_id`) and verifies once with that secret
+    /// (`verify_with`). Secrets are not kept between calls.
+    fn verify<T>(
         &self,
         env: &Env,
-        verify: impl Fn() -> std::result::Result<postpolicy::Accepted, Rejected>,
-    ) -> Result<std::result::Result<postpolicy::Accepted, Rejected>> {
-        let Keys::Function { callback, lookup } = self else {
+        key_id: Option<&str>,
+        verify: impl FnOnce() -> std::result::Result<T, Rejected>,
+        verify_with: impl FnOnce(&HashMap<String, String>) -> std::result::Result<T, Rejected>,
+    ) -> Result<std::result::Result<T, Rejected>> {
+        let Keys::Function(lookup) = self else {
             return Ok(verify());
         };
-        *lock(lookup) = Lookup::default();
-        let outcome = ask_and_verify(env, callback, lookup, verify);
-        *lock(lookup) = Lookup::default();
-        outcome
-    }
-}
-
-fn ask_and_verify(
-    env: &Env,
-    callback: &FunctionRef<String, Option<String>>,
-    lookup: &Mutex<Lookup>,
-    verify: impl Fn() -> std::result::Result<postpolicy::Accepted, Rejected>,
-) -> Result<std::result::Result<postpolicy::Accepted, Rejected>> {
-    let mut outcome = verify();
-    // A form names one access key; the bound only guards against a loop.
-    for _ in 0..4 {
-        let asked = std::mem::take(&mut lock(lookup).asked);
-        if asked.is_empty() {
-            break;
+        let mut secrets = HashMap::new();
+        if let Some(id) = key_id
+            && let Some(secret) = lookup.borrow_back(env)?.call(id.to_owned())?
+        {
+            secrets.insert(id.to_owned(), secret);
         }
-        let function = callback.borrow_back(env)?;
-        for id in asked {
-            let secret = function.call(id.clone())?;
-            lock(lookup).answers.insert(id, secret);
-        }
-        outcome = verify();
-    }
-    Ok(outcome)
-}
-
-/// A verifier and where its secrets come from.
-pub struct VerifierHandle {
-    inner: Verifier,
-    keys: Keys,
-}
-
-/// A non-negative number of seconds as a duration (exact for any whole number
-/// of milliseconds below 2^53 / 1000 seconds).
-fn seconds(value: f64, name: &str) -> Result<TimeDelta> {
-    if !(value.is_finite() && (0.0..=MAX_SAFE_INTEGER).contains(&value)) {
-        return Err(invalid_arg(format!(
-            "{name} must be a non-negative number, found {value}"
-        )));
-    }
-    Ok(TimeDelta::milliseconds((value * 1000.0).round() as i64))
-}
-
-/// A verifier for forms posted to one bucket, judging exactly as OSS would.
-#[napi(catch_unwind)]
-pub fn verifier_new(env: &Env, options: VerifierOptions<'_>) -> Result<External<VerifierHandle>> {
-    let (store, keys) = keys_of(options.keys)?;
-    let mut inner = Verifier::new(&options.bucket, &options.region, store)
-        .allow_anonymous(options.allow_anonymous.unwrap_or(false));
-    if let Some(value) = options.clock_skew_seconds {
-        inner = inner
-            .with_clock_skew(seconds(value, "clockSkewSeconds")?)
-            .map_err(|e| throw_from(env, e))?;
-    }
-    if let Some(id) = &options.cloudbox_id {
-        inner = inner.with_cloudbox(id);
-    }
-    Ok(External::new(VerifierHandle { inner, keys }))
-}
-
-/// The bucket a verifier judges forms for.
-#[napi(catch_unwind)]
-pub fn verifier_bucket(verifier: &External<VerifierHandle>) -> String {
-    verifier.inner.bucket().unwrap_or_default().to_owned()
-}
-
-/// Accepts the submission (returns where and how it is stored) or throws a
-/// `REJECTED` error with the service's `status`, `ossCode`, `ossMessage`, the
-/// failing `conditionIndex` and a plain `reason`.
-#[napi(catch_unwind)]
-pub fn verifier_verify(
-    env: &Env,
-    verifier: &External<VerifierHandle>,
-    submission: SubmissionInput,
-    now_millis: Option<f64>,
-) -> Result<Accepted> {
-    let submission = submission.into_core()?;
-    let now = now_in_range(env, now_millis)?;
-    verifier
-        .keys
-        .run(env, || verifier.inner.verify(&submission, now))?
-        .map(Accepted::from)
-        .map_err(|r| throw_from(env, r))
-}
-
-/// Options of `s3VerifierNew`.
-#[napi(object, object_to_js = false)]
-pub struct S3VerifierOptions<'a> {
-    pub bucket: String,
-    /// `us-east-1`, or the region name of an S3-compatible server (`garage`, `auto`, …).
-    pub region: String,
-    /// Access key id → secret, as for `verifierNew`.
-    pub keys: KeysInput<'a>,
-    /// Refuse forms whose `x-amz-date` is older than this many seconds, as
-    /// Garage does (S3 itself goes by the policy's expiration only, the default).
-    pub max_date_age_seconds: Option<f64>,
-    /// Accept unsigned forms, as a bucket with a public-write policy does (default false).
-    pub allow_anonymous: Option<bool>,
-}
-
-/// An S3 verifier and where its secrets come from.
-pub struct S3VerifierHandle {
-    inner: S3Verifier,
-    keys: Keys,
-}
-
-/// A verifier for S3 presigned POST forms (AWS SigV4) posted to one bucket,
-/// judging as S3 does.
-#[napi(catch_unwind)]
-pub fn s3_verifier_new(
-    env: &Env,
-    options: S3VerifierOptions<'_>,
-) -> Result<External<S3VerifierHandle>> {
-    let (store, keys) = keys_of(options.keys)?;
-    let max_age = options
-        .max_date_age_seconds
-        .map(|value| seconds(value, "maxDateAgeSeconds"))
-        .transpose()?;
-    let inner = S3Verifier::new(&options.bucket, &options.region, store)
-        .with_max_date_age(max_age)
-        .map_err(|e| throw_from(env, e))?
-        .allow_anonymous(options.allow_anonymous.unwrap_or(false));
-    Ok(External::new(S3VerifierHandle { inner, keys }))
-}
-
-/// What an S3 verifier judges forms for.
-#[napi(object, object_from_js = false)]
-pub struct S3VerifierInfo {
-    pub bucket: String,
-    pub region: String,
-}
-
-#[napi(catch_unwind)]
-pub fn s3_verifier_info(verifier: &External<S3VerifierHandle>) -> S3VerifierInfo {
-    S3VerifierInfo {
-        bucket: verifier.inner.bucket().to_owned(),
-        region: verifier.inner.region().to_owned(),
+        Ok(verify_with(&secrets))
     }
 }
 
-/// Accepts the submission as S3 would, or throws `REJECTED` with S3's
-/// `status`, code (`ossCode`), message (`ossMessage`), `conditionIndex` and `reason`.
-#[napi(catch_unwind)]
-pub fn s3_verifier_verify(
-    env: &Env,
-    verifier: &External<S3VerifierHandle>,
-    submission: SubmissionInput,
-    now_millis: Option<f64>,
-) -> Result<Accepted> {
-    let submission = submission.into_core()?;
-    let now = now_in_range(env, now_millis)?;
-    verifier
-        .keys
-        .run(env, || verifier.inner.verify(&submission, now))?
-        .map(Accepted::from)
-        .map_err(|r| throw_from(env, r))
-}
-
-/// Every reason S3 would reject `submission` under `policy` (empty when it
-/// would pass), without checking a signature.
-#[napi(catch_unwind)]
-pub fn s3_verifier_explain(
-    env: &Env,
-    verifier: &External<S3VerifierHandle>,
-    policy: &External<Policy>,
-    submission: SubmissionInput,
-    now_millis: Option<f64>,
-) -> Result<Vec<Rejection>> {
-    let submission = submission.into_core()?;
-    Ok(verifier
-        .inner
-        .explain(policy, &submission, now_in_range(env, now_millis)?)
-        .into_iter()
-        .map(Rejection::from)
-        .collect())
-}
+// ---- results ---------------------------------------------------------------
 
 /// An inclusive byte range.
 #[napi(object, object_from_js = false)]
@@ -372,55 +173,56 @@ pub struct ByteRange {
 
 /// An accepted upload: where it is stored and how to answer.
 #[napi(object, object_from_js = false, use_nullable = true)]
-pub struct Accepted {
+pub struct Accepted<'env> {
     /// The object key after `${filename}` expansion.
     pub key: String,
     /// 200, 201 or 204 (from `success_action_status`, default 204).
     pub status: u32,
-    /// `success_action_redirect`, which takes precedence over `status`.
+    /// `success_action_redirect` (takes precedence over `status`), or `null`.
     pub redirect: Option<String>,
-    /// The object's Content-Type.
+    /// The object's Content-Type, or `null`.
     pub content_type: Option<String>,
     /// Headers and metadata stored with the object (lower-case names, in form order).
-    pub metadata: IndexMap<String, String>,
+    #[napi(ts_type = "Record<string, string>")]
+    pub metadata: Object<'env>,
     /// The sizes the file may have.
     pub size_limit: ByteRange,
     /// The access key that signed the form (`null` for anonymous uploads).
     pub access_key_id: Option<String>,
 }
 
-impl From<postpolicy::Accepted> for Accepted {
-    fn from(a: postpolicy::Accepted) -> Self {
-        Self {
+impl<'env> Accepted<'env> {
+    fn new(env: &'env Env, a: postpolicy::Accepted) -> Result<Self> {
+        Ok(Self {
+            metadata: convert::record(env, &a.metadata)?,
             key: a.key,
             status: u32::from(a.status),
             redirect: a.redirect,
             content_type: a.content_type,
-            metadata: a.metadata.into_iter().collect(),
             size_limit: ByteRange {
                 min: a.size_limit.min as f64,
                 max: a.size_limit.max as f64,
             },
             access_key_id: a.access_key_id,
-        }
+        })
     }
 }
 
-/// Why the service would reject an upload (the properties of a `REJECTED`
-/// error, as a plain object).
+/// Why the service would reject an upload: the properties of a `REJECTED`
+/// error, as a plain object.
 #[napi(object, object_from_js = false, use_nullable = true)]
 pub struct Rejection {
     /// HTTP status.
     pub status: u32,
     /// The service's error code (`AccessDenied`, `EntityTooLarge`, …).
-    pub oss_code: String,
+    pub service_code: String,
     /// The service's message, in its documented wording.
-    pub oss_message: String,
+    pub service_message: String,
     /// The 0-based index of the failing condition, or `null`.
     pub condition_index: Option<u32>,
     /// What went wrong, naming the value sent and what was expected.
     pub reason: String,
-    /// The whole message: `<ossCode> (<status>): <reason>`.
+    /// `<serviceCode> (<status>): <reason>`.
     pub message: String,
 }
 
@@ -428,35 +230,343 @@ impl From<Rejected> for Rejection {
     fn from(r: Rejected) -> Self {
         Self {
             status: u32::from(r.status),
-            oss_code: r.service_code.to_owned(),
+            service_code: r.service_code.to_owned(),
             message: r.to_string(),
-            oss_message: r.message,
+            service_message: r.message,
             condition_index: r.condition_index.map(to_u32),
             reason: r.reason,
         }
     }
 }
 
+fn rejections(rejected: Vec<Rejected>) -> Vec<Rejection> {
+    rejected.into_iter().map(Rejection::from).collect()
+}
+
+// ---- OSS -------------------------------------------------------------------
+
+/// What `new Verifier` takes.
+#[napi(object, object_to_js = false)]
+pub struct VerifierOptions<'a> {
+    pub bucket: String,
+    /// `cn-hangzhou` or `oss-cn-hangzhou`.
+    pub region: String,
+    /// Access key id → secret: an object (copied), or a function called
+    /// during `verify` with the key id the form names.
+    #[napi(
+        ts_type = "Readonly<Record<string, string>> | ((accessKeyId: string) => string | null | undefined)"
+    )]
+    pub keys: KeysInput<'a>,
+    /// How far in the future an `x-oss-date` may be, in seconds (default 900).
+    pub clock_skew_seconds: Option<Either<f64, Null>>,
+    /// Accept unsigned forms, as a `public-read-write` bucket does (default false).
+    pub allow_anonymous: Option<Either<bool, Null>>,
+    /// Expect CloudBox credentials (`oss-cloudbox`, this id as the region).
+    pub cloudbox_id: Option<Either<String, Null>>,
+}
+
+/// Verifies forms posted to one bucket, exactly as OSS would.
+#[napi]
+pub struct Verifier {
+    inner: postpolicy::Verifier,
+    keys: Keys,
+}
+
+#[napi]
+impl Verifier {
+    #[napi(constructor, ts_args_type = "options: VerifierOptions")]
+    pub fn new(env: &Env, options: Option<VerifierOptions<'_>>) -> Result<Self> {
+        guard(env, || {
+            let Some(o) = options else {
+                return Err(invalid_arg(env, "new Verifier({ bucket, region, keys })"));
+            };
+            let (store, keys) = keys_of(env, o.keys)?;
+            let mut inner = postpolicy::Verifier::new(&o.bucket, &o.region, store)
+                .allow_anonymous(convert::given(o.allow_anonymous).unwrap_or(false));
+            if let Some(value) = convert::given(o.clock_skew_seconds) {
+                inner = inner
+                    .with_clock_skew(seconds(env, value, "clockSkewSeconds")?)
+                    .or_throw(env)?;
+            }
+            if let Some(id) = convert::given(o.cloudbox_id) {
+                inner = inner.with_cloudbox(&id);
+            }
+            Ok(Self { inner, keys })
+        })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn bucket(&self) -> String {
+        self.inner.bucket().unwrap_or_default().to_owned()
+    }
+
+    /// Accepts the submission (where and how it is stored), or throws a
+    /// `REJECTED` error with the service's `status`, `serviceCode`,
+    /// `serviceMessage`, the failing `conditionIndex` and a plain `reason`.
+    #[napi(ts_args_type = "submission: Submission, options?: NowOptions")]
+    pub fn verify<'env>(
+        &self,
+        env: &'env Env,
+        submission: Option<SubmissionInput<'_>>,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<Accepted<'env>> {
+        guard(env, || {
+            let submission = self::submission(env, submission)?;
+            let now = now_of(env, options.as_ref())?;
+            let accepted = self
+                .keys
+                .verify(
+                    env,
+                    self.inner.key_id(&submission),
+                    || self.inner.verify(&submission, now),
+                    |keys| self.inner.verify_with(&submission, keys, now),
+                )?
+                .or_throw(env)?;
+            Accepted::new(env, accepted)
+        })
+    }
+}
+
+fn now_of(env: &Env, options: Option<&NowOptions<'_>>) -> Result<chrono::DateTime<chrono::Utc>> {
+    convert::now_in_range(env, options.and_then(|o| convert::now_field(&o.now)))
+}
+
+/// What `explain` takes.
+#[napi(object, object_to_js = false)]
+pub struct ExplainOptions<'a> {
+    pub now: Option<Either<Either<Date<'a>, f64>, Null>>,
+    /// The target bucket: `bucket` conditions are judged only when it is given.
+    pub bucket: Option<Either<String, Null>>,
+}
+
 /// Every reason `policy` would reject `submission` (empty when it would
 /// pass), without checking a signature: for a policy you hold.
-/// `bucket` conditions are judged only when the target `bucket` is given.
-#[napi(catch_unwind)]
+#[napi(ts_args_type = "policy: Policy, submission: Submission, options?: ExplainOptions")]
 pub fn explain(
     env: &Env,
-    policy: &External<Policy>,
-    submission: SubmissionInput,
-    now_millis: Option<f64>,
-    bucket: Option<String>,
+    policy: &Policy,
+    submission: Option<SubmissionInput<'_>>,
+    options: Option<ExplainOptions<'_>>,
 ) -> Result<Vec<Rejection>> {
-    let submission = submission.into_core()?;
-    let no_keys = |_: &str| None;
-    let checker = match &bucket {
-        Some(bucket) => Verifier::new(bucket, "cn-hangzhou", no_keys),
-        None => Verifier::for_any_bucket("cn-hangzhou", no_keys),
-    };
-    Ok(checker
-        .explain(policy, &submission, now_in_range(env, now_millis)?)
-        .into_iter()
-        .map(Rejection::from)
-        .collect())
+    guard(env, || {
+        let submission = self::submission(env, submission)?;
+        let now = convert::now_in_range(
+            env,
+            options.as_ref().and_then(|o| convert::now_field(&o.now)),
+        )?;
+        // A verifier with no keys judges the policy alone; `bucket`
+        // conditions only when the bucket is known.
+        let no_keys = |_: &str| None;
+        let judge = match options.and_then(|o| convert::given(o.bucket)) {
+            Some(bucket) => postpolicy::Verifier::new(&bucket, "cn-hangzhou", no_keys),
+            None => postpolicy::Verifier::for_any_bucket("cn-hangzhou", no_keys),
+        };
+        Ok(rejections(judge.explain(&policy.0, &submission, now)))
+    })
+}
+
+// ---- S3 --------------------------------------------------------------------
+
+/// What `new S3Verifier` takes.
+#[napi(object, object_to_js = false)]
+pub struct S3VerifierOptions<'a> {
+    pub bucket: String,
+    /// `us-east-1`, or the region name of an S3-compatible server (`garage`, …).
+    pub region: String,
+    /// Access key id → secret, as for `Verifier`.
+    #[napi(
+        ts_type = "Readonly<Record<string, string>> | ((accessKeyId: string) => string | null | undefined)"
+    )]
+    pub keys: KeysInput<'a>,
+    /// Refuse forms whose `x-amz-date` is older than this many seconds, as
+    /// Garage does (24 hours). Default: none; S3 goes by the policy's expiration.
+    pub max_date_age_seconds: Option<Either<f64, Null>>,
+    /// Accept unsigned forms, as a bucket with a public-write policy does (default false).
+    pub allow_anonymous: Option<Either<bool, Null>>,
+}
+
+/// Verifies S3 presigned POST forms posted to one bucket, as S3 would: every
+/// field must be covered by a condition, `${filename}` is expanded before the
+/// key is checked. Rejections carry S3's codes and messages.
+#[napi]
+pub struct S3Verifier {
+    inner: postpolicy::S3Verifier,
+    keys: Keys,
+}
+
+#[napi]
+impl S3Verifier {
+    #[napi(constructor, ts_args_type = "options: S3VerifierOptions")]
+    pub fn new(env: &Env, options: Option<S3VerifierOptions<'_>>) -> Result<Self> {
+        guard(env, || {
+            let Some(o) = options else {
+                return Err(invalid_arg(
+                    env,
+                    "new S3Verifier({ bucket, region, keys, maxDateAgeSeconds?, allowAnonymous? })",
+                ));
+            };
+            let (store, keys) = keys_of(env, o.keys)?;
+            let max_age = convert::given(o.max_date_age_seconds)
+                .map(|value| seconds(env, value, "maxDateAgeSeconds"))
+                .transpose()?;
+            let inner = postpolicy::S3Verifier::new(&o.bucket, &o.region, store)
+                .with_max_date_age(max_age)
+                .or_throw(env)?
+                .allow_anonymous(convert::given(o.allow_anonymous).unwrap_or(false));
+            Ok(Self { inner, keys })
+        })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn bucket(&self) -> String {
+        self.inner.bucket().to_owned()
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn region(&self) -> String {
+        self.inner.region().to_owned()
+    }
+
+    /// Accepts the submission as S3 would, or throws a `REJECTED` error.
+    #[napi(ts_args_type = "submission: Submission, options?: NowOptions")]
+    pub fn verify<'env>(
+        &self,
+        env: &'env Env,
+        submission: Option<SubmissionInput<'_>>,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<Accepted<'env>> {
+        guard(env, || {
+            let submission = self::submission(env, submission)?;
+            let now = now_of(env, options.as_ref())?;
+            let accepted = self
+                .keys
+                .verify(
+                    env,
+                    self.inner.key_id(&submission),
+                    || self.inner.verify(&submission, now),
+                    |keys| self.inner.verify_with(&submission, keys, now),
+                )?
+                .or_throw(env)?;
+            Accepted::new(env, accepted)
+        })
+    }
+
+    /// Every reason S3 would reject `submission` under `policy` (empty when it
+    /// would pass), without checking a signature.
+    #[napi(ts_args_type = "policy: Policy, submission: Submission, options?: NowOptions")]
+    pub fn explain(
+        &self,
+        env: &Env,
+        policy: &Policy,
+        submission: Option<SubmissionInput<'_>>,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<Vec<Rejection>> {
+        guard(env, || {
+            let submission = self::submission(env, submission)?;
+            let now = now_of(env, options.as_ref())?;
+            Ok(rejections(self.inner.explain(&policy.0, &submission, now)))
+        })
+    }
+}
+
+// ---- GCS -------------------------------------------------------------------
+
+/// What `new GcsVerifier` takes.
+#[napi(object, object_to_js = false)]
+pub struct GcsVerifierOptions<'a> {
+    pub bucket: String,
+    /// HMAC access id → secret, as for `Verifier`.
+    #[napi(
+        ts_type = "Readonly<Record<string, string>> | ((accessId: string) => string | null | undefined)"
+    )]
+    pub keys: Option<KeysInput<'a>>,
+    /// Service accounts whose RSA signatures are accepted: key file paths
+    /// (node's `GcsVerifier` also takes parsed key files, passed as
+    /// `serviceAccountsJson`).
+    pub service_accounts: Option<Vec<String>>,
+    pub service_accounts_json: Option<Vec<String>>,
+}
+
+/// Verifies Google Cloud Storage V4 POST forms posted to one bucket, as GCS
+/// would: every field but `x-goog-signature`, `file`, `policy` and
+/// `x-ignore-*` must be covered by a condition.
+#[napi]
+pub struct GcsVerifier {
+    inner: postpolicy::GcsVerifier,
+    keys: Keys,
+}
+
+#[napi]
+impl GcsVerifier {
+    #[napi(constructor, ts_args_type = "options: GcsVerifierOptions")]
+    pub fn new(env: &Env, options: Option<GcsVerifierOptions<'_>>) -> Result<Self> {
+        guard(env, || {
+            let Some(o) = options else {
+                return Err(invalid_arg(
+                    env,
+                    "new GcsVerifier({ bucket, keys?, serviceAccounts? })",
+                ));
+            };
+            let (store, keys) = match o.keys {
+                Some(input) => keys_of(env, input)?,
+                None => (HashMap::new(), Keys::Map),
+            };
+            let mut inner = postpolicy::GcsVerifier::new(&o.bucket, store);
+            for path in o.service_accounts.unwrap_or_default() {
+                let key = postpolicy::ServiceAccountKey::from_file(path).or_throw(env)?;
+                inner = inner.with_service_account(&key);
+            }
+            for json in o.service_accounts_json.unwrap_or_default() {
+                let key = postpolicy::ServiceAccountKey::from_json(&json).or_throw(env)?;
+                inner = inner.with_service_account(&key);
+            }
+            Ok(Self { inner, keys })
+        })
+    }
+
+    #[napi(getter)]
+    pub fn bucket(&self) -> Option<String> {
+        self.inner.bucket().map(str::to_owned)
+    }
+
+    /// Accepts the submission as GCS would, or throws a `REJECTED` error.
+    #[napi(ts_args_type = "submission: Submission, options?: NowOptions")]
+    pub fn verify<'env>(
+        &self,
+        env: &'env Env,
+        submission: Option<SubmissionInput<'_>>,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<Accepted<'env>> {
+        guard(env, || {
+            let submission = self::submission(env, submission)?;
+            let now = now_of(env, options.as_ref())?;
+            let accepted = self
+                .keys
+                .verify(
+                    env,
+                    self.inner.key_id(&submission),
+                    || self.inner.verify(&submission, now),
+                    |keys| self.inner.verify_with(&submission, keys, now),
+                )?
+                .or_throw(env)?;
+            Accepted::new(env, accepted)
+        })
+    }
+
+    /// Every reason GCS would reject `submission` under `policy` (empty when
+    /// it would pass), without checking a signature.
+    #[napi(ts_args_type = "policy: Policy, submission: Submission, options?: NowOptions")]
+    pub fn explain(
+        &self,
+        env: &Env,
+        policy: &Policy,
+        submission: Option<SubmissionInput<'_>>,
+        options: Option<NowOptions<'_>>,
+    ) -> Result<Vec<Rejection>> {
+        guard(env, || {
+            let submission = self::submission(env, submission)?;
+            let now = now_of(env, options.as_ref())?;
+            Ok(rejections(self.inner.explain(&policy.0, &submission, now)))
+        })
+    }
 }

@@ -32,10 +32,11 @@ mod _native {
     use crate::policy::{PyDiagnostic, PyPolicy, PyPolicyBuilder};
     #[pymodule_export]
     use crate::sign::{
-        PyCredentials, PyOssSigner, PyS3Signer, PySignedForm, sign_s3_v4, sign_v1, sign_v4,
+        PyCredentials, PyGcsSigner, PyOssSigner, PyS3Signer, PySignedForm, sign_s3_v4, sign_v1,
+        sign_v4,
     };
     #[pymodule_export]
-    use crate::verify::{PyAccepted, PyFileInfo, PyS3Verifier, PyVerifier, explain};
+    use crate::verify::{PyAccepted, PyFileInfo, PyGcsVerifier, PyS3Verifier, PyVerifier, explain};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -2,7 +2,8 @@
 //! `sign_v4`.
 
 use postpolicy::{
-    Credentials, OssSigner, OssVersion, S3Signer, SignOptions, SignatureError, SignedForm,
+    Credentials, GcsCredentials, GcsSigner, OssSigner, OssVersion, S3Signer, ServiceAccountKey,
+    SignOptions, SignatureError, SignedForm,
 };
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -315,6 +316,172 @@ impl PyS3Signer {
     }
 }
 
+/// A service account key from a path (`str` or `os.PathLike`) or from the
+/// key file's content as a dict.
+pub(crate) fn service_account(
+    py: Python<'_>,
+    account: &Bound<'_, PyAny>,
+) -> PyResult<ServiceAccountKey> {
+    let key = if account.cast::<PyDict>().is_ok() {
+        let json = py.import("json")?.call_method1("dumps", (account,))?;
+        ServiceAccountKey::from_json(&json.extract::<String>()?)
+    } else {
+        let path = py.import("os")?.call_method1("fspath", (account,))?;
+        ServiceAccountKey::from_file(path.extract::<std::path::PathBuf>()?)
+    };
+    key.map_err(|e| to_pyerr(py, e))
+}
+
+/// Signs Google Cloud Storage V4 POST forms for one bucket: with a service
+/// account key (a path or the key file as a dict; `GOOG4-RSA-SHA256`), or
+/// with an HMAC key through `GcsSigner.hmac` (`GOOG4-HMAC-SHA256`).
+///
+/// `url_style` is `path` (default), `virtual-hosted` or `bucket-bound`
+/// (with `bound_hostname`); `scheme` is `https` or `http`; `endpoint`
+/// replaces `storage.googleapis.com` (a local server).
+#[pyclass(name = "GcsSigner", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PyGcsSigner(GcsSigner);
+
+impl PyGcsSigner {
+    fn build(
+        py: Python<'_>,
+        credentials: GcsCredentials,
+        bucket: &str,
+        url_style: &str,
+        bound_hostname: Option<&str>,
+        scheme: &str,
+        endpoint: Option<&str>,
+    ) -> PyResult<Self> {
+        GcsSigner::new(credentials, bucket)
+            .and_then(|s| {
+                s.with_url_options(Some(url_style), bound_hostname, Some(scheme), endpoint)
+            })
+            .map(Self)
+            .map_err(|e| to_pyerr(py, e))
+    }
+}
+
+#[pymethods]
+impl PyGcsSigner {
+    #[new]
+    #[pyo3(signature = (service_account, bucket, url_style="path", bound_hostname=None, scheme="https", endpoint=None))]
+    fn new(
+        py: Python<'_>,
+        service_account: &Bound<'_, PyAny>,
+        bucket: &str,
+        url_style: &str,
+        bound_hostname: Option<&str>,
+        scheme: &str,
+        endpoint: Option<&str>,
+    ) -> PyResult<Self> {
+        let key = self::service_account(py, service_account)?;
+        Self::build(
+            py,
+            key.into(),
+            bucket,
+            url_style,
+            bound_hostname,
+            scheme,
+            endpoint,
+        )
+    }
+
+    /// A signer with an HMAC key (access id and secret).
+    #[classmethod]
+    #[pyo3(signature = (access_id, secret, bucket, url_style="path", bound_hostname=None, scheme="https", endpoint=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn hmac(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        access_id: &str,
+        secret: &str,
+        bucket: &str,
+        url_style: &str,
+        bound_hostname: Option<&str>,
+        scheme: &str,
+        endpoint: Option<&str>,
+    ) -> PyResult<Self> {
+        let credentials = GcsCredentials::hmac(access_id, secret).map_err(|e| to_pyerr(py, e))?;
+        Self::build(
+            py,
+            credentials,
+            bucket,
+            url_style,
+            bound_hostname,
+            scheme,
+            endpoint,
+        )
+    }
+
+    /// Signs `policy` at `now` (default: the current time). `key` is the
+    /// object name, or a template ending in `${filename}`.
+    #[pyo3(signature = (policy, now=None, key=None))]
+    fn sign(
+        &self,
+        py: Python<'_>,
+        policy: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+        key: Option<&str>,
+    ) -> PyResult<PySignedForm> {
+        let policy = policy
+            .cast::<PyPolicy>()
+            .map_err(|_| errors::not_a_policy(policy))?;
+        let now = convert::now_or_clock(now)?;
+        let signed = match key {
+            None => self.0.sign(&policy.get().0, now),
+            Some(key) => self
+                .0
+                .sign_with(&policy.get().0, &SignOptions::default().key(key), now),
+        };
+        Ok(PySignedForm::new(signed.map_err(|e| to_pyerr(py, e))?))
+    }
+
+    /// Signs an exact policy JSON text without changing a byte of it; only
+    /// the signature fields are returned.
+    #[pyo3(signature = (policy_json, now=None))]
+    fn sign_json(
+        &self,
+        py: Python<'_>,
+        policy_json: &str,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PySignedForm> {
+        signed_json(py, &self.0, policy_json, now)
+    }
+
+    /// The form's action URL.
+    #[getter]
+    fn url(&self) -> &str {
+        self.0.url()
+    }
+
+    #[getter]
+    fn bucket(&self) -> &str {
+        self.0.bucket()
+    }
+
+    /// `GOOG4-RSA-SHA256` or `GOOG4-HMAC-SHA256`.
+    #[getter]
+    fn algorithm(&self) -> &'static str {
+        self.0.credentials().algorithm()
+    }
+
+    /// The service account's e-mail or the HMAC access id.
+    #[getter]
+    fn access_id(&self) -> &str {
+        self.0.credentials().access_id()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "GcsSigner(bucket='{}', access_id='{}', url='{}')",
+            self.0.bucket(),
+            self.0.credentials().access_id(),
+            self.0.url()
+        )
+    }
+}
+
 /// What both signers do, so that one function serves either.
 trait FormSigner {
     fn sign_json(
@@ -341,6 +508,16 @@ impl FormSigner for S3Signer {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<SignedForm, SignatureError> {
         S3Signer::sign_json(self, policy_json, now)
+    }
+}
+
+impl FormSigner for GcsSigner {
+    fn sign_json(
+        &self,
+        policy_json: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SignedForm, SignatureError> {
+        GcsSigner::sign_json(self, policy_json, now)
     }
 }
 

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use postpolicy::{Accepted, FileInfo, KeyStore, Rejected, S3Verifier, Submission, Verifier};
+use postpolicy::{
+    Accepted, FileInfo, GcsVerifier, KeyStore, Rejected, S3Verifier, Submission, Verifier,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
@@ -207,6 +209,23 @@ impl KeyedVerifier for S3Verifier {
     }
     fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected> {
         S3Verifier::verify(self, submission, now)
+    }
+}
+
+impl KeyedVerifier for GcsVerifier {
+    fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
+        GcsVerifier::key_id(self, submission)
+    }
+    fn verify_with(
+        &self,
+        submission: &Submission,
+        keys: &dyn KeyStore,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, Rejected> {
+        GcsVerifier::verify_with(self, submission, keys, now)
+    }
+    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected> {
+        GcsVerifier::verify(self, submission, now)
     }
 }
 
@@ -422,6 +441,95 @@ impl PyS3Verifier {
             "S3Verifier(bucket='{}', region='{}')",
             self.verifier.bucket(),
             self.verifier.region()
+        )
+    }
+}
+
+/// Verifies Google Cloud Storage V4 POST forms posted to one bucket, as GCS
+/// would.
+///
+/// `keys` holds HMAC secrets by access id (a dict, or a callable
+/// `(access_id) -> secret | None`); `service_accounts` lists the service
+/// accounts whose RSA signatures are accepted (paths or key dicts; only
+/// their public keys are kept).
+#[pyclass(name = "GcsVerifier", module = "postpolicy._native", frozen)]
+#[derive(Debug)]
+pub struct PyGcsVerifier {
+    verifier: GcsVerifier,
+    lookup: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl PyGcsVerifier {
+    #[new]
+    #[pyo3(signature = (bucket, keys=None, service_accounts=None))]
+    fn new(
+        py: Python<'_>,
+        bucket: &str,
+        keys: Option<&Bound<'_, PyAny>>,
+        service_accounts: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let (store, lookup) = match keys.filter(|k| !k.is_none()) {
+            Some(keys) => Keys::from_py(keys)?.split(),
+            None => (HashMap::new(), None),
+        };
+        let mut verifier = GcsVerifier::new(bucket, store);
+        if let Some(accounts) = service_accounts.filter(|a| !a.is_none()) {
+            for account in accounts.try_iter()? {
+                let key = crate::sign::service_account(py, &account?)?;
+                verifier = verifier.with_service_account(&key);
+            }
+        }
+        Ok(Self { verifier, lookup })
+    }
+
+    /// Accepts or rejects a submitted form at `now`, as `Verifier.verify`.
+    #[pyo3(signature = (fields, file, now=None, fields_after_file=None))]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        fields: &Bound<'_, PyAny>,
+        file: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+        fields_after_file: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyAccepted> {
+        let submission = submission(fields, file, fields_after_file)?;
+        let now = convert::now_or_clock(now)?;
+        run_verify(py, &self.verifier, self.lookup.as_ref(), &submission, now)
+    }
+
+    /// Every reason GCS would reject the submission under `policy` at `now`,
+    /// without checking a signature: a list of `Rejected` (not raised).
+    #[pyo3(signature = (policy, fields, file, now=None, fields_after_file=None))]
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        policy: &Bound<'py, PyAny>,
+        fields: &Bound<'py, PyAny>,
+        file: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+        fields_after_file: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let policy = policy
+            .cast::<PyPolicy>()
+            .map_err(|_| errors::not_a_policy(policy))?;
+        let submission = submission(fields, file, fields_after_file)?;
+        let now = convert::now_or_clock(now)?;
+        rejections(
+            py,
+            &self.verifier.explain(&policy.get().0, &submission, now),
+        )
+    }
+
+    #[getter]
+    fn bucket(&self) -> Option<&str> {
+        self.verifier.bucket()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "GcsVerifier(bucket='{}')",
+            self.verifier.bucket().unwrap_or_default()
         )
     }
 }

@@ -14,8 +14,19 @@ use clap::ValueEnum;
 use serde_json::json;
 
 use crate::cors_check;
-use crate::sign::Dialect;
 use crate::{Exit, Failure, Outcome};
+
+/// The services `cors` writes and checks a configuration for. (A GCS
+/// bucket's CORS is a JSON list set with `gcloud storage buckets update
+/// --cors-file`; `cors` does not write it yet.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Dialect {
+    /// Alibaba Cloud OSS.
+    #[default]
+    Oss,
+    /// S3 and S3-compatible stores.
+    S3,
+}
 
 /// How long browsers may cache a preflight answer unless `--max-age` says.
 const DEFAULT_MAX_AGE: u32 = 600;

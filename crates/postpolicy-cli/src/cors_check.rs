@@ -15,8 +15,9 @@ use chrono::Utc;
 use postpolicy::{Credentials, OssSigner, Policy, S3Signer, SignOptions, SignedForm};
 use reqwest::header::{self, HeaderMap};
 
+use crate::cors::Dialect;
 use crate::cors::check_header_name;
-use crate::sign::{Dialect, s3_credentials_from_env};
+use crate::sign::s3_credentials_from_env;
 use crate::{Exit, Failure, Outcome};
 
 /// The test object's bytes (a signed check stores them).

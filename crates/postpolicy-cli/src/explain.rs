@@ -79,16 +79,37 @@ pub(crate) fn run(args: &Args) -> Outcome {
     };
     let now = Utc::now();
     let signature = match (&args.region, &args.bucket) {
+        (Some(_), _) if submission.field("x-goog-algorithm").is_some() => {
+            return Err(Failure(
+                "--region checks OSS signatures; this is a GCS form (x-goog-* fields)".to_owned(),
+            ));
+        }
         (Some(region), Some(bucket)) => Some(verify_signature(&submission, bucket, region, now)?),
         _ => None,
     };
     // Only the policy is judged here: no key is asked for.
     let no_keys = |_: &str| None;
-    let checker = match &args.bucket {
-        Some(bucket) => postpolicy::Verifier::new(bucket, "cn-hangzhou", no_keys),
-        None => postpolicy::Verifier::for_any_bucket("cn-hangzhou", no_keys),
-    };
-    let mut failures = checker.explain(&policy, &submission, now);
+    // A form with x-goog-* fields is a Google Cloud Storage form.
+    let gcs = ["x-goog-algorithm", "x-goog-credential", "x-goog-signature"]
+        .iter()
+        .any(|name| submission.field(name).is_some());
+    let service = if gcs { "GCS" } else { "OSS" };
+    let mut failures =
+        match (&args.bucket, gcs) {
+            (Some(bucket), true) => {
+                postpolicy::GcsVerifier::new(bucket, no_keys).explain(&policy, &submission, now)
+            }
+            (None, true) => {
+                postpolicy::GcsVerifier::for_any_bucket(no_keys).explain(&policy, &submission, now)
+            }
+            (Some(bucket), false) => postpolicy::Verifier::new(bucket, "cn-hangzhou", no_keys)
+                .explain(&policy, &submission, now),
+            (None, false) => postpolicy::Verifier::for_any_bucket("cn-hangzhou", no_keys).explain(
+                &policy,
+                &submission,
+                now,
+            ),
+        };
     // A signature problem (which explain cannot see) comes first.
     if let Some(Err(rejected)) = &signature
         && !failures.iter().any(|f| f == rejected)
@@ -116,10 +137,13 @@ pub(crate) fn run(args: &Args) -> Outcome {
         Format::Human => {
             if failures.is_empty() {
                 println!(
-                    "The form satisfies the policy: OSS would accept it (signature not checked)."
+                    "The form satisfies the policy: {service} would accept it (signature not checked)."
                 );
             } else {
-                println!("OSS would reject this form; {} problem(s):", failures.len());
+                println!(
+                    "{service} would reject this form; {} problem(s):",
+                    failures.len()
+                );
                 for r in &failures {
                     let at = r
                         .condition_index

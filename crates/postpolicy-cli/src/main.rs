@@ -31,7 +31,8 @@ enum Command {
     Check(check::Args),
     /// Sign a policy with the credentials in the environment
     /// (OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET / OSS_SESSION_TOKEN, or the
-    /// ALIBABA_CLOUD_* names; AWS_* with --dialect s3).
+    /// ALIBABA_CLOUD_* names; AWS_* with --dialect s3;
+    /// GOOGLE_APPLICATION_CREDENTIALS or GCS_HMAC_* with --dialect gcs).
     Sign(sign::Args),
     /// Show a base64 policy (a `policy` form field) as DSL and JSON, with its
     /// expiry.

@@ -4,12 +4,21 @@ use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use postpolicy::Credentials;
+use clap::ValueEnum;
 use postpolicy::callback::CallbackSigner;
+use postpolicy::{Credentials, GcsCredentials};
 use postpolicy_server::{Config, StoreSpec};
 
 use crate::input::load_policy;
 use crate::{Exit, Failure, Outcome};
+
+/// Which service's forms the endpoint judges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum ServeDialect {
+    #[default]
+    Oss,
+    Gcs,
+}
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -26,6 +35,13 @@ pub(crate) struct Args {
     oss_port: u16,
     #[arg(long, default_value = "postpolicy-dev")]
     bucket: String,
+    /// `oss`, or `gcs`: the endpoint judges Google Cloud Storage V4 forms at
+    /// POST /<bucket> (keys: GOOGLE_APPLICATION_CREDENTIALS or
+    /// GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET, else the development key as an
+    /// HMAC key). The demo page still signs OSS forms; sign GCS forms with
+    /// `postpolicy sign --dialect gcs --endpoint <endpoint origin>`.
+    #[arg(long, value_enum, default_value_t)]
+    dialect: ServeDialect,
     #[arg(long, default_value = "cn-hangzhou")]
     region: String,
     /// Folder the objects are stored in.
@@ -84,6 +100,18 @@ pub(crate) fn run(args: Args) -> Outcome {
     if let Some(credentials) = from_env {
         config.credentials = credentials;
     }
+    let gcs_note = match args.dialect {
+        ServeDialect::Oss => None,
+        ServeDialect::Gcs => {
+            let credentials = match GcsCredentials::from_env().transpose()? {
+                Some(credentials) => credentials,
+                None => GcsCredentials::Hmac(postpolicy_server::dev_credentials()?),
+            };
+            let note = format!("{} ({})", credentials.access_id(), credentials.algorithm());
+            config.gcs = Some(credentials);
+            Some(note)
+        }
+    };
     if let Some(path) = &args.policy {
         let text = crate::read_arg(path)?;
         let name = path.display().to_string();
@@ -130,12 +158,20 @@ pub(crate) fn run(args: Args) -> Outcome {
             "postpolicy serve: the OSS form-upload flow on this machine"
         )?;
         writeln!(out, "  upload page    {}", server.app_url())?;
-        writeln!(
-            out,
-            "  OSS endpoint   {}  (region {})",
-            server.upload_url(),
-            args.region
-        )?;
+        match &gcs_note {
+            None => writeln!(
+                out,
+                "  OSS endpoint   {}  (region {})",
+                server.upload_url(),
+                args.region
+            )?,
+            Some(key) => writeln!(
+                out,
+                "  GCS endpoint   {}/  (V4 forms signed by {key}; sign with --dialect gcs --endpoint {})",
+                server.upload_url(),
+                server.oss_origin()
+            )?,
+        }
         writeln!(
             out,
             "  callback key   {}{}",

@@ -1,12 +1,15 @@
-//! `postpolicy sign FILE --bucket B --region R`: the signed form as JSON, an
-//! HTML page or a curl command.
+//! `postpolicy sign FILE --bucket B --region R` (`--dialect gcs`: no region):
+//! the signed form as JSON, an HTML page or a curl command.
 
 use std::path::PathBuf;
 
 use chrono::Utc;
 use clap::ValueEnum;
 use postpolicy::callback::{BodyType, CallbackSpec};
-use postpolicy::{Credentials, OssSigner, OssVersion, S3Signer, Severity, SignOptions, SignedForm};
+use postpolicy::{
+    Credentials, GcsCredentials, GcsSigner, OssSigner, OssVersion, S3Signer, Severity, SignOptions,
+    SignedForm,
+};
 use quick_xml::escape::escape as xml_escape;
 
 use crate::input::{load_policy_with, parse_param, render_lint};
@@ -36,6 +39,10 @@ pub(crate) enum Dialect {
     /// S3 presigned POST (SigV4): AWS S3, MinIO, Garage, R2, …; credentials
     /// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
     S3,
+    /// Google Cloud Storage V4 POST policy: a service account key file named
+    /// by GOOGLE_APPLICATION_CREDENTIALS (GOOG4-RSA-SHA256), or an HMAC key
+    /// from GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET (GOOG4-HMAC-SHA256).
+    Gcs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,7 +53,7 @@ pub(crate) struct Args {
     /// value, never as policy text.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
-    /// `oss` or `s3`.
+    /// `oss`, `s3` or `gcs`.
     #[arg(long, value_enum, default_value_t)]
     dialect: Dialect,
     /// S3 only: post to `<endpoint>/<bucket>` instead of `<bucket>.<endpoint>`.
@@ -54,13 +61,25 @@ pub(crate) struct Args {
     path_style: bool,
     #[arg(long)]
     bucket: String,
-    /// Region id, e.g. cn-hangzhou (an `oss-` prefix is allowed).
+    /// Region id, e.g. cn-hangzhou (an `oss-` prefix is allowed); OSS and S3
+    /// only (a GCS credential names no region).
     #[arg(long)]
-    region: String,
+    region: Option<String>,
     /// Post somewhere else: an http(s) URL used as is (CNAME, local endpoint),
-    /// or an endpoint host the bucket is prefixed to.
+    /// or an endpoint host the bucket is prefixed to. GCS: the XML API
+    /// endpoint path-style and virtual-hosted URLs use.
     #[arg(long)]
     endpoint: Option<String>,
+    /// GCS only: `path` (default), `virtual-hosted` or `bucket-bound`.
+    #[arg(long)]
+    url_style: Option<String>,
+    /// GCS only: the host name bound to the bucket (a CNAME or load
+    /// balancer), `cdn.example.com` or `http://cdn.example.com`.
+    #[arg(long)]
+    bound_hostname: Option<String>,
+    /// GCS only: `https` (default) or `http`.
+    #[arg(long)]
+    scheme: Option<String>,
     /// Sign with the legacy V1 signature (HMAC-SHA1) instead of V4.
     #[arg(long)]
     v1: bool,
@@ -112,6 +131,21 @@ pub(crate) fn run(args: &Args) -> Outcome {
         return Ok(Exit::Errors);
     }
     let options = sign_options(args)?;
+    let gcs_only =
+        args.url_style.is_some() || args.bound_hostname.is_some() || args.scheme.is_some();
+    if gcs_only && args.dialect != Dialect::Gcs {
+        return Err(Failure(
+            "--url-style, --bound-hostname and --scheme are for --dialect gcs".to_owned(),
+        ));
+    }
+    let region = || {
+        args.region.as_deref().ok_or_else(|| {
+            Failure(
+                "--region is required for OSS and S3 forms (e.g. cn-hangzhou, us-east-1)"
+                    .to_owned(),
+            )
+        })
+    };
     let form = match args.dialect {
         Dialect::Oss => {
             let credentials = match Credentials::from_env() {
@@ -122,7 +156,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
                     ));
                 }
             };
-            let mut signer = OssSigner::new(credentials, &args.region, &args.bucket)?;
+            let mut signer = OssSigner::new(credentials, region()?, &args.bucket)?;
             if let Some(endpoint) = &args.endpoint {
                 signer = signer.with_endpoint(endpoint)?;
             }
@@ -145,7 +179,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
                     ));
                 }
             };
-            let mut signer = S3Signer::new(credentials, &args.region, &args.bucket)?;
+            let mut signer = S3Signer::new(credentials, region()?, &args.bucket)?;
             if let Some(endpoint) = &args.endpoint {
                 signer = signer.with_endpoint(endpoint)?;
             }
@@ -154,6 +188,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
             }
             signer.sign_with(&policy, &options, now)?
         }
+        Dialect::Gcs => gcs_signer(args)?.sign_with(&policy, &options, now)?,
     };
     match args.format {
         SignFormat::Json => {
@@ -164,6 +199,28 @@ pub(crate) fn run(args: &Args) -> Outcome {
         SignFormat::Curl => println!("{}", curl(&form, &args.file_to_upload)),
     }
     Ok(Exit::Ok)
+}
+
+/// The GCS signer the arguments and the environment describe.
+fn gcs_signer(args: &Args) -> Result<GcsSigner, Failure> {
+    if args.v1 || !args.callback_urls.is_empty() || args.path_style || args.region.is_some() {
+        return Err(Failure(
+            "--v1, --callback-url, --path-style and --region are not for GCS forms (use --url-style)"
+                .to_owned(),
+        ));
+    }
+    let credentials = GcsCredentials::from_env().ok_or_else(|| {
+        Failure(
+            "no credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or GCS_HMAC_ACCESS_ID and GCS_HMAC_SECRET to an HMAC key".to_owned(),
+        )
+    })??;
+    let signer = GcsSigner::new(credentials, &args.bucket)?.with_url_options(
+        args.url_style.as_deref(),
+        args.bound_hostname.as_deref(),
+        args.scheme.as_deref(),
+        args.endpoint.as_deref(),
+    )?;
+    Ok(signer)
 }
 
 /// S3 credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /

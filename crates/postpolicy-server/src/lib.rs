@@ -167,6 +167,10 @@ pub struct Config {
     /// page only.
     pub app_cors_origins: Vec<String>,
     pub limits: Limits,
+    /// Judge Google Cloud Storage V4 forms signed with these credentials at
+    /// `POST /<bucket>`, instead of OSS forms (`serve --dialect gcs`). The
+    /// demo application still signs OSS forms.
+    pub gcs: Option<postpolicy::GcsCredentials>,
 }
 
 impl Config {
@@ -192,6 +196,7 @@ impl Config {
             callback_allow: None,
             app_cors_origins: Vec::new(),
             limits: Limits::default(),
+            gcs: None,
         })
     }
 }
@@ -352,6 +357,7 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         bucket: &config.bucket,
         region: &config.region,
         credentials: &config.credentials,
+        gcs: config.gcs.as_ref(),
         store: store.clone(),
         callbacks: sender,
         cors,

@@ -21,7 +21,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use postpolicy::callback::{CallbackSpec, ObjectFacts};
-use postpolicy::{Accepted, Credentials, Rejected, Submission, Verifier};
+use postpolicy::{
+    Accepted, Credentials, GcsCredentials, GcsVerifier, Rejected, Submission, Verifier,
+};
 use quick_xml::escape::escape as xml_escape;
 
 use crate::Limits;
@@ -48,9 +50,24 @@ const KEY_IN_URL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUME
     .remove(b'~')
     .remove(b'/');
 
+/// The service whose forms the endpoint judges.
+enum FormVerifier {
+    Oss(Verifier),
+    Gcs(GcsVerifier),
+}
+
+impl FormVerifier {
+    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected> {
+        match self {
+            FormVerifier::Oss(verifier) => verifier.verify(submission, now),
+            FormVerifier::Gcs(verifier) => verifier.verify(submission, now),
+        }
+    }
+}
+
 pub(crate) struct Oss {
     pub(crate) bucket: String,
-    verifier: Verifier,
+    verifier: FormVerifier,
     pub(crate) store: Store,
     callbacks: callback::Sender,
     cors: Cors,
@@ -62,6 +79,8 @@ pub(crate) struct OssConfig<'a> {
     pub bucket: &'a str,
     pub region: &'a str,
     pub credentials: &'a Credentials,
+    /// Judge GCS V4 forms signed with these instead of OSS forms.
+    pub gcs: Option<&'a GcsCredentials>,
     pub store: Store,
     pub callbacks: callback::Sender,
     pub cors: Cors,
@@ -76,7 +95,10 @@ impl Oss {
         let keys = move |access_key_id: &str| (access_key_id == id).then(|| secret.clone());
         Self {
             bucket: config.bucket.to_owned(),
-            verifier: Verifier::new(config.bucket, config.region, keys),
+            verifier: match config.gcs {
+                Some(gcs) => FormVerifier::Gcs(GcsVerifier::for_credentials(config.bucket, gcs)),
+                None => FormVerifier::Oss(Verifier::new(config.bucket, config.region, keys)),
+            },
             store: config.store,
             callbacks: config.callbacks,
             cors: config.cors,

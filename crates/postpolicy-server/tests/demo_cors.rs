@@ -43,7 +43,7 @@ async fn configured_front_ends_may_fetch_tokens_with_their_cookies() {
         .find(|r| r["op"] == "content-length-range")
         .unwrap();
     assert_eq!(size["max"], 10 * 1024 * 1024);
-    assert_eq!(size["too_large"]["code"], "EntityTooLarge");
+    assert_eq!(size["too_large"]["service_code"], "EntityTooLarge");
 
     // `*` lets any page read a token, without cookies.
     let answer = stack

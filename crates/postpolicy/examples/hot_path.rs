@@ -8,7 +8,8 @@
 //!     target/release/examples/hot_path sign 10000
 //! ```
 //!
-//! `sign` signs the benchmark's typical policy with a warm V4 signer; `verify`
+//! `sign` signs the benchmark's typical policy with a warm V4 signer; `token`
+//! signs it and writes the browser's JSON token (rules included); `verify`
 //! verifies the form it yields. Each run first does the same setup once, so
 //! `(count(N) - count(0)) / N` is the cost of one call.
 #![allow(clippy::panic)]
@@ -72,11 +73,17 @@ fn main() {
                 black_box(signer.sign(black_box(&policy), now).is_ok());
             }
         }
+        "token" => {
+            for _ in 0..rounds {
+                let form = signer.sign(black_box(&policy), now);
+                black_box(form.map(|f| f.to_json().len()).unwrap_or_default());
+            }
+        }
         "verify" => {
             for _ in 0..rounds {
                 black_box(verifier.verify(black_box(&submission), now).is_ok());
             }
         }
-        other => panic!("expected `sign` or `verify`, got `{other}`"),
+        other => panic!("expected `sign`, `token` or `verify`, got `{other}`"),
     }
 }

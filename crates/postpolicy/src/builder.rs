@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use crate::error::PolicyError;
 use crate::policy::{ByteRange, Condition, Expiration, Field, Policy};
 
-/// The metadata field prefixes of OSS and S3.
-const METADATA_PREFIXES: [&str; 2] = ["x-oss-meta-", "x-amz-meta-"];
+/// The metadata field prefixes of OSS, S3 and GCS.
+const METADATA_PREFIXES: [&str; 3] = ["x-oss-meta-", "x-amz-meta-", "x-goog-meta-"];
 
 /// Builds a [`Policy`] condition by condition. Start with [`Policy::builder`].
 ///
@@ -134,7 +134,7 @@ impl PolicyBuilder {
 
     /// `content-length min..max`: the file size in bytes, both inclusive.
     pub fn size(self, min: u64, max: u64) -> Self {
-        if min > max {
+        if (ByteRange { min, max }).is_empty() {
             return self.fail(
                 "Invalid Policy: Invalid content-length-range: max must not be less than min.",
                 format!("size: the minimum {min} is above the maximum {max}"),
@@ -159,7 +159,8 @@ impl PolicyBuilder {
         })
     }
 
-    /// `x-oss-meta-name = value` (or `x-amz-meta-…` for S3): user metadata
+    /// `x-oss-meta-name = value` (or `x-amz-meta-…` for S3, `x-goog-meta-…`
+    /// for GCS): user metadata
     /// stored with the object. `name` is the whole field name, prefix
     /// included, so the dialect is explicit.
     pub fn metadata(self, name: &str, value: impl Into<String>) -> Self {

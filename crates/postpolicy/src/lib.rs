@@ -37,12 +37,10 @@ mod error;
 mod gcs_key;
 pub mod lint;
 mod policy;
-mod policy_view;
 pub mod rules;
 mod sign;
 mod time;
 mod verify;
-mod verify_s3;
 mod wire;
 
 pub use builder::PolicyBuilder;
@@ -57,8 +55,9 @@ pub use sign::{
     SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,
 };
 pub use time::{TimeRangeError, check_now};
-pub use verify::{Accepted, FileInfo, KeyStore, Rejected, Submission, Verifier};
-pub use verify_s3::S3Verifier;
+pub use verify::{
+    Accepted, FileInfo, GcsVerifier, KeyStore, Rejected, S3Verifier, Submission, Verifier,
+};
 pub use wire::format_timestamp;
 
 /// What the single-pass policy scanner and the tree parser make of `text`

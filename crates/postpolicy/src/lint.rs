@@ -54,7 +54,7 @@ pub fn lint(policy: &Policy, now: DateTime<Utc>) -> Vec<Diagnostic> {
     for (i, condition) in policy.conditions.iter().enumerate() {
         match condition {
             Condition::ContentLengthRange(range) => {
-                if range.min > range.max {
+                if range.is_empty() {
                     report(
                         "range-min-above-max",
                         format!(

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::error::PolicyError;
 use crate::time::TimeRangeError;
 
 use crate::diagnostic::Span;
@@ -96,6 +97,29 @@ pub struct ByteRange {
 impl ByteRange {
     pub fn contains(&self, size: u64) -> bool {
         self.min <= size && size <= self.max
+    }
+
+    /// True when no size fits: the maximum is below the minimum. The one
+    /// statement of this rule: the services refuse such a range, so the
+    /// policy readers and the signers refuse it (through
+    /// `ByteRange::check`), lint reports it and the builder refuses it.
+    pub fn is_empty(&self) -> bool {
+        self.max < self.min
+    }
+
+    /// `self`, or the service's refusal of an empty range at condition
+    /// `index` (`InvalidPolicyDocument`).
+    pub(crate) fn check(self, index: usize) -> Result<Self, PolicyError> {
+        if self.is_empty() {
+            return Err(PolicyError::new(
+                "Invalid Policy: Invalid content-length-range: max must not be less than min.",
+                format!(
+                    "condition {index}: content-length-range maximum {} is below minimum {}",
+                    self.max, self.min
+                ),
+            ));
+        }
+        Ok(self)
     }
 }
 

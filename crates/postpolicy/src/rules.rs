@@ -28,7 +28,7 @@ const HINT_CASE: &str = " (values are case-sensitive)";
 const HINT_EXPANDED: &str = " (after ${filename} expansion)";
 
 /// Which service judges the form: the two differ in what they compare and so
-/// in what they say (see [`crate::verify_s3`]).
+/// in what they say (docs/s3.md#condition-rules).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dialect {
     Oss,
@@ -88,11 +88,24 @@ impl Template {
 }
 
 /// Builds a [`Template`] from literal text and slots.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Builder(String);
+
+impl Default for Builder {
+    /// Room for a typical reason, so that it grows at most once.
+    fn default() -> Self {
+        Self(String::with_capacity(96))
+    }
+}
 
 impl Builder {
     fn text(mut self, text: &str) -> Self {
+        // Every signed form builds a dozen templates: most text has no
+        // brace and is copied whole.
+        if !text.contains(['{', '}']) {
+            self.0.push_str(text);
+            return self;
+        }
         for c in text.chars() {
             match c {
                 '{' => self.0.push_str("{{"),
@@ -100,6 +113,11 @@ impl Builder {
                 c => self.0.push(c),
             }
         }
+        self
+    }
+
+    fn number(mut self, value: u64) -> Self {
+        wire::push_u64(&mut self.0, value);
         self
     }
 
@@ -124,7 +142,7 @@ pub struct Failure {
     #[serde(skip)]
     pub status: u16,
     /// The service's error code (`EntityTooLarge`, `AccessDenied`).
-    pub code: &'static str,
+    pub service_code: &'static str,
     /// The service's message, in its documented wording.
     pub message: String,
     /// Why, naming the value sent: slots `{size}`, `{value}`, `{hint}`.
@@ -237,9 +255,19 @@ impl Rule {
 
 /// The checks of a signed form a browser can make, in the order the service
 /// makes them: the first that fails is the one the service would name.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct Rules(pub Vec<Rule>);
+///
+/// Built when first read ([`Rules::iter`], [`Rules::to_json`], equality):
+/// signing keeps only the conditions they come from, since a caller that
+/// renders the form's fields itself never reads them.
+#[derive(Clone, Debug, Default)]
+pub struct Rules {
+    /// The conditions a browser can check, with their index in the signed
+    /// policy.
+    source: Vec<(usize, Condition)>,
+    /// Whose wording; `None` for no rules at all.
+    dialect: Option<Dialect>,
+    built: std::sync::OnceLock<Vec<Rule>>,
+}
 
 impl Rules {
     /// The rules of `conditions` (a signed policy's, in order; `offset` is
@@ -249,55 +277,94 @@ impl Rules {
         offset: usize,
         dialect: Dialect,
     ) -> Self {
-        let mut fields = Vec::new();
-        let mut sizes = Vec::new();
-        for (i, condition) in conditions.into_iter().enumerate() {
-            let index = offset + i;
-            match condition {
-                Condition::ContentLengthRange(range) => sizes.push(Rule::Size(SizeRule {
-                    index,
-                    condition: wire::echo_condition(condition),
-                    min: range.min,
-                    max: range.max,
-                    too_small: too_small(range),
-                    too_large: too_large(range),
-                })),
-                _ => {
-                    if let Some(rule) = field_rule(condition, index, dialect) {
-                        fields.push(Rule::Field(rule));
-                    }
-                }
-            }
+        let source = conditions
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                matches!(c, Condition::ContentLengthRange(_)) || browser_field(c, dialect)
+            })
+            .map(|(i, c)| (offset + i, c.clone()))
+            .collect();
+        Self {
+            source,
+            dialect: Some(dialect),
+            built: std::sync::OnceLock::new(),
         }
-        // Both services want a key before they read the policy; then OSS
-        // judges the conditions in order, S3 the sizes after the rest.
-        let mut rules = vec![Rule::Required(RequiredRule {
-            field: "key".to_owned(),
-            failure: key_required(dialect),
-        })];
-        match dialect {
-            Dialect::Oss => {
-                let mut conditions: Vec<Rule> = fields.into_iter().chain(sizes).collect();
-                conditions.sort_by_key(Rule::index);
-                rules.append(&mut conditions);
-            }
-            Dialect::S3 => rules.extend(fields.into_iter().chain(sizes)),
-        }
-        Rules(rules)
+    }
+
+    /// The rules, built on first use.
+    fn rules(&self) -> &[Rule] {
+        self.built.get_or_init(|| match self.dialect {
+            Some(dialect) => build(&self.source, dialect),
+            None => Vec::new(),
+        })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.rules().is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Rule> {
-        self.0.iter()
+        self.rules().iter()
     }
 
     /// The rules as JSON (the token's `rules` member).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "[]".to_owned())
+        serde_json::to_string(self.rules()).unwrap_or_else(|_| "[]".to_owned())
     }
+}
+
+impl PartialEq for Rules {
+    fn eq(&self, other: &Self) -> bool {
+        self.rules() == other.rules()
+    }
+}
+
+impl Eq for Rules {}
+
+impl Serialize for Rules {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.rules().serialize(serializer)
+    }
+}
+
+/// The rules of `source` (indexed conditions a browser can check).
+fn build(source: &[(usize, Condition)], dialect: Dialect) -> Vec<Rule> {
+    let mut fields = Vec::new();
+    let mut sizes = Vec::new();
+    for (index, condition) in source {
+        let index = *index;
+        match condition {
+            Condition::ContentLengthRange(range) => sizes.push(Rule::Size(SizeRule {
+                index,
+                condition: wire::echo_condition(condition),
+                min: range.min,
+                max: range.max,
+                too_small: too_small(range),
+                too_large: too_large(range),
+            })),
+            _ => {
+                if let Some(rule) = field_rule(condition, index, dialect) {
+                    fields.push(Rule::Field(rule));
+                }
+            }
+        }
+    }
+    // Both services want a key before they read the policy; then OSS judges
+    // the conditions in order, S3 the sizes after the rest.
+    let mut rules = vec![Rule::Required(RequiredRule {
+        field: "key".to_owned(),
+        failure: key_required(dialect),
+    })];
+    match dialect {
+        Dialect::Oss => {
+            let mut conditions: Vec<Rule> = fields.into_iter().chain(sizes).collect();
+            conditions.sort_by_key(Rule::index);
+            rules.append(&mut conditions);
+        }
+        Dialect::S3 => rules.extend(fields.into_iter().chain(sizes)),
+    }
+    rules
 }
 
 /// The fields a page fills from the file: its key and its content type.
@@ -315,6 +382,7 @@ fn field_rule(condition: &Condition, index: usize, dialect: Dialect) -> Option<F
     }
     let field = condition.field()?;
     let is_key = field.is("key");
+    let echo = wire::echo_condition(condition);
     let test = match condition {
         Condition::Eq { value, .. } => FieldTest::Eq {
             value: value.clone(),
@@ -337,11 +405,11 @@ fn field_rule(condition: &Condition, index: usize, dialect: Dialect) -> Option<F
     };
     Some(FieldRule {
         index,
-        condition: wire::echo_condition(condition),
+        failure: failed(condition, &echo),
+        condition: echo,
         field: field.written().to_owned(),
         test,
         expand_filename: expanded,
-        failure: condition_failed(condition),
         missing: missing_reason(condition, dialect),
         hints,
         item_reason: (dialect == Dialect::S3 && field.is("content-type"))
@@ -362,7 +430,7 @@ pub(crate) fn key_required(dialect: Dialect) -> Failure {
     };
     Failure {
         status: 400,
-        code: "InvalidArgument",
+        service_code: "InvalidArgument",
         message: message.to_owned(),
         reason: Builder::default()
             .text("the form has no `key` field")
@@ -374,15 +442,18 @@ pub(crate) fn key_required(dialect: Dialect) -> Failure {
 pub(crate) fn too_small(range: &ByteRange) -> Failure {
     Failure {
         status: 400,
-        code: "EntityTooSmall",
+        service_code: "EntityTooSmall",
         message: TOO_SMALL.to_owned(),
         reason: Builder::default()
             .text("the file is ")
             .slot("size")
-            .text(&format!(
-                " bytes, below the minimum of {} bytes (content-length-range {}..{})",
-                range.min, range.min, range.max
-            ))
+            .text(" bytes, below the minimum of ")
+            .number(range.min)
+            .text(" bytes (content-length-range ")
+            .number(range.min)
+            .text("..")
+            .number(range.max)
+            .text(")")
             .done(),
     }
 }
@@ -391,15 +462,18 @@ pub(crate) fn too_small(range: &ByteRange) -> Failure {
 pub(crate) fn too_large(range: &ByteRange) -> Failure {
     Failure {
         status: 400,
-        code: "EntityTooLarge",
+        service_code: "EntityTooLarge",
         message: TOO_LARGE.to_owned(),
         reason: Builder::default()
             .text("the file is ")
             .slot("size")
-            .text(&format!(
-                " bytes, above the maximum of {} bytes (content-length-range {}..{})",
-                range.max, range.min, range.max
-            ))
+            .text(" bytes, above the maximum of ")
+            .number(range.max)
+            .text(" bytes (content-length-range ")
+            .number(range.min)
+            .text("..")
+            .number(range.max)
+            .text(")")
             .done(),
     }
 }
@@ -407,6 +481,11 @@ pub(crate) fn too_large(range: &ByteRange) -> Failure {
 /// The answer to a failed field condition: 403 `AccessDenied`, the
 /// condition echoed, and why (slots `{value}` and `{hint}`).
 pub(crate) fn condition_failed(condition: &Condition) -> Failure {
+    failed(condition, &wire::echo_condition(condition))
+}
+
+/// [`condition_failed`] with the condition's echo already written.
+fn failed(condition: &Condition, echo: &str) -> Failure {
     let name = condition.field().map(|f| f.name()).unwrap_or_default();
     let sent = Builder::default().text(name).text(" `").slot("value");
     let reason = match condition {
@@ -424,8 +503,8 @@ pub(crate) fn condition_failed(condition: &Condition) -> Failure {
     };
     Failure {
         status: 403,
-        code: "AccessDenied",
-        message: format!("{CONDITION_FAILED}{}", wire::echo_condition(condition)),
+        service_code: "AccessDenied",
+        message: [CONDITION_FAILED, echo].concat(),
         reason: reason.done(),
     }
 }
@@ -460,19 +539,37 @@ pub(crate) fn list_item_reason(condition: &Condition, value: &str, item: &str) -
 /// The reason when the form lacks the condition's field.
 pub(crate) fn missing_reason(condition: &Condition, dialect: Dialect) -> String {
     let written = condition.field().map(|f| f.written()).unwrap_or_default();
-    let requirement = match (condition, dialect) {
-        (Condition::Eq { value, .. }, _) => format!("it to be `{value}`"),
-        (Condition::StartsWith { prefix, .. }, _) => format!("it to start with `{prefix}`"),
+    let mut out = String::with_capacity(96);
+    for part in [
+        "the form has no `",
+        written,
+        "` field, and the policy requires ",
+    ] {
+        out.push_str(part);
+    }
+    match (condition, dialect) {
+        (Condition::Eq { value, .. }, _) => {
+            for part in ["it to be `", value, "`"] {
+                out.push_str(part);
+            }
+        }
+        (Condition::StartsWith { prefix, .. }, _) => {
+            for part in ["it to start with `", prefix, "`"] {
+                out.push_str(part);
+            }
+        }
         (Condition::In { values, .. }, Dialect::Oss) => {
-            format!("it to be one of {}", quoted_list(values))
+            out.push_str("it to be one of ");
+            push_quoted_list(&mut out, values);
         }
         (Condition::NotIn { values, .. }, Dialect::Oss) => {
-            format!("it, and not one of {}", quoted_list(values))
+            out.push_str("it, and not one of ");
+            push_quoted_list(&mut out, values);
         }
-        (Condition::ContentLengthRange(_), Dialect::Oss) => "a file size in range".to_owned(),
-        (_, Dialect::S3) => "it".to_owned(),
-    };
-    format!("the form has no `{written}` field, and the policy requires {requirement}")
+        (Condition::ContentLengthRange(_), Dialect::Oss) => out.push_str("a file size in range"),
+        (_, Dialect::S3) => out.push_str("it"),
+    }
+    out
 }
 
 /// The note a field failure's reason ends with (slot `{hint}`): letter case
@@ -487,8 +584,17 @@ pub(crate) fn hint(condition: &Condition, sent: &str, expanded_from: Option<&str
 
 /// `` `a`, `b` ``: values as the reasons list them.
 pub(crate) fn quoted_list(values: &[String]) -> String {
-    let items: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-    items.join(", ")
+    let mut out = String::new();
+    push_quoted_list(&mut out, values);
+    out
+}
+
+fn push_quoted_list(out: &mut String, values: &[String]) {
+    for (i, value) in values.iter().enumerate() {
+        out.push_str(if i == 0 { "`" } else { ", `" });
+        out.push_str(value);
+        out.push('`');
+    }
 }
 
 #[cfg(test)]
@@ -528,10 +634,10 @@ mod tests {
         let mut json: serde_json::Value = serde_json::from_str(&rules.to_json()).unwrap();
         assert_eq!(json[0]["op"], "required");
         assert_eq!(json[0]["field"], "key");
-        assert_eq!(json[0]["failure"]["code"], "InvalidArgument");
+        assert_eq!(json[0]["failure"]["service_code"], "InvalidArgument");
         json.as_array_mut().unwrap().remove(0);
         assert_eq!(json[0]["op"], "content-length-range");
-        assert_eq!(json[0]["too_large"]["code"], "EntityTooLarge");
+        assert_eq!(json[0]["too_large"]["service_code"], "EntityTooLarge");
         assert_eq!(
             json[0]["too_large"]["reason"],
             "the file is {size} bytes, above the maximum of 10 bytes (content-length-range 1..10)"

@@ -91,7 +91,7 @@ fn judge(
                 if field(fields, &rule.field).is_none() {
                     return Some((
                         None,
-                        rule.failure.code.to_owned(),
+                        rule.failure.service_code.to_owned(),
                         rule.failure.message.clone(),
                         rule.failure.reason.render(&[]),
                     ));
@@ -108,7 +108,7 @@ fn judge(
                 let size = size.to_string();
                 return Some((
                     Some(rule.index),
-                    failure.code.to_owned(),
+                    failure.service_code.to_owned(),
                     failure.message.clone(),
                     failure.reason.render(&[("size", &size)]),
                 ));
@@ -117,7 +117,7 @@ fn judge(
                 if let Some(reason) = field_failure(rule, fields, filename) {
                     return Some((
                         Some(rule.index),
-                        rule.failure.code.to_owned(),
+                        rule.failure.service_code.to_owned(),
                         rule.failure.message.clone(),
                         reason,
                     ));

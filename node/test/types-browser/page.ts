@@ -1,6 +1,7 @@
 // The browser helper as a typed page uses it (checked by `tsc`, never run).
-import { checkFile, parseUploadResponse, uploadFile, uppyUploadParameters } from 'postpolicy/browser.js'
+
 import type { Refusal, UploadError, UploadToken } from 'postpolicy/browser.js'
+import { checkFile, parseUploadResponse, uploadFile, uppyUploadParameters } from 'postpolicy/browser.js'
 
 export async function upload(input: HTMLInputElement, bar: HTMLProgressElement): Promise<string> {
   const token: UploadToken = await (await fetch('/upload-token')).json()

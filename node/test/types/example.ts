@@ -3,42 +3,42 @@ import express from 'express'
 
 import {
   type Accepted,
+  CachedKeySource,
   type CallbackBodyType,
   type CallbackError,
   type CallbackErrorCode,
   type CallbackFields,
   type CallbackHeaders,
   type CallbackRequest,
+  CallbackSigner,
+  CallbackSpec,
   type CallbackSpecData,
+  Credentials,
+  callbackStringToSign,
   type Diagnostic,
+  defaultKeySource,
   type ErrorCode,
+  explain,
+  fetchPublicKeyPem,
   type KeySource,
   type KeyStore,
+  OssSigner,
+  Policy,
+  type PolicyBuilder,
   type PolicyInvalidError,
   type PolicyParams,
   type PolicySyntaxError,
   type RejectedError,
   type Rejection,
-  type SignedForm,
-  type Submission,
-  type VerifiedCallback,
-  CachedKeySource,
-  CallbackSigner,
-  CallbackSpec,
-  callbackStringToSign,
-  Credentials,
-  defaultKeySource,
-  explain,
-  fetchPublicKeyPem,
-  OssSigner,
-  Policy,
-  PolicyBuilder,
   S3Signer,
   S3Verifier,
+  type SignedForm,
+  type Submission,
   signS3V4,
   signV1,
   signV4,
   uploadToken as uploadTokenFromMain,
+  type VerifiedCallback,
   Verifier,
   verifyCallback,
 } from 'postpolicy'
@@ -123,11 +123,11 @@ try {
 } catch (error) {
   const rejected = error as RejectedError
   const code: 'REJECTED' = rejected.code
-  console.log(code, rejected.status, rejected.ossCode, rejected.ossMessage, rejected.conditionIndex, rejected.reason)
+  console.log(code, rejected.status, rejected.serviceCode, rejected.serviceMessage, rejected.conditionIndex, rejected.reason)
 }
 byFunction.verify({ fields: new Map([['key', 'a']]), file: null })
 const reasons: Rejection[] = explain(policy, submission, { now, bucket: verifier.bucket })
-for (const r of reasons) console.log(r.status, r.ossCode, r.ossMessage, r.conditionIndex, r.reason, r.message)
+for (const r of reasons) console.log(r.status, r.serviceCode, r.serviceMessage, r.conditionIndex, r.reason, r.message)
 
 // Errors
 try {
@@ -135,13 +135,18 @@ try {
 } catch (error) {
   const e = error as PolicySyntaxError
   const code: ErrorCode = e.code
-  console.log(code, e.line, e.column, e.errors.map((x) => `${x.line}:${x.column} ${x.reason} ${x.expected} ${x.found} ${x.span.end}`))
+  console.log(
+    code,
+    e.line,
+    e.column,
+    e.errors.map((x) => `${x.line}:${x.column} ${x.reason} ${x.expected} ${x.found} ${x.span.end}`),
+  )
 }
 try {
   Policy.fromJson('{}')
 } catch (error) {
   const e = error as PolicyInvalidError
-  console.log(e.code, e.ossCode, e.ossMessage, e.reason)
+  console.log(e.code, e.serviceCode, e.serviceMessage, e.reason)
 }
 
 // Low-level signatures
@@ -163,7 +168,11 @@ const perUser: UploadTokenOptions<express.Request, express.Response> = {
 const quietLogger: UploadTokenLogger = { warn: () => {}, error: () => {} }
 const builtPerUser: UploadTokenOptions = {
   signer,
-  policy: async (req) => Policy.builder().keyPrefix(`user/${req.headers['x-user-id'] ?? 'anonymous'}/`).size(1, 1024).build(),
+  policy: async (req) =>
+    Policy.builder()
+      .keyPrefix(`user/${req.headers['x-user-id'] ?? 'anonymous'}/`)
+      .size(1, 1024)
+      .build(),
   logger: quietLogger,
 }
 app.get('/built-token', uploadToken(builtPerUser))
@@ -212,11 +221,17 @@ console.log(withCallback.fields.callback, unpinned, fromJson.urls, fromField.var
 
 // Upload callbacks: verifying and sending them
 const callbackSigner: CallbackSigner = new CallbackSigner(CallbackSigner.generate(1024).privateKeyPem())
-const callbackHeaders: CallbackHeaders = callbackSigner.headers({ path: '/oss/callback', query: null, body: 'size=5', publicKeyUrl: 'http://127.0.0.1:8080/key.pem' })
+const callbackHeaders: CallbackHeaders = callbackSigner.headers({
+  path: '/oss/callback',
+  query: null,
+  body: 'size=5',
+  publicKeyUrl: 'http://127.0.0.1:8080/key.pem',
+})
 const authorization: string = callbackSigner.sign({ path: '/oss/callback?a=1', body: new Uint8Array([1, 2]) })
 const signedBytes: Buffer = callbackStringToSign({ path: '/oss/callback', query: 'a=1', body: 'size=5' })
 const request: CallbackRequest = { method: 'POST', path: '/oss/callback', query: null, headers: { ...callbackHeaders }, body: Buffer.from('size=5') }
-const stubSource: KeySource = (keyUrl: string) => (keyUrl.startsWith('http://127.0.0.1:8080/') ? callbackSigner.publicKeyPem : Promise.reject(new Error('unknown key')))
+const stubSource: KeySource = (keyUrl: string) =>
+  keyUrl.startsWith('http://127.0.0.1:8080/') ? callbackSigner.publicKeyPem : Promise.reject(new Error('unknown key'))
 const cached = new CachedKeySource(stubSource)
 const objectSource: KeySource = { publicKeyPem: (keyUrl: string) => fetchPublicKeyPem(keyUrl, { timeoutMs: 2000 }) }
 verifyCallback(request, { keySource: cached, trustedKeyUrls: ['http://127.0.0.1:8080/'] })
@@ -237,7 +252,8 @@ app.get(
   uploadToken({
     signer,
     policy,
-    callback: (req) => new CallbackSpec({ url: 'https://app.example.com/oss/callback', body: 'uid=${x:uid}', vars: { 'x:uid': (req as AuthedRequest).user.id } }),
+    callback: (req) =>
+      new CallbackSpec({ url: 'https://app.example.com/oss/callback', body: 'uid=${x:uid}', vars: { 'x:uid': (req as AuthedRequest).user.id } }),
     pinCallback: true,
   }),
 )

@@ -13,7 +13,12 @@ const require = createRequire(import.meta.url)
 
 test('import: named exports are the CommonJS ones', () => {
   const cjs = require('postpolicy')
-  assert.deepEqual(Object.keys(postpolicy).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort())
+  assert.deepEqual(
+    Object.keys(postpolicy)
+      .filter((k) => k !== 'default')
+      .sort(),
+    Object.keys(cjs).sort(),
+  )
   assert.equal(Policy, cjs.Policy)
   assert.equal(OssSigner, cjs.OssSigner)
   assert.equal(uploadToken, require('postpolicy/express').uploadToken)

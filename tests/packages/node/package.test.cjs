@@ -70,7 +70,7 @@ test('sign, then verify: accepted in the policy, rejected outside it', () => {
 
   assert.throws(() => verifier.verify({ fields: fields('user/43/cat.png'), file: { filename: 'cat.png', size: 5_000 } }), {
     code: 'REJECTED',
-    ossCode: 'AccessDenied',
+    serviceCode: 'AccessDenied',
   })
   const tampered = fields('user/42/cat.png').map(([k, v]) => [k, k === 'x-oss-signature' ? v.replace(/^./, (c) => (c === '0' ? '1' : '0')) : v])
   assert.throws(() => verifier.verify({ fields: tampered, file: { filename: 'cat.png', size: 5_000 } }), { code: 'REJECTED' })
@@ -103,6 +103,6 @@ test('an Express token endpoint answers a signed form that verifies', async () =
   assert.equal(accepted.key, 'uploads/report.pdf')
   assert.throws(
     () => verifier.verify({ fields: [['key', 'elsewhere/report.pdf'], ...Object.entries(token.fields)], file: { filename: 'report.pdf', size: 1024 } }),
-    { code: 'REJECTED', ossCode: 'AccessDenied' },
+    { code: 'REJECTED', serviceCode: 'AccessDenied' },
   )
 })

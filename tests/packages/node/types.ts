@@ -2,7 +2,7 @@
 // scripts/test-packages.sh compiles node/test/types/example.ts beside it.
 import express from 'express'
 
-import { type Accepted, type SignedForm, Credentials, OssSigner, Policy, Verifier } from 'postpolicy'
+import { type Accepted, Credentials, OssSigner, Policy, type SignedForm, Verifier } from 'postpolicy'
 import { type UploadTokenOptions, uploadToken } from 'postpolicy/express'
 
 const signer = new OssSigner({ credentials: new Credentials('LTAI5tTypes', 'secret'), region: 'cn-hangzhou', bucket: 'examplebucket' })

@@ -10,9 +10,8 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import { describe, test } from 'node:test'
-
-import { Credentials, OssSigner, Policy, S3Signer, Verifier } from '../../../node/index.js'
 import { uploadToken } from '../../../node/express.js'
+import { Credentials, OssSigner, Policy, S3Signer, Verifier } from '../../../node/index.js'
 
 const now = new Date('2026-11-21T12:00:00Z')
 const secret = 'InjectionTestSecretKZo149BD9GLPN'
@@ -67,7 +66,10 @@ describe('a parameter is one literal value', () => {
           assert.equal(document.expiration, '2026-11-21T12:10:00.000Z', JSON.stringify(value))
           assert.deepEqual(
             document.conditions.filter((c) => Array.isArray(c) && c[0] !== 'eq'),
-            [['starts-with', '$key', `user/${value}/`], ['content-length-range', 1, 10485760]],
+            [
+              ['starts-with', '$key', `user/${value}/`],
+              ['content-length-range', 1, 10485760],
+            ],
             JSON.stringify(value),
           )
           assert.ok(Policy.parse(policy.toDsl()).equals(policy), 'printed and parsed back, the same policy')
@@ -80,7 +82,7 @@ describe('a parameter is one literal value', () => {
     const policy = Policy.parse(template, { user: '"#' })
     assert.equal(policy.toDsl().split('\n')[1], 'key starts-with "user/\\"#/"')
     const form = new OssSigner({ credentials, region: 'cn-hangzhou', bucket: 'examplebucket' }).sign(policy, { now })
-    assert.throws(() => verifier.verify(upload(form, 'user/42/avatar.png'), { now }), { code: 'REJECTED', ossCode: 'AccessDenied' })
+    assert.throws(() => verifier.verify(upload(form, 'user/42/avatar.png'), { now }), { code: 'REJECTED', serviceCode: 'AccessDenied' })
     assert.equal(verifier.verify(upload(form, 'user/"#/avatar.png'), { now }).key, 'user/"#/avatar.png')
   })
 
@@ -91,11 +93,14 @@ describe('a parameter is one literal value', () => {
     assert.equal(form.expiresAt, '2026-11-21T12:10:00.000Z')
     const key = `user/${payload}/avatar.png`
     verifier.verify(upload(form, key), { now: new Date(+now + 5 * 60_000) })
-    assert.throws(() => verifier.verify(upload(form, key), { now: new Date(+now + 365 * 86_400_000) }), (error) => {
-      assert.equal(error.ossCode, 'AccessDenied')
-      assert.match(error.ossMessage, /expired/)
-      return true
-    })
+    assert.throws(
+      () => verifier.verify(upload(form, key), { now: new Date(+now + 365 * 86_400_000) }),
+      (error) => {
+        assert.equal(error.serviceCode, 'AccessDenied')
+        assert.match(error.serviceMessage, /expired/)
+        return true
+      },
+    )
   })
 
   test('every value position, and the builder', () => {
@@ -109,12 +114,18 @@ describe('a parameter is one literal value', () => {
         ['in', '$content-type', [value, `image/${value}`]],
         ['not-in', '$x-oss-meta-c', [value]],
       ])
-      const built = Policy.builder().expiresIn(600).keyPrefix(`user/${value}/`).metadata('x-amz-meta-owner', value).size(1, 10 * 1024 * 1024).build()
-      assert.ok(
-        built.equals(Policy.parse('expires in 10m\nkey starts-with "user/{v}/"\nx-amz-meta-owner = {v}\ncontent-length 1..10MiB', { v: value })),
-      )
+      const built = Policy.builder()
+        .expiresIn(600)
+        .keyPrefix(`user/${value}/`)
+        .metadata('x-amz-meta-owner', value)
+        .size(1, 10 * 1024 * 1024)
+        .build()
+      assert.ok(built.equals(Policy.parse('expires in 10m\nkey starts-with "user/{v}/"\nx-amz-meta-owner = {v}\ncontent-length 1..10MiB', { v: value })))
       const conditions = signedPolicy(s3.sign(built, { now })).conditions
-      assert.deepEqual(conditions.filter((c) => Array.isArray(c) && c[0] === 'starts-with'), [['starts-with', '$key', `user/${value}/`]])
+      assert.deepEqual(
+        conditions.filter((c) => Array.isArray(c) && c[0] === 'starts-with'),
+        [['starts-with', '$key', `user/${value}/`]],
+      )
       assert.ok(conditions.some((c) => !Array.isArray(c) && c['x-amz-meta-owner'] === value))
     }
   })
@@ -143,7 +154,10 @@ test('uploadToken with a parameterised policy: the header value stays in the pre
       const document = signedPolicy(token)
       // Header values arrive trimmed of surrounding white space.
       const sent = value.trim()
-      assert.deepEqual(document.conditions.find((c) => c[0] === 'starts-with'), ['starts-with', '$key', `user/${sent}/`])
+      assert.deepEqual(
+        document.conditions.find((c) => c[0] === 'starts-with'),
+        ['starts-with', '$key', `user/${sent}/`],
+      )
       assert.equal(Date.parse(document.expiration) - Date.parse(token.expires_at), 0)
       assert.ok(Date.parse(document.expiration) < Date.now() + 11 * 60_000, 'expires in 10 minutes, not in 2099')
     }

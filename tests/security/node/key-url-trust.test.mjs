@@ -57,11 +57,7 @@ describe('key URL trust', () => {
   })
 
   test('dot segments walking out of the trusted folder are refused, nothing fetched', async () => {
-    for (const url of [
-      `${WELL_KNOWN}../../postpolicy-dev/evil/k.pem`,
-      `${WELL_KNOWN}./k.pem`,
-      `${WELL_KNOWN}..;x/..;x/postpolicy-dev/evil/k.pem`,
-    ]) {
+    for (const url of [`${WELL_KNOWN}../../postpolicy-dev/evil/k.pem`, `${WELL_KNOWN}./k.pem`, `${WELL_KNOWN}..;x/..;x/postpolicy-dev/evil/k.pem`]) {
       await assertRefusedUnfetched(url)
     }
   })
@@ -160,11 +156,22 @@ describe('key URL trust', () => {
   })
 
   test('a prefix that is not an http(s) URL is a configuration error', async () => {
-    for (const prefix of ['', 'not a url', 'ftp://k.example.com/keys/', 'https://user@k.example.com/keys/', 'https://k.example.com/keys/?v=1', 'https://k.example.com/keys/#x', 'https://k.example.com/keys/../other/', 'https:///keys/']) {
+    for (const prefix of [
+      '',
+      'not a url',
+      'ftp://k.example.com/keys/',
+      'https://user@k.example.com/keys/',
+      'https://k.example.com/keys/?v=1',
+      'https://k.example.com/keys/#x',
+      'https://k.example.com/keys/../other/',
+      'https:///keys/',
+    ]) {
       assert.throws(() => new KeyUrlPolicy().allow(prefix), { code: 'CALLBACK_KEY_URL_PREFIX' }, prefix)
       // The Express middleware parses its prefixes when it is made, not per request.
       assert.throws(() => middleware({ trustedKeyUrls: [prefix] }), { code: 'CALLBACK_KEY_URL_PREFIX' }, prefix)
-      await assert.rejects(verifyCallback(request(`${WELL_KNOWN}k.pem`), { keySource: counting(), trustedKeyUrls: [prefix] }), { code: 'CALLBACK_KEY_URL_PREFIX' })
+      await assert.rejects(verifyCallback(request(`${WELL_KNOWN}k.pem`), { keySource: counting(), trustedKeyUrls: [prefix] }), {
+        code: 'CALLBACK_KEY_URL_PREFIX',
+      })
     }
   })
 })

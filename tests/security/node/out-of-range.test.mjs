@@ -5,8 +5,8 @@
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 
 const INDEX = fileURLToPath(new URL('../../../node/index.js', import.meta.url))
 
@@ -64,7 +64,11 @@ describe('out-of-range input throws typed errors and the process lives on', () =
   })
 
   test('explain and lint at now = new Date(8210266876799000)', () => {
-    assertTyped(inChild(`return pp.explain(pp.Policy.parse('key starts-with "u/"'), v4Form(), { now: new Date(8210266876799000) })`), 'TIME_OUT_OF_RANGE', '`now`')
+    assertTyped(
+      inChild(`return pp.explain(pp.Policy.parse('key starts-with "u/"'), v4Form(), { now: new Date(8210266876799000) })`),
+      'TIME_OUT_OF_RANGE',
+      '`now`',
+    )
     assertTyped(inChild(`return pp.Policy.parse('expires at 2030-01-01T00:00:00Z').lint({ now: new Date(8210266876799000) })`), 'TIME_OUT_OF_RANGE', '`now`')
   })
 
@@ -102,9 +106,14 @@ describe('out-of-range input throws typed errors and the process lives on', () =
   test('the same calls in this process throw and execution continues', () => {
     const pp = inProcess()
     const keys = { id: 'secret' }
-    assert.throws(() => new pp.Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys, clockSkewSeconds: Number.MAX_SAFE_INTEGER }), { code: 'TIME_OUT_OF_RANGE' })
+    assert.throws(() => new pp.Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys, clockSkewSeconds: Number.MAX_SAFE_INTEGER }), {
+      code: 'TIME_OUT_OF_RANGE',
+    })
     assert.throws(() => pp.Policy.parse('expires in 99999999999d').toJson(), { code: 'TIME_OUT_OF_RANGE' })
-    assert.throws(() => new pp.Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys }).verify({ fields: [], file: null }, { now: new Date(8210266876799000) }), { code: 'TIME_OUT_OF_RANGE' })
+    assert.throws(
+      () => new pp.Verifier({ bucket: 'examplebucket', region: 'cn-hangzhou', keys }).verify({ fields: [], file: null }, { now: new Date(8210266876799000) }),
+      { code: 'TIME_OUT_OF_RANGE' },
+    )
     assert.ok(true, 'still running')
   })
 })

@@ -1,13 +1,15 @@
-//! The signed form a browser needs, and the rule that keeps fields and
-//! conditions from drifting apart: every exact condition yields its field, and
-//! every fixed field the signer emits is also an exact condition.
+//! The one form builder: the signed form a browser needs, and the rule that
+//! keeps fields and conditions from drifting apart: every exact condition
+//! yields its field, and every fixed field the signer emits is also an exact
+//! condition. A dialect ([`super::Dialect`]) supplies only its own fields.
 
 use chrono::{DateTime, Utc};
 
-use super::oss::Stamp;
+use super::Dialect;
+use super::sigv4::Stamp;
 use crate::error::{PolicyError, SignatureError};
 use crate::policy::{Condition, Field, Policy};
-use crate::rules::{Dialect, Rules};
+use crate::rules::Rules;
 use crate::wire;
 
 /// Options for one signing call.
@@ -123,44 +125,15 @@ impl SignedForm {
     }
 }
 
-/// What differs between the OSS and the S3 signer once the policy text is
-/// fixed: where the form goes, the credential scope, and the fields that
-/// carry the signature.
-pub(super) trait SignatureFields {
-    /// Fields the signer writes itself (never copied from `eq` conditions).
-    const SIGNER_FIELDS: &'static [&'static str];
-
-    /// Whose verifier judges the form (and so the browser rules' wording).
-    const DIALECT: Dialect;
-
-    fn url(&self) -> &str;
-
-    /// The signer's own exact conditions (bucket, scheme fields), written
-    /// before the user's.
-    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s>;
-
-    /// The credential scope for the day `date` (`yyyymmdd`).
-    fn credential(&self, date: &str) -> String;
-
-    /// Appends the fields that carry the signature of `policy_b64`.
-    fn push_signature_fields(
-        &self,
-        fields: &mut Vec<(String, String)>,
-        policy_b64: String,
-        stamp: &Stamp,
-        credential: String,
-    );
-}
-
 /// Up to five `(field, value)` exact conditions, on the stack.
 #[derive(Debug, Default)]
-pub(super) struct Fixed<'s> {
+pub(crate) struct Fixed<'s> {
     items: [(&'static str, &'s str); 5],
     len: usize,
 }
 
 impl<'s> Fixed<'s> {
-    pub(super) fn push(&mut self, name: &'static str, value: &'s str) {
+    pub(crate) fn push(&mut self, name: &'static str, value: &'s str) {
         if let Some(slot) = self.items.get_mut(self.len) {
             *slot = (name, value);
             self.len += 1;
@@ -172,23 +145,23 @@ impl<'s> Fixed<'s> {
     }
 }
 
-/// Signs `policy` at `now` (both signers' `sign_with`, once each has refused
-/// what its dialect cannot express).
-pub(super) fn sign_policy<S: SignatureFields>(
-    signer: &S,
+/// Signs `policy` at `now`: every dialect's `sign_with`.
+pub(super) fn sign<D: Dialect>(
+    signer: &D,
     policy: &Policy,
     options: &SignOptions,
     now: DateTime<Utc>,
 ) -> Result<SignedForm, SignatureError> {
+    signer.refuse(policy, options)?;
     // The stamp writes a four-digit year: check `now` before formatting it.
     let now = crate::time::check_instant(now, "`now`")?;
     let expires_at = policy.expires_at(now)?;
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
     let fixed = signer.fixed_conditions(&stamp, &credential);
-    let prepared = prepare(policy, options, fixed.as_slice(), S::SIGNER_FIELDS, 6)?;
+    let prepared = prepare(policy, options, fixed.as_slice(), D::SIGNER_FIELDS, 6)?;
     let policy_b64 = prepared.policy_base64(expires_at);
-    let rules = Rules::of(prepared.conditions(), prepared.fixed.len(), S::DIALECT);
+    let rules = Rules::of(prepared.conditions(), prepared.fixed.len(), D::RULES);
     let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
     signer.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
     Ok(SignedForm {
@@ -200,10 +173,10 @@ pub(super) fn sign_policy<S: SignatureFields>(
     })
 }
 
-/// Signs an exact policy text without changing a byte of it (both signers'
-/// `sign_json`): only the signature fields come back.
-pub(super) fn sign_exact_json<S: SignatureFields>(
-    signer: &S,
+/// Signs an exact policy text without changing a byte of it: every
+/// dialect's `sign_json`. Only the signature fields come back.
+pub(super) fn sign_json<D: Dialect>(
+    signer: &D,
     policy_json: &str,
     now: DateTime<Utc>,
 ) -> Result<SignedForm, SignatureError> {
@@ -224,7 +197,7 @@ pub(super) fn sign_exact_json<S: SignatureFields>(
         fields,
         expires_at,
         fields_to_fill: Vec::new(),
-        rules: Rules::of(&policy.conditions, 0, S::DIALECT),
+        rules: Rules::of(&policy.conditions, 0, D::RULES),
     })
 }
 
@@ -338,16 +311,8 @@ pub(crate) fn prepare<'p, 'f>(
     signer_slots: usize,
 ) -> Result<Prepared<'p, 'f>, SignatureError> {
     for (index, condition) in policy.conditions.iter().enumerate() {
-        if let Condition::ContentLengthRange(range) = condition
-            && range.max < range.min
-        {
-            return Err(SignatureError::Policy(PolicyError::new(
-                "Invalid Policy: Invalid content-length-range: max must not be less than min.",
-                format!(
-                    "condition {index}: content-length-range maximum {} is below minimum {}",
-                    range.max, range.min
-                ),
-            )));
+        if let Condition::ContentLengthRange(range) = condition {
+            range.check(index)?;
         }
         if let (Some(v), Condition::Eq { field, value }) =
             (pinned_value(condition, fixed), condition)
@@ -467,7 +432,11 @@ mod tests {
             ],
             expires_at: DateTime::from_timestamp(0, 0).unwrap(),
             fields_to_fill: vec!["Content-Type".into()],
-            rules: Rules::of(&[Condition::content_length(1, 2)], 4, Dialect::Oss),
+            rules: Rules::of(
+                &[Condition::content_length(1, 2)],
+                4,
+                crate::rules::Dialect::Oss,
+            ),
         };
         let json = form.to_json();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();

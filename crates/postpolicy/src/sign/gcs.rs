@@ -18,9 +18,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 
 use super::form::{SignOptions, SignedForm, key_condition, prepare};
-use super::key::{DayKeyCache, derive_chain_key};
-use super::oss::Stamp;
-use super::oss_v4::{hex_mac, lower_hex};
+use super::sigv4::{DayKeyCache, Stamp, derive_chain_key, hex_mac, lower_hex};
 use crate::error::SignatureError;
 use crate::gcs_key::GcsCredentials;
 use crate::policy::{ByteRange, Condition, Policy};
@@ -265,6 +263,31 @@ impl GcsSigner {
             self.scheme = scheme;
         }
         self.url = self.build_url();
+        Ok(self)
+    }
+
+    /// The URL as the CLI and the bindings take it: a style name and a
+    /// bucket-bound host name (see [`GcsUrlStyle::parse`]), a scheme
+    /// (`http`/`https`) and an XML API endpoint, each optional. A scheme in
+    /// the host name wins over `scheme`, which wins over the endpoint's.
+    pub fn with_url_options(
+        mut self,
+        style: Option<&str>,
+        bound_hostname: Option<&str>,
+        scheme: Option<&str>,
+        endpoint: Option<&str>,
+    ) -> Result<Self, SignatureError> {
+        let (style, bound_scheme) = GcsUrlStyle::parse(style, bound_hostname)?;
+        if let Some(endpoint) = endpoint {
+            self = self.with_endpoint(endpoint)?;
+        }
+        if let Some(scheme) = scheme {
+            self = self.with_scheme(scheme.parse()?);
+        }
+        self = self.with_url_style(style)?;
+        if let Some(scheme) = bound_scheme {
+            self = self.with_scheme(scheme);
+        }
         Ok(self)
     }
 

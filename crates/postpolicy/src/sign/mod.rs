@@ -1,23 +1,27 @@
-//! Signing: credentials, the OSS signers, and the signed form a browser needs.
+//! Signing: credentials, the signers, and the signed form a browser needs.
+//!
+//! - `form.rs`: the one form builder (options, the signed form, the merge of
+//!   the signer's conditions with the policy, the policy text and fields);
+//! - `sigv4.rs`: the SigV4-style key chain, key caches, stamp, credential
+//!   scope and hex signatures that OSS V4, S3 and GCS HMAC share;
+//! - `oss.rs`, `s3.rs`, `gcs.rs`: one file per dialect, each implementing
+//!   [`Dialect`] (what its forms state that the others' do not).
 
 mod form;
 pub(crate) mod gcs;
-mod key;
-mod oss;
-pub(crate) mod oss_v1;
-pub(crate) mod oss_v4;
-pub(crate) mod s3_v4;
+pub(crate) mod oss;
+pub(crate) mod s3;
+pub(crate) mod sigv4;
 
 pub(crate) use form::key_condition;
 pub use form::{SignOptions, SignedForm};
 pub use gcs::{GcsSigner, GcsUrlStyle, Scheme as UrlScheme};
-pub use key::Secret;
-pub use oss::{OssSigner, OssVersion};
-pub use oss_v1::sign_v1;
-pub use oss_v4::sign_v4;
-pub use s3_v4::{S3Signer, sign_s3_v4};
+pub use oss::{OssSigner, OssVersion, sign_v1, sign_v4};
+pub use s3::{S3Signer, sign_s3_v4};
 
-pub(crate) use key::KeyIdCache;
+use crate::policy::Policy;
+use form::Fixed;
+use sigv4::Stamp;
 
 use crate::error::SignatureError;
 
@@ -96,6 +100,42 @@ impl Credentials {
     }
 }
 
+/// What a SigV4-style dialect's forms state beyond the shared form builder:
+/// where the form goes, the credential scope, the signer's own exact
+/// conditions and the fields that carry the signature. The builder
+/// (`form::sign`, `form::sign_json`) does everything else once.
+pub(crate) trait Dialect {
+    /// Fields the signer writes itself (never copied from `eq` conditions).
+    const SIGNER_FIELDS: &'static [&'static str];
+
+    /// Whose verifier judges the form (and so the browser rules' wording).
+    const RULES: crate::rules::Dialect;
+
+    /// The form's action URL.
+    fn url(&self) -> &str;
+
+    /// The credential scope for the day `date` (`yyyymmdd`).
+    fn credential(&self, date: &str) -> String;
+
+    /// The signer's own exact conditions (bucket, scheme fields), written
+    /// before the user's.
+    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s>;
+
+    /// Appends the fields that carry the signature of `policy_b64`.
+    fn push_signature_fields(
+        &self,
+        fields: &mut Vec<(String, String)>,
+        policy_b64: String,
+        stamp: &Stamp,
+        credential: String,
+    );
+
+    /// Refuses what the dialect cannot express (S3: `in`, callbacks).
+    fn refuse(&self, _policy: &Policy, _options: &SignOptions) -> Result<(), SignatureError> {
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
@@ -106,5 +146,55 @@ impl std::fmt::Debug for Credentials {
                 &self.security_token.as_ref().map(|_| "***"),
             )
             .finish()
+    }
+}
+
+/// A secret access key. Its `Debug` output is redacted, and it is never part of
+/// an error message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself; only signing code should need this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret::new(s)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret::new(s)
+    }
+}
+
+/// A bucket name both OSS and S3 accept: 3 to 63 lower-case letters, digits,
+/// `-` and `.`, not starting or ending with `-`.
+pub(crate) fn check_bucket(bucket: &str) -> Result<(), SignatureError> {
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !bucket.starts_with('-')
+        && !bucket.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(SignatureError::InvalidBucket(bucket.to_owned()))
     }
 }

@@ -1,15 +1,84 @@
-//! The OSS PostObject signer (V4 by default, V1 on request).
+//! Alibaba Cloud OSS PostObject: the V4 signer (`OSS4-HMAC-SHA256`, the
+//! default) and V1 (HMAC-SHA1), and the low-level signature functions the
+//! shared vectors check byte for byte (docs/oss.md#signature-v4,
+//! docs/oss.md#signature-v1).
+//!
+//! What OSS states beyond the shared form builder: the `x-oss-*` signature
+//! fields, the `aliyun_v4` key chain with product `oss` (or `oss-cloudbox`),
+//! region ids with an optional `oss-` prefix, and the V1 scheme.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
 
-use super::Credentials;
-use super::form::{Fixed, SignOptions, SignatureFields, SignedForm, sign_exact_json, sign_policy};
-use super::key::DayKeyCache;
-use super::oss_v1::sign_v1;
-use super::oss_v4::{self, ALGORITHM, CLOUDBOX_PRODUCT, PRODUCT, hex_mac, signing_key_v4};
+use super::form::{Fixed, SignOptions, SignedForm};
+use super::sigv4::{DayKeyCache, Scope, Stamp, check_date, derive_chain_key, hex_mac, keyed_mac};
+use super::{Credentials, Dialect, check_bucket};
 use crate::error::SignatureError;
 use crate::policy::Policy;
-use crate::wire;
+
+pub(crate) const ALGORITHM: &str = "OSS4-HMAC-SHA256";
+pub(crate) const TERMINATOR: &str = "aliyun_v4_request";
+pub(crate) const PRODUCT: &str = "oss";
+pub(crate) const CLOUDBOX_PRODUCT: &str = "oss-cloudbox";
+
+/// The derived V4 signing key for `date` (yyyymmdd), `region` and `product`.
+pub(crate) fn signing_key_v4(secret: &str, date: &str, region: &str, product: &str) -> [u8; 32] {
+    derive_chain_key("aliyun_v4", secret, date, region, product, TERMINATOR)
+}
+
+/// The V4 signature (lower-case hex) of an already-encoded policy; region may
+/// be written with or without the `oss-` prefix.
+pub fn sign_v4(
+    secret: &str,
+    policy_b64: &str,
+    date: &str,
+    region: &str,
+    product: &str,
+) -> Result<String, SignatureError> {
+    check_date(date)?;
+    let region = standard_region(region)?;
+    let key = signing_key_v4(secret, date, region, product);
+    Ok(hex_mac(keyed_mac(&key), policy_b64))
+}
+
+/// `cn-hangzhou` from `cn-hangzhou` or `oss-cn-hangzhou` (ali-oss strips `^oss-`).
+pub(crate) fn standard_region(region: &str) -> Result<&str, SignatureError> {
+    let trimmed = region.strip_prefix("oss-").unwrap_or(region);
+    let valid = !trimmed.is_empty()
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(trimmed)
+    } else {
+        Err(SignatureError::InvalidRegion(region.to_owned()))
+    }
+}
+
+/// The V1 signature of an already-encoded policy, byte for byte what the
+/// official SDKs compute (`calculatePostSignature`).
+pub fn sign_v1(secret: &str, policy_b64: &str) -> String {
+    BASE64.encode(mac_v1(secret, policy_b64).finalize().into_bytes())
+}
+
+/// Checks a V1 signature in constant time.
+pub(crate) fn verify_v1(secret: &str, policy_b64: &str, signature: &str) -> bool {
+    match BASE64.decode(signature.as_bytes()) {
+        Ok(sig) => mac_v1(secret, policy_b64).verify_slice(&sig).is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[allow(clippy::expect_used)]
+fn mac_v1(secret: &str, policy_b64: &str) -> Hmac<Sha1> {
+    let mut mac =
+        Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(policy_b64.as_bytes());
+    mac
+}
 
 /// Which OSS POST signature to produce.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -57,7 +126,7 @@ impl OssSigner {
         region: &str,
         bucket: &str,
     ) -> Result<Self, SignatureError> {
-        let region = oss_v4::standard_region(region)?.to_owned();
+        let region = standard_region(region)?.to_owned();
         check_bucket(bucket)?;
         Ok(Self {
             url: format!("https://{bucket}.oss-{region}.aliyuncs.com"),
@@ -104,7 +173,7 @@ impl OssSigner {
     /// Signs for a CloudBox: product `oss-cloudbox`, the CloudBox id in place
     /// of the region (as the SDKs' V4 signers do).
     pub fn with_cloudbox(mut self, cloudbox_id: &str) -> Result<Self, SignatureError> {
-        self.region = oss_v4::standard_region(cloudbox_id)?.to_owned();
+        self.region = standard_region(cloudbox_id)?.to_owned();
         self.product = CLOUDBOX_PRODUCT;
         self.keys = DayKeyCache::default();
         Ok(self)
@@ -142,7 +211,7 @@ impl OssSigner {
         options: &SignOptions,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        sign_policy(self, policy, options, now)
+        super::form::sign(self, policy, options, now)
     }
 
     /// Signs an exact policy text without changing a byte of it (to reproduce
@@ -153,12 +222,12 @@ impl OssSigner {
         policy_json: &str,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        sign_exact_json(self, policy_json, now)
+        super::form::sign_json(self, policy_json, now)
     }
 }
 
-impl SignatureFields for OssSigner {
-    const DIALECT: crate::rules::Dialect = crate::rules::Dialect::Oss;
+impl Dialect for OssSigner {
+    const RULES: crate::rules::Dialect = crate::rules::Dialect::Oss;
     const SIGNER_FIELDS: &'static [&'static str] = &[
         "x-oss-signature-version",
         "x-oss-credential",
@@ -189,22 +258,13 @@ impl SignatureFields for OssSigner {
     }
 
     fn credential(&self, date: &str) -> String {
-        let id = self.credentials.access_key_id();
-        let mut out = String::with_capacity(id.len() + self.region.len() + 48);
-        for part in [
-            id,
-            "/",
+        Scope::write(
+            self.credentials.access_key_id(),
             date,
-            "/",
             &self.region,
-            "/",
             self.product,
-            "/",
-            oss_v4::TERMINATOR,
-        ] {
-            out.push_str(part);
-        }
-        out
+            TERMINATOR,
+        )
     }
 
     fn push_signature_fields(
@@ -240,49 +300,5 @@ impl SignatureFields for OssSigner {
         if let Some(token) = self.credentials.security_token() {
             fields.push(("x-oss-security-token".to_owned(), token.to_owned()));
         }
-    }
-}
-
-/// `yyyymmddTHHMMSSZ` of one instant (its first 8 bytes are `yyyymmdd`),
-/// kept on the stack: every signature needs both.
-pub(super) struct Stamp {
-    text: [u8; 16],
-}
-
-impl Stamp {
-    pub(super) fn at(now: DateTime<Utc>) -> Self {
-        use chrono::{Datelike as _, Timelike as _};
-        let mut text = *b"00000000T000000Z";
-        wire::put_digits(&mut text, 0, 4, u32::try_from(now.year()).unwrap_or(0));
-        wire::put_digits(&mut text, 4, 2, now.month());
-        wire::put_digits(&mut text, 6, 2, now.day());
-        wire::put_digits(&mut text, 9, 2, now.hour());
-        wire::put_digits(&mut text, 11, 2, now.minute());
-        wire::put_digits(&mut text, 13, 2, now.second());
-        Self { text }
-    }
-
-    /// `yyyymmddTHHMMSSZ`.
-    pub(super) fn datetime(&self) -> &str {
-        std::str::from_utf8(&self.text).unwrap_or_default()
-    }
-
-    /// `yyyymmdd`.
-    pub(super) fn date(&self) -> &str {
-        self.datetime().get(..8).unwrap_or_default()
-    }
-}
-
-pub(super) fn check_bucket(bucket: &str) -> Result<(), SignatureError> {
-    let ok = (3..=63).contains(&bucket.len())
-        && bucket
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && !bucket.starts_with('-')
-        && !bucket.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(SignatureError::InvalidBucket(bucket.to_owned()))
     }
 }

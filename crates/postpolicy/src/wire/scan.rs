@@ -12,8 +12,8 @@
 
 use std::borrow::Cow;
 
+use super::view::{ConditionView, PolicyView};
 use crate::policy::ByteRange;
-use crate::policy_view::{ConditionView, PolicyView};
 
 /// The document in `text`, when it has the common shape.
 pub(super) fn scan(text: &str) -> Option<PolicyView<'_>> {
@@ -99,7 +99,7 @@ impl<'a> Reader<'a> {
             // The bytes that end a run of plain characters are the ones JSON
             // output must escape: the same eight-at-a-time search finds them.
             let rest = self.bytes().get(self.at..)?;
-            self.at += super::first_to_escape(rest)?;
+            self.at += super::writer::first_to_escape(rest)?;
             match *self.bytes().get(self.at)? {
                 b'"' => break,
                 b'\\' => {
@@ -177,11 +177,15 @@ impl<'a> Reader<'a> {
                     "content-length-range" => {
                         let min = self.size()?;
                         self.expect(b',')?;
-                        let max = self.size()?;
-                        if max < min {
+                        let range = ByteRange {
+                            min,
+                            max: self.size()?,
+                        };
+                        // The tree reader words the refusal.
+                        if range.is_empty() {
                             return None;
                         }
-                        ConditionView::ContentLengthRange(ByteRange { min, max })
+                        ConditionView::ContentLengthRange(range)
                     }
                     "eq" | "starts-with" => {
                         let field = field(self.string()?);
@@ -239,7 +243,7 @@ mod tests {
 
     /// The authority: what the tree-based parser makes of `text`.
     fn tree(text: &str) -> Option<PolicyView<'static>> {
-        super::super::from_json_tree(text).ok()
+        super::super::tree::from_json_tree(text).ok()
     }
 
     /// A JSON string in one of the styles SDKs write: raw UTF-8 (JS, Go,

@@ -1,32 +1,30 @@
-//! S3 presigned POST (AWS Signature Version 4) from the same policies.
+//! S3 presigned POST (AWS Signature Version 4) from the same policies
+//! (docs/s3.md#signature).
 //!
-//! As for OSS V4, the string to sign is the base64 policy itself and only the
-//! date enters the key (`"AWS4" + secret → yyyymmdd → region → "s3" →
-//! "aws4_request"`), so one derived key serves a day. S3 knows three
-//! condition kinds: exact match, `starts-with` and `content-length-range`;
-//! `in` / `not-in` are OSS-only and refused here.
+//! What S3 states beyond the shared form builder: the `x-amz-*` signature
+//! fields, the `AWS4` key chain with service `s3`, free-form region names
+//! (S3-compatible stores use `garage`, `auto`, …), endpoint URLs, and the
+//! refusal of `in` / `not-in` and callbacks, which only OSS has.
 
 use chrono::{DateTime, Utc};
 
-use super::Credentials;
-use super::form::{Fixed, SignOptions, SignatureFields, SignedForm, sign_exact_json, sign_policy};
-use super::key::{DayKeyCache, derive_chain_key, keyed_mac};
-use super::oss::{Stamp, check_bucket};
-use super::oss_v4::{check_date, hex_mac};
+use super::form::{Fixed, SignOptions, SignedForm};
+use super::sigv4::{DayKeyCache, Scope, Stamp, check_date, derive_chain_key, hex_mac, keyed_mac};
+use super::{Credentials, Dialect, check_bucket};
 use crate::error::SignatureError;
 use crate::policy::{Condition, Policy};
 
 /// The `x-amz-algorithm` of every SigV4 form.
-pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// The service in the credential scope.
-pub const SERVICE: &str = "s3";
+pub(crate) const SERVICE: &str = "s3";
 /// The last element of the credential scope.
-pub const TERMINATOR: &str = "aws4_request";
+pub(crate) const TERMINATOR: &str = "aws4_request";
 /// The dialect name used in errors.
 pub(crate) const DIALECT: &str = "S3";
 
 /// The derived SigV4 signing key for `date` (yyyymmdd) and `region`.
-pub fn signing_key_s3(secret: &str, date: &str, region: &str) -> [u8; 32] {
+pub(crate) fn signing_key_s3(secret: &str, date: &str, region: &str) -> [u8; 32] {
     derive_chain_key("AWS4", secret, date, region, SERVICE, TERMINATOR)
 }
 
@@ -238,22 +236,7 @@ impl S3Signer {
         options: &SignOptions,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        for (index, condition) in policy.conditions.iter().enumerate() {
-            if matches!(condition, Condition::In { .. } | Condition::NotIn { .. }) {
-                return Err(SignatureError::UnsupportedCondition {
-                    index,
-                    operator: condition.operator(),
-                    dialect: DIALECT,
-                });
-            }
-        }
-        if options.callback.is_some() {
-            return Err(SignatureError::UnsupportedOption {
-                option: "upload callbacks",
-                dialect: DIALECT,
-            });
-        }
-        sign_policy(self, policy, options, now)
+        super::form::sign(self, policy, options, now)
     }
 
     /// Signs an exact policy text without changing a byte of it (to reproduce
@@ -264,12 +247,12 @@ impl S3Signer {
         policy_json: &str,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        sign_exact_json(self, policy_json, now)
+        super::form::sign_json(self, policy_json, now)
     }
 }
 
-impl SignatureFields for S3Signer {
-    const DIALECT: crate::rules::Dialect = crate::rules::Dialect::S3;
+impl Dialect for S3Signer {
+    const RULES: crate::rules::Dialect = crate::rules::Dialect::S3;
     const SIGNER_FIELDS: &'static [&'static str] = &[
         "policy",
         "x-amz-algorithm",
@@ -297,11 +280,33 @@ impl SignatureFields for S3Signer {
 
     /// `AK/yyyymmdd/region/s3/aws4_request`.
     fn credential(&self, date: &str) -> String {
-        format!(
-            "{}/{date}/{}/{SERVICE}/{TERMINATOR}",
+        Scope::write(
             self.credentials.access_key_id(),
-            self.region
+            date,
+            &self.region,
+            SERVICE,
+            TERMINATOR,
         )
+    }
+
+    /// S3 has no `in` / `not-in` and no upload callbacks.
+    fn refuse(&self, policy: &Policy, options: &SignOptions) -> Result<(), SignatureError> {
+        for (index, condition) in policy.conditions.iter().enumerate() {
+            if matches!(condition, Condition::In { .. } | Condition::NotIn { .. }) {
+                return Err(SignatureError::UnsupportedCondition {
+                    index,
+                    operator: condition.operator(),
+                    dialect: DIALECT,
+                });
+            }
+        }
+        if options.callback.is_some() {
+            return Err(SignatureError::UnsupportedOption {
+                option: "upload callbacks",
+                dialect: DIALECT,
+            });
+        }
+        Ok(())
     }
 
     fn push_signature_fields(

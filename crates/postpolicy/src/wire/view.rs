@@ -65,6 +65,17 @@ impl<'a> ConditionView<'a> {
         }
     }
 
+    /// The operator name as the wire format spells it.
+    pub fn operator(&self) -> &'static str {
+        match self {
+            ConditionView::Eq { .. } => "eq",
+            ConditionView::StartsWith { .. } => "starts-with",
+            ConditionView::In { .. } => "in",
+            ConditionView::NotIn { .. } => "not-in",
+            ConditionView::ContentLengthRange(_) => "content-length-range",
+        }
+    }
+
     /// True when this condition names `name` (ASCII case-insensitive).
     pub fn is_on(&self, name: &str) -> bool {
         self.field().is_some_and(|f| f.eq_ignore_ascii_case(name))
