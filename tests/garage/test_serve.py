@@ -13,7 +13,6 @@ GARAGE_SERVE_BUCKET.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import time
@@ -117,20 +116,19 @@ def test_serve_stores_objects_in_garage(serve: dict[str, str]) -> None:
     key, resp = upload(session, serve, "garage-backed.bin", body)
     assert resp is not None and 200 <= resp.status_code < 300, resp and resp.text
 
-    # In Garage itself, byte for byte: the dev store keeps a record per key,
-    # `<bucket>/keys/<h:2>/<h>.json` (h: SHA-256 of the key), naming the blob
-    # `<bucket>/blobs/<id>` that holds the bytes.
+    # In Garage itself, byte for byte: the dev store keeps each object under
+    # its own key, `<bucket>/<key>`, with its Content-Type and OSS digests as
+    # the object's own attributes (one PUT, no sidecar).
     oss_bucket = serve["oss"].rstrip("/").rsplit("/", 1)[-1]
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    record_key = f"{oss_bucket}/keys/{digest[:2]}/{digest}.json"
-    assert record_key in keys_in_bucket(), (record_key, keys_in_bucket())
-    record = json.loads(garage().get_object(Bucket=BUCKET, Key=record_key)["Body"].read())
-    assert record["key"] == key
-    assert record["etag"] == '"' + hashlib.md5(body).hexdigest().upper() + '"'
-    assert record["size"] == len(body)
-    stored = f"{oss_bucket}/blobs/{record['blob']}"
-    got = garage().get_object(Bucket=BUCKET, Key=stored)["Body"].read()
-    assert got == body
+    md5 = hashlib.md5(body).hexdigest()
+    stored = f"{oss_bucket}/{key}"
+    assert stored in keys_in_bucket(), (stored, keys_in_bucket())
+    got = garage().get_object(Bucket=BUCKET, Key=stored)
+    assert got["Body"].read() == body
+    assert got["ETag"].strip('"') == md5
+    assert got["ContentLength"] == len(body)
+    assert got["ContentType"] == "application/octet-stream"
+    assert got["Metadata"]["postpolicy-etag"] == md5.upper()
     # And back through the dev endpoint.
     bucket_url = serve["oss"].rstrip("/")
     back = requests.get(f"{bucket_url}/{quote(key)}", timeout=30)
@@ -142,4 +140,4 @@ def test_serve_stores_objects_in_garage(serve: dict[str, str]) -> None:
     assert resp is None or resp.status_code >= 400, resp.status_code
     after = keys_in_bucket()
     assert not [k for k in after if k.endswith(big_key)], after
-    assert sorted(set(after) - set(before)) == sorted([record_key, stored]), after
+    assert sorted(set(after) - set(before)) == [stored], after

@@ -1,14 +1,8 @@
-//! What OSS computes about an uploaded object while it streams: the
-//! CRC-64/ECMA (`x-oss-hash-crc64ecma`, `${crc64}`) and, for images, the
-//! width, height and format (`${imageInfo.*}`).
+//! What OSS computes about an uploaded object while it streams, besides its
+//! digests ([`crate::hashing`]): for images, the width, height and format
+//! (`${imageInfo.*}`).
 
 use postpolicy::callback::ImageInfo;
-
-/// CRC-64/XZ: the ECMA-182 polynomial, reflected, all-ones init and xor-out,
-/// as OSS and its SDKs compute `x-oss-hash-crc64ecma` (slice-by-16 tables:
-/// it runs on every uploaded byte).
-pub(crate) static CRC64: crc::Crc<u64, crc::Table<16>> =
-    crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
 
 /// How much of the file start is kept to recognise an image.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -117,15 +111,6 @@ pub(crate) fn image_info(b: &[u8]) -> Option<ImageInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crc64_matches_the_catalogue_and_oss() {
-        assert_eq!(CRC64.checksum(b"123456789"), 0x995d_c9bb_df19_39fa);
-        let mut digest = CRC64.digest();
-        digest.update(b"1234");
-        digest.update(b"56789");
-        assert_eq!(digest.finalize(), 0x995d_c9bb_df19_39fa);
-    }
 
     #[test]
     fn recognises_images() {

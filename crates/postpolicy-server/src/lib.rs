@@ -4,8 +4,9 @@
 //! - An **OSS-compatible upload endpoint** (`POST /<bucket>`, path style, or
 //!   `POST /` with a `<bucket>.…` Host header) that parses the multipart form
 //!   with `multer`, judges it with the core [`postpolicy::Verifier`], streams
-//!   the file into storage (`object_store`: a local folder or any S3-compatible
-//!   store) while enforcing the allowed size, commits it only when complete and
+//!   the file into storage (a local folder, or any S3-compatible store through
+//!   `object_store`) while enforcing the allowed size, hashing it on the way
+//!   and holding its memory to [`StoreLimits`], commits it only when complete and
 //!   accepted, answers like OSS (204/200/201 XML, redirects, error XML), serves
 //!   objects back (`GET`/`HEAD /<bucket>/<key>`) and performs signed upload
 //!   callbacks.
@@ -37,6 +38,7 @@ mod cors;
 mod demo;
 mod facts;
 pub mod form;
+mod hashing;
 mod log;
 mod objects;
 mod respond;
@@ -55,7 +57,10 @@ use tokio::sync::watch;
 pub use conn::MAX_REQUEST_HEAD_BYTES;
 pub use cors::normalize_origin;
 pub use demo::CallbackRecord;
-pub use store::{Listed, StoreSpec};
+pub use store::{
+    DEFAULT_LOCAL_WRITE_BYTES, DEFAULT_S3_PART_BYTES, DEFAULT_UPLOAD_MEMORY_BYTES,
+    DEFAULT_WRITES_IN_FLIGHT, Listed, StoreLimits, StoreSpec,
+};
 
 /// The policy the demo application signs unless `--policy` names another.
 pub const DEFAULT_POLICY: &str = include_str!("../default-policy.policy");
@@ -107,6 +112,8 @@ pub struct Limits {
     pub drain_time: Duration,
     /// The multipart form's bounds.
     pub form: form::FormLimits,
+    /// The upload memory the store may hold, per upload and in total.
+    pub store: StoreLimits,
 }
 
 impl Default for Limits {
@@ -118,6 +125,7 @@ impl Default for Limits {
             drain_bytes: DEFAULT_DRAIN_BYTES,
             drain_time: DEFAULT_DRAIN_TIME,
             form: form::FormLimits::default(),
+            store: StoreLimits::default(),
         }
     }
 }
@@ -318,7 +326,7 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
     let oss_addr = local_addr(&oss_listener)?;
     let app_addr = local_addr(&app_listener)?;
 
-    let store = store::Store::open(&config.store)?;
+    let store = store::Store::open(&config.store, &config.limits.store)?;
     let signer = match config.callback_signer {
         Some(signer) => signer,
         None => generate_callback_signer()?,

@@ -8,7 +8,6 @@
 
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Response, StatusCode, header};
-use futures_util::StreamExt as _;
 
 use crate::respond::{self, Ctx};
 use crate::store::Store;
@@ -81,25 +80,17 @@ pub(crate) async fn get(oss: &Oss, ctx: &Ctx, key: &str, head_only: bool) -> Res
     let Some(object) = Store::locate(&oss.bucket, key) else {
         return respond::error(ctx, &no_such_key(key));
     };
-    let (meta, size, last_modified, body) = if head_only {
-        match oss.store.head(&object).await {
-            Ok(Some((meta, blob))) => (meta, blob.size, blob.last_modified, Body::empty()),
-            Ok(None) => return head_error(ctx, &no_such_key(key)),
-            Err(e) => return head_error(ctx, &respond::internal(ctx, e)),
-        }
-    } else {
-        match oss.store.get(&object).await {
-            Ok(Some((meta, result))) => {
-                let size = result.meta.size;
-                let modified = result.meta.last_modified;
-                let stream = result
-                    .into_stream()
-                    .map(|chunk| chunk.map_err(std::io::Error::other));
-                (meta, size, modified, Body::from_stream(stream))
-            }
-            Ok(None) => return respond::error(ctx, &no_such_key(key)),
-            Err(e) => return respond::error(ctx, &respond::internal(ctx, e)),
-        }
+    let fetched = match oss.store.get(&object, head_only).await {
+        Ok(Some(fetched)) => fetched,
+        Ok(None) if head_only => return head_error(ctx, &no_such_key(key)),
+        Ok(None) => return respond::error(ctx, &no_such_key(key)),
+        Err(e) if head_only => return head_error(ctx, &respond::internal(ctx, e)),
+        Err(e) => return respond::error(ctx, &respond::internal(ctx, e)),
+    };
+    let (meta, size, last_modified) = (fetched.meta, fetched.size, fetched.last_modified);
+    let body = match fetched.body {
+        Some(stream) => Body::from_stream(stream),
+        None => Body::empty(),
     };
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;

@@ -20,7 +20,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use md5::{Digest as _, Md5};
 use postpolicy::callback::{CallbackSpec, ObjectFacts};
 use postpolicy::{
     Accepted, Credentials, GcsCredentials, GcsVerifier, Rejected, Submission, Verifier,
@@ -36,7 +35,7 @@ use crate::form::{FormError, FormReader};
 use crate::log::escaped;
 use crate::objects;
 use crate::respond::{self, Ctx};
-use crate::store::{Committed, Store, StoredMeta};
+use crate::store::{Committed, ObjectAttributes, Store, StoredMeta};
 
 /// OSS's message for form fields beyond its limits.
 const FIELDS_TOO_LONG: &str = "Your POST request fields exceed the maximum allowed size.";
@@ -293,6 +292,13 @@ async fn post_object(
     let Some(boundary) = boundary else {
         return respond::error(ctx, &malformed(oss, now));
     };
+    // The file is no longer than the body: a small one reserves no more
+    // upload memory than it can use.
+    let size_hint = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     let body = IdleBody::new(
         request.into_body().into_data_stream(),
         oss.limits.idle_timeout,
@@ -317,6 +323,7 @@ async fn post_object(
                 &mut submission,
                 &mut form,
                 &timed_out,
+                size_hint,
                 now,
             )
             .await;
@@ -405,6 +412,7 @@ async fn receive(
     submission: &mut Submission,
     form: &mut FormReader<'_>,
     timed_out: &AtomicBool,
+    size_hint: Option<u64>,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, Failure> {
     let accepted = oss
@@ -449,16 +457,18 @@ async fn receive(
         }
     }
 
-    // Stream the file into a new blob, holding it to the size range.
+    // Stream the file into the store, holding it to the size range.
+    let attributes = ObjectAttributes {
+        content_type: accepted.content_type.clone(),
+        metadata: accepted.metadata.clone(),
+    };
     let mut upload = oss
         .store
-        .begin(&oss.bucket)
+        .begin(&object, &attributes, size_hint)
         .await
         .map_err(|e| Failure::Other(respond::internal(ctx, e)))?;
     let limit = accepted.size_limit;
     let mut size: u64 = 0;
-    let mut md5 = Md5::new();
-    let mut crc64 = facts::CRC64.digest();
     let mut sniffer = facts::Sniffer::default();
     loop {
         let chunk: Bytes = match form.file_chunk().await {
@@ -472,10 +482,8 @@ async fn receive(
         if size > limit.max {
             return Err(Failure::Other(size_rejection(oss, submission, size, now)));
         }
-        md5.update(&chunk);
-        crc64.update(&chunk);
         sniffer.update(&chunk);
-        if let Err(e) = upload.put(chunk).await {
+        if let Err(e) = upload.write(chunk).await {
             return Err(Failure::Other(respond::internal(ctx, e)));
         }
     }
@@ -497,25 +505,24 @@ async fn receive(
         .verify(submission, now)
         .map_err(Failure::Other)?;
 
-    let tmp = upload
+    let staged = upload
         .finish()
         .await
         .map_err(|e| Failure::Other(respond::internal(ctx, e)))?;
-    let digest = md5.finalize();
-    let crc64 = crc64.finalize();
-    let etag_hex = hex::encode_upper(digest);
-    let etag = format!("\"{etag_hex}\"");
-    let meta = StoredMeta {
-        key: accepted.key.clone(),
-        blob: String::new(),
-        content_type: accepted.content_type.clone(),
-        metadata: accepted.metadata.clone(),
-        etag: etag.clone(),
-        crc64: Some(crc64),
-        size,
-        uploaded_at: postpolicy::format_timestamp(Utc::now()),
-    };
-    match oss.store.commit(tmp, &object, meta, no_overwrite).await {
+    let digests = staged.digests();
+    let crc64 = digests.crc64;
+    let etag_hex = digests.md5_hex();
+    let etag = digests.etag();
+    let meta = StoredMeta::new(
+        &accepted.key,
+        &ObjectAttributes {
+            content_type: accepted.content_type.clone(),
+            metadata: accepted.metadata.clone(),
+        },
+        &digests,
+        Utc::now(),
+    );
+    match oss.store.commit(staged, &object, meta, no_overwrite).await {
         Ok(Committed::Stored) => {}
         Ok(Committed::AlreadyExists) => {
             return Err(Failure::Other(already_exists(&accepted.key)));
@@ -538,7 +545,7 @@ async fn receive(
             client_ip: peer.ip().to_string(),
             request_id: ctx.request_id.clone(),
             operation: "PostObject".to_owned(),
-            content_md5: Some(base64::engine::general_purpose::STANDARD.encode(digest)),
+            content_md5: Some(base64::engine::general_purpose::STANDARD.encode(digests.md5)),
             crc64: Some(crc64),
             image: sniffer.image_info(),
             ..ObjectFacts::default()
