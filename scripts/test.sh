@@ -5,6 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
+# `postpolicy serve` hashes MD5 with OpenSSL by default (its `openssl-md5`
+# feature): the build needs OpenSSL's headers, which a fresh Debian machine
+# may lack.
+if ! pkg-config --exists openssl 2> /dev/null; then
+    echo "== installing Debian's libssl-dev and pkg-config =="
+    sudo_cmd=""
+    if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
+    $sudo_cmd apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y libssl-dev pkg-config
+fi
+
 echo "== Rust: workspace tests =="
 cargo test --workspace --locked
 
