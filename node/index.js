@@ -66,7 +66,7 @@ class GcsVerifier extends native.GcsVerifier {
 const SHAPE_END = '\x01'
 
 /**
- * `url, fill count, ...fieldsToFill, ...names` then `expiresAt, ...values`.
+ * `url, fill count, rules (JSON), ...fieldsToFill, ...names` then `expiresAt, ...values`.
  * The first part, the shape, is the same on every call with one signer,
  * policy and options, so it is parsed once and kept by its text: each call
  * then only slices out the values and sets them under names V8 has seen.
@@ -87,7 +87,15 @@ function unpack(text) {
     if (names[i] === '__proto__') Object.defineProperty(fields, '__proto__', { value, enumerable: true, writable: true, configurable: true })
     else fields[names[i]] = value
   }
-  return { url: shape.url, fields, expiresAt, fieldsToFill: shape.fieldsToFill.slice() }
+  return { url: shape.url, fields, expiresAt, fieldsToFill: shape.fieldsToFill.slice(), rules: shape.rules }
+}
+
+function deepFreeze(value) {
+  if (value !== null && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item)
+    Object.freeze(value)
+  }
+  return value
 }
 
 /** Shapes by their text: one per signer, policy and options in use, so few. */
@@ -106,7 +114,9 @@ function shapeOf(key) {
     const items = copy.split('\0')
     items.pop() // after the last NUL
     const fill = +items[1]
-    shape = { key: copy, url: items[0], fieldsToFill: items.slice(2, 2 + fill), names: items.slice(2 + fill) }
+    // Parsed once per shape and shared by its forms, so frozen all the way down.
+    const rules = deepFreeze(JSON.parse(items[2]))
+    shape = { key: copy, url: items[0], rules, fieldsToFill: items.slice(3, 3 + fill), names: items.slice(3 + fill) }
     shapes.set(copy, shape)
   }
   lastShape = shape

@@ -688,6 +688,12 @@ export interface SignedForm {
   expiresAt: string
   /** Fields the page must still fill (constrained by `starts-with`, `in` or `not-in`). */
   fieldsToFill: Array<string>
+  /**
+   * The checks a page can make before it sends a file (size range, key and
+   * content-type conditions) with the verifier's wording, as plain data:
+   * the token's `rules` member, which `checkFile` in `postpolicy/browser` reads.
+   */
+  rules: Array<Record<string, unknown>>
 }
 
 /** The options of one signing call. */

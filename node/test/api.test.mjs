@@ -205,7 +205,7 @@ describe('OssSigner', () => {
   test('sign returns a plain, JSON-ready form', () => {
     const form = signer.sign(Policy.parse(dsl), { now })
     assert.equal(Object.getPrototypeOf(form), Object.prototype)
-    assert.deepEqual(Object.keys(form), ['url', 'fields', 'expiresAt', 'fieldsToFill'])
+    assert.deepEqual(Object.keys(form), ['url', 'fields', 'expiresAt', 'fieldsToFill', 'rules'])
     assert.equal(form.url, 'https://examplebucket.oss-cn-hangzhou.aliyuncs.com')
     assert.equal(form.expiresAt, '2026-11-21T13:00:00.000Z')
     assert.deepEqual(form.fieldsToFill, ['key'])

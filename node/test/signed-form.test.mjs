@@ -16,17 +16,36 @@ function policyWith(name, value) {
   return Policy.fromJson(JSON.stringify({ expiration: '2026-11-21T13:00:00.000Z', conditions }))
 }
 
-/** `sign` gives what the core's token says, key order included; returns the form. */
+/** `sign` gives what the core's token says, key order and browser rules included; returns the form. */
 function signsLikeToken(s, policy, options = {}) {
   const form = s.sign(policy, { now, ...options })
   const token = JSON.parse(s.token(policy, { now, ...options }))
-  assert.deepEqual(form, { url: token.url, fields: token.fields, expiresAt: token.expires_at, fieldsToFill: token.fields_to_fill })
+  assert.deepEqual(form, { url: token.url, fields: token.fields, expiresAt: token.expires_at, fieldsToFill: token.fields_to_fill, rules: token.rules })
   assert.deepEqual(Object.keys(form.fields), Object.keys(token.fields))
   assert.equal(Object.getPrototypeOf(form.fields), Object.prototype)
   return form
 }
 
 describe('signed form hand-over', () => {
+  test('rules: the checks a page can make, as in the token, shared and frozen', () => {
+    const policy = Policy.parse('expires in 1h\nkey starts-with "user/42/"\ncontent-length 1..1KiB\ncontent-type starts-with "image/"')
+    for (const s of [signer, new S3Signer({ credentials, region: 'us-east-1', bucket: 'examplebucket' })]) {
+      const form = signsLikeToken(s, policy, { key: 'user/42/${filename}' })
+      assert.deepEqual(
+        form.rules.map((r) => r.op),
+        s === signer ? ['required', 'starts-with', 'content-length-range', 'starts-with'] : ['required', 'starts-with', 'starts-with', 'content-length-range'],
+      )
+      assert.ok(Object.isFrozen(form.rules) && Object.isFrozen(form.rules[1]))
+    }
+    // The fallback (a value holding a separator) builds the rules in the addon.
+    const odd = signsLikeToken(signer, policyWith('x-oss-meta-note', 'a\u0000b'))
+    assert.deepEqual(
+      odd.rules.map((r) => r.op),
+      ['required', 'content-length-range'],
+    )
+  })
+
+
   test('values with NUL, \\x01 and non-ASCII text', () => {
     for (const value of ['a\u0000b', 'a\u0001b', '\u0001', 'héllo 世界 😀', 'é\u0000😀', '']) {
       const form = signsLikeToken(signer, policyWith('x-oss-meta-note', value))

@@ -6,7 +6,7 @@
 //! [`FormSigner`]: a new dialect's signer is one more class of this shape.
 
 use napi::Result;
-use napi::bindgen_prelude::{ClassInstance, Date, Either, Env, Null, Object};
+use napi::bindgen_prelude::{ClassInstance, Date, Either, Env, Null, Object, Unknown};
 use napi_derive::napi;
 use postpolicy::{OssVersion as CoreOssVersion, SignOptions as CoreSignOptions, SignatureError};
 
@@ -105,11 +105,17 @@ pub struct SignedForm<'env> {
     pub expires_at: String,
     /// Fields the page must still fill (constrained by `starts-with`, `in` or `not-in`).
     pub fields_to_fill: Vec<String>,
+    /// The checks a page can make before it sends a file (size range, key and
+    /// content-type conditions) with the verifier's wording, as plain data:
+    /// the token's `rules` member, which `checkFile` in `postpolicy/browser` reads.
+    #[napi(ts_type = "Array<Record<string, unknown>>")]
+    pub rules: Unknown<'env>,
 }
 
 impl<'env> SignedForm<'env> {
     fn new(env: &'env Env, form: postpolicy::SignedForm) -> Result<Self> {
         Ok(Self {
+            rules: env.to_js_value(&form.rules)?,
             fields: convert::record(env, &form.fields)?,
             expires_at: postpolicy::format_timestamp(form.expires_at),
             url: form.url,
@@ -247,13 +253,15 @@ const SEPARATOR: char = '\0';
 /// to the next for one signer, policy and options.
 const SHAPE_END: char = '\x01';
 
-/// `url, fieldsToFill.length, ...fieldsToFill, ...names` each followed by
-/// NUL, then `\x01`, then `expiresAt, ...values` each followed by NUL; `None`
+/// `url, fieldsToFill.length, rules (JSON), ...fieldsToFill, ...names` each
+/// followed by NUL, then `\x01`, then `expiresAt, ...values` each followed by NUL; `None`
 /// when an item holds NUL or `\x01` (`sign` then builds the object itself).
 fn pack(form: &postpolicy::SignedForm) -> Option<String> {
     let fill_count = form.fields_to_fill.len().to_string();
     let expires_at = postpolicy::format_timestamp(form.expires_at);
-    let shape = [form.url.as_str(), fill_count.as_str()]
+    // JSON escapes every control character, so the rules never hold a separator.
+    let rules = form.rules.to_json();
+    let shape = [form.url.as_str(), fill_count.as_str(), rules.as_str()]
         .into_iter()
         .chain(form.fields_to_fill.iter().map(String::as_str))
         .chain(form.fields.iter().map(|(name, _)| name.as_str()));
