@@ -45,7 +45,6 @@ describe('signed form hand-over', () => {
     )
   })
 
-
   test('values with NUL, \\x01 and non-ASCII text', () => {
     for (const value of ['a\u0000b', 'a\u0001b', '\u0001', 'héllo 世界 😀', 'é\u0000😀', '']) {
       const form = signsLikeToken(signer, policyWith('x-oss-meta-note', value))
