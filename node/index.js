@@ -21,14 +21,14 @@ const native = require('./native.js')
 class OssSigner extends native.OssSigner {
   sign(policy, options) {
     const packed = this.signPacked(policy, options?.now, options?.key, options?.callback, options?.pinCallback)
-    return packed === null ? super.sign(policy, options) : unpack(packed)
+    return packed === null ? super.sign(policy, options) : unpack(packed, this, policy, options)
   }
 }
 
 class S3Signer extends native.S3Signer {
   sign(policy, options) {
     const packed = this.signPacked(policy, options?.now, options?.key, options?.callback, options?.pinCallback)
-    return packed === null ? super.sign(policy, options) : unpack(packed)
+    return packed === null ? super.sign(policy, options) : unpack(packed, this, policy, options)
   }
 }
 
@@ -66,12 +66,12 @@ class GcsVerifier extends native.GcsVerifier {
 const SHAPE_END = '\x01'
 
 /**
- * `url, fill count, rules (JSON), ...fieldsToFill, ...names` then `expiresAt, ...values`.
+ * `url, fill count, ...fieldsToFill, ...names` then `expiresAt, ...values`.
  * The first part, the shape, is the same on every call with one signer,
  * policy and options, so it is parsed once and kept by its text: each call
  * then only slices out the values and sets them under names V8 has seen.
  */
-function unpack(text) {
+function unpack(text, signer, policy, options) {
   const end = text.indexOf(SHAPE_END)
   const shape = shapeOf(text.slice(0, end))
   let at = end + 1
@@ -87,7 +87,47 @@ function unpack(text) {
     if (names[i] === '__proto__') Object.defineProperty(fields, '__proto__', { value, enumerable: true, writable: true, configurable: true })
     else fields[names[i]] = value
   }
-  return { url: shape.url, fields, expiresAt, fieldsToFill: shape.fieldsToFill.slice(), rules: shape.rules }
+  return {
+    url: shape.url,
+    fields,
+    expiresAt,
+    fieldsToFill: shape.fieldsToFill.slice(),
+    rules: rulesOf(signer, policy, options),
+  }
+}
+
+/**
+ * The browser rules of `policy` signed by `signer` with `options`. Writing
+ * them costs about as much as the signing (node/bench/sign.mjs), and they do
+ * not depend on the time: so they are kept per signer, policy and key (both
+ * classes are immutable), frozen and shared by the forms. Forms with a
+ * callback ask the addon every time.
+ */
+const rulesCache = new WeakMap()
+const MAX_KEYS_PER_POLICY = 64
+
+function rulesOf(signer, policy, options) {
+  const o = options
+  const fresh = () => deepFreeze(JSON.parse(signer.rulesJson(policy, o?.now, o?.key, o?.callback, o?.pinCallback)))
+  if (o?.callback != null) return fresh()
+  let byPolicy = rulesCache.get(signer)
+  if (byPolicy === undefined) {
+    byPolicy = new WeakMap()
+    rulesCache.set(signer, byPolicy)
+  }
+  let byKey = byPolicy.get(policy)
+  if (byKey === undefined) {
+    byKey = new Map()
+    byPolicy.set(policy, byKey)
+  }
+  const key = o?.key ?? null
+  let rules = byKey.get(key)
+  if (rules === undefined) {
+    if (byKey.size >= MAX_KEYS_PER_POLICY) byKey.clear()
+    rules = fresh()
+    byKey.set(key, rules)
+  }
+  return rules
 }
 
 function deepFreeze(value) {
@@ -114,9 +154,7 @@ function shapeOf(key) {
     const items = copy.split('\0')
     items.pop() // after the last NUL
     const fill = +items[1]
-    // Parsed once per shape and shared by its forms, so frozen all the way down.
-    const rules = deepFreeze(JSON.parse(items[2]))
-    shape = { key: copy, url: items[0], rules, fieldsToFill: items.slice(3, 3 + fill), names: items.slice(3 + fill) }
+    shape = { key: copy, url: items[0], fieldsToFill: items.slice(2, 2 + fill), names: items.slice(2 + fill) }
     shapes.set(copy, shape)
   }
   lastShape = shape

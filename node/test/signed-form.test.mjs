@@ -27,7 +27,7 @@ function signsLikeToken(s, policy, options = {}) {
 }
 
 describe('signed form hand-over', () => {
-  test('rules: the checks a page can make, as in the token, shared and frozen', () => {
+  test('rules: the checks a page can make, as in the token, kept per signer, policy and key, frozen', () => {
     const policy = Policy.parse('expires in 1h\nkey starts-with "user/42/"\ncontent-length 1..1KiB\ncontent-type starts-with "image/"')
     for (const s of [signer, new S3Signer({ credentials, region: 'us-east-1', bucket: 'examplebucket' })]) {
       const form = signsLikeToken(s, policy, { key: 'user/42/${filename}' })
@@ -36,6 +36,10 @@ describe('signed form hand-over', () => {
         s === signer ? ['required', 'starts-with', 'content-length-range', 'starts-with'] : ['required', 'starts-with', 'starts-with', 'content-length-range'],
       )
       assert.ok(Object.isFrozen(form.rules) && Object.isFrozen(form.rules[1]))
+      assert.deepEqual(JSON.parse(JSON.stringify(form)).rules, form.rules)
+      // Another key is another template: its own rules.
+      const other = signsLikeToken(s, policy, { key: 'user/42/x/${filename}' })
+      assert.notDeepEqual(other.rules, form.rules)
     }
     // The fallback (a value holding a separator) builds the rules in the addon.
     const odd = signsLikeToken(signer, policyWith('x-oss-meta-note', 'a\u0000b'))

@@ -253,15 +253,13 @@ const SEPARATOR: char = '\0';
 /// to the next for one signer, policy and options.
 const SHAPE_END: char = '\x01';
 
-/// `url, fieldsToFill.length, rules (JSON), ...fieldsToFill, ...names` each
-/// followed by NUL, then `\x01`, then `expiresAt, ...values` each followed by NUL; `None`
+/// `url, fieldsToFill.length, ...fieldsToFill, ...names` each followed by
+/// NUL, then `\x01`, then `expiresAt, ...values` each followed by NUL; `None`
 /// when an item holds NUL or `\x01` (`sign` then builds the object itself).
 fn pack(form: &postpolicy::SignedForm) -> Option<String> {
     let fill_count = form.fields_to_fill.len().to_string();
     let expires_at = postpolicy::format_timestamp(form.expires_at);
-    // JSON escapes every control character, so the rules never hold a separator.
-    let rules = form.rules.to_json();
-    let shape = [form.url.as_str(), fill_count.as_str(), rules.as_str()]
+    let shape = [form.url.as_str(), fill_count.as_str()]
         .into_iter()
         .chain(form.fields_to_fill.iter().map(String::as_str))
         .chain(form.fields.iter().map(|(name, _)| name.as_str()));
@@ -428,6 +426,30 @@ impl OssSigner {
         })
     }
 
+    /// The browser rules of the form `signPacked` signed with the same
+    /// arguments, as JSON: the fast path's form reads them only when asked,
+    /// because writing them costs about as much as the signing (node/index.js).
+    #[napi(skip_typescript)]
+    pub fn rules_json(
+        &self,
+        env: &Env,
+        policy: ClassInstance<'_, Policy>,
+        now: Option<Now<'_>>,
+        key: Option<String>,
+        callback: Option<ClassInstance<'_, CallbackSpec>>,
+        pin_callback: Option<bool>,
+    ) -> Result<String> {
+        guard(env, || {
+            let call = Call {
+                now,
+                key,
+                callback,
+                pin_callback,
+            };
+            Ok(call.sign(env, &self.0, &policy)?.rules.to_json())
+        })
+    }
+
     /// The JSON token for the browser, exactly as every postpolicy server
     /// writes it: `{"url","fields":{…},"expires_at","fields_to_fill":[…]}`.
     #[napi]
@@ -564,6 +586,30 @@ impl S3Signer {
                 pin_callback,
             };
             Ok(pack(&call.sign(env, &self.0, &policy)?))
+        })
+    }
+
+    /// The browser rules of the form `signPacked` signed with the same
+    /// arguments, as JSON: the fast path's form reads them only when asked,
+    /// because writing them costs about as much as the signing (node/index.js).
+    #[napi(skip_typescript)]
+    pub fn rules_json(
+        &self,
+        env: &Env,
+        policy: ClassInstance<'_, Policy>,
+        now: Option<Now<'_>>,
+        key: Option<String>,
+        callback: Option<ClassInstance<'_, CallbackSpec>>,
+        pin_callback: Option<bool>,
+    ) -> Result<String> {
+        guard(env, || {
+            let call = Call {
+                now,
+                key,
+                callback,
+                pin_callback,
+            };
+            Ok(call.sign(env, &self.0, &policy)?.rules.to_json())
         })
     }
 
