@@ -91,10 +91,10 @@ platform_tgz="$(node -p "require('$tmp/npm.json').platforms.join(' ')")"
 [ "$platform_tgz" = "$tmp/npm/platforms/postpolicy-$platform-$version.tgz" ] || fail "platform tarball: $platform_tgz"
 # The published files are the checkout's, byte for byte (package.json aside).
 mkdir "$tmp/main" && tar -xzf "$main_tgz" -C "$tmp/main"
-for file in "$tmp"/main/package/*; do
-    name="$(basename "$file")"
+while IFS= read -r file; do
+    name="${file#"$tmp"/main/package/}"
     [ "$name" = package.json ] || cmp "$file" "node/$name" || fail "packed $name differs from node/$name"
-done
+done < <(find "$tmp/main/package" -type f)
 
 section "npm: install the tarballs into a fresh app and run it, no cargo on the PATH"
 app="$tmp/app"
