@@ -37,6 +37,12 @@ use crate::Limits;
 /// Largest request line plus headers (hyper answers 431 above it). OSS
 /// documents no figure; 64 KiB holds any browser's request many times over.
 pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
+/// Largest read of a connection's socket. hyper grows its read buffer up to
+/// ~400 KiB by default; a body chunk of that size is then held, outside the
+/// upload memory budget, by every upload waiting for that budget (64 such
+/// uploads held ~55 MiB). The request head must fit in it too, so it is the
+/// head's limit.
+const READ_BUFFER_BYTES: usize = MAX_REQUEST_HEAD_BYTES;
 /// How long a stopping server lets running requests finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Pause after a failed accept (e.g. out of file descriptors) before the next.
@@ -80,6 +86,7 @@ pub(crate) async fn serve(
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
             .max_header_size(MAX_REQUEST_HEAD_BYTES)
+            .max_buf_size(READ_BUFFER_BYTES)
             .keep_alive(true);
         let connection = graceful.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
