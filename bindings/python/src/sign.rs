@@ -616,6 +616,10 @@ fn field_value<'py>(py: Python<'py>, value: &str) -> Bound<'py, PyString> {
     match value {
         "OSS4-HMAC-SHA256" => intern!(py, "OSS4-HMAC-SHA256").clone(),
         "AWS4-HMAC-SHA256" => intern!(py, "AWS4-HMAC-SHA256").clone(),
+        // The `success_action_status` values the services accept.
+        "200" => intern!(py, "200").clone(),
+        "201" => intern!(py, "201").clone(),
+        "204" => intern!(py, "204").clone(),
         other => PyString::new(py, other),
     }
 }
