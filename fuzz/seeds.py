@@ -30,7 +30,9 @@ def load(path: str):
 
 
 def epoch(text: str) -> int:
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp())
+    return int(
+        datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp()
+    )
 
 
 def records(resign: bool, now: int, size, fields, file, after) -> bytes:
@@ -40,7 +42,9 @@ def records(resign: bool, now: int, size, fields, file, after) -> bytes:
     lines = [f"{n}={v}" for n, v in fields]
     if file is not None:
         filename, content_type = file
-        lines.append(f"file={filename}|{content_type}" if content_type is not None else f"file={filename}")
+        lines.append(
+            f"file={filename}|{content_type}" if content_type is not None else f"file={filename}"
+        )
     lines += [f"{n}={v}" for n, v in after]
     return out + "".join(line + "\n" for line in lines).encode()
 
@@ -90,7 +94,11 @@ for i, case in enumerate(load("tests/conformance/oss-verify.json")["cases"]):
     add("verify_oss", case["id"], records(False, now, size, fields, file_info, after))
     resigned = with_policy_json(fields)
     if resigned is not None:
-        add("verify_oss", case["id"] + "-resign", records(True, now, size, resigned, file_info, after))
+        add(
+            "verify_oss",
+            case["id"] + "-resign",
+            records(True, now, size, resigned, file_info, after),
+        )
         for name, value in resigned:
             if name == "policy-json":
                 add("policy_json", "conformance-" + case["id"], value.encode())
@@ -115,7 +123,11 @@ for vector in load("tests/vectors/s3-signatures.json")["vectors"]:
     add("verify_s3", vector["id"], records(False, now, 10, fields, ("a.txt", "text/plain"), []))
     resigned = with_policy_json(fields)
     if resigned is not None:
-        add("verify_s3", vector["id"] + "-resign", records(True, now, None, resigned, ("a.txt", None), []))
+        add(
+            "verify_s3",
+            vector["id"] + "-resign",
+            records(True, now, None, resigned, ("a.txt", None), []),
+        )
 
 # The built (arbitrary) shape of the verifier targets: a few random inputs.
 rng = random.Random(13)
@@ -130,12 +142,17 @@ for vector in load("tests/vectors/oss-signatures.json")["callback_vectors"]:
     head += [f"{n}: {v}" for n, v in vector["headers"].items()]
     head.append("x-fuzz-pem: " + vector["public_key_pem"].replace("\n", "\\n"))
     add("callback", vector["id"], ("\n".join(head) + "\n\n" + vector["body"]).encode())
-for n, (url, target) in enumerate([
-    ("https://gosspublic.alicdn.com/callback_pub_key_v1.pem", "/cb?a=1&b=%20"),
-    ("http://127.0.0.1:8080/key.pem", "/callback"),
-    ("http://gosspublic.alicdn.com.evil.example/k.pem", "/a%2Fb?"),
-]):
-    request = f"POST {target}\nx-fuzz-sign: {url}\ncontent-type: application/json\n\n" + '{"bucket":"b","size":3}'
+for n, (url, target) in enumerate(
+    [
+        ("https://gosspublic.alicdn.com/callback_pub_key_v1.pem", "/cb?a=1&b=%20"),
+        ("http://127.0.0.1:8080/key.pem", "/callback"),
+        ("http://gosspublic.alicdn.com.evil.example/k.pem", "/a%2Fb?"),
+    ]
+):
+    request = (
+        f"POST {target}\nx-fuzz-sign: {url}\ncontent-type: application/json\n\n"
+        + '{"bucket":"b","size":3}'
+    )
     add("callback", f"signed-{n}", request.encode())
 
 # Callback specs written in the callback tests, as JSON and as base64, and
@@ -150,7 +167,7 @@ templates = [
 ]
 for n, spec in enumerate(specs):
     flags, template = templates[n % len(templates)]
-    vars_ = "x:uid=42\nx:n=7\nx:var1=\"q\\\n"
+    vars_ = 'x:uid=42\nx:n=7\nx:var1="q\\\n'
     add("callback_spec", f"spec-{n}-json", f"{flags}{spec}\0{template}\0{vars_}".encode())
     b64 = base64.b64encode(spec.encode()).decode()
     add("callback_spec", f"spec-{n}-b64", f"{int(flags) | 1}{b64}\0{template}\0{vars_}".encode())

@@ -114,5 +114,7 @@ export interface UppyPostParameters {
 }
 
 export function uppyUploadParameters(
+  // biome-ignore lint/suspicious/noExplicitAny: the caller's own Uppy types (with `unknown`, a callback naming them would not type-check)
   fetchToken: (file: any, options?: any) => UploadToken | string | Promise<UploadToken | string>,
+  // biome-ignore lint/suspicious/noExplicitAny: Uppy passes its own options object
 ): (file: { name?: string; size?: number; type?: string; data?: Blob }, options?: any) => Promise<UppyPostParameters>

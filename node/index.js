@@ -20,16 +20,32 @@ const native = require('./native.js')
 
 class OssSigner extends native.OssSigner {
   sign(policy, options) {
-    const packed = this.signPacked(policy, options?.now, options?.key, options?.callback, options?.pinCallback)
-    return packed === null ? super.sign(policy, options) : unpack(packed, this, policy, options)
+    return signFast(this, policy, options, () => super.sign(policy, options))
   }
 }
 
 class S3Signer extends native.S3Signer {
   sign(policy, options) {
-    const packed = this.signPacked(policy, options?.now, options?.key, options?.callback, options?.pinCallback)
-    return packed === null ? super.sign(policy, options) : unpack(packed, this, policy, options)
+    return signFast(this, policy, options, () => super.sign(policy, options))
   }
+}
+
+/**
+ * The fast path of `signer.sign`; `slow` is the addon's own `sign`, which
+ * also words every error about a bad `now`.
+ */
+function signFast(signer, policy, options, slow) {
+  const millis = nowMillis(options?.now)
+  if (millis === null) return slow()
+  const packed = signer.signPacked(policy, millis, options?.key, options?.callback, options?.pinCallback)
+  return packed === null ? slow() : unpack(packed, signer, policy, options, millis)
+}
+
+/** `now` as milliseconds, `undefined` for the clock, `null` for anything else. */
+function nowMillis(now) {
+  if (now === undefined || now === null) return undefined
+  if (now instanceof Date) return now.getTime()
+  return typeof now === 'number' ? now : null
 }
 
 /**
@@ -71,7 +87,7 @@ const SHAPE_END = '\x01'
  * policy and options, so it is parsed once and kept by its text: each call
  * then only slices out the values and sets them under names V8 has seen.
  */
-function unpack(text, signer, policy, options) {
+function unpack(text, signer, policy, options, millis) {
   const end = text.indexOf(SHAPE_END)
   const shape = shapeOf(text.slice(0, end))
   let at = end + 1
@@ -92,7 +108,7 @@ function unpack(text, signer, policy, options) {
     fields,
     expiresAt,
     fieldsToFill: shape.fieldsToFill.slice(),
-    rules: rulesOf(signer, policy, options),
+    rules: rulesOf(signer, policy, options, millis),
   }
 }
 
@@ -106,9 +122,9 @@ function unpack(text, signer, policy, options) {
 const rulesCache = new WeakMap()
 const MAX_KEYS_PER_POLICY = 64
 
-function rulesOf(signer, policy, options) {
+function rulesOf(signer, policy, options, millis) {
   const o = options
-  const fresh = () => deepFreeze(JSON.parse(signer.rulesJson(policy, o?.now, o?.key, o?.callback, o?.pinCallback)))
+  const fresh = () => deepFreeze(JSON.parse(signer.rulesJson(policy, millis, o?.key, o?.callback, o?.pinCallback)))
   if (o?.callback != null) return fresh()
   let byPolicy = rulesCache.get(signer)
   if (byPolicy === undefined) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Formatting and lints: rustfmt check, clippy with warnings as errors, ruff
-# (lint and format check) over the Python package, tests, examples and
-# benchmarks, in python/.venv (created when missing), and Biome (lint and
+# (lint and format check) over the Python package, tests, examples,
+# benchmarks, the Garage and security suites, the vector generators and the
+# fuzz seeds, in python/.venv (created when missing), and Biome (lint and
 # format check, biome.jsonc) over the JavaScript and TypeScript, from
 # node/node_modules (installed when missing).
 set -euo pipefail
@@ -16,8 +17,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-lint.txt
 # From python/, where pyproject.toml's per-file patterns are anchored.
-(cd python && .venv/bin/ruff check . ../tests/security/python)
-(cd python && .venv/bin/ruff format --check . ../tests/security/python)
+(cd python && .venv/bin/ruff check . ../tests/security/python ../tests/garage ../tests/vectors/gen ../fuzz/seeds.py)
+(cd python && .venv/bin/ruff format --check . ../tests/security/python ../tests/garage ../tests/vectors/gen ../fuzz/seeds.py)
 
 if [ ! -x node/node_modules/.bin/biome ]; then
     (cd node && POSTPOLICY_SKIP_BUILD=1 npm ci --no-audit --no-fund)

@@ -196,6 +196,23 @@ impl<'a> From<Option<SignOptions<'a>>> for Call<'a> {
     }
 }
 
+impl<'a> Call<'a> {
+    /// The arguments of the fast path's methods.
+    fn packed(
+        now_millis: Option<f64>,
+        key: Option<String>,
+        callback: Option<ClassInstance<'a, CallbackSpec>>,
+        pin_callback: Option<bool>,
+    ) -> Self {
+        Self {
+            now: now_millis.map(Either::B),
+            key,
+            callback,
+            pin_callback,
+        }
+    }
+}
+
 impl Call<'_> {
     /// `policy` signed by `signer`.
     fn sign(
@@ -327,6 +344,53 @@ pub struct OssSignerOptions<'a> {
     pub cloudbox_id: Option<Either<String, Null>>,
 }
 
+/// `sign`'s fast path for a signer class (node/index.js): `signPacked`, the
+/// form packed into one string (`null` when it cannot be), and `rulesJson`,
+/// its browser rules, read only when asked. `now` arrives as milliseconds
+/// (index.js reads a Date's time): converting a Date through Node-API costs
+/// more than passing a number.
+macro_rules! fast_path {
+    ($signer:ident) => {
+        #[napi]
+        impl $signer {
+            #[napi(skip_typescript)]
+            pub fn sign_packed(
+                &self,
+                env: &Env,
+                policy: ClassInstance<'_, Policy>,
+                now_millis: Option<f64>,
+                key: Option<String>,
+                callback: Option<ClassInstance<'_, CallbackSpec>>,
+                pin_callback: Option<bool>,
+            ) -> Result<Option<String>> {
+                guard(env, || {
+                    let call = Call::packed(now_millis, key, callback, pin_callback);
+                    Ok(pack(&call.sign(env, &self.0, &policy)?))
+                })
+            }
+
+            #[napi(skip_typescript)]
+            pub fn rules_json(
+                &self,
+                env: &Env,
+                policy: ClassInstance<'_, Policy>,
+                now_millis: Option<f64>,
+                key: Option<String>,
+                callback: Option<ClassInstance<'_, CallbackSpec>>,
+                pin_callback: Option<bool>,
+            ) -> Result<String> {
+                guard(env, || {
+                    let call = Call::packed(now_millis, key, callback, pin_callback);
+                    Ok(call.sign(env, &self.0, &policy)?.rules.to_json())
+                })
+            }
+        }
+    };
+}
+
+fast_path!(OssSigner);
+fast_path!(S3Signer);
+
 /// Signs policies for one OSS bucket with one access key (V4 by default).
 #[napi]
 pub struct OssSigner(postpolicy::OssSigner);
@@ -400,53 +464,6 @@ impl OssSigner {
         guard(env, || {
             let form = Call::from(options).sign(env, &self.0, policy)?;
             SignedForm::new(env, form)
-        })
-    }
-
-    /// `sign`'s fast path: the form packed into one string, or `null` when
-    /// it cannot be (node/index.js).
-    #[napi(skip_typescript)]
-    pub fn sign_packed(
-        &self,
-        env: &Env,
-        policy: ClassInstance<'_, Policy>,
-        now: Option<Now<'_>>,
-        key: Option<String>,
-        callback: Option<ClassInstance<'_, CallbackSpec>>,
-        pin_callback: Option<bool>,
-    ) -> Result<Option<String>> {
-        guard(env, || {
-            let call = Call {
-                now,
-                key,
-                callback,
-                pin_callback,
-            };
-            Ok(pack(&call.sign(env, &self.0, &policy)?))
-        })
-    }
-
-    /// The browser rules of the form `signPacked` signed with the same
-    /// arguments, as JSON: the fast path's form reads them only when asked,
-    /// because writing them costs about as much as the signing (node/index.js).
-    #[napi(skip_typescript)]
-    pub fn rules_json(
-        &self,
-        env: &Env,
-        policy: ClassInstance<'_, Policy>,
-        now: Option<Now<'_>>,
-        key: Option<String>,
-        callback: Option<ClassInstance<'_, CallbackSpec>>,
-        pin_callback: Option<bool>,
-    ) -> Result<String> {
-        guard(env, || {
-            let call = Call {
-                now,
-                key,
-                callback,
-                pin_callback,
-            };
-            Ok(call.sign(env, &self.0, &policy)?.rules.to_json())
         })
     }
 
@@ -563,53 +580,6 @@ impl S3Signer {
         guard(env, || {
             let form = Call::from(options).sign(env, &self.0, policy)?;
             SignedForm::new(env, form)
-        })
-    }
-
-    /// `sign`'s fast path: the form packed into one string, or `null` when
-    /// it cannot be (node/index.js).
-    #[napi(skip_typescript)]
-    pub fn sign_packed(
-        &self,
-        env: &Env,
-        policy: ClassInstance<'_, Policy>,
-        now: Option<Now<'_>>,
-        key: Option<String>,
-        callback: Option<ClassInstance<'_, CallbackSpec>>,
-        pin_callback: Option<bool>,
-    ) -> Result<Option<String>> {
-        guard(env, || {
-            let call = Call {
-                now,
-                key,
-                callback,
-                pin_callback,
-            };
-            Ok(pack(&call.sign(env, &self.0, &policy)?))
-        })
-    }
-
-    /// The browser rules of the form `signPacked` signed with the same
-    /// arguments, as JSON: the fast path's form reads them only when asked,
-    /// because writing them costs about as much as the signing (node/index.js).
-    #[napi(skip_typescript)]
-    pub fn rules_json(
-        &self,
-        env: &Env,
-        policy: ClassInstance<'_, Policy>,
-        now: Option<Now<'_>>,
-        key: Option<String>,
-        callback: Option<ClassInstance<'_, CallbackSpec>>,
-        pin_callback: Option<bool>,
-    ) -> Result<String> {
-        guard(env, || {
-            let call = Call {
-                now,
-                key,
-                callback,
-                pin_callback,
-            };
-            Ok(call.sign(env, &self.0, &policy)?.rules.to_json())
         })
     }
 

@@ -7,21 +7,21 @@
 //
 //     node gen_aws_sdk_js.mjs > aws-sdk-js.json   (run where the SDK is installed)
 
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-const require = createRequire(join(process.cwd(), "package.json"));
-const { S3Client } = require("@aws-sdk/client-s3");
-const { createPresignedPost } = require("@aws-sdk/s3-presigned-post");
-const sdkVersion = require("@aws-sdk/s3-presigned-post/package.json").version;
+const require = createRequire(join(process.cwd(), 'package.json'))
+const { S3Client } = require('@aws-sdk/client-s3')
+const { createPresignedPost } = require('@aws-sdk/s3-presigned-post')
+const sdkVersion = require('@aws-sdk/s3-presigned-post/package.json').version
 
-const here = dirname(fileURLToPath(import.meta.url));
-const { cases } = JSON.parse(readFileSync(join(here, "cases.json"), "utf8"));
+const here = dirname(fileURLToPath(import.meta.url))
+const { cases } = JSON.parse(readFileSync(join(here, 'cases.json'), 'utf8'))
 
-const realNow = Date.now;
-const vectors = [];
+const realNow = Date.now
+const vectors = []
 for (const [i, c] of cases.entries()) {
   const client = new S3Client({
     region: c.region,
@@ -31,9 +31,9 @@ for (const [i, c] of cases.entries()) {
       ...(c.session_token ? { sessionToken: c.session_token } : {}),
     },
     ...(c.endpoint_url ? { endpoint: c.endpoint_url, forcePathStyle: true } : {}),
-  });
-  Date.now = () => Date.parse(c.time);
-  let post;
+  })
+  Date.now = () => Date.parse(c.time)
+  let post
   try {
     post = await createPresignedPost(client, {
       Bucket: c.bucket,
@@ -41,13 +41,13 @@ for (const [i, c] of cases.entries()) {
       Fields: { ...c.fields },
       Conditions: [...c.conditions],
       Expires: c.expires_in,
-    });
+    })
   } finally {
-    Date.now = realNow;
+    Date.now = realNow
   }
-  const policyB64 = post.fields.Policy;
+  const policyB64 = post.fields.Policy
   vectors.push({
-    id: `s3-aws-sdk-js-${String(i + 1).padStart(2, "0")}-${c.name}`,
+    id: `s3-aws-sdk-js-${String(i + 1).padStart(2, '0')}-${c.name}`,
     sdk: `@aws-sdk/s3-presigned-post ${sdkVersion}`,
     inputs: {
       access_key_id: c.access_key_id,
@@ -62,14 +62,14 @@ for (const [i, c] of cases.entries()) {
       fields: c.fields,
       conditions: c.conditions,
     },
-    policy_json: Buffer.from(policyB64, "base64").toString("utf8"),
+    policy_json: Buffer.from(policyB64, 'base64').toString('utf8'),
     policy_b64: policyB64,
-    scope_date: c.time.slice(0, 10).replaceAll("-", ""),
+    scope_date: c.time.slice(0, 10).replaceAll('-', ''),
     outputs: {
       url: post.url,
       fields: post.fields,
-      signature: post.fields["X-Amz-Signature"],
+      signature: post.fields['X-Amz-Signature'],
     },
-  });
+  })
 }
-process.stdout.write(JSON.stringify(vectors, null, 2) + "\n");
+process.stdout.write(`${JSON.stringify(vectors, null, 2)}\n`)

@@ -25,10 +25,11 @@ for name in (
 ):
     os.environ.pop(name, None)
 
-import boto3
-import botocore
-from botocore.config import Config
-from freezegun import freeze_time
+# Imported only now: boto3 reads the environment cleaned above.
+import boto3  # noqa: E402
+import botocore  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from freezegun import freeze_time  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

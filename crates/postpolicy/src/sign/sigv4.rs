@@ -163,19 +163,16 @@ fn hex_value(digit: u8) -> u8 {
 }
 
 /// Lower-case hex, written directly (a formatting loop shows up on the
-/// signing hot path).
+/// signing hot path): bytes first, since pushing `char`s into a `String`
+/// encodes each one.
 pub(crate) fn lower_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(
-            DIGITS.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
-        ));
-        out.push(char::from(
-            DIGITS.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
-        ));
-    }
-    out
+    let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+    let out: Vec<u8> = bytes
+        .iter()
+        .flat_map(|b| [digit(b >> 4), digit(b & 0xf)])
+        .collect();
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A signing date given by the caller: `yyyymmdd`, a real day.
