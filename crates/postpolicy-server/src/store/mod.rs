@@ -259,7 +259,8 @@ pub struct Listed {
 /// The result of committing a finished upload.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Committed {
-    Stored,
+    /// Stored, with these digests (an S3 store may have given the MD5).
+    Stored(Digests),
     AlreadyExists,
 }
 
