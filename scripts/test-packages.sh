@@ -4,8 +4,10 @@
 #   release does (node/scripts/stage-npm.mjs), installed from their tarballs
 #   into a fresh app, then `require`, `import`, `tsc --strict`, an Express
 #   token endpoint and a sign/verify round trip there (tests/packages/node);
-# - Python: the abi3 wheel, installed with the pytest suite in a fresh venv of
-#   every supported Python (3.9 to 3.13); the sdist, built from source by pip;
+# - Python: the two abi3 wheels (cp39-abi3, and cp310-abi3 with vectorcall
+#   methods), installed by pip from the folder of both with the pytest suite in a
+#   fresh venv of every supported Python (3.9 to 3.13), pip taking cp39-abi3 on
+#   3.9 only; the sdist, built from source by pip;
 # - Rust: `cargo publish --workspace --dry-run` (postpolicy, postpolicy-server,
 #   postpolicy-cli) and `cargo install --path crates/postpolicy-cli`;
 # - one version everywhere, the npm `files`, the release workflow
@@ -109,7 +111,7 @@ dev() { node -p "'$1@' + require('$root/node/package.json').devDependencies['$1'
 echo "-- tsc --strict: types.ts and node/test/types/example.ts against the installed package"
 (cd "$app" && without_cargo npx --no-install tsc -p tsconfig.json)
 
-section "Python: the abi3 wheel and the sdist (maturin)"
+section "Python: the abi3 wheels and the sdist (maturin)"
 tools="$work/tools"
 if [ ! -x "$tools/bin/maturin" ]; then
     python3 -m venv "$tools"
@@ -119,10 +121,17 @@ dist="$work/dist"
 rm -rf "$dist"
 # --target as `napi build --platform` passes it: the two release builds then
 # share target/<host>/release and compile the common dependencies once.
-(cd python && "$tools/bin/maturin" build --release --locked --target "$host" --out "$dist" && "$tools/bin/maturin" sdist --out "$dist")
-wheels=("$dist"/postpolicy-"$version"-cp39-abi3-*.whl)
-[ "${#wheels[@]}" -eq 1 ] && [ -f "${wheels[0]}" ] || fail "expected one abi3 wheel of $version in $dist"
-wheel="${wheels[0]}"
+# Two wheels, as the release builds them: the default one for CPython >= 3.9,
+# and one for >= 3.10 (the abi3-py310 feature: vectorcall methods).
+(cd python && "$tools/bin/maturin" build --release --locked --target "$host" --out "$dist" &&
+    "$tools/bin/maturin" build --release --locked --target "$host" --out "$dist" --no-default-features --features abi3-py310 &&
+    "$tools/bin/maturin" sdist --out "$dist")
+wheels=()
+for floor in cp39 cp310; do
+    found=("$dist"/postpolicy-"$version"-$floor-abi3-*.whl)
+    [ "${#found[@]}" -eq 1 ] && [ -f "${found[0]}" ] || fail "expected one $floor-abi3 wheel of $version in $dist"
+    wheels+=("${found[0]}")
+done
 sdist="$dist/postpolicy-$version.tar.gz"
 [ -f "$sdist" ] || fail "no sdist $sdist"
 
@@ -139,11 +148,18 @@ import flask  # the Flask tests run, not skip
 print('postpolicy', postpolicy.__version__, 'from', postpolicy.__file__)")
     (cd "$tmp" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/python/tests")
 }
+# pip chooses between the wheels as it would on PyPI (the sdist is not offered).
+mkdir "$tmp/wheels"
+cp "${wheels[@]}" "$tmp/wheels/"
 for v in $pythons; do
-    section "Python $v: the wheel in a fresh venv, no cargo on the PATH"
+    section "Python $v: the wheel pip picks, in a fresh venv, no cargo on the PATH"
     venv="$tmp/venv-$v"
     "${python_of[$v]}" -m venv "$venv"
-    without_cargo "$venv/bin/python" -m pip install --quiet --no-index "$wheel"
+    without_cargo "$venv/bin/python" -m pip install --quiet --no-index --find-links "$tmp/wheels" "postpolicy==$version"
+    expected=cp310-abi3
+    [ "$v" = 3.9 ] && expected=cp39-abi3
+    tag="$("$venv/bin/python" -c "import importlib.metadata as m; print(m.distribution('postpolicy').read_text('WHEEL'))" | sed -n 's/^Tag: //p')"
+    case "$tag" in "$expected"-*) ;; *) fail "Python $v installed the wheel tagged '$tag', expected $expected" ;; esac
     without_cargo run_suite "$venv"
 done
 
@@ -189,7 +205,7 @@ if (form.url !== 'https://examplebucket.oss-cn-hangzhou.aliyuncs.com' || !/^[0-9
 }"
 
 section "Artifacts (bytes)"
-for artifact in "$wheel" "$sdist" "$main_tgz" $platform_tgz \
+for artifact in "${wheels[@]}" "$sdist" "$main_tgz" $platform_tgz \
     "$crates/postpolicy-$version.crate" "$crates/postpolicy-server-$version.crate" "$crates/postpolicy-cli-$version.crate"; do
     printf '%10d  %s\n' "$(wc -c <"$artifact")" "$(basename "$artifact")"
 done

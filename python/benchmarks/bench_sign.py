@@ -8,8 +8,13 @@ one hour, the bucket, a per-user key prefix (``user/42/${filename}``), a
 at each call, with the fields as a dict. Before timing, the seed-style form is
 checked with postpolicy's Verifier, so both sides do the same work.
 
-Build the extension in release mode first (``pip install ./python`` or
-``maturin develop --release``), then::
+Build the extension in release mode first, as the wheel pip installs on this
+Python (on 3.10 and later the cp310-abi3 one, with vectorcall methods)::
+
+    cd python && maturin develop --release --no-default-features --features abi3-py310
+    # (plain ``maturin develop --release`` on 3.9: the cp39-abi3 wheel)
+
+then::
 
     pip install boto3        # optional: its row is skipped without it
     python python/benchmarks/bench_sign.py [--rounds 21] [--min-time 0.05]
@@ -23,6 +28,7 @@ import datetime
 import hashlib
 import hmac
 import importlib
+import importlib.metadata
 import json
 import statistics
 import sys
@@ -168,6 +174,16 @@ def ns_per_op(fn: Callable[[], Any], n: int) -> float:
     return (time.perf_counter_ns() - start) / n
 
 
+def wheel_tag() -> str:
+    """The installed wheel's tag without its platform (cp39-abi3, cp310-abi3)."""
+    try:
+        wheel = importlib.metadata.distribution("postpolicy").read_text("WHEEL") or ""
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+    tags = [line[5:].strip() for line in wheel.splitlines() if line.startswith("Tag:")]
+    return "-".join(tags[0].split("-")[:2]) if tags else "unknown"
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=21, help="timed rounds per implementation")
@@ -197,8 +213,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     base = median["postpolicy OssSigner.sign"]
     build = getattr(postpolicy._native, "_build_profile", "unknown")
     print(
-        f"Python {sys.version.split()[0]}, postpolicy {postpolicy.__version__} ({build} build), "
-        f"{args.rounds} rounds, median ns/op"
+        f"Python {sys.version.split()[0]}, postpolicy {postpolicy.__version__} ({build} build, "
+        f"{wheel_tag()} wheel), {args.rounds} rounds, median ns/op"
     )
     print(f"{'implementation':<32} {'median ns/op':>14} {'vs OssSigner.sign':>18}")
     for name, _ in rows:

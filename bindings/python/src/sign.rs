@@ -1,13 +1,14 @@
 //! `Credentials`, `OssSigner`, `SignedForm` and the low-level `sign_v1` /
 //! `sign_v4`.
 
+use std::sync::OnceLock;
+
 use postpolicy::{
     Credentials, GcsCredentials, GcsSigner, OssSigner, OssVersion, S3Signer, ServiceAccountKey,
     SignOptions, SignatureError, SignedForm,
 };
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyType};
 
 use crate::callback::PyCallbackSpec;
@@ -545,7 +546,10 @@ fn signed_json(
 #[pyclass(name = "SignedForm", module = "postpolicy._native", frozen)]
 pub struct PySignedForm {
     form: SignedForm,
-    fields: PyOnceLock<Py<PyDict>>,
+    /// A std `OnceLock`, filled with the GIL held: `PyOnceLock` detaches from
+    /// the interpreter around its first fill (to avoid a deadlock when the
+    /// fill blocks), which costs a GIL release and re-acquire per form.
+    fields: OnceLock<Py<PyDict>>,
 }
 
 impl std::fmt::Debug for PySignedForm {
@@ -560,7 +564,7 @@ impl PySignedForm {
     fn new(form: SignedForm) -> Self {
         Self {
             form,
-            fields: PyOnceLock::new(),
+            fields: OnceLock::new(),
         }
     }
 }
@@ -612,6 +616,10 @@ fn field_value<'py>(py: Python<'py>, value: &str) -> Bound<'py, PyString> {
     match value {
         "OSS4-HMAC-SHA256" => intern!(py, "OSS4-HMAC-SHA256").clone(),
         "AWS4-HMAC-SHA256" => intern!(py, "AWS4-HMAC-SHA256").clone(),
+        // The `success_action_status` values the services accept.
+        "200" => intern!(py, "200").clone(),
+        "201" => intern!(py, "201").clone(),
+        "204" => intern!(py, "204").clone(),
         other => PyString::new(py, other),
     }
 }
@@ -626,9 +634,13 @@ impl PySignedForm {
     /// The hidden form fields, in the order they must be sent.
     #[getter]
     fn fields(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
-        self.fields
-            .get_or_try_init(py, || fields_dict(py, &self.form.fields).map(Bound::unbind))
-            .map(|dict| dict.clone_ref(py))
+        if let Some(dict) = self.fields.get() {
+            return Ok(dict.clone_ref(py));
+        }
+        // Building the dict runs no Python code, so no other thread fills the
+        // cell meanwhile; if one ever did, its dict is kept and ours dropped.
+        let dict = fields_dict(py, &self.form.fields)?.unbind();
+        Ok(self.fields.get_or_init(|| dict).clone_ref(py))
     }
 
     /// When the policy expires (an aware datetime in UTC).
