@@ -99,7 +99,9 @@ const AUDIT_EVERY: u64 = 16;
 /// then one in every [`AUDIT_EVERY`]; one mismatch, or an ETag that is no
 /// MD5 at all, and every upload is hashed here again. Between a change of
 /// the store's ways (say, KMS turned on for the bucket) and the next audit,
-/// an unaudited upload answers an ETag that is 32 hex digits but no MD5.
+/// an unaudited upload answers an ETag that is 32 hex digits but no MD5; one
+/// whose ETag is no hex MD5 at all answers the MD5 of the bytes still held,
+/// but reads back with the store's ETag (it was stored without ours).
 #[derive(Debug, Default)]
 struct EtagTrust {
     matched: AtomicU32,
