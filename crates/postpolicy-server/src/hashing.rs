@@ -136,6 +136,56 @@ impl Hashes {
     }
 }
 
+/// The CRC-64 and size of an object whose MD5 the store computes (an S3
+/// store's ETag of a single PUT, see `store::s3`): CRC-64 costs a few
+/// percent of MD5, so it is computed inline.
+pub(crate) struct Crc64Only {
+    crc64: crc_fast::Digest,
+    size: u64,
+}
+
+impl std::fmt::Debug for Crc64Only {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crc64Only")
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+impl Default for Crc64Only {
+    fn default() -> Self {
+        Self {
+            crc64: crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz),
+            size: 0,
+        }
+    }
+}
+
+impl Crc64Only {
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.crc64.update(bytes);
+        self.size = self.size.saturating_add(bytes.len() as u64);
+    }
+
+    /// The digests, with the MD5 learnt elsewhere.
+    pub(crate) fn finish(self, md5: [u8; 16]) -> Digests {
+        Digests {
+            md5,
+            crc64: self.crc64.finalize(),
+            size: self.size,
+        }
+    }
+}
+
+/// The MD5 of `chunks` in order.
+pub(crate) fn md5_of(chunks: &[Bytes]) -> io::Result<[u8; 16]> {
+    let mut md5 = Md5State::new();
+    for chunk in chunks {
+        md5.update(chunk);
+    }
+    md5.finish()
+}
+
 /// Where a hashing thread puts the bytes after hashing them (the local
 /// store's blob file), so that writing overlaps the reading of the request
 /// too; `()` for none.

@@ -509,26 +509,25 @@ async fn receive(
         .finish()
         .await
         .map_err(|e| Failure::Other(respond::internal(ctx, e)))?;
-    let digests = staged.digests();
-    let crc64 = digests.crc64;
-    let etag_hex = digests.md5_hex();
-    let etag = digests.etag();
     let meta = StoredMeta::new(
         &accepted.key,
         &ObjectAttributes {
             content_type: accepted.content_type.clone(),
             metadata: accepted.metadata.clone(),
         },
-        &digests,
+        &staged.digests(),
         Utc::now(),
     );
-    match oss.store.commit(staged, &object, meta, no_overwrite).await {
-        Ok(Committed::Stored) => {}
+    let digests = match oss.store.commit(staged, &object, meta, no_overwrite).await {
+        Ok(Committed::Stored(digests)) => digests,
         Ok(Committed::AlreadyExists) => {
             return Err(Failure::Other(already_exists(&accepted.key)));
         }
         Err(e) => return Err(Failure::Other(respond::internal(ctx, e))),
-    }
+    };
+    let crc64 = digests.crc64;
+    let etag_hex = digests.md5_hex();
+    let etag = digests.etag();
     let location = format!(
         "{object_base}{}",
         percent_encoding::utf8_percent_encode(&accepted.key, KEY_IN_URL)

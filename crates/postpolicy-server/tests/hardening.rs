@@ -637,6 +637,19 @@ async fn request_heads_over_64_kib_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 404);
+    // Just under the limit: the connection's read buffer (no larger than
+    // the limit, to bound memory) still holds it.
+    let response = stack
+        .client
+        .get(stack.object_url("x"))
+        .header(
+            "x-big",
+            "b".repeat(postpolicy_server::MAX_REQUEST_HEAD_BYTES - 1024),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
 }
 
 // ---- keys OSS accepts ---------------------------------------------------------

@@ -214,6 +214,7 @@ impl Inner {
         meta: StoredMeta,
         no_overwrite: bool,
     ) -> io::Result<Committed> {
+        let digests = staged.digests();
         let record_path = self.record_path(object);
         let previous = self.read_record(&record_path)?;
         if no_overwrite && previous.is_some() {
@@ -268,7 +269,7 @@ impl Inner {
         {
             let _ = fs::remove_file(old);
         }
-        Ok(Committed::Stored)
+        Ok(Committed::Stored(digests))
     }
 
     fn get_blocking(&self, object: &Located) -> io::Result<Option<Opened>> {

@@ -6,7 +6,8 @@
 //! `Content-Language` as themselves, `x-oss-meta-<n>` as `x-amz-meta-<n>`),
 //! so other S3 clients read it as it was uploaded. What has no S3 header of its
 //! own goes under the reserved `x-amz-meta-postpolicy-` names: the OSS ETag
-//! (`-etag`) and CRC-64 (`-crc64`), other stored headers such as `Expires` or
+//! (`-etag`, unless the store's own ETag is that MD5, see `EtagTrust`) and
+//! CRC-64 (`-crc64`), other stored headers such as `Expires` or
 //! `x-oss-storage-class` (`-h-<name>`), a user name that would collide with
 //! ours (`x-oss-meta-postpolicy-…` becomes `-m-postpolicy-…`) or that is no
 //! HTTP token (`-x-<hex of the name>`). Values that are not printable ASCII
@@ -33,6 +34,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt as _};
@@ -47,7 +49,7 @@ use super::{
     StoredMeta, Window,
 };
 use crate::ServerError;
-use crate::hashing::{Digests, HashPipe};
+use crate::hashing::{Crc64Only, Digests, HashPipe, md5_of};
 
 /// Where keys S3 cannot hold exactly are kept, by hash.
 const HASHED: &str = ".postpolicy";
@@ -80,6 +82,59 @@ struct Inner {
     limits: StoreLimits,
     budget: Budget,
     locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+    etags: EtagTrust,
+}
+
+/// Matching ETags of single PUTs after which the store's ETag is trusted.
+const TRUST_AFTER: u32 = 4;
+/// One single PUT in this many is still hashed here once the store's ETag
+/// is trusted, and its ETag compared.
+const AUDIT_EVERY: u64 = 16;
+
+/// Whether this store's ETag of a single PUT is the MD5 of the bytes sent
+/// (as Garage, MinIO and AWS S3 without KMS or customer keys answer): then
+/// serve takes it instead of hashing the bytes too. MD5 was two thirds of
+/// serve's CPU in front of Garage, which computes it again anyway. Learnt,
+/// never assumed: the first single PUTs are hashed here and compared, and
+/// then one in every [`AUDIT_EVERY`]; one mismatch, or an ETag that is no
+/// MD5 at all, and every upload is hashed here again. Between a change of
+/// the store's ways (say, KMS turned on for the bucket) and the next audit,
+/// an unaudited upload answers an ETag that is 32 hex digits but no MD5; one
+/// whose ETag is no hex MD5 at all answers the MD5 of the bytes still held,
+/// but reads back with the store's ETag (it was stored without ours).
+#[derive(Debug, Default)]
+struct EtagTrust {
+    matched: AtomicU32,
+    refuted: AtomicBool,
+    candidates: AtomicU64,
+}
+
+impl EtagTrust {
+    /// For an upload that will be one PUT: true to leave its MD5 to the store.
+    fn leave_md5_to_store(&self) -> bool {
+        if self.refuted.load(Ordering::Relaxed) {
+            return false;
+        }
+        let n = self.candidates.fetch_add(1, Ordering::Relaxed);
+        self.matched.load(Ordering::Relaxed) >= TRUST_AFTER && !n.is_multiple_of(AUDIT_EVERY)
+    }
+
+    /// The store's ETag of an upload hashed here agreed with its MD5, or not.
+    fn record(&self, agreed: bool) {
+        if agreed {
+            self.matched.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.refuted.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The MD5 in an S3 ETag (`"<32 hex digits>"`), if it holds one.
+fn etag_md5(etag: Option<&str>) -> Option<[u8; 16]> {
+    let hex_digits = etag?.trim().trim_matches('"');
+    let mut md5 = [0u8; 16];
+    hex::decode_to_slice(hex_digits, &mut md5).ok()?;
+    Some(md5)
 }
 
 /// True for endpoints where an unsigned payload cannot be changed on the
@@ -139,6 +194,7 @@ impl S3Store {
                 limits,
                 budget,
                 locks,
+                etags: EtagTrust::default(),
             }),
         }
     }
@@ -160,6 +216,12 @@ impl S3Store {
     ) -> Upload {
         let limits = &self.inner.limits;
         let (path, hashed) = location(object);
+        let one_put = hint.is_some_and(|h| h <= limits.s3_part_bytes as u64);
+        let hashes = if one_put && self.inner.etags.leave_md5_to_store() {
+            Hashing::Crc64(Box::default())
+        } else {
+            Hashing::Full(HashPipe::default())
+        };
         Upload {
             store: Arc::clone(&self.inner),
             path,
@@ -171,7 +233,7 @@ impl S3Store {
                 limits.writes_in_flight,
                 hint,
             ),
-            hashes: HashPipe::default(),
+            hashes,
             part: Vec::new(),
             hold: None,
             multipart: None,
@@ -213,19 +275,42 @@ impl S3Store {
         }
         match std::mem::replace(&mut staged.body, Body::Done) {
             Body::Single { chunks, hold } => {
-                let attributes =
-                    encode_attributes(&staged.source, Some(&staged.digests), staged.key.as_deref());
+                let md5_hex = staged.md5_known.then(|| staged.digests.md5_hex());
+                let attributes = encode_attributes(
+                    &staged.source,
+                    md5_hex,
+                    Some(staged.digests.crc64),
+                    staged.key.as_deref(),
+                );
                 let options = PutOptions {
                     mode: PutMode::Overwrite,
                     attributes,
                     ..PutOptions::default()
                 };
                 let payload: PutPayload = chunks.into_iter().collect();
-                self.inner
+                let put = self
+                    .inner
                     .store
-                    .put_opts(&staged.path, payload, options)
+                    .put_opts(&staged.path, payload.clone(), options)
                     .await
                     .map_err(store_error)?;
+                let answered = etag_md5(put.e_tag.as_deref());
+                if staged.md5_known {
+                    self.inner
+                        .etags
+                        .record(answered == Some(staged.digests.md5));
+                } else if let Some(md5) = answered {
+                    staged.digests.md5 = md5;
+                } else {
+                    // Stored, but its ETag is no MD5: hash the bytes still here.
+                    self.inner.etags.record(false);
+                    staged.digests.md5 =
+                        tokio::task::spawn_blocking(move || md5_of(payload.as_ref()))
+                            .await
+                            .map_err(|e| ServerError::Store(format!("hashing failed: {e}")))?
+                            .map_err(|e| ServerError::Store(e.to_string()))?;
+                }
+                staged.md5_known = true;
                 drop(hold);
             }
             Body::Multipart(Some(mut upload)) => {
@@ -238,7 +323,7 @@ impl S3Store {
                 return Err(ServerError::Store("upload already committed".to_owned()));
             }
         }
-        Ok(Committed::Stored)
+        Ok(Committed::Stored(staged.digests))
     }
 
     pub(crate) async fn get(
@@ -376,10 +461,12 @@ fn plain_name(name: &str) -> bool {
 }
 
 /// The S3 attributes of an object: its type, the form's headers, and (when
-/// known) its OSS digests and, for a key kept by hash, the key.
+/// known) its MD5 (upper-case hex) and CRC-64 and, for a key kept by hash,
+/// the key.
 pub(crate) fn encode_attributes(
     source: &ObjectAttributes,
-    digests: Option<&Digests>,
+    md5_hex: Option<String>,
+    crc64: Option<u64>,
     key: Option<&str>,
 ) -> Attributes {
     let mut attributes = Attributes::new();
@@ -407,14 +494,13 @@ pub(crate) fn encode_attributes(
         };
         attributes.insert(attribute, AttributeValue::from(encode_value(value)));
     }
-    if let Some(digests) = digests {
-        attributes.insert(
-            Attribute::Metadata(META_ETAG.into()),
-            digests.md5_hex().into(),
-        );
+    if let Some(md5_hex) = md5_hex {
+        attributes.insert(Attribute::Metadata(META_ETAG.into()), md5_hex.into());
+    }
+    if let Some(crc64) = crc64 {
         attributes.insert(
             Attribute::Metadata(META_CRC64.into()),
-            digests.crc64.to_string().into(),
+            crc64.to_string().into(),
         );
     }
     if let Some(key) = key {
@@ -493,7 +579,8 @@ pub(crate) fn decode_attributes(
     meta.metadata.sort();
     meta.etag = match etag {
         Some(md5) => format!("\"{md5}\""),
-        // A multipart object: the store's own ETag, upper-cased as OSS writes it.
+        // A multipart object, or one whose MD5 the store computed: the
+        // store's own ETag, upper-cased as OSS writes it.
         None => object
             .e_tag
             .as_deref()
@@ -511,12 +598,27 @@ pub(crate) struct Upload {
     key: Option<String>,
     source: ObjectAttributes,
     window: Window,
-    hashes: HashPipe,
+    hashes: Hashing,
     /// The part being filled, and the reservation its bytes count against.
     part: Vec<Bytes>,
     hold: Option<Arc<Reservation>>,
     multipart: Option<Box<dyn MultipartUpload>>,
     parts: tokio::task::JoinSet<object_store::Result<()>>,
+}
+
+/// How an upload into S3 is hashed.
+#[derive(Debug)]
+enum Hashing {
+    /// MD5 and CRC-64 here.
+    Full(HashPipe),
+    /// CRC-64 here; the MD5 is the store's ETag of the single PUT.
+    Crc64(Box<Crc64Only>),
+}
+
+impl Default for Hashing {
+    fn default() -> Self {
+        Self::Crc64(Box::default())
+    }
 }
 
 impl std::fmt::Debug for Upload {
@@ -537,9 +639,12 @@ impl Upload {
             }
             let (n, hold) = self.window.take(chunk.len()).await?;
             let piece = chunk.split_to(n);
-            self.hashes
-                .update(piece.clone(), Some(Arc::clone(&hold)))
-                .map_err(|e| ServerError::Store(e.to_string()))?;
+            match &mut self.hashes {
+                Hashing::Full(pipe) => pipe
+                    .update(piece.clone(), Some(Arc::clone(&hold)))
+                    .map_err(|e| ServerError::Store(e.to_string()))?,
+                Hashing::Crc64(crc) => crc.update(&piece),
+            }
             self.part.push(piece);
             self.hold = Some(hold);
         }
@@ -551,9 +656,20 @@ impl Upload {
         while let Some(done) = self.parts.try_join_next() {
             part_result(done)?;
         }
+        if let Hashing::Crc64(_) = self.hashes {
+            // Longer than its request said it could be (never, as hyper
+            // holds the body to its length): a multipart upload needs its
+            // MD5 here, from the first part, which is all still held.
+            let mut pipe = HashPipe::default();
+            for chunk in &self.part {
+                pipe.update(chunk.clone(), self.hold.clone())
+                    .map_err(|e| ServerError::Store(e.to_string()))?;
+            }
+            self.hashes = Hashing::Full(pipe);
+        }
         if self.multipart.is_none() {
             let options = PutMultipartOptions {
-                attributes: encode_attributes(&self.source, None, self.key.as_deref()),
+                attributes: encode_attributes(&self.source, None, None, self.key.as_deref()),
                 ..PutMultipartOptions::default()
             };
             let upload = self
@@ -586,11 +702,20 @@ impl Upload {
         while let Some(done) = self.parts.join_next().await {
             part_result(done)?;
         }
-        let hashes = std::mem::take(&mut self.hashes);
-        let (hashes, _) = hashes
-            .finish()
-            .await
-            .map_err(|e| ServerError::Store(e.to_string()))?;
+        let (digests, md5_known) = match std::mem::take(&mut self.hashes) {
+            Hashing::Full(pipe) => {
+                let (hashes, _) = pipe
+                    .finish()
+                    .await
+                    .map_err(|e| ServerError::Store(e.to_string()))?;
+                let digests = hashes
+                    .finish()
+                    .map_err(|e| ServerError::Store(e.to_string()))?;
+                (digests, true)
+            }
+            // The MD5 comes with the store's answer to the PUT.
+            Hashing::Crc64(crc) => (crc.finish([0; 16]), false),
+        };
         let body = match self.multipart.take() {
             Some(upload) => Body::Multipart(Some(upload)),
             None => Body::Single {
@@ -602,9 +727,8 @@ impl Upload {
             path: self.path.clone(),
             key: self.key.take(),
             source: std::mem::take(&mut self.source),
-            digests: hashes
-                .finish()
-                .map_err(|e| ServerError::Store(e.to_string()))?,
+            digests,
+            md5_known,
             body,
         })
     }
@@ -642,7 +766,10 @@ pub(crate) struct Staged {
     path: Path,
     key: Option<String>,
     source: ObjectAttributes,
+    /// Its MD5 only when `md5_known`; otherwise the store's ETag gives it at
+    /// the commit.
     digests: Digests,
+    md5_known: bool,
     body: Body,
 }
 
@@ -667,6 +794,8 @@ impl std::fmt::Debug for Staged {
 }
 
 impl Staged {
+    /// Its CRC-64 and size; its MD5 only once committed when the store
+    /// computes it ([`EtagTrust`]): [`Committed::Stored`] has them all.
     pub(crate) fn digests(&self) -> Digests {
         self.digests
     }
@@ -709,6 +838,20 @@ mod tests {
     struct Counting {
         inner: InMemory,
         counts: Arc<Mutex<Counts>>,
+        etags: Arc<Mutex<Etags>>,
+    }
+
+    /// What the store answers as the ETag of a PUT.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Etags {
+        /// The in-memory store's own: a counter, no MD5.
+        Own,
+        /// The MD5 of the bytes, as Garage answers.
+        Md5,
+        /// 32 hex digits that are not the MD5 (as with KMS).
+        OtherHex,
+        /// Something that is no MD5 at all.
+        NotHex,
     }
 
     impl std::fmt::Display for Counting {
@@ -747,8 +890,21 @@ mod tests {
             payload: PutPayload,
             opts: PutOptions,
         ) -> object_store::Result<PutResult> {
+            use md5::Digest as _;
             self.counts.lock().unwrap().puts += 1;
-            self.inner.put_opts(location, payload, opts).await
+            let mut md5 = md5::Md5::new();
+            for chunk in payload.iter() {
+                md5.update(chunk);
+            }
+            let md5 = hex::encode(md5.finalize());
+            let mut result = self.inner.put_opts(location, payload, opts).await?;
+            match *self.etags.lock().unwrap() {
+                Etags::Own => {}
+                Etags::Md5 => result.e_tag = Some(format!("\"{md5}\"")),
+                Etags::OtherHex => result.e_tag = Some(format!("\"{}\"", "ab".repeat(16))),
+                Etags::NotHex => result.e_tag = Some("\"3858f62230ac3c91-1\"".to_owned()),
+            }
+            Ok(result)
         }
         async fn put_multipart_opts(
             &self,
@@ -802,10 +958,17 @@ mod tests {
     const PART: usize = 16 * 1024;
 
     fn store() -> (Store, Arc<Mutex<Counts>>) {
+        let (store, counts, _) = store_answering(Etags::Own);
+        (store, counts)
+    }
+
+    fn store_answering(etags: Etags) -> (Store, Arc<Mutex<Counts>>, Arc<Mutex<Etags>>) {
         let counts = Arc::new(Mutex::new(Counts::default()));
+        let etags = Arc::new(Mutex::new(etags));
         let inner = Arc::new(Counting {
             inner: InMemory::new(),
             counts: Arc::clone(&counts),
+            etags: Arc::clone(&etags),
         });
         let limits = StoreLimits {
             memory_bytes: 4 * PART,
@@ -821,6 +984,7 @@ mod tests {
         (
             Store::S3(S3Store::with_store(inner, limits, budget, locks)),
             counts,
+            etags,
         )
     }
 
@@ -840,20 +1004,133 @@ mod tests {
 
     /// Uploads `body` in chunks of 5,000 bytes; the stored meta as answered.
     async fn upload(store: &Store, key: &str, body: &[u8]) -> Result<StoredMeta, ServerError> {
+        Ok(upload_seen(store, key, body).await?.0)
+    }
+
+    /// [`upload`], and whether its MD5 was computed here.
+    async fn upload_seen(
+        store: &Store,
+        key: &str,
+        body: &[u8],
+    ) -> Result<(StoredMeta, bool), ServerError> {
         let object = Store::locate("photos", key).unwrap();
         let mut upload = store
             .begin(&object, &attributes(), Some(body.len() as u64 + 300))
             .await?;
+        let hashed_here = match &upload {
+            crate::store::Upload::S3(upload) => matches!(upload.hashes, Hashing::Full(_)),
+            crate::store::Upload::Local(_) => unreachable!(),
+        };
         for chunk in body.chunks(5000) {
             upload.write(Bytes::copy_from_slice(chunk)).await?;
         }
         let staged = upload.finish().await?;
         let meta = StoredMeta::new(key, &attributes(), &staged.digests(), Utc::now());
-        assert_eq!(
-            store.commit(staged, &object, meta.clone(), false).await?,
-            Committed::Stored
-        );
-        Ok(meta)
+        match store.commit(staged, &object, meta, false).await? {
+            Committed::Stored(digests) => Ok((
+                StoredMeta::new(key, &attributes(), &digests, Utc::now()),
+                hashed_here,
+            )),
+            Committed::AlreadyExists => panic!("{key} already exists"),
+        }
+    }
+
+    /// The ETag and CRC-64 OSS would answer for `body`.
+    fn oss_digests(body: &[u8]) -> (String, Option<u64>) {
+        let mut hashes = crate::hashing::Hashes::default();
+        hashes.update(body);
+        let digests = hashes.finish().unwrap();
+        (digests.etag(), Some(digests.crc64))
+    }
+
+    #[tokio::test]
+    async fn the_stores_md5_etag_is_learnt_then_taken_and_audited() {
+        let (store, _, _) = store_answering(Etags::Md5);
+        let mut hashed_here = Vec::new();
+        for i in 0..(TRUST_AFTER as usize + 2 * AUDIT_EVERY as usize) {
+            let bytes = body(PART / 2 + i);
+            let (meta, hashed) = upload_seen(&store, &format!("small/{i}"), &bytes)
+                .await
+                .unwrap();
+            assert_eq!((meta.etag, meta.crc64), oss_digests(&bytes), "upload {i}");
+            if hashed {
+                hashed_here.push(i);
+            }
+        }
+        // The first TRUST_AFTER, then one in AUDIT_EVERY.
+        let first = TRUST_AFTER as usize;
+        let audits: Vec<usize> = (first..first + 2 * AUDIT_EVERY as usize)
+            .filter(|n| n % AUDIT_EVERY as usize == 0)
+            .collect();
+        assert_eq!(hashed_here, [(0..first).collect(), audits].concat());
+        // A multipart upload is always hashed here (its ETag is no MD5).
+        let bytes = body(3 * PART);
+        let (meta, hashed) = upload_seen(&store, "large", &bytes).await.unwrap();
+        assert!(hashed);
+        assert_eq!((meta.etag, meta.crc64), oss_digests(&bytes));
+        // Taken from the store, the MD5 is not stored again beside it.
+        let (read_back, _) = read(&store, "small/5").await;
+        assert_eq!(read_back.crc64, oss_digests(&body(PART / 2 + 5)).1);
+    }
+
+    #[tokio::test]
+    async fn a_store_whose_etag_is_no_md5_is_never_trusted() {
+        let (store, _) = store();
+        for i in 0..(TRUST_AFTER as usize + AUDIT_EVERY as usize) {
+            let bytes = body(100 + i);
+            let (meta, hashed) = upload_seen(&store, &format!("k{i}"), &bytes).await.unwrap();
+            assert!(hashed, "upload {i}");
+            assert_eq!(meta.etag, oss_digests(&bytes).0);
+            assert_eq!(read(&store, &format!("k{i}")).await.0.etag, meta.etag);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_audit_that_disagrees_ends_the_trust() {
+        let (store, _, etags) = store_answering(Etags::Md5);
+        for i in 0..AUDIT_EVERY as usize {
+            upload(&store, &format!("a{i}"), &body(200 + i))
+                .await
+                .unwrap();
+        }
+        // The bucket now encrypts with KMS: ETags are hex, but no MD5.
+        *etags.lock().unwrap() = Etags::OtherHex;
+        let mut audited = None;
+        for i in 0..AUDIT_EVERY as usize {
+            let bytes = body(300 + i);
+            let (meta, hashed) = upload_seen(&store, &format!("b{i}"), &bytes).await.unwrap();
+            if hashed {
+                // The audit answers the MD5 computed here.
+                assert_eq!(meta.etag, oss_digests(&bytes).0);
+                audited = Some(i);
+                break;
+            }
+        }
+        assert!(audited.is_some(), "no audit within {AUDIT_EVERY} uploads");
+        for i in 0..(2 * AUDIT_EVERY as usize) {
+            let bytes = body(400 + i);
+            let (meta, hashed) = upload_seen(&store, &format!("c{i}"), &bytes).await.unwrap();
+            assert!(hashed, "upload {i} after the audit");
+            assert_eq!(meta.etag, oss_digests(&bytes).0);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_etag_that_is_no_md5_is_replaced_by_the_md5_of_the_bytes() {
+        let (store, _, etags) = store_answering(Etags::Md5);
+        for i in 0..(TRUST_AFTER as usize + 1) {
+            upload(&store, &format!("a{i}"), &body(200 + i))
+                .await
+                .unwrap();
+        }
+        *etags.lock().unwrap() = Etags::NotHex;
+        // Trusted and not audited: hashed after the PUT, from the bytes held.
+        let bytes = body(PART - 1000);
+        let (meta, hashed) = upload_seen(&store, "b", &bytes).await.unwrap();
+        assert!(!hashed);
+        assert_eq!((meta.etag, meta.crc64), oss_digests(&bytes));
+        let (_, hashed) = upload_seen(&store, "c", &body(10)).await.unwrap();
+        assert!(hashed);
     }
 
     async fn read(store: &Store, key: &str) -> (StoredMeta, Vec<u8>) {
