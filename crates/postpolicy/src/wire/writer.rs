@@ -113,42 +113,45 @@ pub(crate) fn push_string(out: &mut String, s: &str) {
 }
 
 fn push_escaped(out: &mut String, s: &str) {
-    // Most values need no escaping: find that out with a tight scan first.
-    let Some(first) = first_to_escape(s.as_bytes()) else {
-        out.push_str(s);
-        return;
-    };
-    out.push_str(s.get(..first).unwrap_or_default());
-    let s = s.get(first..).unwrap_or_default();
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(s.get(start..i).unwrap_or_default());
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(
-                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
-            ));
-            out.push(char::from(
-                HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
-            ));
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
+    // Most values need no escaping, and those that do (a rule's message
+    // quoting a condition) have long plain runs between escapes: the
+    // word-at-a-time scan finds each next byte to escape, and the runs are
+    // copied whole.
+    let mut rest = s;
+    while let Some(at) = first_to_escape(rest.as_bytes()) {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        let byte = rest.as_bytes().get(at).copied().unwrap_or(b' ');
+        push_escape(out, byte);
+        rest = rest.get(at + 1..).unwrap_or_default();
     }
-    out.push_str(s.get(start..).unwrap_or_default());
+    out.push_str(rest);
+}
+
+/// The JSON escape of a byte [`first_to_escape`] stopped at: `"`, `\\` or
+/// a control character (short escapes where JSON has them, else `\u00xx`).
+fn push_escape(out: &mut String, byte: u8) {
+    let short = match byte {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        0x08 => "\\b",
+        0x0c => "\\f",
+        _ => "",
+    };
+    if short.is_empty() {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.push_str("\\u00");
+        out.push(char::from(
+            HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0'),
+        ));
+        out.push(char::from(
+            HEX.get(usize::from(byte & 0xf)).copied().unwrap_or(b'0'),
+        ));
+    } else {
+        out.push_str(short);
+    }
 }
 
 /// The index of the first byte JSON must escape (`"`, `\\`, below 0x20),
