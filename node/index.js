@@ -14,31 +14,54 @@ const native = require('./native.js')
 // Node-API builds an object one property at a time through V8's slow path:
 // about 3.5 µs of CPU for a signed form, more than the signing. V8 builds an
 // object in JavaScript about ten times faster. So each signer's `sign` takes
-// the form packed into one string (`signPacked`, bindings/node/src/sign.rs)
-// and builds the object here; when a name or value holds a separator, the
-// addon's own `sign` builds it. node/bench/sign.mjs measures the difference.
+// the form packed into one string (`signPlanned`, or `signPacked` with a
+// callback: bindings/node/src/sign.rs) and builds the object here; when a
+// name or value holds a separator, the addon's own `sign` builds it.
+// node/bench/sign.mjs measures the difference.
 
 class OssSigner extends native.OssSigner {
   sign(policy, options) {
-    return signFast(this, policy, options, () => super.sign(policy, options))
+    return signFast(this, policy, options) ?? super.sign(policy, options)
   }
 }
 
 class S3Signer extends native.S3Signer {
   sign(policy, options) {
-    return signFast(this, policy, options, () => super.sign(policy, options))
+    return signFast(this, policy, options) ?? super.sign(policy, options)
   }
 }
 
 /**
- * The fast path of `signer.sign`; `slow` is the addon's own `sign`, which
- * also words every error about a bad `now`.
+ * The fast path of `signer.sign`, or `null`: then the addon's own `sign`
+ * words the error (a bad `now`, `key` or `policy`) or builds the form that
+ * cannot be packed.
  */
-function signFast(signer, policy, options, slow) {
+function signFast(signer, policy, options) {
   const millis = nowMillis(options?.now)
-  if (millis === null) return slow()
-  const packed = signer.signPacked(policy, millis, options?.key, options?.callback, options?.pinCallback)
-  return packed === null ? slow() : unpack(packed, signer, policy, options, millis)
+  if (millis === null) return null
+  if (options?.callback != null || options?.pinCallback !== undefined) return signWithCallback(signer, policy, options, millis)
+  const key = options?.key ?? null
+  if (key !== null && typeof key !== 'string') return null
+  const plan = planOf(signer, policy, key)
+  if (plan === null) return null
+  const packed = native.signPlanned(plan.handle, millis)
+  const form = packed === null ? null : unpack(packed, plan)
+  if (form === null) return null
+  if (plan.rules === null) plan.rules = rulesNow(signer, policy, options, millis)
+  form.rules = plan.rules
+  return form
+}
+
+/**
+ * A form with a callback (or `pinCallback`): packed by `signPacked`, which
+ * unwraps every argument, and its rules asked every time.
+ */
+function signWithCallback(signer, policy, options, millis) {
+  const packed = signer.signPacked(policy, millis, options.key, options.callback, options.pinCallback)
+  const form = packed === null ? null : unpack(packed, null)
+  if (form === null) return null
+  form.rules = rulesNow(signer, policy, options, millis)
+  return form
 }
 
 /** `now` as milliseconds, `undefined` for the clock, `null` for anything else. */
@@ -80,70 +103,123 @@ class GcsVerifier extends native.GcsVerifier {
 
 /** Ends the shape in a packed form; every item before and after it ends with NUL. */
 const SHAPE_END = '\x01'
+const SHAPE_END_CODE = 1
 
 /**
  * `url, fill count, ...fieldsToFill, ...names` then `expiresAt, ...values`.
  * The first part, the shape, is the same on every call with one signer,
- * policy and options, so it is parsed once and kept by its text: each call
- * then only slices out the values and sets them under names V8 has seen.
+ * policy and options: `signPlanned` sends it once per plan (then only
+ * `\x01` and the values), `signPacked` every time, and it is parsed once and
+ * kept by its text. Each call then only slices out the values and sets them
+ * under names V8 has seen. `null` when a plan's shape is missing (never).
  */
-function unpack(text, signer, policy, options, millis) {
-  const end = text.indexOf(SHAPE_END)
-  const shape = shapeOf(text.slice(0, end))
-  let at = end + 1
+function unpack(text, plan) {
+  let shape
+  let at
+  if (text.charCodeAt(0) === SHAPE_END_CODE) {
+    shape = plan?.shape ?? null
+    if (shape === null) return null
+    at = 1
+  } else {
+    const end = text.indexOf(SHAPE_END)
+    shape = shapeOf(text.slice(0, end))
+    if (plan !== null) plan.shape = shape
+    at = end + 1
+  }
   let next = text.indexOf('\0', at)
   const expiresAt = text.slice(at, next)
   const names = shape.names
-  const fields = {}
-  for (let i = 0; i < names.length; i++) {
+  const values = new Array(names.length)
+  for (let i = 0; i < values.length; i++) {
     at = next + 1
     next = text.indexOf('\0', at)
-    const value = text.slice(at, next)
-    // `__proto__` is a field like any other, not the object's prototype.
-    if (names[i] === '__proto__') Object.defineProperty(fields, '__proto__', { value, enumerable: true, writable: true, configurable: true })
-    else fields[names[i]] = value
+    values[i] = text.slice(at, next)
   }
   return {
     url: shape.url,
-    fields,
+    fields: shape.hasProto ? fieldsWithProto(names, values) : fieldsOf(names, values),
     expiresAt,
     fieldsToFill: shape.fieldsToFill.slice(),
-    rules: rulesOf(signer, policy, options, millis),
+    rules: null,
   }
 }
 
 /**
- * The browser rules of `policy` signed by `signer` with `options`. Writing
- * them costs about as much as the signing (node/bench/sign.mjs), and they do
- * not depend on the time: so they are kept per signer, policy and key (both
- * classes are immutable), frozen and shared by the forms. Forms with a
- * callback ask the addon every time.
+ * `{ [names[i]]: values[i] }` in order. One store per position, so that
+ * each sees one name (while one shape is in use): V8 then stores as into an
+ * object literal. A loop's one store sees every name and goes through V8's
+ * generic path, about 10 ns a field more.
  */
-const rulesCache = new WeakMap()
+function fieldsOf(names, values) {
+  const n = names.length
+  const fields = {}
+  if (n > 0) fields[names[0]] = values[0]
+  if (n > 1) fields[names[1]] = values[1]
+  if (n > 2) fields[names[2]] = values[2]
+  if (n > 3) fields[names[3]] = values[3]
+  if (n > 4) fields[names[4]] = values[4]
+  if (n > 5) fields[names[5]] = values[5]
+  if (n > 6) fields[names[6]] = values[6]
+  if (n > 7) fields[names[7]] = values[7]
+  if (n > 8) fields[names[8]] = values[8]
+  if (n > 9) fields[names[9]] = values[9]
+  for (let i = 10; i < n; i++) fields[names[i]] = values[i]
+  return fields
+}
+
+/** `fieldsOf` where a field is named `__proto__`: a field like any other, not the object's prototype. */
+function fieldsWithProto(names, values) {
+  const fields = {}
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] === '__proto__') Object.defineProperty(fields, '__proto__', { value: values[i], enumerable: true, writable: true, configurable: true })
+    else fields[names[i]] = values[i]
+  }
+  return fields
+}
+
+/**
+ * The signing plans (`signPlan`: the signer, policy and key fixed in the
+ * addon, so that `signPlanned` takes only the time), with the shape of their
+ * forms and their browser rules. Writing the rules costs about as much as
+ * the signing (node/bench/sign.mjs), and they do not depend on the time: so
+ * they are kept with the plan (both classes are immutable), frozen and
+ * shared by the forms. Kept per signer, policy and key; forms with a
+ * callback have no plan.
+ */
+const plans = new WeakMap()
 const MAX_KEYS_PER_POLICY = 64
 
-function rulesOf(signer, policy, options, millis) {
-  const o = options
-  const fresh = () => deepFreeze(JSON.parse(signer.rulesJson(policy, millis, o?.key, o?.callback, o?.pinCallback)))
-  if (o?.callback != null) return fresh()
-  let byPolicy = rulesCache.get(signer)
+/** The plan of `signer`, `policy` and `key`, or `null` if the addon makes none. */
+function planOf(signer, policy, key) {
+  if (policy === null || typeof policy !== 'object') return null
+  let byPolicy = plans.get(signer)
   if (byPolicy === undefined) {
     byPolicy = new WeakMap()
-    rulesCache.set(signer, byPolicy)
+    plans.set(signer, byPolicy)
   }
   let byKey = byPolicy.get(policy)
   if (byKey === undefined) {
     byKey = new Map()
     byPolicy.set(policy, byKey)
   }
-  const key = o?.key ?? null
-  let rules = byKey.get(key)
-  if (rules === undefined) {
+  let plan = byKey.get(key)
+  if (plan === undefined) {
+    let handle
+    try {
+      handle = signer.signPlan(policy, key)
+    } catch {
+      return null // not a Policy: `sign` says so
+    }
     if (byKey.size >= MAX_KEYS_PER_POLICY) byKey.clear()
-    rules = fresh()
-    byKey.set(key, rules)
+    plan = { handle, shape: null, rules: null }
+    byKey.set(key, plan)
   }
-  return rules
+  return plan
+}
+
+/** The rules of a form, frozen; it signs again, so only once per plan. */
+function rulesNow(signer, policy, options, millis) {
+  return deepFreeze(JSON.parse(signer.rulesJson(policy, millis, options?.key, options?.callback, options?.pinCallback)))
 }
 
 function deepFreeze(value) {
@@ -152,6 +228,15 @@ function deepFreeze(value) {
     Object.freeze(value)
   }
   return value
+}
+
+/**
+ * `name` as V8's one copy of that property name: a store keyed by it then
+ * takes the fast path (an IC compares names by identity), where a name cut
+ * from the packed text would be looked up in V8's string table every time.
+ */
+function internalized(name) {
+  return Object.keys({ [name]: 0 })[0]
 }
 
 /** Shapes by their text: one per signer, policy and options in use, so few. */
@@ -170,7 +255,8 @@ function shapeOf(key) {
     const items = copy.split('\0')
     items.pop() // after the last NUL
     const fill = +items[1]
-    shape = { key: copy, url: items[0], fieldsToFill: items.slice(2, 2 + fill), names: items.slice(2 + fill) }
+    const names = items.slice(2 + fill).map(internalized)
+    shape = { key: copy, url: items[0], fieldsToFill: items.slice(2, 2 + fill), names, hasProto: names.includes('__proto__') }
     shapes.set(copy, shape)
   }
   lastShape = shape

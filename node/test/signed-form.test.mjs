@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
 import { CallbackSpec, Credentials, OssSigner, Policy, S3Signer } from '../index.js'
+import native from '../native.js'
 
 const now = new Date('2026-11-21T12:00:00Z')
 const credentials = new Credentials('LTAI5tFormTest0001', 'FormTestSecretKZo149BD9GLPNiDIEmdQ')
@@ -98,6 +99,72 @@ describe('signed form hand-over', () => {
   test('more shapes than are kept, then the first ones again', () => {
     const policies = Array.from({ length: 100 }, (_, i) => policyWith(`x-oss-meta-n${i}`, String(i)))
     for (const policy of [...policies, ...policies.slice(0, 3)]) signsLikeToken(signer, policy)
+  })
+
+  test('one policy signed again and again: every form whole, at its own time', () => {
+    const policy = Policy.parse('expires in 1h\nkey starts-with "user/42/"\nx-oss-meta-owner = "42"')
+    const s3 = new S3Signer({ credentials: new Credentials('AKIDFORMTEST0001', 'secret'), region: 'us-east-1', bucket: 'examplebucket' })
+    for (const s of [signer, s3]) {
+      const signatures = new Set()
+      for (let minute = 0; minute < 5; minute++) {
+        for (const options of [{}, { key: 'user/42/a.png' }, { key: null }]) {
+          const at = new Date(now.getTime() + minute * 60_000)
+          const form = s.sign(policy, { ...options, now: at })
+          const token = JSON.parse(s.token(policy, { ...options, now: at }))
+          assert.deepEqual(form, { url: token.url, fields: token.fields, expiresAt: token.expires_at, fieldsToFill: token.fields_to_fill, rules: token.rules })
+          assert.deepEqual(Object.keys(form.fields), Object.keys(token.fields))
+          signatures.add(form.fields['x-oss-signature'] ?? form.fields['x-amz-signature'])
+        }
+      }
+      assert.equal(signatures.size, 10) // two keys (null is no key) at five times
+      // The clock, when `now` is absent: a form that expires in an hour.
+      const expires = Date.parse(s.sign(policy).expiresAt)
+      assert.ok(Math.abs(expires - Date.now() - 3600_000) < 60_000)
+    }
+  })
+
+  test('unusual values, signed again and again, take the fallback each time', () => {
+    for (const value of ['a\u0000b', 'héllo 世界', 'é\u0001']) {
+      const policy = policyWith('x-oss-meta-note', value)
+      for (let i = 0; i < 3; i++) assert.equal(signsLikeToken(signer, policy).fields['x-oss-meta-note'], value)
+    }
+  })
+
+  test('more keys than are kept per policy, then the first ones again', () => {
+    const policy = Policy.parse('expires in 1h\ncontent-length 1..1KiB')
+    const keys = Array.from({ length: 70 }, (_, i) => `user/${i}/\${filename}`)
+    for (const key of [...keys, ...keys.slice(0, 3)]) signsLikeToken(signer, policy, { key })
+  })
+
+  test("bad arguments: the addon's own errors, word for word", () => {
+    const policy = Policy.parse('expires in 1h')
+    const bad = [
+      [{}, { now }],
+      ['policy', { now }],
+      [null, { now }],
+      [undefined, undefined],
+      [Object.create(Policy.prototype), { now }],
+      [policy, { now: new Date(Number.NaN) }],
+      [policy, { now: 'today' }],
+      [policy, { now: 1e20 }],
+      [policy, { now: Date.parse('9999-12-31T23:30:00Z') }],
+      [policy, { now, key: 5 }],
+      [policy, { now, key: { toString: () => 'k' } }],
+    ]
+    for (const [p, options] of bad) {
+      const own = (() => {
+        try {
+          native.OssSigner.prototype.sign.call(signer, p, options)
+        } catch (error) {
+          return error
+        }
+        assert.fail(`the addon signs ${String(p)} with ${JSON.stringify(options)}`)
+      })()
+      assert.throws(
+        () => signer.sign(p, options),
+        (error) => error.constructor === own.constructor && error.code === own.code && error.message === own.message,
+      )
+    }
   })
 
   test('each form is its own: changing one leaves the next alone', () => {

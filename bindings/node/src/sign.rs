@@ -5,8 +5,11 @@
 //! `signJson` to [`sign`], [`token`] and [`sign_json`], which serve every
 //! [`FormSigner`]: a new dialect's signer is one more class of this shape.
 
-use napi::Result;
-use napi::bindgen_prelude::{ClassInstance, Date, Either, Env, Null, Object, Unknown};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{ClassInstance, Date, Either, Env, External, Null, Object, Unknown};
+use napi::{JsString, Result};
 use napi_derive::napi;
 use postpolicy::{OssVersion as CoreOssVersion, SignOptions as CoreSignOptions, SignatureError};
 
@@ -165,6 +168,27 @@ macro_rules! form_signer {
     };
 }
 
+/// The signer classes hold their core signer in an [`Arc`], shared with the
+/// [`Plan`]s made from them.
+impl<T: FormSigner + ?Sized> FormSigner for Arc<T> {
+    fn sign_with(
+        &self,
+        policy: &postpolicy::Policy,
+        options: &CoreSignOptions,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
+        (**self).sign_with(policy, options, now)
+    }
+
+    fn sign_json(
+        &self,
+        policy_json: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
+        (**self).sign_json(policy_json, now)
+    }
+}
+
 form_signer!(postpolicy::OssSigner);
 form_signer!(postpolicy::S3Signer);
 form_signer!(postpolicy::GcsSigner);
@@ -261,8 +285,9 @@ fn sign_json<'env>(
 // Node-API builds an object property by property through V8's slow path:
 // about 3.5 µs of CPU for a signed form, more than signing it. V8 builds the
 // same object from JavaScript about ten times faster. So `node/index.js`
-// makes each signer's `sign` call `signPacked`, which hands the form over as
-// one string, and builds the object there (node/bench/sign.mjs).
+// makes each signer's `sign` call `signPlanned` (or `signPacked`, with a
+// callback), which hands the form over as one string, and builds the object
+// there (node/bench/sign.mjs).
 
 /// Separates the items of a packed form.
 const SEPARATOR: char = '\0';
@@ -270,53 +295,196 @@ const SEPARATOR: char = '\0';
 /// to the next for one signer, policy and options.
 const SHAPE_END: char = '\x01';
 
-/// `url, fieldsToFill.length, ...fieldsToFill, ...names` each followed by
-/// NUL, then `\x01`, then `expiresAt, ...values` each followed by NUL; `None`
-/// when an item holds NUL or `\x01` (`sign` then builds the object itself).
-fn pack(form: &postpolicy::SignedForm) -> Option<String> {
-    let fill_count = form.fields_to_fill.len().to_string();
-    let expires_at = postpolicy::format_timestamp(form.expires_at);
-    let shape = [form.url.as_str(), fill_count.as_str()]
-        .into_iter()
-        .chain(form.fields_to_fill.iter().map(String::as_str))
-        .chain(form.fields.iter().map(|(name, _)| name.as_str()));
-    let values = std::iter::once(expires_at.as_str())
-        .chain(form.fields.iter().map(|(_, value)| value.as_str()));
-    let item_count = shape.clone().count() + values.clone().count();
-    let length = shape
-        .clone()
-        .chain(values.clone())
-        .map(str::len)
-        .sum::<usize>()
-        + item_count
-        + 1;
-    let mut text = String::with_capacity(length);
-    for item in shape {
-        text.push_str(item);
-        text.push(SEPARATOR);
-    }
-    text.push(SHAPE_END);
-    for item in values {
-        text.push_str(item);
-        text.push(SEPARATOR);
-    }
-    // The separators are the only NUL and `\x01` bytes exactly when no item
-    // holds one: one count over the text, cheaper than a search per item.
-    (separator_count(&text) == item_count + 1).then_some(text)
+/// A packed form: `url, fieldsToFill.length, ...fieldsToFill, ...names`
+/// each followed by NUL (the shape), then `\x01`, then `expiresAt,
+/// ...values` each followed by NUL; or only `\x01` and the values, when the
+/// receiver has the shape.
+struct Packed {
+    text: String,
+    /// Whether the text is ASCII, as it nearly always is (base64, hex, dates):
+    /// then it goes to V8 as Latin-1, which V8 copies without decoding UTF-8
+    /// (about 65 ns less for a form).
+    ascii: bool,
 }
 
-/// How many bytes of `text` are NUL or `\x01`, counted in `u8`s per 64-byte
-/// chunk, which the compiler turns into vector code.
-fn separator_count(text: &str) -> usize {
-    text.as_bytes()
-        .chunks(64)
+impl Packed {
+    /// The whole form; `None` when an item holds NUL or `\x01` (`sign` then
+    /// builds the object itself).
+    fn new(form: &postpolicy::SignedForm) -> Option<Self> {
+        let fill_count = form.fields_to_fill.len().to_string();
+        let shape = [form.url.as_str(), fill_count.as_str()]
+            .into_iter()
+            .chain(form.fields_to_fill.iter().map(String::as_str))
+            .chain(form.fields.iter().map(|(name, _)| name.as_str()));
+        let mut text = String::with_capacity(
+            shape.clone().map(|item| item.len() + 1).sum::<usize>() + values_len(form),
+        );
+        let mut items = 0;
+        for item in shape {
+            text.push_str(item);
+            text.push(SEPARATOR);
+            items += 1;
+        }
+        items += push_values(&mut text, form);
+        Self::checked(text, items)
+    }
+
+    /// `\x01` and the values only.
+    fn values(form: &postpolicy::SignedForm) -> Option<Self> {
+        let mut text = String::with_capacity(values_len(form));
+        let items = push_values(&mut text, form);
+        Self::checked(text, items)
+    }
+
+    /// `text` holding `items` items and `\x01`, if the separators are the
+    /// only NUL and `\x01` bytes in it. They are exactly when no item holds
+    /// one: a count over the text, cheaper than a search per item. One count
+    /// of the bytes that are separators or not ASCII answers both questions
+    /// for the usual text; a text with other bytes is counted again.
+    fn checked(text: String, items: usize) -> Option<Self> {
+        let separators = items + 1;
+        if count(text.as_bytes(), |byte| !(2..0x80).contains(&byte)) == separators {
+            return Some(Self { text, ascii: true });
+        }
+        (count(text.as_bytes(), |byte| byte <= SHAPE_END as u8) == separators)
+            .then_some(Self { text, ascii: false })
+    }
+
+    fn into_js(self, env: &Env) -> Result<JsString<'_>> {
+        if self.ascii {
+            env.create_string_latin1(self.text.as_bytes())
+        } else {
+            env.create_string(&self.text)
+        }
+    }
+}
+
+/// What [`push_values`] writes, in bytes.
+fn values_len(form: &postpolicy::SignedForm) -> usize {
+    // `\x01`, the timestamp (24 bytes) and each value, with their NULs.
+    1 + 25
+        + form
+            .fields
+            .iter()
+            .map(|(_, value)| value.len() + 1)
+            .sum::<usize>()
+}
+
+/// Writes `\x01`, `expiresAt` and the values, and says how many items.
+fn push_values(text: &mut String, form: &postpolicy::SignedForm) -> usize {
+    text.push(SHAPE_END);
+    text.push_str(&postpolicy::format_timestamp(form.expires_at));
+    text.push(SEPARATOR);
+    for (_, value) in &form.fields {
+        text.push_str(value);
+        text.push(SEPARATOR);
+    }
+    1 + form.fields.len()
+}
+
+/// How many bytes of `bytes` are `wanted`, counted in `u8`s per 240-byte
+/// chunk (15 vectors of 16 bytes, and the count cannot wrap), which the
+/// compiler turns into vector code.
+fn count(bytes: &[u8], wanted: impl Fn(u8) -> bool + Copy) -> usize {
+    bytes
+        .chunks(240)
         .map(|chunk| {
-            let count = chunk.iter().fold(0u8, |n, &byte| {
-                n.wrapping_add(u8::from(byte <= SHAPE_END as u8))
-            });
-            usize::from(count)
+            let n = chunk
+                .iter()
+                .fold(0u8, |n, &byte| n.wrapping_add(u8::from(wanted(byte))));
+            usize::from(n)
         })
         .sum()
+}
+
+/// The items of a packed form's shape, as the receiver last got them.
+#[derive(Default, PartialEq)]
+struct Shape {
+    url: String,
+    fields_to_fill: Vec<String>,
+    names: Vec<String>,
+}
+
+impl Shape {
+    fn is(&self, form: &postpolicy::SignedForm) -> bool {
+        self.url == form.url
+            && self.fields_to_fill == form.fields_to_fill
+            && self.names.len() == form.fields.len()
+            && self
+                .names
+                .iter()
+                .zip(&form.fields)
+                .all(|(name, (field, _))| name == field)
+    }
+
+    fn of(form: &postpolicy::SignedForm) -> Self {
+        Self {
+            url: form.url.clone(),
+            fields_to_fill: form.fields_to_fill.clone(),
+            names: form.fields.iter().map(|(name, _)| name.clone()).collect(),
+        }
+    }
+}
+
+/// One signer, policy and key, fixed: `node/index.js` makes one per
+/// combination it signs (`signPlan`, kept with the form's rules) and signs
+/// with `signPlanned`, which takes only the time. Node-API unwraps a class
+/// instance (`this` or an argument) in about 115 ns, two lookups of private
+/// properties (the native pointer, then the type tag); an External's pointer
+/// is read directly.
+pub struct Plan {
+    signer: Arc<dyn FormSigner>,
+    policy: postpolicy::Policy,
+    options: CoreSignOptions,
+    /// The shape of the last form handed over (`None` before the first):
+    /// when the next one has the same (as it always has), only `\x01` and
+    /// the values go, and index.js reuses the shape it parsed.
+    shape: RefCell<Option<Shape>>,
+}
+
+impl Plan {
+    fn new(signer: Arc<dyn FormSigner>, policy: &Policy, key: Option<String>) -> Self {
+        let mut options = CoreSignOptions::default();
+        if let Some(key) = key {
+            options = options.key(key);
+        }
+        Self {
+            signer,
+            policy: policy.0.clone(),
+            options,
+            shape: RefCell::default(),
+        }
+    }
+}
+
+/// The form of `plan` at `now_millis` (the clock when absent), packed:
+/// `\x01` and the values when the shape is the one handed over last, else
+/// the whole packed form; `null` when it cannot be packed. Throws as `sign`
+/// does.
+#[napi(skip_typescript)]
+pub fn sign_planned<'env>(
+    env: &'env Env,
+    plan: &External<Plan>,
+    now_millis: Option<f64>,
+) -> Result<Option<JsString<'env>>> {
+    guard(env, || {
+        let now = convert::now(env, now_millis.map(Either::B).as_ref())?;
+        let form = plan
+            .signer
+            .sign_with(&plan.policy, &plan.options, now)
+            .or_throw(env)?;
+        let mut last = plan.shape.borrow_mut();
+        let packed = if last.as_ref().is_some_and(|shape| shape.is(&form)) {
+            Packed::values(&form)
+        } else {
+            // A shape is remembered only once its items are known to hold
+            // no separator.
+            let packed = Packed::new(&form);
+            *last = packed.as_ref().map(|_| Shape::of(&form));
+            packed
+        };
+        packed.map(|packed| packed.into_js(env)).transpose()
+    })
 }
 
 /// `v4` (the default) or `v1`.
@@ -354,18 +522,32 @@ macro_rules! fast_path {
         #[napi]
         impl $signer {
             #[napi(skip_typescript)]
-            pub fn sign_packed(
+            pub fn sign_packed<'env>(
                 &self,
-                env: &Env,
+                env: &'env Env,
                 policy: ClassInstance<'_, Policy>,
                 now_millis: Option<f64>,
                 key: Option<String>,
                 callback: Option<ClassInstance<'_, CallbackSpec>>,
                 pin_callback: Option<bool>,
-            ) -> Result<Option<String>> {
+            ) -> Result<Option<JsString<'env>>> {
                 guard(env, || {
                     let call = Call::packed(now_millis, key, callback, pin_callback);
-                    Ok(pack(&call.sign(env, &self.0, &policy)?))
+                    Packed::new(&call.sign(env, &self.0, &policy)?)
+                        .map(|packed| packed.into_js(env))
+                        .transpose()
+                })
+            }
+
+            #[napi(skip_typescript)]
+            pub fn sign_plan(
+                &self,
+                env: &Env,
+                policy: &Policy,
+                key: Option<String>,
+            ) -> Result<External<Plan>> {
+                guard(env, || {
+                    Ok(External::new(Plan::new(self.0.clone(), policy, key)))
                 })
             }
 
@@ -393,7 +575,7 @@ fast_path!(S3Signer);
 
 /// Signs policies for one OSS bucket with one access key (V4 by default).
 #[napi]
-pub struct OssSigner(postpolicy::OssSigner);
+pub struct OssSigner(Arc<postpolicy::OssSigner>);
 
 #[napi]
 impl OssSigner {
@@ -420,7 +602,7 @@ impl OssSigner {
                 if let Some(version) = convert::given(o.version) {
                     signer = signer.with_version(version.parse::<CoreOssVersion>()?);
                 }
-                Ok(Self(signer))
+                Ok(Self(Arc::new(signer)))
             };
             build().or_throw(env)
         })
@@ -516,7 +698,7 @@ pub struct S3SignerOptions<'a> {
 /// Signs S3 presigned POST forms (AWS SigV4) for one bucket: AWS S3, MinIO,
 /// Garage, R2, …
 #[napi]
-pub struct S3Signer(postpolicy::S3Signer);
+pub struct S3Signer(Arc<postpolicy::S3Signer>);
 
 #[napi]
 impl S3Signer {
@@ -539,7 +721,7 @@ impl S3Signer {
                 if let Some(path_style) = convert::given(o.path_style) {
                     signer = signer.with_path_style(path_style);
                 }
-                Ok(Self(signer))
+                Ok(Self(Arc::new(signer)))
             };
             build().or_throw(env)
         })
