@@ -45,11 +45,9 @@ function signFast(signer, policy, options) {
   const plan = planOf(signer, policy, key)
   if (plan === null) return null
   const packed = native.signPlanned(plan.handle, millis)
-  const form = packed === null ? null : unpack(packed, plan)
-  if (form === null) return null
+  if (packed === null) return null
   if (plan.rules === null) plan.rules = rulesNow(signer, policy, options, millis)
-  form.rules = plan.rules
-  return form
+  return unpack(packed, plan, plan.rules)
 }
 
 /**
@@ -58,10 +56,7 @@ function signFast(signer, policy, options) {
  */
 function signWithCallback(signer, policy, options, millis) {
   const packed = signer.signPacked(policy, millis, options.key, options.callback, options.pinCallback)
-  const form = packed === null ? null : unpack(packed, null)
-  if (form === null) return null
-  form.rules = rulesNow(signer, policy, options, millis)
-  return form
+  return packed === null ? null : unpack(packed, null, rulesNow(signer, policy, options, millis))
 }
 
 /** `now` as milliseconds, `undefined` for the clock, `null` for anything else. */
@@ -113,66 +108,85 @@ const SHAPE_END_CODE = 1
  * kept by its text. Each call then only slices out the values and sets them
  * under names V8 has seen. `null` when a plan's shape is missing (never).
  */
-function unpack(text, plan) {
+function unpack(text, plan, rules) {
   let shape
-  let at
+  let ends
   if (text.charCodeAt(0) === SHAPE_END_CODE) {
     shape = plan?.shape ?? null
     if (shape === null) return null
-    at = 1
+    // The values usually keep their lengths from one call to the next (dates
+    // and digests have fixed widths): then the NULs are where they were.
+    ends = plan.ends
+    if (ends === null || !separatorsAt(text, ends)) {
+      ends = separators(text, 0)
+      plan.ends = ends
+    }
   } else {
     const end = text.indexOf(SHAPE_END)
     shape = shapeOf(text.slice(0, end))
     if (plan !== null) plan.shape = shape
-    at = end + 1
-  }
-  let next = text.indexOf('\0', at)
-  const expiresAt = text.slice(at, next)
-  const names = shape.names
-  const values = new Array(names.length)
-  for (let i = 0; i < values.length; i++) {
-    at = next + 1
-    next = text.indexOf('\0', at)
-    values[i] = text.slice(at, next)
+    ends = separators(text, end)
   }
   return {
     url: shape.url,
-    fields: shape.hasProto ? fieldsWithProto(names, values) : fieldsOf(names, values),
-    expiresAt,
+    fields: shape.hasProto ? fieldsWithProto(shape.names, text, ends) : fieldsOf(shape.names, text, ends),
+    expiresAt: text.slice(ends[0] + 1, ends[1]),
     fieldsToFill: shape.fieldsToFill.slice(),
-    rules: null,
+    rules,
   }
 }
 
+/** Where `\x01` (at `start`) and each NUL after it are. */
+function separators(text, start) {
+  const ends = [start]
+  for (let at = text.indexOf('\0', start + 1); at !== -1; at = text.indexOf('\0', at + 1)) ends.push(at)
+  return ends
+}
+
 /**
- * `{ [names[i]]: values[i] }` in order. One store per position, so that
- * each sees one name (while one shape is in use): V8 then stores as into an
+ * Whether `text` has a NUL at each of `ends` after the first: then those are
+ * its separators, as the addon sends exactly as many NULs as items.
+ */
+function separatorsAt(text, ends) {
+  for (let i = 1; i < ends.length; i++) if (text.charCodeAt(ends[i]) !== 0) return false
+  return true
+}
+
+/** Value `i` of a packed form whose separators are at `ends`. */
+function valueAt(text, ends, i) {
+  return text.slice(ends[i + 1] + 1, ends[i + 2])
+}
+
+/**
+ * `{ [names[i]]: value i }` in order. One store per position, so that each
+ * sees one name (while one shape is in use): V8 then stores as into an
  * object literal. A loop's one store sees every name and goes through V8's
  * generic path, about 10 ns a field more.
  */
-function fieldsOf(names, values) {
+function fieldsOf(names, text, ends) {
   const n = names.length
   const fields = {}
-  if (n > 0) fields[names[0]] = values[0]
-  if (n > 1) fields[names[1]] = values[1]
-  if (n > 2) fields[names[2]] = values[2]
-  if (n > 3) fields[names[3]] = values[3]
-  if (n > 4) fields[names[4]] = values[4]
-  if (n > 5) fields[names[5]] = values[5]
-  if (n > 6) fields[names[6]] = values[6]
-  if (n > 7) fields[names[7]] = values[7]
-  if (n > 8) fields[names[8]] = values[8]
-  if (n > 9) fields[names[9]] = values[9]
-  for (let i = 10; i < n; i++) fields[names[i]] = values[i]
+  if (n > 0) fields[names[0]] = valueAt(text, ends, 0)
+  if (n > 1) fields[names[1]] = valueAt(text, ends, 1)
+  if (n > 2) fields[names[2]] = valueAt(text, ends, 2)
+  if (n > 3) fields[names[3]] = valueAt(text, ends, 3)
+  if (n > 4) fields[names[4]] = valueAt(text, ends, 4)
+  if (n > 5) fields[names[5]] = valueAt(text, ends, 5)
+  if (n > 6) fields[names[6]] = valueAt(text, ends, 6)
+  if (n > 7) fields[names[7]] = valueAt(text, ends, 7)
+  if (n > 8) fields[names[8]] = valueAt(text, ends, 8)
+  if (n > 9) fields[names[9]] = valueAt(text, ends, 9)
+  for (let i = 10; i < n; i++) fields[names[i]] = valueAt(text, ends, i)
   return fields
 }
 
 /** `fieldsOf` where a field is named `__proto__`: a field like any other, not the object's prototype. */
-function fieldsWithProto(names, values) {
+function fieldsWithProto(names, text, ends) {
   const fields = {}
   for (let i = 0; i < names.length; i++) {
-    if (names[i] === '__proto__') Object.defineProperty(fields, '__proto__', { value: values[i], enumerable: true, writable: true, configurable: true })
-    else fields[names[i]] = values[i]
+    const value = valueAt(text, ends, i)
+    if (names[i] === '__proto__') Object.defineProperty(fields, '__proto__', { value, enumerable: true, writable: true, configurable: true })
+    else fields[names[i]] = value
   }
   return fields
 }
@@ -180,7 +194,7 @@ function fieldsWithProto(names, values) {
 /**
  * The signing plans (`signPlan`: the signer, policy and key fixed in the
  * addon, so that `signPlanned` takes only the time), with the shape of their
- * forms and their browser rules. Writing the rules costs about as much as
+ * forms, where the separators of the last one were, and their browser rules. Writing the rules costs about as much as
  * the signing (node/bench/sign.mjs), and they do not depend on the time: so
  * they are kept with the plan (both classes are immutable), frozen and
  * shared by the forms. Kept per signer, policy and key; forms with a
@@ -211,7 +225,7 @@ function planOf(signer, policy, key) {
       return null // not a Policy: `sign` says so
     }
     if (byKey.size >= MAX_KEYS_PER_POLICY) byKey.clear()
-    plan = { handle, shape: null, rules: null }
+    plan = { handle, shape: null, ends: null, rules: null }
     byKey.set(key, plan)
   }
   return plan
