@@ -9,6 +9,10 @@
 
 const native = require('./native.js')
 
+// Read once: the addon's exports object is in V8's dictionary mode, where
+// each read of a property is a hash lookup.
+const signPlanned = native.signPlanned
+
 // ---- signing: the signed form's object ---------------------------------------
 //
 // Node-API builds an object one property at a time through V8's slow path:
@@ -20,14 +24,20 @@ const native = require('./native.js')
 // node/bench/sign.mjs measures the difference.
 
 class OssSigner extends native.OssSigner {
+  #plans = new Plans()
+
   sign(policy, options) {
-    return signFast(this, policy, options) ?? super.sign(policy, options)
+    const form = #plans in this ? signFast(this, this.#plans, policy, options) : null
+    return form ?? super.sign(policy, options)
   }
 }
 
 class S3Signer extends native.S3Signer {
+  #plans = new Plans()
+
   sign(policy, options) {
-    return signFast(this, policy, options) ?? super.sign(policy, options)
+    const form = #plans in this ? signFast(this, this.#plans, policy, options) : null
+    return form ?? super.sign(policy, options)
   }
 }
 
@@ -36,15 +46,15 @@ class S3Signer extends native.S3Signer {
  * words the error (a bad `now`, `key` or `policy`) or builds the form that
  * cannot be packed.
  */
-function signFast(signer, policy, options) {
+function signFast(signer, plans, policy, options) {
   const millis = nowMillis(options?.now)
   if (millis === null) return null
   if (options?.callback != null || options?.pinCallback !== undefined) return signWithCallback(signer, policy, options, millis)
   const key = options?.key ?? null
   if (key !== null && typeof key !== 'string') return null
-  const plan = planOf(signer, policy, key)
+  const plan = plans.of(signer, policy, key)
   if (plan === null) return null
-  const packed = native.signPlanned(plan.handle, millis)
+  const packed = signPlanned(plan.handle, millis)
   if (packed === null) return null
   if (plan.rules === null) plan.rules = rulesNow(signer, policy, options, millis)
   return unpack(packed, plan, plan.rules)
@@ -192,44 +202,51 @@ function fieldsWithProto(names, text, ends) {
 }
 
 /**
- * The signing plans (`signPlan`: the signer, policy and key fixed in the
- * addon, so that `signPlanned` takes only the time), with the shape of their
- * forms, where the separators of the last one were, and their browser rules. Writing the rules costs about as much as
- * the signing (node/bench/sign.mjs), and they do not depend on the time: so
- * they are kept with the plan (both classes are immutable), frozen and
- * shared by the forms. Kept per signer, policy and key; forms with a
- * callback have no plan.
+ * One signer's signing plans (`signPlan`: the signer, policy and key fixed
+ * in the addon, so that `signPlanned` takes only the time), with the shape
+ * of their forms, where the separators of the last one were, and their
+ * browser rules. Writing the rules costs about as much as the signing
+ * (node/bench/sign.mjs), and they do not depend on the time: so they are
+ * kept with the plan (both classes are immutable), frozen and shared by the
+ * forms. Kept per policy (weakly) and key, and the last one used at hand:
+ * most servers sign one policy over and over (the signer keeps that policy
+ * alive until it signs another). Forms with a callback have no plan.
  */
-const plans = new WeakMap()
-const MAX_KEYS_PER_POLICY = 64
+class Plans {
+  #byPolicy = new WeakMap()
+  #lastPolicy = null
+  #lastKey = null
+  #last = null
 
-/** The plan of `signer`, `policy` and `key`, or `null` if the addon makes none. */
-function planOf(signer, policy, key) {
-  if (policy === null || typeof policy !== 'object') return null
-  let byPolicy = plans.get(signer)
-  if (byPolicy === undefined) {
-    byPolicy = new WeakMap()
-    plans.set(signer, byPolicy)
-  }
-  let byKey = byPolicy.get(policy)
-  if (byKey === undefined) {
-    byKey = new Map()
-    byPolicy.set(policy, byKey)
-  }
-  let plan = byKey.get(key)
-  if (plan === undefined) {
-    let handle
-    try {
-      handle = signer.signPlan(policy, key)
-    } catch {
-      return null // not a Policy: `sign` says so
+  /** The plan of `policy` and `key`, or `null` if the addon makes none. */
+  of(signer, policy, key) {
+    if (this.#lastPolicy === policy && this.#lastKey === key && this.#last !== null) return this.#last
+    if (policy === null || typeof policy !== 'object') return null
+    let byKey = this.#byPolicy.get(policy)
+    if (byKey === undefined) {
+      byKey = new Map()
+      this.#byPolicy.set(policy, byKey)
     }
-    if (byKey.size >= MAX_KEYS_PER_POLICY) byKey.clear()
-    plan = { handle, shape: null, ends: null, rules: null }
-    byKey.set(key, plan)
+    let plan = byKey.get(key)
+    if (plan === undefined) {
+      let handle
+      try {
+        handle = signer.signPlan(policy, key)
+      } catch {
+        return null // not a Policy: `sign` says so
+      }
+      if (byKey.size >= MAX_KEYS_PER_POLICY) byKey.clear()
+      plan = { handle, shape: null, ends: null, rules: null }
+      byKey.set(key, plan)
+    }
+    this.#lastPolicy = policy
+    this.#lastKey = key
+    this.#last = plan
+    return plan
   }
-  return plan
 }
+
+const MAX_KEYS_PER_POLICY = 64
 
 /** The rules of a form, frozen; it signs again, so only once per plan. */
 function rulesNow(signer, policy, options, millis) {
