@@ -398,7 +398,6 @@ fn count(bytes: &[u8], wanted: impl Fn(u8) -> bool + Copy) -> usize {
 }
 
 /// The items of a packed form's shape, as the receiver last got them.
-#[derive(Default, PartialEq)]
 struct Shape {
     url: String,
     fields_to_fill: Vec<String>,
