@@ -209,6 +209,10 @@ pub(crate) struct Prepared<'p, 'f> {
     /// The signer's exact conditions as (field, value), written first.
     fixed: &'f [(&'static str, &'f str)],
     policy: &'p Policy,
+    /// Which of the user's conditions the signer already pins (`None`: none
+    /// does, the usual case), decided once: every pass over the conditions
+    /// would otherwise compare each against the signer's names again.
+    pinned: Option<Vec<bool>>,
     trailing: Vec<Condition>,
     /// The pinned fields, with room left for the signer's own.
     pub leading_fields: Vec<(String, String)>,
@@ -218,11 +222,13 @@ pub(crate) struct Prepared<'p, 'f> {
 impl Prepared<'_, '_> {
     /// The user's and the trailing conditions, in order (after `fixed`).
     pub(crate) fn conditions(&self) -> impl Iterator<Item = &Condition> {
-        let fixed = self.fixed;
+        let pinned = self.pinned.as_deref();
         self.policy
             .conditions
             .iter()
-            .filter(move |c| pinned_value(c, fixed).is_none())
+            .enumerate()
+            .filter(move |(i, _)| !pinned.is_some_and(|p| p.get(*i).copied().unwrap_or(false)))
+            .map(|(_, c)| c)
             .chain(self.trailing.iter())
     }
 
@@ -310,12 +316,15 @@ pub(crate) fn prepare<'p, 'f>(
     emitted_by_signer: &[&str],
     signer_slots: usize,
 ) -> Result<Prepared<'p, 'f>, SignatureError> {
+    let mut pinned: Option<Vec<bool>> = None;
     for (index, condition) in policy.conditions.iter().enumerate() {
         if let Condition::ContentLengthRange(range) = condition {
             range.check(index)?;
         }
-        if let (Some(v), Condition::Eq { field, value }) =
-            (pinned_value(condition, fixed), condition)
+        let Some(v) = pinned_value(condition, fixed) else {
+            continue;
+        };
+        if let Condition::Eq { field, value } = condition
             && v != value.as_str()
         {
             return Err(SignatureError::Policy(PolicyError::new(
@@ -325,10 +334,15 @@ pub(crate) fn prepare<'p, 'f>(
                 ),
             )));
         }
+        let marks = pinned.get_or_insert_with(|| vec![false; policy.conditions.len()]);
+        if let Some(mark) = marks.get_mut(index) {
+            *mark = true;
+        }
     }
     let mut prepared = Prepared {
         fixed,
         policy,
+        pinned,
         trailing: Vec::new(),
         leading_fields: Vec::new(),
         fields_to_fill: Vec::new(),
