@@ -171,6 +171,7 @@ fn push_escape(out: &mut String, byte: u8) {
 /// 0x20, sets that byte's high bit in the mask; the lowest set bit is exact,
 /// only bits above it can be false alarms). The last partial word is padded
 /// with spaces, which never need escaping.
+#[inline]
 pub(super) fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
