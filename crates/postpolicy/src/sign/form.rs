@@ -161,8 +161,7 @@ pub(super) fn sign<D: Dialect>(
     let fixed = signer.fixed_conditions(&stamp, &credential);
     let prepared = prepare(policy, options, fixed.as_slice(), D::SIGNER_FIELDS, 6)?;
     let policy_b64 = prepared.policy_base64(expires_at);
-    let rules = Rules::of(prepared.conditions(), prepared.fixed.len(), D::RULES);
-    let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
+    let (rules, mut fields, fields_to_fill) = prepared.into_parts(D::RULES);
     signer.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
     Ok(SignedForm {
         url: signer.url().to_owned(),
@@ -222,6 +221,11 @@ pub(crate) struct Prepared<'p, 'f> {
 impl Prepared<'_, '_> {
     /// The user's and the trailing conditions, in order (after `fixed`).
     pub(crate) fn conditions(&self) -> impl Iterator<Item = &Condition> {
+        self.user_conditions().chain(self.trailing.iter())
+    }
+
+    /// The user's conditions, less those the signer pins.
+    fn user_conditions(&self) -> impl Iterator<Item = &Condition> {
         let pinned = self.pinned.as_deref();
         self.policy
             .conditions
@@ -229,7 +233,19 @@ impl Prepared<'_, '_> {
             .enumerate()
             .filter(move |(i, _)| !pinned.is_some_and(|p| p.get(*i).copied().unwrap_or(false)))
             .map(|(_, c)| c)
-            .chain(self.trailing.iter())
+    }
+
+    /// The browser rules, and the fields: the trailing conditions (the key's
+    /// and the callback's, made for this call) move into the rules, where
+    /// the user's are copied.
+    fn into_parts(
+        self,
+        dialect: crate::rules::Dialect,
+    ) -> (Rules, Vec<(String, String)>, Vec<String>) {
+        let mut rules = Rules::of(self.user_conditions(), self.fixed.len(), dialect);
+        let offset = self.fixed.len() + self.user_conditions().count();
+        rules.extend_owned(self.trailing, offset);
+        (rules, self.leading_fields, self.fields_to_fill)
     }
 
     /// The compact policy JSON to sign.
