@@ -163,16 +163,25 @@ fn hex_value(digit: u8) -> u8 {
 }
 
 /// Lower-case hex, written directly (a formatting loop shows up on the
-/// signing hot path): each byte fills its two slots of a buffer, a loop the
-/// compiler keeps tight; a MAC (32 bytes) is written on the stack.
+/// signing hot path): each byte's two digits come from a table, into a
+/// buffer the compiler keeps tight; a MAC (32 bytes) is written on the stack.
 pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    // Indices are below 16 and 256 by construction.
+    #[allow(clippy::indexing_slicing)]
+    const PAIRS: [[u8; 2]; 256] = {
+        let digits = b"0123456789abcdef";
+        let mut pairs = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            pairs[i] = [digits[i >> 4], digits[i & 0xf]];
+            i += 1;
+        }
+        pairs
+    };
     fn fill(out: &mut [u8], bytes: &[u8]) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
         for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
-            if let [high, low] = pair {
-                *high = digit(byte >> 4);
-                *low = digit(byte & 0xf);
+            if let Some(digits) = PAIRS.get(usize::from(*byte)) {
+                pair.copy_from_slice(digits);
             }
         }
     }
