@@ -8,7 +8,9 @@
 //!     target/release/examples/hot_path sign 10000
 //! ```
 //!
-//! `sign` signs the benchmark's typical policy with a warm V4 signer; `token`
+//! `sign` signs the benchmark's typical policy with a warm V4 signer;
+//! `sign-key` a two-condition policy with a key template (the Python and Node
+//! benchmarks' shape); `token`
 //! signs it and writes the browser's JSON token (rules included); `verify`
 //! verifies the form it yields. Each run first does the same setup once, so
 //! `(count(N) - count(0)) / N` is the cost of one call.
@@ -18,7 +20,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use chrono::{DateTime, Utc};
-use postpolicy::{Credentials, FileInfo, OssSigner, Policy, Submission, Verifier};
+use postpolicy::{Credentials, FileInfo, OssSigner, Policy, SignOptions, Submission, Verifier};
 
 const POLICY: &str = r#"
 expires in 1h
@@ -73,6 +75,16 @@ fn main() {
                 black_box(signer.sign(black_box(&policy), now).is_ok());
             }
         }
+        "sign-key" => {
+            // The Python and Node benchmarks' shape: a short policy and the
+            // key given as a template option.
+            let small = Policy::parse("content-length 1..10MiB\nsuccess_action_status = 201")
+                .unwrap_or_else(|e| panic!("{e}"));
+            let options = SignOptions::default().key("user/42/${filename}");
+            for _ in 0..rounds {
+                black_box(signer.sign_with(black_box(&small), &options, now).is_ok());
+            }
+        }
         "token" => {
             for _ in 0..rounds {
                 let form = signer.sign(black_box(&policy), now);
@@ -84,6 +96,6 @@ fn main() {
                 black_box(verifier.verify(black_box(&submission), now).is_ok());
             }
         }
-        other => panic!("expected `sign`, `token` or `verify`, got `{other}`"),
+        other => panic!("expected `sign`, `sign-key`, `token` or `verify`, got `{other}`"),
     }
 }

@@ -295,6 +295,23 @@ impl Rules {
         }
     }
 
+    /// Adds the rules of `conditions`, which follow the ones already read
+    /// (`offset` is the index of the first), taking them rather than copies.
+    pub(crate) fn extend_owned(&mut self, conditions: Vec<Condition>, offset: usize) {
+        let Some(dialect) = self.dialect else {
+            return;
+        };
+        self.conditions.extend(
+            conditions
+                .into_iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    matches!(c, Condition::ContentLengthRange(_)) || browser_field(c, dialect)
+                })
+                .map(|(i, c)| (offset + i, c)),
+        );
+    }
+
     /// True for a form without rules (GCS, or made by hand).
     pub fn is_empty(&self) -> bool {
         self.dialect.is_none()

@@ -161,8 +161,7 @@ pub(super) fn sign<D: Dialect>(
     let fixed = signer.fixed_conditions(&stamp, &credential);
     let prepared = prepare(policy, options, fixed.as_slice(), D::SIGNER_FIELDS, 6)?;
     let policy_b64 = prepared.policy_base64(expires_at);
-    let rules = Rules::of(prepared.conditions(), prepared.fixed.len(), D::RULES);
-    let (mut fields, fields_to_fill) = (prepared.leading_fields, prepared.fields_to_fill);
+    let (rules, mut fields, fields_to_fill) = prepared.into_parts(D::RULES);
     signer.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
     Ok(SignedForm {
         url: signer.url().to_owned(),
@@ -209,6 +208,10 @@ pub(crate) struct Prepared<'p, 'f> {
     /// The signer's exact conditions as (field, value), written first.
     fixed: &'f [(&'static str, &'f str)],
     policy: &'p Policy,
+    /// Which of the user's conditions the signer already pins (`None`: none
+    /// does, the usual case), decided once: every pass over the conditions
+    /// would otherwise compare each against the signer's names again.
+    pinned: Option<Vec<bool>>,
     trailing: Vec<Condition>,
     /// The pinned fields, with room left for the signer's own.
     pub leading_fields: Vec<(String, String)>,
@@ -218,12 +221,31 @@ pub(crate) struct Prepared<'p, 'f> {
 impl Prepared<'_, '_> {
     /// The user's and the trailing conditions, in order (after `fixed`).
     pub(crate) fn conditions(&self) -> impl Iterator<Item = &Condition> {
-        let fixed = self.fixed;
+        self.user_conditions().chain(self.trailing.iter())
+    }
+
+    /// The user's conditions, less those the signer pins.
+    fn user_conditions(&self) -> impl Iterator<Item = &Condition> {
+        let pinned = self.pinned.as_deref();
         self.policy
             .conditions
             .iter()
-            .filter(move |c| pinned_value(c, fixed).is_none())
-            .chain(self.trailing.iter())
+            .enumerate()
+            .filter(move |(i, _)| !pinned.is_some_and(|p| p.get(*i).copied().unwrap_or(false)))
+            .map(|(_, c)| c)
+    }
+
+    /// The browser rules, and the fields: the trailing conditions (the key's
+    /// and the callback's, made for this call) move into the rules, where
+    /// the user's are copied.
+    fn into_parts(
+        self,
+        dialect: crate::rules::Dialect,
+    ) -> (Rules, Vec<(String, String)>, Vec<String>) {
+        let mut rules = Rules::of(self.user_conditions(), self.fixed.len(), dialect);
+        let offset = self.fixed.len() + self.user_conditions().count();
+        rules.extend_owned(self.trailing, offset);
+        (rules, self.leading_fields, self.fields_to_fill)
     }
 
     /// The compact policy JSON to sign.
@@ -310,12 +332,15 @@ pub(crate) fn prepare<'p, 'f>(
     emitted_by_signer: &[&str],
     signer_slots: usize,
 ) -> Result<Prepared<'p, 'f>, SignatureError> {
+    let mut pinned: Option<Vec<bool>> = None;
     for (index, condition) in policy.conditions.iter().enumerate() {
         if let Condition::ContentLengthRange(range) = condition {
             range.check(index)?;
         }
-        if let (Some(v), Condition::Eq { field, value }) =
-            (pinned_value(condition, fixed), condition)
+        let Some(v) = pinned_value(condition, fixed) else {
+            continue;
+        };
+        if let Condition::Eq { field, value } = condition
             && v != value.as_str()
         {
             return Err(SignatureError::Policy(PolicyError::new(
@@ -325,10 +350,15 @@ pub(crate) fn prepare<'p, 'f>(
                 ),
             )));
         }
+        let marks = pinned.get_or_insert_with(|| vec![false; policy.conditions.len()]);
+        if let Some(mark) = marks.get_mut(index) {
+            *mark = true;
+        }
     }
     let mut prepared = Prepared {
         fixed,
         policy,
+        pinned,
         trailing: Vec::new(),
         leading_fields: Vec::new(),
         fields_to_fill: Vec::new(),

@@ -91,6 +91,7 @@ impl<'a> Reader<'a> {
 
     /// A JSON string: borrowed from the text, or decoded by serde_json when it
     /// holds an escape.
+    #[inline(always)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.expect(b'"')?;
         let start = self.at;
