@@ -26,14 +26,24 @@ pub(crate) const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::days(7);
 /// The largest maximum date age an S3 verifier accepts (ten years).
 pub(crate) const MAX_DATE_AGE: TimeDelta = TimeDelta::days(3650);
 
-/// The earliest instant handled: 0000-01-01T00:00:00Z.
-pub(crate) fn earliest() -> DateTime<Utc> {
-    DateTime::from_timestamp(EARLIEST_SECONDS, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+/// The earliest instant handled: 0000-01-01T00:00:00Z. Built at compile
+/// time: every signature checks and clamps against both ends several times,
+/// and building them from their timestamps cost ~300 instructions a call.
+pub(crate) const fn earliest() -> DateTime<Utc> {
+    const AT: DateTime<Utc> = match DateTime::from_timestamp(EARLIEST_SECONDS, 0) {
+        Some(at) => at,
+        None => DateTime::<Utc>::MIN_UTC,
+    };
+    AT
 }
 
-/// The latest instant handled: 9999-12-31T23:59:59.999Z.
-pub(crate) fn latest() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(LATEST_MILLIS).unwrap_or(DateTime::<Utc>::MAX_UTC)
+/// The latest instant handled: 9999-12-31T23:59:59.999Z (see [`earliest`]).
+pub(crate) const fn latest() -> DateTime<Utc> {
+    const AT: DateTime<Utc> = match DateTime::from_timestamp_millis(LATEST_MILLIS) {
+        Some(at) => at,
+        None => DateTime::<Utc>::MAX_UTC,
+    };
+    AT
 }
 
 /// An instant or a duration a caller passed is outside what can be stated.

@@ -228,13 +228,16 @@ pub(crate) struct Stamp {
 impl Stamp {
     pub(crate) fn at(now: DateTime<Utc>) -> Self {
         use chrono::{Datelike as _, Timelike as _};
+        // Read once (see `wire::push_timestamp`).
+        let now = now.naive_utc();
+        let (date, time) = (now.date(), now.time());
         let mut text = *b"00000000T000000Z";
-        wire::put_digits(&mut text, 0, 4, u32::try_from(now.year()).unwrap_or(0));
-        wire::put_digits(&mut text, 4, 2, now.month());
-        wire::put_digits(&mut text, 6, 2, now.day());
-        wire::put_digits(&mut text, 9, 2, now.hour());
-        wire::put_digits(&mut text, 11, 2, now.minute());
-        wire::put_digits(&mut text, 13, 2, now.second());
+        wire::put_digits(&mut text, 0, 4, u32::try_from(date.year()).unwrap_or(0));
+        wire::put_digits(&mut text, 4, 2, date.month());
+        wire::put_digits(&mut text, 6, 2, date.day());
+        wire::put_digits(&mut text, 9, 2, time.hour());
+        wire::put_digits(&mut text, 11, 2, time.minute());
+        wire::put_digits(&mut text, 13, 2, time.second());
         Self { text }
     }
 

@@ -64,15 +64,20 @@ pub fn format_timestamp(at: DateTime<Utc>) -> String {
 /// (a hand-made `SignedForm`) is written as the nearest one inside, never
 /// with wrapped digits.
 pub(crate) fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
-    let at = at.clamp(crate::time::earliest(), crate::time::latest());
+    // The naive date and time, read once: each field read through the
+    // `DateTime` converts to local time again.
+    let at = at
+        .clamp(crate::time::earliest(), crate::time::latest())
+        .naive_utc();
+    let (date, time) = (at.date(), at.time());
     let mut text = *b"0000-00-00T00:00:00.000Z";
-    put_digits(&mut text, 0, 4, u32::try_from(at.year()).unwrap_or(0));
-    put_digits(&mut text, 5, 2, at.month());
-    put_digits(&mut text, 8, 2, at.day());
-    put_digits(&mut text, 11, 2, at.hour());
-    put_digits(&mut text, 14, 2, at.minute());
-    put_digits(&mut text, 17, 2, at.second());
-    put_digits(&mut text, 20, 3, at.timestamp_subsec_millis().min(999));
+    put_digits(&mut text, 0, 4, u32::try_from(date.year()).unwrap_or(0));
+    put_digits(&mut text, 5, 2, date.month());
+    put_digits(&mut text, 8, 2, date.day());
+    put_digits(&mut text, 11, 2, time.hour());
+    put_digits(&mut text, 14, 2, time.minute());
+    put_digits(&mut text, 17, 2, time.second());
+    put_digits(&mut text, 20, 3, (time.nanosecond() / 1_000_000).min(999));
     out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
