@@ -11,15 +11,16 @@
 #                    that binary storing on local disk (before/after)
 #   fwd → Garage     with BENCH_INGEST_FLOOR=1: Garage's S3 POSTs through a
 #                    bare TCP forwarder (examples/tcp_forward.rs), the
-#                    cheapest gateway, whose ratio to Garage direct is the
-#                    most any gateway on this machine can reach (issue #16)
+#                    cheapest gateway: the bound of a gateway that hands
+#                    Garage the same request (issue #16)
 #   fwd+MD5 → Garage the same forwarder also MD5-hashing every byte it sends
 #                    to Garage, as serve must for the ETag (also FLOOR=1)
 # Sizes 1 KiB, 1 MiB and 64 MiB take turns, 3 rounds each (the order of the
 # targets rotates per round); then 64 concurrent 64 MiB uploads into each
 # serve, for its peak RSS. Prints each target's median as a ratio to Garage
-# direct (min–max of the rounds) and its peak RSS (VmHWM). The machine is
-# shared: absolute numbers are noisy, the ratios within a round less so.
+# direct (min–max of the rounds), the CPU time per upload of the client,
+# Garage and the target's own process, and its peak RSS (VmHWM). The machine
+# is shared: absolute numbers are noisy, the ratios within a round less so.
 #
 # Usage: bash scripts/bench-ingest.sh [bench_ingest args: --rounds N,
 #          --sizes 1KiB,1MiB, --uploads 1MiB=256, --clients 16, ...]

@@ -10,8 +10,10 @@
 //! byte on one loopback connection and sends it again on a second one, on
 //! the cores Garage needs too. This one does nothing else: no HTTP parsing,
 //! no signature check, no multipart, one `copy_bidirectional` per
-//! connection, so its throughput relative to Garage direct is the ceiling of
-//! any gateway on the machine, `serve` included. With `--md5` it also hashes
+//! connection, so its throughput relative to Garage direct bounds any
+//! gateway that hands Garage the same request (one that sends other
+//! requests, a PUT or parts, also changes what Garage itself spends; the
+//! benchmark's CPU table shows both). With `--md5` it also hashes
 //! every byte sent towards the target, as `serve` must for the ETag of an
 //! object the store uploads in parts (OpenSSL's MD5 under the server
 //! crate's `openssl-md5` feature, md-5 otherwise, as the server chooses).
