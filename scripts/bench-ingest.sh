@@ -9,15 +9,25 @@
 #   serve → Garage   `postpolicy serve --store s3://…` into that Garage
 #   serve before     with POSTPOLICY_BENCH_BEFORE=<an older postpolicy binary>,
 #                    that binary storing on local disk (before/after)
+#   fwd → Garage     with BENCH_INGEST_FLOOR=1: Garage's S3 POSTs through a
+#                    bare TCP forwarder (examples/tcp_forward.rs), the
+#                    cheapest gateway: the bound of a gateway that hands
+#                    Garage the same request (issue #16)
+#   fwd+MD5 → Garage the same forwarder also MD5-hashing every byte it sends
+#                    to Garage, as serve must for the ETag (also FLOOR=1)
 # Sizes 1 KiB, 1 MiB and 64 MiB take turns, 3 rounds each (the order of the
 # targets rotates per round); then 64 concurrent 64 MiB uploads into each
 # serve, for its peak RSS. Prints each target's median as a ratio to Garage
-# direct (min–max of the rounds) and its peak RSS (VmHWM). The machine is
-# shared: absolute numbers are noisy, the ratios within a round less so.
+# direct (min–max of the rounds), the CPU time per upload of the client,
+# Garage and the target's own process, and its peak RSS (VmHWM). The machine
+# is shared: absolute numbers are noisy, the ratios within a round less so.
 #
 # Usage: bash scripts/bench-ingest.sh [bench_ingest args: --rounds N,
 #          --sizes 1KiB,1MiB, --uploads 1MiB=256, --clients 16, ...]
 #   BENCH_INGEST_NO_GARAGE=1   local targets only (no Garage needed)
+#   BENCH_INGEST_FLOOR=1       also the two forwarder targets (needs Garage)
+#   BENCH_INGEST_NO_RSS=1      skip the 64 × 64 MiB peak-RSS uploads
+#   e.g. BENCH_INGEST_FLOOR=1 bash scripts/bench-ingest.sh --rounds 3
 # Needs `garage` on PATH (bash scripts/test-garage.sh installs it), python3,
 # and about 10 GB free in $TMPDIR.
 set -euo pipefail
@@ -28,6 +38,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 no_garage="${BENCH_INGEST_NO_GARAGE:-}"
+floor="${BENCH_INGEST_FLOOR:-}"
+if [ -n "$floor" ] && [ -n "$no_garage" ]; then
+    echo "bench-ingest: BENCH_INGEST_FLOOR forwards to Garage; it cannot go with BENCH_INGEST_NO_GARAGE" >&2
+    exit 1
+fi
 if [ -z "$no_garage" ] && ! command -v garage > /dev/null 2>&1; then
     echo "bench-ingest: garage is not on PATH (bash scripts/test-garage.sh installs it," >&2
     echo "or set BENCH_INGEST_NO_GARAGE=1 for the local targets only)" >&2
@@ -36,16 +51,17 @@ fi
 
 echo "== building postpolicy and the bench client (release) =="
 cargo build --locked --release -q -p postpolicy-cli
-cargo build --locked --release -q -p postpolicy-server --example bench_ingest
+cargo build --locked --release -q -p postpolicy-server --example bench_ingest --example tcp_forward
 bin="$CARGO_TARGET_DIR/release/postpolicy"
 client="$CARGO_TARGET_DIR/release/examples/bench_ingest"
+forwarder="$CARGO_TARGET_DIR/release/examples/tcp_forward"
 
 # shellcheck source=scripts/garage-lib.sh
 source scripts/garage-lib.sh
-serve_pids=()
+child_pids=()
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/postpolicy-bench.XXXXXX")"
 cleanup() {
-    for pid in "${serve_pids[@]}"; do
+    for pid in "${child_pids[@]}"; do
         kill "$pid" 2> /dev/null || true
         wait "$pid" 2> /dev/null || true
     done
@@ -64,16 +80,38 @@ start_serve() {
         -u ALIBABA_CLOUD_ACCESS_KEY_ID -u ALIBABA_CLOUD_ACCESS_KEY_SECRET -u ALIBABA_CLOUD_SECURITY_TOKEN \
         "$binary" serve --port 0 --oss-port 0 --quiet "$@" > "$log" 2>&1 &
     serve_pid=$!
-    serve_pids+=("$serve_pid")
+    child_pids+=("$serve_pid")
     serve_url=""
     for _ in $(seq 150); do
-        serve_url=$(awk '$1 == "OSS" && $2 == "endpoint" {print $3}' "$log")
+        # The log may not exist yet (the shell that opens it runs in the
+        # background); awk's failure would end the script under `set -e`.
+        serve_url=$(awk '$1 == "OSS" && $2 == "endpoint" {print $3}' "$log" 2> /dev/null || true)
         if [ -n "$serve_url" ]; then return 0; fi
         kill -0 "$serve_pid" 2> /dev/null || break
         sleep 0.2
     done
     cat "$log" >&2
     echo "bench-ingest: postpolicy serve ($name) did not start" >&2
+    exit 1
+}
+
+# start_forward NAME TARGET_HOST:PORT ARGS...: sets forward_addr and forward_pid.
+start_forward() {
+    local name=$1
+    shift
+    local log="$scratch/$name.log"
+    "$forwarder" "$@" > "$log" 2>&1 &
+    forward_pid=$!
+    child_pids+=("$forward_pid")
+    forward_addr=""
+    for _ in $(seq 50); do
+        forward_addr=$(awk '$1 == "listening" && $2 == "on" {print $3}' "$log" 2> /dev/null || true)
+        if [ -n "$forward_addr" ]; then return 0; fi
+        kill -0 "$forward_pid" 2> /dev/null || break
+        sleep 0.1
+    done
+    cat "$log" >&2
+    echo "bench-ingest: tcp_forward ($name) did not start" >&2
     exit 1
 }
 
@@ -91,6 +129,13 @@ if [ -z "$no_garage" ]; then
         --store "s3://bench-serve?endpoint=$GARAGE_ENDPOINT&region=$GARAGE_REGION"
     targets+=(--target "Garage direct=s3,$GARAGE_ENDPOINT/bench-direct,$garage_pid_for_bench")
     targets+=(--target "serve → Garage=oss,$serve_url,$serve_pid")
+    if [ -n "$floor" ]; then
+        garage_addr="${GARAGE_ENDPOINT#http://}"
+        start_forward forward "$garage_addr"
+        targets+=(--target "fwd → Garage=s3,http://$forward_addr/bench-direct,$forward_pid")
+        start_forward forward-md5 "$garage_addr" --md5
+        targets+=(--target "fwd+MD5 → Garage=s3,http://$forward_addr/bench-direct,$forward_pid")
+    fi
     rss+=(--rss "serve → Garage=64,64MiB")
     baseline=(--baseline "Garage direct")
     export BENCH_S3_KEY_ID="$GARAGE_KEY_ID" BENCH_S3_SECRET="$GARAGE_SECRET" \
@@ -103,4 +148,5 @@ if [ -n "${POSTPOLICY_BENCH_BEFORE:-}" ]; then
 fi
 
 echo "== $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg) =="
+if [ -n "${BENCH_INGEST_NO_RSS:-}" ]; then rss=(); fi
 timeout 3600 "$client" "${targets[@]}" "${baseline[@]}" "${rss[@]}" "$@"

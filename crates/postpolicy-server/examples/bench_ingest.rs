@@ -26,6 +26,12 @@
 //! at once (one shared payload) and prints the peak RSS again.
 //! Everything is bounded: a fixed number of uploads, a 10-minute timeout
 //! per request.
+//!
+//! On 2 cores the client, the gateway and the store share the CPU, so each
+//! run also reads the CPU time (user + system, `/proc/PID/stat`) that this
+//! client, the baseline's process and the target's own process spent, per
+//! upload: a second table shows where the time goes (the kernel's loopback
+//! work lands mostly on the process that sends).
 
 #![allow(
     clippy::unwrap_used,
@@ -270,6 +276,35 @@ fn make_uploads(prefix: &str, count: usize, size: u64, seed: u64) -> Vec<Upload>
     })
 }
 
+/// Linux's `USER_HZ`, the unit of `/proc/PID/stat` times (100 on every
+/// architecture this runs on).
+const USER_HZ: u64 = 100;
+
+/// User and system CPU time of a process so far, in microseconds: all its
+/// threads, ended ones included.
+fn cpu_us(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (in parentheses, which may hold spaces) comes
+    // field 3; utime and stime are fields 14 and 15.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) * 1_000_000 / USER_HZ)
+}
+
+/// The processes whose CPU time a run of target `t` is charged with: this
+/// client, the baseline's process, the target's own (when not the baseline's).
+fn watched(args: &Args, t: usize) -> [Option<u32>; 3] {
+    let base_pid = args
+        .baseline
+        .as_ref()
+        .and_then(|b| args.targets.iter().find(|t| &t.label == b))
+        .and_then(|t| t.pid);
+    let own = args.targets[t].pid.filter(|p| Some(*p) != base_pid);
+    [Some(std::process::id()), base_pid, own]
+}
+
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -408,8 +443,10 @@ async fn bench(args: Args) {
         .build()
         .unwrap();
     let forms: Vec<SignedForm> = args.targets.iter().map(sign).collect();
-    // results[size][target] = outcome per round
+    // results[size][target] = outcome per round; cpu[size][target] = per
+    // round, the CPU µs per upload of the `watched` processes.
     let mut results: Vec<Vec<Vec<Outcome>>> = Vec::new();
+    let mut cpu: Vec<Vec<Vec<[Option<f64>; 3]>>> = Vec::new();
     let mut failures = 0usize;
     for (s, &size) in args.sizes.iter().enumerate() {
         let count = uploads_for(&args, size);
@@ -420,6 +457,7 @@ async fn bench(args: Args) {
             args.rounds
         );
         let mut per_target = vec![Vec::new(); args.targets.len()];
+        let mut cpu_per_target = vec![Vec::new(); args.targets.len()];
         for round in 0..args.rounds {
             for k in 0..args.targets.len() {
                 let t = (k + round) % args.targets.len();
@@ -433,20 +471,37 @@ async fn bench(args: Args) {
                 );
                 // Let the pool see connections the server closed meanwhile.
                 tokio::time::sleep(Duration::from_millis(200)).await;
+                let pids = watched(&args, t);
+                let cpu_before = pids.map(|p| p.and_then(cpu_us));
                 let outcome = run(&client, form, uploads, args.clients, true).await;
+                let cpu_after = pids.map(|p| p.and_then(cpu_us));
+                let mut spent = [None; 3];
+                for (i, slot) in spent.iter_mut().enumerate() {
+                    if let (Some(a), Some(b)) = (cpu_before[i], cpu_after[i]) {
+                        *slot = Some(b.saturating_sub(a) as f64 / outcome.uploads.max(1) as f64);
+                    }
+                }
                 failures += outcome.failures;
+                let shown: Vec<String> = spent
+                    .iter()
+                    .flatten()
+                    .map(|us| format!("{us:.0}"))
+                    .collect();
                 println!(
-                    "   round {round} {:<14} {:>9.0} uploads/s {:>9.1} MB/s  {:>6.2} s  failures {}",
+                    "   round {round} {:<14} {:>9.0} uploads/s {:>9.1} MB/s  {:>6.2} s  failures {}  CPU µs/upload {}",
                     target.label,
                     outcome.per_second(),
                     outcome.mb_per_second(),
                     outcome.seconds,
-                    outcome.failures
+                    outcome.failures,
+                    shown.join(" + ")
                 );
                 per_target[t].push(outcome);
+                cpu_per_target[t].push(spent);
             }
         }
         results.push(per_target);
+        cpu.push(cpu_per_target);
     }
 
     for (label, clients, size) in &args.rss {
@@ -523,6 +578,40 @@ async fn bench(args: Args) {
             }
         }
         println!("{row}");
+    }
+    println!();
+    // Where the CPU went: the median over the rounds of each process's CPU
+    // time per upload, and of their sum.
+    let base_label = args.baseline.as_deref().unwrap_or("baseline");
+    println!("CPU time per upload, µs (user + system, median of the rounds):");
+    println!("| size | target | client | {base_label} process | target's own process | sum |");
+    println!("|---|---|---|---|---|---|");
+    for (s, &size) in args.sizes.iter().enumerate() {
+        for (t, target) in args.targets.iter().enumerate() {
+            let rounds = &cpu[s][t];
+            let cell = |i: usize| {
+                let values: Vec<f64> = rounds.iter().filter_map(|r| r[i]).collect();
+                if values.is_empty() {
+                    "–".to_owned()
+                } else {
+                    format!("{:.0}", median(values))
+                }
+            };
+            let sum = median(
+                rounds
+                    .iter()
+                    .map(|r| r.iter().flatten().sum::<f64>())
+                    .collect(),
+            );
+            println!(
+                "| {} | {} | {} | {} | {} | {sum:.0} |",
+                size_name(size),
+                target.label,
+                cell(0),
+                cell(1),
+                cell(2)
+            );
+        }
     }
     println!();
     for target in &args.targets {
