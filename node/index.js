@@ -52,12 +52,42 @@ function signFast(signer, plans, policy, options) {
   if (options?.callback != null || options?.pinCallback !== undefined) return signWithCallback(signer, policy, options, millis)
   const key = options?.key ?? null
   if (key !== null && typeof key !== 'string') return null
-  const plan = plans.of(signer, policy, key)
+  const plan = plans.of(policy, key)
   if (plan === null) return null
+  if (plan.handle === null) {
+    // A plan costs about 1.3 µs to make and pays off from its second form:
+    // the first form of a policy and key (a key made per request is never
+    // signed twice) is packed by `signPacked`, the second makes the plan.
+    if (!plan.seen) {
+      plan.seen = true
+      return signUnplanned(signer, plan, policy, options, millis)
+    }
+    try {
+      plan.handle = signer.signPlan(policy, key)
+    } catch {
+      return null // not a Policy: `sign` says so
+    }
+  }
   const packed = signPlanned(plan.handle, millis)
   if (packed === null) return null
   if (plan.rules === null) plan.rules = rulesNow(signer, policy, options, millis)
   return unpack(packed, plan, plan.rules)
+}
+
+/**
+ * The first form of a plan, packed by `signPacked` (which unwraps every
+ * argument); its rules are kept with the plan.
+ */
+function signUnplanned(signer, plan, policy, options, millis) {
+  let packed
+  try {
+    packed = signer.signPacked(policy, millis, options?.key, undefined, undefined)
+  } catch {
+    return null // a bad policy or key: `sign` words it
+  }
+  if (packed === null) return null
+  if (plan.rules === null) plan.rules = rulesNow(signer, policy, options, millis)
+  return unpack(packed, null, plan.rules)
 }
 
 /**
@@ -227,7 +257,8 @@ function fieldsWithProto(names, text, ends) {
  * kept with the plan (both classes are immutable), frozen and shared by the
  * forms. Kept per policy (weakly) and key, and the last one used at hand:
  * most servers sign one policy over and over (the signer keeps that policy
- * alive until it signs another). Forms with a callback have no plan.
+ * alive until it signs another). A plan's handle is made with its second
+ * form (see `signFast`). Forms with a callback have no plan.
  */
 class Plans {
   #byPolicy = new WeakMap()
@@ -235,8 +266,11 @@ class Plans {
   #lastKey = null
   #last = null
 
-  /** The plan of `policy` and `key`, or `null` if the addon makes none. */
-  of(signer, policy, key) {
+  /**
+   * The plan of `policy` and `key` (its `handle` made by the caller, on its
+   * second form), or `null` for anything but an object.
+   */
+  of(policy, key) {
     if (this.#lastPolicy === policy && this.#lastKey === key && this.#last !== null) return this.#last
     if (policy === null || typeof policy !== 'object') return null
     let byKey = this.#byPolicy.get(policy)
@@ -246,14 +280,8 @@ class Plans {
     }
     let plan = byKey.get(key)
     if (plan === undefined) {
-      let handle
-      try {
-        handle = signer.signPlan(policy, key)
-      } catch {
-        return null // not a Policy: `sign` says so
-      }
       if (byKey.size >= MAX_KEYS_PER_POLICY) byKey.clear()
-      plan = { handle, shape: null, ends: null, rules: null }
+      plan = { handle: null, seen: false, shape: null, ends: null, rules: null }
       byKey.set(key, plan)
     }
     this.#lastPolicy = policy

@@ -130,6 +130,17 @@ describe('signed form hand-over', () => {
     }
   })
 
+  test('a key per request among a repeated one: first, second and later forms alike', () => {
+    // The first form of a policy and key is packed without a plan, the
+    // second makes the plan, later ones use it: all must be whole.
+    const policy = Policy.parse('expires in 1h\ncontent-length 1..1KiB\nsuccess_action_status = 201')
+    for (let i = 0; i < 6; i++) {
+      signsLikeToken(signer, policy, { key: `upload/${i}/\${filename}` })
+      const form = signsLikeToken(signer, policy, { key: 'user/42/${filename}' })
+      assert.equal(form.fields.key, 'user/42/${filename}')
+    }
+  })
+
   test('more keys than are kept per policy, then the first ones again', () => {
     const policy = Policy.parse('expires in 1h\ncontent-length 1..1KiB')
     const keys = Array.from({ length: 70 }, (_, i) => `user/${i}/\${filename}`)
