@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced, not run: starts one Garage node on 127.0.0.1 for a script and
 # stops it (used by scripts/test-garage.sh and scripts/bench-ingest.sh).
 #

@@ -53,6 +53,7 @@ enum Md5State {
     OpenSsl(openssl::hash::Hasher),
     Portable(md5::Md5),
     /// OpenSSL failed mid-way (it never has; its API says it may).
+    #[cfg(feature = "openssl-md5")]
     Failed,
 }
 
@@ -74,11 +75,13 @@ impl Md5State {
                 }
             }
             Self::Portable(md5) => md5.update(bytes),
+            #[cfg(feature = "openssl-md5")]
             Self::Failed => {}
         }
     }
 
     fn finish(self) -> io::Result<[u8; 16]> {
+        #[cfg(feature = "openssl-md5")]
         let failed = || io::Error::other("the MD5 of the upload could not be computed");
         match self {
             #[cfg(feature = "openssl-md5")]
@@ -87,6 +90,7 @@ impl Md5State {
                 <[u8; 16]>::try_from(&digest[..]).map_err(|_| failed())
             }
             Self::Portable(md5) => Ok(md5.finalize().into()),
+            #[cfg(feature = "openssl-md5")]
             Self::Failed => Err(failed()),
         }
     }
