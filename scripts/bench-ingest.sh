@@ -71,6 +71,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# first_line NAME PID LOG AWK: what the awk program AWK prints from LOG once
+# it prints anything (the listening address), waiting up to 30 s while PID
+# runs; else the log and a failure.
+first_line() {
+    local name=$1 pid=$2 log=$3 program=$4 value=""
+    for _ in $(seq 150); do
+        # The log may not exist yet (the shell that opens it runs in the
+        # background); awk's failure would end the script under `set -e`.
+        value=$(awk "$program" "$log" 2> /dev/null || true)
+        if [ -n "$value" ]; then
+            echo "$value"
+            return 0
+        fi
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.2
+    done
+    cat "$log" >&2
+    echo "bench-ingest: $name did not start" >&2
+    return 1
+}
+
 # start_serve NAME BINARY ARGS...: sets serve_url and serve_pid.
 start_serve() {
     local name=$1 binary=$2
@@ -81,18 +102,9 @@ start_serve() {
         "$binary" serve --port 0 --oss-port 0 --quiet "$@" > "$log" 2>&1 &
     serve_pid=$!
     child_pids+=("$serve_pid")
-    serve_url=""
-    for _ in $(seq 150); do
-        # The log may not exist yet (the shell that opens it runs in the
-        # background); awk's failure would end the script under `set -e`.
-        serve_url=$(awk '$1 == "OSS" && $2 == "endpoint" {print $3}' "$log" 2> /dev/null || true)
-        if [ -n "$serve_url" ]; then return 0; fi
-        kill -0 "$serve_pid" 2> /dev/null || break
-        sleep 0.2
-    done
-    cat "$log" >&2
-    echo "bench-ingest: postpolicy serve ($name) did not start" >&2
-    exit 1
+    # shellcheck disable=SC2016 # an awk program
+    serve_url=$(first_line "postpolicy serve ($name)" "$serve_pid" "$log" \
+        '$1 == "OSS" && $2 == "endpoint" {print $3}') || exit 1
 }
 
 # start_forward NAME TARGET_HOST:PORT ARGS...: sets forward_addr and forward_pid.
@@ -103,16 +115,9 @@ start_forward() {
     "$forwarder" "$@" > "$log" 2>&1 &
     forward_pid=$!
     child_pids+=("$forward_pid")
-    forward_addr=""
-    for _ in $(seq 50); do
-        forward_addr=$(awk '$1 == "listening" && $2 == "on" {print $3}' "$log" 2> /dev/null || true)
-        if [ -n "$forward_addr" ]; then return 0; fi
-        kill -0 "$forward_pid" 2> /dev/null || break
-        sleep 0.1
-    done
-    cat "$log" >&2
-    echo "bench-ingest: tcp_forward ($name) did not start" >&2
-    exit 1
+    # shellcheck disable=SC2016 # an awk program
+    forward_addr=$(first_line "tcp_forward ($name)" "$forward_pid" "$log" \
+        '$1 == "listening" && $2 == "on" {print $3}') || exit 1
 }
 
 targets=()
