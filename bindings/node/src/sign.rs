@@ -168,27 +168,6 @@ macro_rules! form_signer {
     };
 }
 
-/// The signer classes hold their core signer in an [`Arc`], shared with the
-/// [`Plan`]s made from them.
-impl<T: FormSigner + ?Sized> FormSigner for Arc<T> {
-    fn sign_with(
-        &self,
-        policy: &postpolicy::Policy,
-        options: &CoreSignOptions,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
-        (**self).sign_with(policy, options, now)
-    }
-
-    fn sign_json(
-        &self,
-        policy_json: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
-        (**self).sign_json(policy_json, now)
-    }
-}
-
 form_signer!(postpolicy::OssSigner);
 form_signer!(postpolicy::S3Signer);
 form_signer!(postpolicy::GcsSigner);
@@ -532,7 +511,7 @@ macro_rules! fast_path {
             ) -> Result<Option<JsString<'env>>> {
                 guard(env, || {
                     let call = Call::packed(now_millis, key, callback, pin_callback);
-                    Packed::new(&call.sign(env, &self.0, &policy)?)
+                    Packed::new(&call.sign(env, &*self.0, &policy)?)
                         .map(|packed| packed.into_js(env))
                         .transpose()
                 })
@@ -562,7 +541,7 @@ macro_rules! fast_path {
             ) -> Result<String> {
                 guard(env, || {
                     let call = Call::packed(now_millis, key, callback, pin_callback);
-                    Ok(call.sign(env, &self.0, &policy)?.rules.to_json())
+                    Ok(call.sign(env, &*self.0, &policy)?.rules.to_json())
                 })
             }
         }
@@ -643,7 +622,7 @@ impl OssSigner {
         options: Option<SignOptions<'_>>,
     ) -> Result<SignedForm<'env>> {
         guard(env, || {
-            let form = Call::from(options).sign(env, &self.0, policy)?;
+            let form = Call::from(options).sign(env, &*self.0, policy)?;
             SignedForm::new(env, form)
         })
     }
@@ -659,7 +638,7 @@ impl OssSigner {
     ) -> Result<String> {
         guard(env, || {
             Call::from(options)
-                .sign(env, &self.0, policy)
+                .sign(env, &*self.0, policy)
                 .map(|form| form.to_json())
         })
     }
@@ -673,7 +652,7 @@ impl OssSigner {
         policy_json: String,
         options: Option<NowOptions<'_>>,
     ) -> Result<SignedForm<'env>> {
-        guard(env, || sign_json(env, &self.0, &policy_json, options))
+        guard(env, || sign_json(env, &*self.0, &policy_json, options))
     }
 }
 
@@ -759,7 +738,7 @@ impl S3Signer {
         options: Option<SignOptions<'_>>,
     ) -> Result<SignedForm<'env>> {
         guard(env, || {
-            let form = Call::from(options).sign(env, &self.0, policy)?;
+            let form = Call::from(options).sign(env, &*self.0, policy)?;
             SignedForm::new(env, form)
         })
     }
@@ -774,7 +753,7 @@ impl S3Signer {
     ) -> Result<String> {
         guard(env, || {
             Call::from(options)
-                .sign(env, &self.0, policy)
+                .sign(env, &*self.0, policy)
                 .map(|form| form.to_json())
         })
     }
@@ -788,7 +767,7 @@ impl S3Signer {
         policy_json: String,
         options: Option<NowOptions<'_>>,
     ) -> Result<SignedForm<'env>> {
-        guard(env, || sign_json(env, &self.0, &policy_json, options))
+        guard(env, || sign_json(env, &*self.0, &policy_json, options))
     }
 }
 
