@@ -49,7 +49,7 @@ class S3Signer extends native.S3Signer {
 function signFast(signer, plans, policy, options) {
   const millis = nowMillis(options?.now)
   if (millis === null) return null
-  if (options?.callback != null || options?.pinCallback !== undefined) return signWithCallback(signer, policy, options, millis)
+  if (options?.callback != null || options?.pinCallback !== undefined) return signUnplanned(signer, null, policy, options, millis)
   const key = options?.key ?? null
   if (key !== null && typeof key !== 'string') return null
   const plan = plans.of(policy, key)
@@ -75,28 +75,21 @@ function signFast(signer, plans, policy, options) {
 }
 
 /**
- * The first form of a plan, packed by `signPacked` (which unwraps every
- * argument); its rules are kept with the plan.
+ * A form packed by `signPacked`, which unwraps every argument: the first
+ * form of a plan, whose rules are then kept with it, or (`plan` null) a form
+ * with a callback or `pinCallback`, whose rules are asked every time.
  */
 function signUnplanned(signer, plan, policy, options, millis) {
   let packed
   try {
-    packed = signer.signPacked(policy, millis, options?.key, undefined, undefined)
+    packed = signer.signPacked(policy, millis, options?.key, options?.callback, options?.pinCallback)
   } catch {
-    return null // a bad policy or key: `sign` words it
+    return null // a bad argument: `sign` words it
   }
   if (packed === null) return null
-  if (plan.rules === null) plan.rules = rulesNow(signer, policy, options, millis)
-  return unpack(packed, null, plan.rules)
-}
-
-/**
- * A form with a callback (or `pinCallback`): packed by `signPacked`, which
- * unwraps every argument, and its rules asked every time.
- */
-function signWithCallback(signer, policy, options, millis) {
-  const packed = signer.signPacked(policy, millis, options.key, options.callback, options.pinCallback)
-  return packed === null ? null : unpack(packed, null, rulesNow(signer, policy, options, millis))
+  const rules = plan?.rules ?? rulesNow(signer, policy, options, millis)
+  if (plan !== null) plan.rules = rules
+  return unpack(packed, null, rules)
 }
 
 /** `now` as milliseconds, `undefined` for the clock, `null` for anything else. */
