@@ -284,9 +284,7 @@ impl Rules {
         let conditions = conditions
             .into_iter()
             .enumerate()
-            .filter(|(_, c)| {
-                matches!(c, Condition::ContentLengthRange(_)) || browser_field(c, dialect)
-            })
+            .filter(|(_, c)| is_rule(c, dialect))
             .map(|(i, c)| (offset + i, c.clone()))
             .collect();
         Self {
@@ -305,9 +303,7 @@ impl Rules {
             conditions
                 .into_iter()
                 .enumerate()
-                .filter(|(_, c)| {
-                    matches!(c, Condition::ContentLengthRange(_)) || browser_field(c, dialect)
-                })
+                .filter(|(_, c)| is_rule(c, dialect))
                 .map(|(i, c)| (offset + i, c)),
         );
     }
@@ -514,6 +510,12 @@ impl Serialize for Rules {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.to_vec().serialize(serializer)
     }
+}
+
+/// Whether a page can check `condition` itself: a size range, or one on a
+/// field it fills from the file.
+fn is_rule(condition: &Condition, dialect: Dialect) -> bool {
+    matches!(condition, Condition::ContentLengthRange(_)) || browser_field(condition, dialect)
 }
 
 /// The fields a page fills from the file: its key and its content type.
