@@ -294,7 +294,7 @@ impl Packed {
         let shape = [form.url.as_str(), fill_count.as_str()]
             .into_iter()
             .chain(form.fields_to_fill.iter().map(String::as_str))
-            .chain(form.fields.iter().map(|(name, _)| name.as_str()));
+            .chain(form.fields.iter().map(|(name, _)| name));
         let mut text = String::with_capacity(
             shape.clone().map(|item| item.len() + 1).sum::<usize>() + values_len(form),
         );
@@ -399,7 +399,11 @@ impl Shape {
         Self {
             url: form.url.clone(),
             fields_to_fill: form.fields_to_fill.clone(),
-            names: form.fields.iter().map(|(name, _)| name.clone()).collect(),
+            names: form
+                .fields
+                .iter()
+                .map(|(name, _)| name.to_owned())
+                .collect(),
         }
     }
 }

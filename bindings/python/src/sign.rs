@@ -577,7 +577,10 @@ fn rules_data<'py>(py: Python<'py>, rules: &postpolicy::Rules) -> PyResult<Bound
 }
 
 /// The fields as a dict, in order, keys interned.
-fn fields_dict<'py>(py: Python<'py>, fields: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+fn fields_dict<'py>(
+    py: Python<'py>,
+    fields: &postpolicy::FormFields,
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (name, value) in fields {
         dict.set_item(field_name(py, name), field_value(py, value))?;

@@ -171,7 +171,7 @@ fn benches(c: &mut Criterion) {
         Err(e) => panic!("{e}"),
     };
     let mut fields = vec![("key".to_owned(), "user/42/cat.png".to_owned())];
-    fields.extend(form.fields.iter().filter(|(n, _)| n != "key").cloned());
+    fields.extend(form.fields.to_vec().into_iter().filter(|(n, _)| n != "key"));
     fields.push(("Content-Type".to_owned(), "image/png".to_owned()));
     fields.push(("Cache-Control".to_owned(), "max-age=60".to_owned()));
     let submission = Submission {

@@ -48,7 +48,12 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     let form = signer.sign(&policy, now).unwrap_or_else(|e| panic!("{e}"));
     let mut fields = vec![("key".to_owned(), "user/42/cat.png".to_owned())];
-    fields.extend(form.fields.iter().filter(|(n, _)| n != "key").cloned());
+    fields.extend(
+        form.fields
+            .iter()
+            .filter(|(n, _)| *n != "key")
+            .map(|(n, v)| (n.to_owned(), v.to_owned())),
+    );
     fields.push(("Content-Type".to_owned(), "image/png".to_owned()));
     fields.push(("Cache-Control".to_owned(), "max-age=60".to_owned()));
     let submission = Submission {

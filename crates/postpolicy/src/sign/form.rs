@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Dialect;
+use super::fields::FormFields;
 use super::sigv4::Stamp;
 use crate::error::{PolicyError, SignatureError};
 use crate::policy::{Condition, Field, Policy};
@@ -70,7 +71,7 @@ impl SignOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedForm {
     pub url: String,
-    pub fields: Vec<(String, String)>,
+    pub fields: FormFields,
     pub expires_at: DateTime<Utc>,
     /// Fields the page must still fill (under `starts-with`, `in`, `not-in`).
     pub fields_to_fill: Vec<String>,
@@ -82,22 +83,14 @@ pub struct SignedForm {
 impl SignedForm {
     /// The value of field `name` (ASCII case-insensitive).
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.fields.get(name)
     }
 
     /// The JSON token for the browser:
     /// `{"url", "fields": {…in order…}, "expires_at", "fields_to_fill", "rules"}`.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(
-            256 + self
-                .fields
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 6)
-                .sum::<usize>(),
-        );
+        let mut out =
+            String::with_capacity(256 + self.fields.as_parts().0.len() + 6 * self.fields.len());
         out.push_str("{\"url\":");
         wire::push_string(&mut out, &self.url);
         out.push_str(",\"fields\":{");
@@ -123,6 +116,27 @@ impl SignedForm {
         out.push('}');
         out
     }
+}
+
+/// The form's fields, starting with `leading`, with room for the signer's
+/// own (about 200 bytes besides the policy and the credential).
+pub(super) fn form_fields(
+    leading: &[(&str, &str)],
+    policy_b64: &str,
+    credential: &str,
+) -> FormFields {
+    let bytes = leading
+        .iter()
+        .map(|(n, v)| n.len() + v.len())
+        .sum::<usize>()
+        + policy_b64.len()
+        + credential.len()
+        + 200;
+    let mut fields = FormFields::with_capacity(leading.len() + 7, bytes);
+    for (name, value) in leading {
+        fields.push(name, value);
+    }
+    fields
 }
 
 /// Up to five `(field, value)` exact conditions, on the stack.
@@ -159,10 +173,11 @@ pub(super) fn sign<D: Dialect>(
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
     let fixed = signer.fixed_conditions(&stamp, &credential);
-    let prepared = prepare(policy, options, fixed.as_slice(), D::SIGNER_FIELDS, 6)?;
+    let prepared = prepare(policy, options, fixed.as_slice(), D::SIGNER_FIELDS)?;
     let policy_b64 = prepared.policy_base64(expires_at);
-    let (rules, mut fields, fields_to_fill) = prepared.into_parts(D::RULES);
-    signer.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
+    let (rules, leading, fields_to_fill) = prepared.into_parts(D::RULES);
+    let mut fields = form_fields(&leading, &policy_b64, &credential);
+    signer.push_signature_fields(&mut fields, &policy_b64, &stamp, &credential);
     Ok(SignedForm {
         url: signer.url().to_owned(),
         fields,
@@ -184,13 +199,9 @@ pub(super) fn sign_json<D: Dialect>(
     let expires_at = policy.expires_at(now)?;
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
-    let mut fields = Vec::with_capacity(6);
-    signer.push_signature_fields(
-        &mut fields,
-        wire::to_base64(policy_json),
-        &stamp,
-        credential,
-    );
+    let policy_b64 = wire::to_base64(policy_json);
+    let mut fields = form_fields(&[], &policy_b64, &credential);
+    signer.push_signature_fields(&mut fields, &policy_b64, &stamp, &credential);
     Ok(SignedForm {
         url: signer.url().to_owned(),
         fields,
@@ -213,19 +224,20 @@ pub(crate) struct Prepared<'p, 'f> {
     /// would otherwise compare each against the signer's names again.
     pinned: Option<Vec<bool>>,
     trailing: Vec<Condition>,
-    /// The pinned fields, with room left for the signer's own.
-    pub leading_fields: Vec<(String, String)>,
+    /// The pinned fields (names and values borrowed from the policy and the
+    /// options), written before the signer's own.
+    pub leading_fields: Vec<(&'p str, &'p str)>,
     pub fields_to_fill: Vec<String>,
 }
 
-impl Prepared<'_, '_> {
+impl<'p> Prepared<'p, '_> {
     /// The user's and the trailing conditions, in order (after `fixed`).
     pub(crate) fn conditions(&self) -> impl Iterator<Item = &Condition> {
         self.user_conditions().chain(self.trailing.iter())
     }
 
     /// The user's conditions, less those the signer pins.
-    fn user_conditions(&self) -> impl Iterator<Item = &Condition> {
+    fn user_conditions(&self) -> impl Iterator<Item = &'p Condition> + '_ {
         let pinned = self.pinned.as_deref();
         self.policy
             .conditions
@@ -241,7 +253,7 @@ impl Prepared<'_, '_> {
     fn into_parts(
         self,
         dialect: crate::rules::Dialect,
-    ) -> (Rules, Vec<(String, String)>, Vec<String>) {
+    ) -> (Rules, Vec<(&'p str, &'p str)>, Vec<String>) {
         let mut rules = Rules::of(self.user_conditions(), self.fixed.len(), dialect);
         let offset = self.fixed.len() + self.user_conditions().count();
         rules.extend_owned(self.trailing, offset);
@@ -323,14 +335,12 @@ pub(crate) fn key_condition(key: &str) -> Condition {
 }
 
 /// Merges the signer's `fixed` conditions (bucket, scheme fields) with the
-/// user's policy and the options, and derives the form fields; `signer_slots`
-/// is how many fields the signer will append.
+/// user's policy and the options, and derives the form fields.
 pub(crate) fn prepare<'p, 'f>(
     policy: &'p Policy,
-    options: &SignOptions,
+    options: &'p SignOptions,
     fixed: &'f [(&'static str, &'f str)],
     emitted_by_signer: &[&str],
-    signer_slots: usize,
 ) -> Result<Prepared<'p, 'f>, SignatureError> {
     let mut pinned: Option<Vec<bool>> = None;
     for (index, condition) in policy.conditions.iter().enumerate() {
@@ -382,20 +392,22 @@ pub(crate) fn prepare<'p, 'f>(
     }
 
     let pinned = prepared
-        .conditions()
+        .user_conditions()
         .filter(|c| matches!(c, Condition::Eq { .. }))
         .count();
-    let mut leading_fields: Vec<(String, String)> =
-        Vec::with_capacity(pinned + signer_slots + 2 + options.callback_vars.len());
-    let push_field = |fields: &mut Vec<(String, String)>, name: &str, value: &str| {
+    let mut leading_fields: Vec<(&'p str, &'p str)> =
+        Vec::with_capacity(pinned + 2 + options.callback_vars.len());
+    let push_field = |fields: &mut Vec<(&'p str, &'p str)>, name: &'p str, value: &'p str| {
         if !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            fields.push((name.to_owned(), value.to_owned()));
+            fields.push((name, value));
         }
     };
     if let Some(key) = &options.key {
         push_field(&mut leading_fields, "key", key);
     }
-    for condition in prepared.conditions() {
+    // The trailing conditions are the key's and the callback's, whose fields
+    // come from the options (before and after these).
+    for condition in prepared.user_conditions() {
         if let Condition::Eq { field, value } = condition {
             let signer_owned =
                 field.is("bucket") || emitted_by_signer.iter().any(|name| field.is(name));
@@ -438,15 +450,15 @@ mod tests {
     fn key_template_adds_its_prefix_once() {
         let policy = Policy::new(None, vec![Condition::starts_with("key", "user/42/")]);
         let options = SignOptions::default().key("user/42/${filename}");
-        let prepared = prepare(&policy, &options, &[], &[], 0).unwrap();
+        let prepared = prepare(&policy, &options, &[], &[]).unwrap();
         let json = prepared.json(DateTime::from_timestamp(0, 0).unwrap());
         assert_eq!(json.matches("starts-with").count(), 1, "{json}");
         assert_eq!(
             prepared.leading_fields,
-            vec![("key".to_owned(), "user/42/${filename}".to_owned())]
+            vec![("key", "user/42/${filename}")]
         );
         let other = SignOptions::default().key("user/43/${filename}");
-        let json = prepare(&policy, &other, &[], &[], 0)
+        let json = prepare(&policy, &other, &[], &[])
             .unwrap()
             .json(DateTime::from_timestamp(0, 0).unwrap());
         assert_eq!(json.matches("starts-with").count(), 2, "{json}");
@@ -456,10 +468,9 @@ mod tests {
     fn token_json_is_valid_and_ordered() {
         let form = SignedForm {
             url: "https://b.oss-cn-hangzhou.aliyuncs.com".into(),
-            fields: vec![
-                ("key".into(), "user/\"q\"/${filename}".into()),
-                ("policy".into(), "e30=".into()),
-            ],
+            fields: [("key", "user/\"q\"/${filename}"), ("policy", "e30=")]
+                .into_iter()
+                .collect(),
             expires_at: DateTime::from_timestamp(0, 0).unwrap(),
             fields_to_fill: vec!["Content-Type".into()],
             rules: Rules::of(

@@ -17,7 +17,8 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 
-use super::form::{SignOptions, SignedForm, key_condition, prepare};
+use super::fields::FormFields;
+use super::form::{SignOptions, SignedForm, form_fields, key_condition, prepare};
 use super::sigv4::{DayKeyCache, Stamp, derive_chain_key, hex_mac, lower_hex};
 use crate::error::SignatureError;
 use crate::gcs_key::GcsCredentials;
@@ -362,7 +363,7 @@ impl GcsSigner {
             ("x-goog-credential", credential.as_str()),
             ("x-goog-algorithm", algorithm),
         ];
-        let prepared = prepare(policy, options, &fixed, SIGNER_FIELDS, 5)?;
+        let prepared = prepare(policy, options, &fixed, SIGNER_FIELDS)?;
         let key = options.key.as_deref().map(key_condition);
 
         let mut json = String::with_capacity(512);
@@ -395,18 +396,21 @@ impl GcsSigner {
         json.push_str("\"}");
 
         let policy_b64 = wire::to_base64(&json);
-        let mut fields = prepared.leading_fields;
         // Google's libraries keep each field as the caller spelt it.
-        for (name, _) in &mut fields {
-            if let Some(field) = policy
-                .conditions
-                .iter()
-                .filter_map(Condition::field)
-                .find(|field| field.is(name))
-            {
-                field.written().clone_into(name);
-            }
-        }
+        let leading: Vec<(&str, &str)> = prepared
+            .leading_fields
+            .iter()
+            .map(|&(name, value)| {
+                let written = policy
+                    .conditions
+                    .iter()
+                    .filter_map(Condition::field)
+                    .find(|field| field.is(name))
+                    .map_or(name, |field| field.written());
+                (written, value)
+            })
+            .collect();
+        let mut fields = form_fields(&leading, &policy_b64, &credential);
         let fields_to_fill = prepared
             .fields_to_fill
             .into_iter()
@@ -419,7 +423,7 @@ impl GcsSigner {
                     .map_or(name, |field| field.written().to_owned())
             })
             .collect();
-        self.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
+        self.push_signature_fields(&mut fields, &policy_b64, &stamp, &credential);
         Ok(SignedForm {
             url: self.url.clone(),
             fields,
@@ -444,13 +448,9 @@ impl GcsSigner {
         let (now, expires_at) = self.lifetime(expires_at, now)?;
         let stamp = Stamp::at(now);
         let credential = self.credential(stamp.date());
-        let mut fields = Vec::with_capacity(5);
-        self.push_signature_fields(
-            &mut fields,
-            wire::to_base64(policy_json),
-            &stamp,
-            credential,
-        );
+        let policy_b64 = wire::to_base64(policy_json);
+        let mut fields = form_fields(&[], &policy_b64, &credential);
+        self.push_signature_fields(&mut fields, &policy_b64, &stamp, &credential);
         Ok(SignedForm {
             url: self.url.clone(),
             fields,
@@ -489,10 +489,10 @@ impl GcsSigner {
 
     fn push_signature_fields(
         &self,
-        fields: &mut Vec<(String, String)>,
-        policy_b64: String,
+        fields: &mut FormFields,
+        policy_b64: &str,
         stamp: &Stamp,
-        credential: String,
+        credential: &str,
     ) {
         let signature = match &self.credentials {
             GcsCredentials::ServiceAccount(key) => lower_hex(&key.sign(policy_b64.as_bytes())),
@@ -500,15 +500,14 @@ impl GcsSigner {
                 let mac = self.keys.mac_for(stamp.date(), || {
                     signing_key_gcs(credentials.secret().expose(), stamp.date())
                 });
-                hex_mac(mac, &policy_b64)
+                hex_mac(mac, policy_b64).as_str().to_owned()
             }
         };
-        let algorithm = self.credentials.algorithm();
-        fields.push(("x-goog-algorithm".to_owned(), algorithm.to_owned()));
-        fields.push(("x-goog-credential".to_owned(), credential));
-        fields.push(("x-goog-date".to_owned(), stamp.datetime().to_owned()));
-        fields.push(("x-goog-signature".to_owned(), signature));
-        fields.push(("policy".to_owned(), policy_b64));
+        fields.push("x-goog-algorithm", self.credentials.algorithm());
+        fields.push("x-goog-credential", credential);
+        fields.push("x-goog-date", stamp.datetime());
+        fields.push("x-goog-signature", &signature);
+        fields.push("policy", policy_b64);
     }
 }
 

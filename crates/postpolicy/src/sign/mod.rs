@@ -7,12 +7,14 @@
 //! - `oss.rs`, `s3.rs`, `gcs.rs`: one file per dialect, each implementing
 //!   [`Dialect`] (what its forms state that the others' do not).
 
+mod fields;
 mod form;
 pub(crate) mod gcs;
 pub(crate) mod oss;
 pub(crate) mod s3;
 pub(crate) mod sigv4;
 
+pub use fields::{FormFields, Iter as FormFieldsIter};
 pub(crate) use form::key_condition;
 pub use form::{SignOptions, SignedForm};
 pub use gcs::{GcsSigner, GcsUrlStyle, Scheme as UrlScheme};
@@ -20,6 +22,7 @@ pub use oss::{OssSigner, OssVersion, sign_v1, sign_v4};
 pub use s3::{S3Signer, sign_s3_v4};
 
 use crate::policy::Policy;
+use fields::FormFields as Fields;
 use form::Fixed;
 use sigv4::Stamp;
 
@@ -124,10 +127,10 @@ pub(crate) trait Dialect {
     /// Appends the fields that carry the signature of `policy_b64`.
     fn push_signature_fields(
         &self,
-        fields: &mut Vec<(String, String)>,
-        policy_b64: String,
+        fields: &mut Fields,
+        policy_b64: &str,
         stamp: &Stamp,
-        credential: String,
+        credential: &str,
     );
 
     /// Refuses what the dialect cannot express (S3: `in`, callbacks).

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
+use super::fields::FormFields;
 use super::form::{Fixed, SignOptions, SignedForm};
 use super::sigv4::{DayKeyCache, Scope, Stamp, check_date, derive_chain_key, hex_mac, keyed_mac};
 use super::{Credentials, Dialect, check_bucket};
@@ -41,7 +42,7 @@ pub fn sign_v4(
     check_date(date)?;
     let region = standard_region(region)?;
     let key = signing_key_v4(secret, date, region, product);
-    Ok(hex_mac(keyed_mac(&key), policy_b64))
+    Ok(hex_mac(keyed_mac(&key), policy_b64).as_str().to_owned())
 }
 
 /// `cn-hangzhou` from `cn-hangzhou` or `oss-cn-hangzhou` (ali-oss strips `^oss-`).
@@ -269,36 +270,33 @@ impl Dialect for OssSigner {
 
     fn push_signature_fields(
         &self,
-        fields: &mut Vec<(String, String)>,
-        policy_b64: String,
+        fields: &mut FormFields,
+        policy_b64: &str,
         stamp: &Stamp,
-        credential: String,
+        credential: &str,
     ) {
         let secret = self.credentials.secret().expose();
         match self.version {
             OssVersion::V1 => {
-                let signature = sign_v1(secret, &policy_b64);
-                fields.push((
-                    "OSSAccessKeyId".to_owned(),
-                    self.credentials.access_key_id().to_owned(),
-                ));
-                fields.push(("policy".to_owned(), policy_b64));
-                fields.push(("Signature".to_owned(), signature));
+                let signature = sign_v1(secret, policy_b64);
+                fields.push("OSSAccessKeyId", self.credentials.access_key_id());
+                fields.push("policy", policy_b64);
+                fields.push("Signature", &signature);
             }
             OssVersion::V4 => {
                 let mac = self.keys.mac_for(stamp.date(), || {
                     signing_key_v4(secret, stamp.date(), &self.region, self.product)
                 });
-                let signature = hex_mac(mac, &policy_b64);
-                fields.push(("policy".to_owned(), policy_b64));
-                fields.push(("x-oss-signature-version".to_owned(), ALGORITHM.to_owned()));
-                fields.push(("x-oss-credential".to_owned(), credential));
-                fields.push(("x-oss-date".to_owned(), stamp.datetime().to_owned()));
-                fields.push(("x-oss-signature".to_owned(), signature));
+                let signature = hex_mac(mac, policy_b64);
+                fields.push("policy", policy_b64);
+                fields.push("x-oss-signature-version", ALGORITHM);
+                fields.push("x-oss-credential", credential);
+                fields.push("x-oss-date", stamp.datetime());
+                fields.push("x-oss-signature", signature.as_str());
             }
         }
         if let Some(token) = self.credentials.security_token() {
-            fields.push(("x-oss-security-token".to_owned(), token.to_owned()));
+            fields.push("x-oss-security-token", token);
         }
     }
 }

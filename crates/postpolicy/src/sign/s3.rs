@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::fields::FormFields;
 use super::form::{Fixed, SignOptions, SignedForm};
 use super::sigv4::{DayKeyCache, Scope, Stamp, check_date, derive_chain_key, hex_mac, keyed_mac};
 use super::{Credentials, Dialect, check_bucket};
@@ -39,10 +40,8 @@ pub fn sign_s3_v4(
 ) -> Result<String, SignatureError> {
     check_date(date)?;
     let region = check_region(region)?;
-    Ok(hex_mac(
-        keyed_mac(&signing_key_s3(secret, date, region)),
-        policy_b64,
-    ))
+    let mac = keyed_mac(&signing_key_s3(secret, date, region));
+    Ok(hex_mac(mac, policy_b64).as_str().to_owned())
 }
 
 /// An S3 region: `us-east-1`, or whatever name an S3-compatible server uses
@@ -311,24 +310,24 @@ impl Dialect for S3Signer {
 
     fn push_signature_fields(
         &self,
-        fields: &mut Vec<(String, String)>,
-        policy_b64: String,
+        fields: &mut FormFields,
+        policy_b64: &str,
         stamp: &Stamp,
-        credential: String,
+        credential: &str,
     ) {
         let secret = self.credentials.secret().expose();
         let mac = self.keys.mac_for(stamp.date(), || {
             signing_key_s3(secret, stamp.date(), &self.region)
         });
-        let signature = hex_mac(mac, &policy_b64);
-        fields.push(("policy".to_owned(), policy_b64));
-        fields.push(("x-amz-algorithm".to_owned(), ALGORITHM.to_owned()));
-        fields.push(("x-amz-credential".to_owned(), credential));
-        fields.push(("x-amz-date".to_owned(), stamp.datetime().to_owned()));
+        let signature = hex_mac(mac, policy_b64);
+        fields.push("policy", policy_b64);
+        fields.push("x-amz-algorithm", ALGORITHM);
+        fields.push("x-amz-credential", credential);
+        fields.push("x-amz-date", stamp.datetime());
         if let Some(token) = self.credentials.security_token() {
-            fields.push(("x-amz-security-token".to_owned(), token.to_owned()));
+            fields.push("x-amz-security-token", token);
         }
-        fields.push(("x-amz-signature".to_owned(), signature));
+        fields.push("x-amz-signature", signature.as_str());
     }
 }
 
