@@ -30,7 +30,9 @@ impl FormFields {
     }
 
     /// Appends a field (after the others, even when the name is already
-    /// there: the form builder decides what a form contains).
+    /// there: the form builder decides what a form contains). Inlined, so
+    /// that a literal name is copied without a call to `memcpy`.
+    #[inline]
     pub fn push(&mut self, name: &str, value: &str) {
         self.text.push_str(name);
         let name_end = self.text.len();
@@ -51,6 +53,17 @@ impl FormFields {
             None => fields.push((name.to_owned(), value.to_owned())),
         }
         *self = fields.into_iter().collect();
+    }
+
+    /// Appends field `name` with the base64 of `policy_json` as its value,
+    /// encoded in place, and returns that value (the text to sign).
+    pub(crate) fn push_base64(&mut self, name: &str, policy_json: &str) -> &str {
+        self.text.push_str(name);
+        let name_end = self.text.len();
+        crate::wire::append_base64(&mut self.text, policy_json);
+        let value_end = self.text.len();
+        self.ends.push((name_end, value_end));
+        self.text.get(name_end..).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {

@@ -119,17 +119,17 @@ impl SignedForm {
 }
 
 /// The form's fields, starting with `leading`, with room for the signer's
-/// own (about 200 bytes besides the policy and the credential).
+/// own: the base64 of `policy_json`, the credential and about 200 bytes.
 pub(super) fn form_fields(
     leading: &[(&str, &str)],
-    policy_b64: &str,
+    policy_json: &str,
     credential: &str,
 ) -> FormFields {
     let bytes = leading
         .iter()
         .map(|(n, v)| n.len() + v.len())
         .sum::<usize>()
-        + policy_b64.len()
+        + policy_json.len().div_ceil(3) * 4
         + credential.len()
         + 200;
     let mut fields = FormFields::with_capacity(leading.len() + 7, bytes);
@@ -174,10 +174,12 @@ pub(super) fn sign<D: Dialect>(
     let credential = signer.credential(stamp.date());
     let fixed = signer.fixed_conditions(&stamp, &credential);
     let prepared = prepare(policy, options, fixed.as_slice(), D::SIGNER_FIELDS)?;
-    let policy_b64 = prepared.policy_base64(expires_at);
-    let (rules, leading, fields_to_fill) = prepared.into_parts(D::RULES);
-    let mut fields = form_fields(&leading, &policy_b64, &credential);
-    signer.push_signature_fields(&mut fields, &policy_b64, &stamp, &credential);
+    let fields = prepared.with_policy_json(expires_at, |json| {
+        let mut fields = form_fields(&prepared.leading_fields, json, &credential);
+        signer.push_signature_fields(&mut fields, json, &stamp, &credential);
+        fields
+    });
+    let (rules, fields_to_fill) = prepared.into_parts(D::RULES);
     Ok(SignedForm {
         url: signer.url().to_owned(),
         fields,
@@ -199,9 +201,8 @@ pub(super) fn sign_json<D: Dialect>(
     let expires_at = policy.expires_at(now)?;
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
-    let policy_b64 = wire::to_base64(policy_json);
-    let mut fields = form_fields(&[], &policy_b64, &credential);
-    signer.push_signature_fields(&mut fields, &policy_b64, &stamp, &credential);
+    let mut fields = form_fields(&[], policy_json, &credential);
+    signer.push_signature_fields(&mut fields, policy_json, &stamp, &credential);
     Ok(SignedForm {
         url: signer.url().to_owned(),
         fields,
@@ -247,17 +248,14 @@ impl<'p> Prepared<'p, '_> {
             .map(|(_, c)| c)
     }
 
-    /// The browser rules, and the fields: the trailing conditions (the key's
-    /// and the callback's, made for this call) move into the rules, where
-    /// the user's are copied.
-    fn into_parts(
-        self,
-        dialect: crate::rules::Dialect,
-    ) -> (Rules, Vec<(&'p str, &'p str)>, Vec<String>) {
+    /// The browser rules and the fields to fill: the trailing conditions
+    /// (the key's and the callback's, made for this call) move into the
+    /// rules, where the user's are copied.
+    fn into_parts(self, dialect: crate::rules::Dialect) -> (Rules, Vec<String>) {
         let mut rules = Rules::of(self.user_conditions(), self.fixed.len(), dialect);
         let offset = self.fixed.len() + self.user_conditions().count();
         rules.extend_owned(self.trailing, offset);
-        (rules, self.leading_fields, self.fields_to_fill)
+        (rules, self.fields_to_fill)
     }
 
     /// The compact policy JSON to sign.
@@ -268,27 +266,35 @@ impl<'p> Prepared<'p, '_> {
         out
     }
 
-    /// The `policy` form field: base64 of the compact policy JSON. The JSON
-    /// itself is written into a per-thread buffer, since only its base64
-    /// outlives the call.
-    pub fn policy_base64(&self, expires_at: DateTime<Utc>) -> String {
+    /// Hands the compact policy JSON to `sign`. It is written into a
+    /// per-thread buffer, since only its base64 (in the form) outlives the
+    /// call.
+    pub fn with_policy_json<R>(
+        &self,
+        expires_at: DateTime<Utc>,
+        sign: impl FnOnce(&str) -> R,
+    ) -> R {
         thread_local! {
             static JSON: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
-        let encode = |out: &mut String| {
+        let write = |out: &mut String| {
             out.clear();
             wire::write_json(out, expires_at, self.fixed, self.conditions());
-            wire::to_base64(out)
         };
         JSON.with(|cell| match cell.try_borrow_mut() {
             Ok(mut buffer) => {
-                let b64 = encode(&mut buffer);
+                write(&mut buffer);
+                let signed = sign(&buffer);
                 if buffer.capacity() > 64 * 1024 {
                     *buffer = String::new();
                 }
-                b64
+                signed
             }
-            Err(_) => encode(&mut String::new()),
+            Err(_) => {
+                let mut own = String::new();
+                write(&mut own);
+                sign(&own)
+            }
         })
     }
 }

@@ -395,7 +395,6 @@ impl GcsSigner {
         push_expiration(&mut json, expires_at);
         json.push_str("\"}");
 
-        let policy_b64 = wire::to_base64(&json);
         // Google's libraries keep each field as the caller spelt it.
         let leading: Vec<(&str, &str)> = prepared
             .leading_fields
@@ -410,7 +409,7 @@ impl GcsSigner {
                 (written, value)
             })
             .collect();
-        let mut fields = form_fields(&leading, &policy_b64, &credential);
+        let mut fields = form_fields(&leading, &json, &credential);
         let fields_to_fill = prepared
             .fields_to_fill
             .into_iter()
@@ -423,7 +422,7 @@ impl GcsSigner {
                     .map_or(name, |field| field.written().to_owned())
             })
             .collect();
-        self.push_signature_fields(&mut fields, &policy_b64, &stamp, &credential);
+        self.push_signature_fields(&mut fields, &json, &stamp, &credential);
         Ok(SignedForm {
             url: self.url.clone(),
             fields,
@@ -448,9 +447,8 @@ impl GcsSigner {
         let (now, expires_at) = self.lifetime(expires_at, now)?;
         let stamp = Stamp::at(now);
         let credential = self.credential(stamp.date());
-        let policy_b64 = wire::to_base64(policy_json);
-        let mut fields = form_fields(&[], &policy_b64, &credential);
-        self.push_signature_fields(&mut fields, &policy_b64, &stamp, &credential);
+        let mut fields = form_fields(&[], policy_json, &credential);
+        self.push_signature_fields(&mut fields, policy_json, &stamp, &credential);
         Ok(SignedForm {
             url: self.url.clone(),
             fields,
@@ -490,24 +488,26 @@ impl GcsSigner {
     fn push_signature_fields(
         &self,
         fields: &mut FormFields,
-        policy_b64: &str,
+        policy_json: &str,
         stamp: &Stamp,
         credential: &str,
     ) {
+        // Google's forms carry the policy last, after its signature.
+        let policy_b64 = wire::to_base64(policy_json);
         let signature = match &self.credentials {
             GcsCredentials::ServiceAccount(key) => lower_hex(&key.sign(policy_b64.as_bytes())),
             GcsCredentials::Hmac(credentials) => {
                 let mac = self.keys.mac_for(stamp.date(), || {
                     signing_key_gcs(credentials.secret().expose(), stamp.date())
                 });
-                hex_mac(mac, policy_b64).as_str().to_owned()
+                hex_mac(mac, &policy_b64).as_str().to_owned()
             }
         };
         fields.push("x-goog-algorithm", self.credentials.algorithm());
         fields.push("x-goog-credential", credential);
         fields.push("x-goog-date", stamp.datetime());
         fields.push("x-goog-signature", &signature);
-        fields.push("policy", policy_b64);
+        fields.push("policy", &policy_b64);
     }
 }
 

@@ -124,11 +124,12 @@ pub(crate) trait Dialect {
     /// before the user's.
     fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s>;
 
-    /// Appends the fields that carry the signature of `policy_b64`.
+    /// Appends the fields that carry the policy (the base64 of
+    /// `policy_json`, see [`Fields::push_base64`]) and its signature.
     fn push_signature_fields(
         &self,
         fields: &mut Fields,
-        policy_b64: &str,
+        policy_json: &str,
         stamp: &Stamp,
         credential: &str,
     );

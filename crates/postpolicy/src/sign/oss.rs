@@ -271,24 +271,22 @@ impl Dialect for OssSigner {
     fn push_signature_fields(
         &self,
         fields: &mut FormFields,
-        policy_b64: &str,
+        policy_json: &str,
         stamp: &Stamp,
         credential: &str,
     ) {
         let secret = self.credentials.secret().expose();
         match self.version {
             OssVersion::V1 => {
-                let signature = sign_v1(secret, policy_b64);
                 fields.push("OSSAccessKeyId", self.credentials.access_key_id());
-                fields.push("policy", policy_b64);
+                let signature = sign_v1(secret, fields.push_base64("policy", policy_json));
                 fields.push("Signature", &signature);
             }
             OssVersion::V4 => {
                 let mac = self.keys.mac_for(stamp.date(), || {
                     signing_key_v4(secret, stamp.date(), &self.region, self.product)
                 });
-                let signature = hex_mac(mac, policy_b64);
-                fields.push("policy", policy_b64);
+                let signature = hex_mac(mac, fields.push_base64("policy", policy_json));
                 fields.push("x-oss-signature-version", ALGORITHM);
                 fields.push("x-oss-credential", credential);
                 fields.push("x-oss-date", stamp.datetime());

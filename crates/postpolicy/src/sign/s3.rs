@@ -311,7 +311,7 @@ impl Dialect for S3Signer {
     fn push_signature_fields(
         &self,
         fields: &mut FormFields,
-        policy_b64: &str,
+        policy_json: &str,
         stamp: &Stamp,
         credential: &str,
     ) {
@@ -319,8 +319,7 @@ impl Dialect for S3Signer {
         let mac = self.keys.mac_for(stamp.date(), || {
             signing_key_s3(secret, stamp.date(), &self.region)
         });
-        let signature = hex_mac(mac, policy_b64);
-        fields.push("policy", policy_b64);
+        let signature = hex_mac(mac, fields.push_base64("policy", policy_json));
         fields.push("x-amz-algorithm", ALGORITHM);
         fields.push("x-amz-credential", credential);
         fields.push("x-amz-date", stamp.datetime());

@@ -50,6 +50,11 @@ pub fn to_base64(policy_json: &str) -> String {
     base64_simd::STANDARD.encode_to_string(policy_json.as_bytes())
 }
 
+/// [`to_base64`], appended to `out` (a form's fields, written in place).
+pub(crate) fn append_base64(out: &mut String, policy_json: &str) {
+    base64_simd::STANDARD.encode_append(policy_json.as_bytes(), out);
+}
+
 /// Parses policy JSON, accepting everything the services accept.
 pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
     view_json(text).map(PolicyView::into_policy)
