@@ -10,7 +10,9 @@ use base64::Engine as _;
 use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
-use postpolicy::{Credentials, FileInfo, OssSigner, OssVersion, Policy, Submission, Verifier};
+use postpolicy::{
+    Credentials, FileInfo, OssSigner, OssVersion, Policy, SignOptions, Submission, Verifier,
+};
 use sha2::Sha256;
 
 const POLICY: &str = r#"
@@ -146,6 +148,14 @@ fn benches(c: &mut Criterion) {
     let warm = signer(OssVersion::V4);
     c.bench_function("sign_v4_warm", |b| {
         b.iter(|| warm.sign(black_box(&policy), now()))
+    });
+    // A handler that keeps a plan of its one policy next to the signer.
+    let plan = match warm.plan(&policy) {
+        Ok(plan) => plan,
+        Err(e) => panic!("{e}"),
+    };
+    c.bench_function("sign_v4_planned", |b| {
+        b.iter(|| warm.sign_planned(black_box(&plan), &SignOptions::default(), now()))
     });
     // What a web handler does: sign, then write the browser's token (which
     // builds the browser rules).

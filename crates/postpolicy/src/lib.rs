@@ -52,7 +52,7 @@ pub use policy::{ByteRange, Condition, Expiration, Field, MAX_FORM_UPLOAD_BYTES,
 pub use rules::Rules;
 pub use sign::{
     Credentials, FormFields, FormFieldsIter, GcsSigner, GcsUrlStyle, OssSigner, OssVersion,
-    S3Signer, Secret, SignOptions, SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,
+    S3Signer, Secret, SignOptions, SignPlan, SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,
 };
 pub use time::{TimeRangeError, check_now};
 pub use verify::{

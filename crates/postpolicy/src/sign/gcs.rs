@@ -18,7 +18,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 
 use super::fields::FormFields;
-use super::form::{SignOptions, SignedForm, form_fields, key_condition, prepare};
+use super::form::{SignOptions, SignedForm, form_fields};
+use super::prepare::{PolicyPart, key_condition, prepare};
 use super::sigv4::{DayKeyCache, Stamp, derive_chain_key, hex_mac, lower_hex};
 use crate::error::SignatureError;
 use crate::gcs_key::GcsCredentials;
@@ -363,7 +364,8 @@ impl GcsSigner {
             ("x-goog-credential", credential.as_str()),
             ("x-goog-algorithm", algorithm),
         ];
-        let prepared = prepare(policy, options, &fixed, SIGNER_FIELDS)?;
+        let part = PolicyPart::of(policy, &fixed, SIGNER_FIELDS)?;
+        let prepared = prepare(policy, &part, options, &fixed)?;
         let key = options.key.as_deref().map(key_condition);
 
         let mut json = String::with_capacity(512);

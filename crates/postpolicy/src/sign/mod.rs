@@ -11,14 +11,16 @@ mod fields;
 mod form;
 pub(crate) mod gcs;
 pub(crate) mod oss;
+mod prepare;
 pub(crate) mod s3;
 pub(crate) mod sigv4;
 
 pub use fields::{FormFields, Iter as FormFieldsIter};
-pub(crate) use form::key_condition;
 pub use form::{SignOptions, SignedForm};
 pub use gcs::{GcsSigner, GcsUrlStyle, Scheme as UrlScheme};
 pub use oss::{OssSigner, OssVersion, sign_v1, sign_v4};
+pub use prepare::SignPlan;
+pub(crate) use prepare::key_condition;
 pub use s3::{S3Signer, sign_s3_v4};
 
 use crate::policy::Policy;

@@ -15,6 +15,7 @@ use sha1::Sha1;
 
 use super::fields::FormFields;
 use super::form::{Fixed, SignOptions, SignedForm};
+use super::prepare::SignPlan;
 use super::sigv4::{DayKeyCache, Scope, Stamp, check_date, derive_chain_key, hex_mac, keyed_mac};
 use super::{Credentials, Dialect, check_bucket};
 use crate::error::SignatureError;
@@ -212,7 +213,25 @@ impl OssSigner {
         options: &SignOptions,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        super::form::sign(self, policy, options, now)
+        super::form::sign(self, policy, None, options, now)
+    }
+
+    /// Makes `policy` ready for signing many forms with this signer: what
+    /// depends on the policy alone is worked out once (a web handler that
+    /// signs one policy per request keeps its plan next to the signer).
+    pub fn plan(&self, policy: &Policy) -> Result<SignPlan, SignatureError> {
+        super::form::plan(self, policy)
+    }
+
+    /// [`Self::sign_with`] for a plan's policy; the same form, with less
+    /// work per signature.
+    pub fn sign_planned(
+        &self,
+        plan: &SignPlan,
+        options: &SignOptions,
+        now: DateTime<Utc>,
+    ) -> Result<SignedForm, SignatureError> {
+        super::form::sign(self, plan.policy(), Some(plan), options, now)
     }
 
     /// Signs an exact policy text without changing a byte of it (to reproduce

@@ -29,7 +29,8 @@ mod writer;
 pub(crate) use view::{ConditionView, PolicyView};
 pub use writer::format_timestamp;
 pub(crate) use writer::{
-    echo_condition, push_string, push_timestamp, push_u64, put_digits, write_json,
+    echo_condition, push_string, push_timestamp, push_u64, put_digits, write_conditions,
+    write_json, write_json_after,
 };
 
 /// Serialises `policy` as compact policy JSON; a relative or missing expiration
