@@ -306,7 +306,11 @@ impl Rules {
 
     /// Adds the rules of `conditions`, which follow the ones already read
     /// (`offset` is the index of the first), taking them rather than copies.
-    pub(crate) fn extend_owned(&mut self, conditions: Vec<Condition>, offset: usize) {
+    pub(crate) fn extend_owned(
+        &mut self,
+        conditions: impl IntoIterator<Item = Condition>,
+        offset: usize,
+    ) {
         let Some(dialect) = self.dialect else {
             return;
         };

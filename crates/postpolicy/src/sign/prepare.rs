@@ -200,7 +200,10 @@ pub(crate) struct Prepared<'p, 'f> {
     fixed: &'f [(&'static str, &'f str)],
     policy: &'p Policy,
     part: &'p PolicyPart,
-    trailing: Vec<Condition>,
+    /// The condition the key option adds (if the policy lacks it), then the
+    /// callback's: apart, so that the usual call allocates no list.
+    key: Option<Condition>,
+    callback: Vec<Condition>,
     /// The pinned fields (names and values borrowed from the policy and the
     /// options), written before the signer's own.
     pub leading_fields: Vec<(&'p str, &'p str)>,
@@ -213,7 +216,12 @@ impl<'p> Prepared<'p, '_> {
     pub(crate) fn conditions(&self) -> impl Iterator<Item = &Condition> {
         self.part
             .user_conditions(self.policy)
-            .chain(self.trailing.iter())
+            .chain(self.trailing())
+    }
+
+    /// The conditions made for this call, after the user's.
+    fn trailing(&self) -> impl Iterator<Item = &Condition> {
+        self.key.iter().chain(self.callback.iter())
     }
 
     /// The browser rules and the fields to fill: the trailing conditions
@@ -221,14 +229,15 @@ impl<'p> Prepared<'p, '_> {
     /// rules, where the user's are copied (or a plan's cloned).
     pub(crate) fn into_parts(self, dialect: rules::Dialect) -> (Rules, Vec<String>) {
         let mut rules = match &self.part.kept {
-            Some(kept) => kept.rules.clone_with_room(self.trailing.len()),
+            Some(kept) => kept.rules.clone_with_room(self.trailing().count()),
             None => Rules::of(
                 self.part.user_conditions(self.policy),
                 self.fixed.len(),
                 dialect,
             ),
         };
-        rules.extend_owned(self.trailing, self.fixed.len() + self.part.count);
+        let trailing = self.key.into_iter().chain(self.callback);
+        rules.extend_owned(trailing, self.fixed.len() + self.part.count);
         (rules, self.fields_to_fill)
     }
 
@@ -242,13 +251,9 @@ impl<'p> Prepared<'p, '_> {
 
     fn write_json(&self, out: &mut String, expires_at: DateTime<Utc>) {
         match &self.part.kept {
-            Some(kept) => wire::write_json_after(
-                out,
-                expires_at,
-                self.fixed,
-                &kept.json,
-                self.trailing.iter(),
-            ),
+            Some(kept) => {
+                wire::write_json_after(out, expires_at, self.fixed, &kept.json, self.trailing())
+            }
             None => wire::write_json(out, expires_at, self.fixed, self.conditions()),
         }
     }
@@ -310,9 +315,16 @@ fn canonical_name(field: &Field) -> &str {
 /// $key PREFIX` for a template ending in `${filename}` (as boto3 does), else
 /// `key = KEY`.
 pub(crate) fn key_condition(key: &str) -> Condition {
+    let field = Field::known("key");
     match key.strip_suffix("${filename}") {
-        Some(prefix) => Condition::starts_with("key", prefix),
-        None => Condition::eq("key", key),
+        Some(prefix) => Condition::StartsWith {
+            field,
+            prefix: prefix.to_owned(),
+        },
+        None => Condition::Eq {
+            field,
+            value: key.to_owned(),
+        },
     }
 }
 
@@ -330,7 +342,8 @@ pub(crate) fn prepare<'p, 'f>(
         fixed,
         policy,
         part,
-        trailing: Vec::new(),
+        key: None,
+        callback: Vec::new(),
         leading_fields: Vec::new(),
         fields_to_fill: Vec::new(),
     };
@@ -338,17 +351,17 @@ pub(crate) fn prepare<'p, 'f>(
         let condition = key_condition(key);
         // A policy that already says the same thing needs no second copy.
         if !prepared.conditions().any(|c| *c == condition) {
-            prepared.trailing.push(condition);
+            prepared.key = Some(condition);
         }
     }
     if let Some(callback) = &options.callback
         && options.pin_callback
     {
         prepared
-            .trailing
+            .callback
             .push(Condition::eq("callback", callback.clone()));
         for (name, value) in &options.callback_vars {
-            prepared.trailing.push(Condition::eq(name, value.clone()));
+            prepared.callback.push(Condition::eq(name, value.clone()));
         }
     }
 
