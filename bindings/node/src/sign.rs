@@ -5,7 +5,7 @@
 //! `signJson` to [`sign`], [`token`] and [`sign_json`], which serve every
 //! [`FormSigner`]: a new dialect's signer is one more class of this shape.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{ClassInstance, Date, Either, Env, External, Null, Object, Unknown};
@@ -381,7 +381,7 @@ fn values_len(form: &postpolicy::SignedForm) -> usize {
 /// Writes `\x01`, `expiresAt` and the values, and says how many items.
 fn push_values(text: &mut String, form: &postpolicy::SignedForm) -> usize {
     text.push(SHAPE_END);
-    text.push_str(&postpolicy::format_timestamp(form.expires_at));
+    postpolicy::push_timestamp(text, form.expires_at);
     text.push(SEPARATOR);
     for (_, value) in &form.fields {
         text.push_str(value);
@@ -405,38 +405,6 @@ fn count(bytes: &[u8], wanted: impl Fn(u8) -> bool + Copy) -> usize {
         .sum()
 }
 
-/// The items of a packed form's shape, as the receiver last got them.
-struct Shape {
-    url: String,
-    fields_to_fill: Vec<String>,
-    names: Vec<String>,
-}
-
-impl Shape {
-    fn is(&self, form: &postpolicy::SignedForm) -> bool {
-        self.url == form.url
-            && self.fields_to_fill == form.fields_to_fill
-            && self.names.len() == form.fields.len()
-            && self
-                .names
-                .iter()
-                .zip(&form.fields)
-                .all(|(name, (field, _))| name == field)
-    }
-
-    fn of(form: &postpolicy::SignedForm) -> Self {
-        Self {
-            url: form.url.clone(),
-            fields_to_fill: form.fields_to_fill.clone(),
-            names: form
-                .fields
-                .iter()
-                .map(|(name, _)| name.to_owned())
-                .collect(),
-        }
-    }
-}
-
 /// One signer, policy and key, fixed: `node/index.js` makes one per
 /// combination it signs (`signPlan`, kept with the form's rules) and signs
 /// with `signPlanned`, which takes only the time. Node-API unwraps a class
@@ -450,10 +418,11 @@ pub struct Plan {
     /// signed: signing then says why).
     core: Option<postpolicy::SignPlan>,
     options: CoreSignOptions,
-    /// The shape of the last form handed over (`None` before the first):
-    /// when the next one has the same (as it always has), only `\x01` and
-    /// the values go, and index.js reuses the shape it parsed.
-    shape: RefCell<Option<Shape>>,
+    /// Whether index.js has this plan's shape. A plan fixes the signer, the
+    /// policy and the options, which alone decide a form's URL, fields to
+    /// fill and field names: every form of a plan has the shape of its
+    /// first, so after that only `\x01` and the values go.
+    shape_sent: Cell<bool>,
 }
 
 impl Plan {
@@ -467,7 +436,7 @@ impl Plan {
             signer,
             policy: policy.0.clone(),
             options,
-            shape: RefCell::default(),
+            shape_sent: Cell::new(false),
         }
     }
 }
@@ -489,14 +458,13 @@ pub fn sign_planned<'env>(
             None => plan.signer.sign_with(&plan.policy, &plan.options, now),
         }
         .or_throw(env)?;
-        let mut last = plan.shape.borrow_mut();
-        let packed = if last.as_ref().is_some_and(|shape| shape.is(&form)) {
+        let packed = if plan.shape_sent.get() {
             Packed::values(&form)
         } else {
-            // A shape is remembered only once its items are known to hold
+            // The shape counts as sent only once its items are known to hold
             // no separator.
             let packed = Packed::new(&form);
-            *last = packed.as_ref().map(|_| Shape::of(&form));
+            plan.shape_sent.set(packed.is_some());
             packed
         };
         packed.map(|packed| packed.into_js(env)).transpose()

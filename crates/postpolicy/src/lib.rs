@@ -58,7 +58,7 @@ pub use time::{TimeRangeError, check_now};
 pub use verify::{
     Accepted, FileInfo, GcsVerifier, KeyStore, Rejected, S3Verifier, Submission, Verifier,
 };
-pub use wire::format_timestamp;
+pub use wire::{format_timestamp, push_timestamp};
 
 /// What the single-pass policy scanner and the tree parser make of `text`
 /// (see `fuzz/fuzz_targets/policy_json.rs`). Only in `--cfg fuzzing` builds.

@@ -27,11 +27,11 @@ mod view;
 mod writer;
 
 pub(crate) use view::{ConditionView, PolicyView};
-pub use writer::format_timestamp;
 pub(crate) use writer::{
-    echo_condition, push_string, push_timestamp, push_u64, put_digits, write_conditions,
-    write_json, write_json_after,
+    echo_condition, push_string, push_u64, put_digits, write_conditions, write_json,
+    write_json_after,
 };
+pub use writer::{format_timestamp, push_timestamp};
 
 /// Serialises `policy` as compact policy JSON; a relative or missing expiration
 /// is resolved against `now` (an error when it cannot be stated).

@@ -92,11 +92,14 @@ pub fn format_timestamp(at: DateTime<Utc>) -> String {
     out
 }
 
+/// [`format_timestamp`], appended to `out` (a binding packing a form
+/// writes it among the fields, without a string of its own).
+///
 /// Writes `at` as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Callers check the range first
 /// (`crate::time`); an instant outside years 0000–9999 that still gets here
 /// (a hand-made `SignedForm`) is written as the nearest one inside, never
 /// with wrapped digits.
-pub(crate) fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
+pub fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
     // The naive date and time, read once: each field read through the
     // `DateTime` converts to local time again.
     let at = at
