@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::Dialect;
 use super::fields::FormFields;
 use super::prepare::{PolicyPart, SignPlan, prepare};
-use super::sigv4::Stamp;
+use super::sigv4::StampBuf;
 use crate::error::SignatureError;
 use crate::policy::Policy;
 use crate::rules::Rules;
@@ -173,7 +173,8 @@ pub(super) fn sign<D: Dialect>(
     // The stamp writes a four-digit year: check `now` before formatting it.
     let now = crate::time::check_instant(now, "`now`")?;
     let expires_at = policy.expires_at(now)?;
-    let stamp = Stamp::at(now);
+    let stamp = StampBuf::at(now);
+    let stamp = stamp.stamp();
     let credential = signer.credential(stamp.date());
     let fixed = signer.fixed_conditions(&stamp, &credential);
     let transient;
@@ -204,7 +205,8 @@ pub(super) fn sign<D: Dialect>(
 /// `plan`. Only the names of the signer's own conditions count, so any
 /// instant serves to list them.
 pub(super) fn plan<D: Dialect>(signer: &D, policy: &Policy) -> Result<SignPlan, SignatureError> {
-    let stamp = Stamp::at(DateTime::<Utc>::UNIX_EPOCH);
+    let stamp = StampBuf::at(DateTime::<Utc>::UNIX_EPOCH);
+    let stamp = stamp.stamp();
     let fixed = signer.fixed_conditions(&stamp, "");
     let names: Vec<&'static str> = fixed.as_slice().iter().map(|(name, _)| *name).collect();
     SignPlan::new(policy, &names, D::SIGNER_FIELDS, D::RULES)
@@ -220,7 +222,8 @@ pub(super) fn sign_json<D: Dialect>(
     let now = crate::time::check_instant(now, "`now`")?;
     let policy = wire::from_json(policy_json).map_err(SignatureError::Policy)?;
     let expires_at = policy.expires_at(now)?;
-    let stamp = Stamp::at(now);
+    let stamp = StampBuf::at(now);
+    let stamp = stamp.stamp();
     let credential = signer.credential(stamp.date());
     let mut fields = form_fields(&[], policy_json, &credential);
     signer.push_signature_fields(&mut fields, policy_json, &stamp, &credential);

@@ -20,7 +20,7 @@ use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 use super::fields::FormFields;
 use super::form::{SignOptions, SignedForm, form_fields};
 use super::prepare::{PolicyPart, key_condition, prepare};
-use super::sigv4::{DayKeyCache, Stamp, derive_chain_key, hex_mac, lower_hex};
+use super::sigv4::{DayKeyCache, Stamp, StampBuf, derive_chain_key, hex_mac, lower_hex};
 use crate::error::SignatureError;
 use crate::gcs_key::GcsCredentials;
 use crate::policy::{ByteRange, Condition, Policy};
@@ -355,7 +355,8 @@ impl GcsSigner {
             });
         }
         let (now, expires_at) = self.lifetime(policy.expires_at(now)?, now)?;
-        let stamp = Stamp::at(now);
+        let stamp = StampBuf::at(now);
+        let stamp = stamp.stamp();
         let credential = self.credential(stamp.date());
         let algorithm = self.credentials.algorithm();
         let fixed = [
@@ -447,7 +448,8 @@ impl GcsSigner {
             .map_err(SignatureError::Policy)?
             .expires_at(now)?;
         let (now, expires_at) = self.lifetime(expires_at, now)?;
-        let stamp = Stamp::at(now);
+        let stamp = StampBuf::at(now);
+        let stamp = stamp.stamp();
         let credential = self.credential(stamp.date());
         let mut fields = form_fields(&[], policy_json, &credential);
         self.push_signature_fields(&mut fields, policy_json, &stamp, &credential);
@@ -491,7 +493,7 @@ impl GcsSigner {
         &self,
         fields: &mut FormFields,
         policy_json: &str,
-        stamp: &Stamp,
+        stamp: &Stamp<'_>,
         credential: &str,
     ) {
         // Google's forms carry the policy last, after its signature.

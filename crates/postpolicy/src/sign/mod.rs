@@ -124,7 +124,7 @@ pub(crate) trait Dialect {
 
     /// The signer's own exact conditions (bucket, scheme fields), written
     /// before the user's.
-    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s>;
+    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp<'s>, credential: &'s str) -> Fixed<'s>;
 
     /// Appends the fields that carry the policy (the base64 of
     /// `policy_json`, see [`Fields::push_base64`]) and its signature.
@@ -132,7 +132,7 @@ pub(crate) trait Dialect {
         &self,
         fields: &mut Fields,
         policy_json: &str,
-        stamp: &Stamp,
+        stamp: &Stamp<'_>,
         credential: &str,
     );
 

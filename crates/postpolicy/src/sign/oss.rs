@@ -263,7 +263,7 @@ impl Dialect for OssSigner {
         &self.url
     }
 
-    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s> {
+    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp<'s>, credential: &'s str) -> Fixed<'s> {
         let mut fixed = Fixed::default();
         fixed.push("bucket", &self.bucket);
         if self.version == OssVersion::V4 {
@@ -291,7 +291,7 @@ impl Dialect for OssSigner {
         &self,
         fields: &mut FormFields,
         policy_json: &str,
-        stamp: &Stamp,
+        stamp: &Stamp<'_>,
         credential: &str,
     ) {
         let secret = self.credentials.secret().expose();

@@ -284,7 +284,7 @@ impl Dialect for S3Signer {
         &self.url
     }
 
-    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s> {
+    fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp<'s>, credential: &'s str) -> Fixed<'s> {
         let mut fixed = Fixed::default();
         fixed.push("bucket", &self.bucket);
         fixed.push("x-amz-algorithm", ALGORITHM);
@@ -331,7 +331,7 @@ impl Dialect for S3Signer {
         &self,
         fields: &mut FormFields,
         policy_json: &str,
-        stamp: &Stamp,
+        stamp: &Stamp<'_>,
         credential: &str,
     ) {
         let secret = self.credentials.secret().expose();

@@ -223,13 +223,13 @@ pub(crate) fn check_date(date: &str) -> Result<(), SignatureError> {
     }
 }
 
-/// `yyyymmddTHHMMSSZ` of one instant (its first 8 bytes are `yyyymmdd`),
-/// kept on the stack: every signature needs both.
-pub(crate) struct Stamp {
+/// `yyyymmddTHHMMSSZ` of one instant, written on the stack: every signature
+/// needs it and its first 8 bytes, `yyyymmdd`. Read through a [`Stamp`].
+pub(crate) struct StampBuf {
     text: [u8; 16],
 }
 
-impl Stamp {
+impl StampBuf {
     pub(crate) fn at(now: DateTime<Utc>) -> Self {
         use chrono::{Datelike as _, Timelike as _};
         // Read once (see `wire::push_timestamp`).
@@ -245,16 +245,29 @@ impl Stamp {
         Self { text }
     }
 
+    /// The text, checked as UTF-8 once: a signature reads it four times.
+    pub(crate) fn stamp(&self) -> Stamp<'_> {
+        Stamp(std::str::from_utf8(&self.text).unwrap_or_default())
+    }
+}
+
+/// A `yyyymmddTHHMMSSZ` stamp (see [`StampBuf`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stamp<'a>(&'a str);
+
+impl<'a> Stamp<'a> {
     /// `yyyymmddTHHMMSSZ`.
-    pub(crate) fn datetime(&self) -> &str {
-        std::str::from_utf8(&self.text).unwrap_or_default()
+    pub(crate) fn datetime(self) -> &'a str {
+        self.0
     }
 
     /// `yyyymmdd`.
-    pub(crate) fn date(&self) -> &str {
-        self.datetime().get(..8).unwrap_or_default()
+    pub(crate) fn date(self) -> &'a str {
+        self.0.get(..8).unwrap_or_default()
     }
+}
 
+impl Stamp<'_> {
     /// The instant a form's `yyyymmddTHHMMSSZ` date field states; by hand,
     /// since this runs on every verification.
     pub(crate) fn parse(text: &str) -> Option<DateTime<Utc>> {
