@@ -403,7 +403,7 @@ impl Built {
                 .sign_with(&policy, &options, signed_at)
                 .ok(),
         };
-        let mut fields = signed.map(|form| form.fields).unwrap_or_default();
+        let mut fields = signed.map(|form| form.fields.to_vec()).unwrap_or_default();
         // The conditions as signed (the signer's own first), to draw values from.
         let signed_conditions = fields
             .iter()

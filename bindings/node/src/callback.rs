@@ -182,7 +182,7 @@ impl CallbackSpec {
     /// The `x:` variables, in order.
     #[napi(getter, catch_unwind, ts_return_type = "Record<string, string>")]
     pub fn vars<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        convert::record(env, self.0.vars())
+        convert::record(env, convert::pairs(self.0.vars()))
     }
 
     /// A new spec with `vars` added, validated.
@@ -212,7 +212,7 @@ impl CallbackSpec {
         guard(env, || {
             let fields = self.0.to_fields().or_throw(env)?;
             Ok(CallbackFields {
-                vars: convert::record(env, &fields.vars)?,
+                vars: convert::record(env, convert::pairs(&fields.vars))?,
                 callback: fields.callback,
             })
         })

@@ -382,14 +382,24 @@ pub(crate) fn target(
 /// `pairs` as an object with one own, enumerable, writable data property per
 /// pair, in order: a record of strings. Defined rather than assigned, so that
 /// a name such as `__proto__` is a field and not the object's prototype.
-pub(crate) fn record<'env>(env: &'env Env, pairs: &[(String, String)]) -> Result<Object<'env>> {
+/// Owned pairs as borrowed ones, for [`record`].
+pub(crate) fn pairs(pairs: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+}
+
+pub(crate) fn record<'env, 'a>(
+    env: &'env Env,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Object<'env>> {
     let mut object = Object::new(env)?;
     let properties = pairs
-        .iter()
+        .into_iter()
         .map(|(name, value)| {
             Property::new()
-                .with_name(env, name.as_str())?
-                .with_napi_value(env, value.as_str())
+                .with_name(env, name)?
+                .with_napi_value(env, value)
         })
         .collect::<Result<Vec<_>>>()?;
     object.define_properties(&properties)?;

@@ -143,11 +143,40 @@ trait FormSigner {
         policy_json: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> std::result::Result<postpolicy::SignedForm, SignatureError>;
+
+    /// The core's plan for `policy`, where the signer has plans (OSS, S3).
+    fn plan(&self, _policy: &postpolicy::Policy) -> Option<postpolicy::SignPlan> {
+        None
+    }
+
+    fn sign_planned(
+        &self,
+        plan: &postpolicy::SignPlan,
+        options: &CoreSignOptions,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
+        self.sign_with(plan.policy(), options, now)
+    }
 }
 
 macro_rules! form_signer {
-    ($signer:ty) => {
+    ($signer:ty $(, $plans:ident)?) => {
         impl FormSigner for $signer {
+            $(
+            fn $plans(&self, policy: &postpolicy::Policy) -> Option<postpolicy::SignPlan> {
+                <$signer>::plan(self, policy).ok()
+            }
+
+            fn sign_planned(
+                &self,
+                plan: &postpolicy::SignPlan,
+                options: &CoreSignOptions,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> std::result::Result<postpolicy::SignedForm, SignatureError> {
+                <$signer>::sign_planned(self, plan, options, now)
+            }
+            )?
+
             fn sign_with(
                 &self,
                 policy: &postpolicy::Policy,
@@ -168,8 +197,8 @@ macro_rules! form_signer {
     };
 }
 
-form_signer!(postpolicy::OssSigner);
-form_signer!(postpolicy::S3Signer);
+form_signer!(postpolicy::OssSigner, plan);
+form_signer!(postpolicy::S3Signer, plan);
 form_signer!(postpolicy::GcsSigner);
 
 /// One signing call's options, however JS passed them.
@@ -294,7 +323,7 @@ impl Packed {
         let shape = [form.url.as_str(), fill_count.as_str()]
             .into_iter()
             .chain(form.fields_to_fill.iter().map(String::as_str))
-            .chain(form.fields.iter().map(|(name, _)| name.as_str()));
+            .chain(form.fields.iter().map(|(name, _)| name));
         let mut text = String::with_capacity(
             shape.clone().map(|item| item.len() + 1).sum::<usize>() + values_len(form),
         );
@@ -399,7 +428,11 @@ impl Shape {
         Self {
             url: form.url.clone(),
             fields_to_fill: form.fields_to_fill.clone(),
-            names: form.fields.iter().map(|(name, _)| name.clone()).collect(),
+            names: form
+                .fields
+                .iter()
+                .map(|(name, _)| name.to_owned())
+                .collect(),
         }
     }
 }
@@ -413,6 +446,9 @@ impl Shape {
 pub struct Plan {
     signer: Arc<dyn FormSigner>,
     policy: postpolicy::Policy,
+    /// The core's plan of the policy (`None` when the policy cannot be
+    /// signed: signing then says why).
+    core: Option<postpolicy::SignPlan>,
     options: CoreSignOptions,
     /// The shape of the last form handed over (`None` before the first):
     /// when the next one has the same (as it always has), only `\x01` and
@@ -427,6 +463,7 @@ impl Plan {
             options = options.key(key);
         }
         Self {
+            core: signer.plan(&policy.0),
             signer,
             policy: policy.0.clone(),
             options,
@@ -447,10 +484,11 @@ pub fn sign_planned<'env>(
 ) -> Result<Option<JsString<'env>>> {
     guard(env, || {
         let now = convert::now(env, now_millis.map(Either::B).as_ref())?;
-        let form = plan
-            .signer
-            .sign_with(&plan.policy, &plan.options, now)
-            .or_throw(env)?;
+        let form = match &plan.core {
+            Some(core) => plan.signer.sign_planned(core, &plan.options, now),
+            None => plan.signer.sign_with(&plan.policy, &plan.options, now),
+        }
+        .or_throw(env)?;
         let mut last = plan.shape.borrow_mut();
         let packed = if last.as_ref().is_some_and(|shape| shape.is(&form)) {
             Packed::values(&form)

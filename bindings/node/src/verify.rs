@@ -194,7 +194,7 @@ pub struct Accepted<'env> {
 impl<'env> Accepted<'env> {
     fn new(env: &'env Env, a: postpolicy::Accepted) -> Result<Self> {
         Ok(Self {
-            metadata: convert::record(env, &a.metadata)?,
+            metadata: convert::record(env, convert::pairs(&a.metadata))?,
             key: a.key,
             status: u32::from(a.status),
             redirect: a.redirect,

@@ -7,6 +7,7 @@
 mod callback;
 mod convert;
 mod errors;
+mod plans;
 mod policy;
 mod sign;
 mod verify;

@@ -14,6 +14,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyType};
 use crate::callback::PyCallbackSpec;
 use crate::convert;
 use crate::errors::{self, to_pyerr};
+use crate::plans::Plans;
 use crate::policy::PyPolicy;
 
 /// An access key: id, secret and, for STS, the security token.
@@ -88,7 +89,7 @@ impl PyCredentials {
 /// Signs policies for one OSS bucket with one access key (V4 by default).
 #[pyclass(name = "OssSigner", module = "postpolicy._native", frozen)]
 #[derive(Debug)]
-pub struct PyOssSigner(OssSigner);
+pub struct PyOssSigner(OssSigner, Plans);
 
 #[pymethods]
 impl PyOssSigner {
@@ -114,7 +115,9 @@ impl PyOssSigner {
             }
             Ok(signer.with_version(version))
         };
-        build().map(Self).map_err(|e| to_pyerr(py, e))
+        build()
+            .map(|signer| Self(signer, Plans::default()))
+            .map_err(|e| to_pyerr(py, e))
     }
 
     /// Signs `policy` at `now` (default: the current time). `key` is the object
@@ -145,19 +148,19 @@ impl PyOssSigner {
             }
             None => None,
         };
-        let signed = match (key, callback) {
-            (None, None) => self.0.sign(&policy.get().0, now),
-            (key, callback) => {
-                let mut options = SignOptions::default().pin_callback(pin_callback);
-                if let Some(key) = key {
-                    options = options.key(key);
-                }
-                if let Some(fields) = callback {
-                    options = options.callback_fields(fields);
-                }
-                self.0.sign_with(&policy.get().0, &options, now)
-            }
-        };
+        let mut options = SignOptions::default().pin_callback(pin_callback);
+        if let Some(key) = key {
+            options = options.key(key);
+        }
+        if let Some(fields) = callback {
+            options = options.callback_fields(fields);
+        }
+        let signed = self.1.sign(
+            policy,
+            |policy| self.0.plan(policy).ok(),
+            |plan| self.0.sign_planned(plan, &options, now),
+            |policy| self.0.sign_with(policy, &options, now),
+        );
         Ok(PySignedForm::new(signed.map_err(|e| to_pyerr(py, e))?))
     }
 
@@ -218,7 +221,7 @@ impl PyOssSigner {
 /// key: AWS S3, MinIO, Garage, R2, ….
 #[pyclass(name = "S3Signer", module = "postpolicy._native", frozen)]
 #[derive(Debug)]
-pub struct PyS3Signer(S3Signer);
+pub struct PyS3Signer(S3Signer, Plans);
 
 #[pymethods]
 impl PyS3Signer {
@@ -242,7 +245,9 @@ impl PyS3Signer {
             }
             Ok(signer)
         };
-        build().map(Self).map_err(|e| to_pyerr(py, e))
+        build()
+            .map(|signer| Self(signer, Plans::default()))
+            .map_err(|e| to_pyerr(py, e))
     }
 
     /// Signs `policy` at `now` (default: the current time). `key` is the object
@@ -259,12 +264,16 @@ impl PyS3Signer {
             .cast::<PyPolicy>()
             .map_err(|_| errors::not_a_policy(policy))?;
         let now = convert::now_or_clock(now)?;
-        let signed = match key {
-            None => self.0.sign(&policy.get().0, now),
-            Some(key) => self
-                .0
-                .sign_with(&policy.get().0, &SignOptions::default().key(key), now),
-        };
+        let mut options = SignOptions::default();
+        if let Some(key) = key {
+            options = options.key(key);
+        }
+        let signed = self.1.sign(
+            policy,
+            |policy| self.0.plan(policy).ok(),
+            |plan| self.0.sign_planned(plan, &options, now),
+            |policy| self.0.sign_with(policy, &options, now),
+        );
         Ok(PySignedForm::new(signed.map_err(|e| to_pyerr(py, e))?))
     }
 
@@ -577,7 +586,10 @@ fn rules_data<'py>(py: Python<'py>, rules: &postpolicy::Rules) -> PyResult<Bound
 }
 
 /// The fields as a dict, in order, keys interned.
-fn fields_dict<'py>(py: Python<'py>, fields: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+fn fields_dict<'py>(
+    py: Python<'py>,
+    fields: &postpolicy::FormFields,
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (name, value) in fields {
         dict.set_item(field_name(py, name), field_value(py, value))?;

@@ -529,7 +529,7 @@ async fn check(
 
     let mut multipart = reqwest::multipart::Form::new();
     for (name, value) in &form.fields {
-        multipart = multipart.text(name.clone(), value.clone());
+        multipart = multipart.text(name.to_owned(), value.to_owned());
     }
     let file = match reqwest::multipart::Part::bytes(TEST_BODY)
         .file_name("postpolicy-cors-check.txt")

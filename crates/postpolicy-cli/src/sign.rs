@@ -312,10 +312,12 @@ mod tests {
     fn form() -> SignedForm {
         SignedForm {
             url: "http://127.0.0.1:9090/b".into(),
-            fields: vec![
-                ("key".into(), "u/${filename}".into()),
-                ("x-oss-meta-note".into(), "it's \"quoted\" <b>".into()),
-            ],
+            fields: [
+                ("key", "u/${filename}"),
+                ("x-oss-meta-note", "it's \"quoted\" <b>"),
+            ]
+            .into_iter()
+            .collect(),
             expires_at: chrono::DateTime::UNIX_EPOCH,
             fields_to_fill: vec!["Content-Type".into()],
             rules: postpolicy::Rules::default(),

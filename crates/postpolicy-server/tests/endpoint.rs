@@ -93,7 +93,7 @@ async fn filename_template_expands_after_the_check() {
 async fn content_type_priority_and_form_field() {
     let stack = Stack::start().await;
     let form = stack.sign(POLICY, "ct.bin");
-    let mut fields = form.fields.clone();
+    let mut fields = form.fields.to_vec();
     fields.push(("x-oss-content-type".into(), "image/webp".into()));
     let response = stack
         .post(
@@ -116,11 +116,13 @@ async fn content_type_priority_and_form_field() {
 async fn rejects_a_bad_signature() {
     let stack = Stack::start().await;
     let mut form = stack.sign(POLICY, "a.txt");
-    for (name, value) in form.fields.iter_mut() {
+    let mut fields = form.fields.to_vec();
+    for (name, value) in fields.iter_mut() {
         if name == "x-oss-signature" {
             *value = "0".repeat(64);
         }
     }
+    form.fields = fields.into_iter().collect();
     let response = stack.upload(&form, &[], "a.txt", b"hi".to_vec()).await;
     let body = expect_error(response, 403, "SignatureDoesNotMatch").await;
     assert!(body.contains("The request signature we calculated does not match"));
@@ -176,8 +178,8 @@ async fn rejects_each_condition_kind() {
     let mut fields: Vec<(String, String)> = form
         .fields
         .iter()
-        .filter(|(n, _)| n != "x-oss-meta-owner")
-        .cloned()
+        .filter(|(n, _)| *n != "x-oss-meta-owner")
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
         .collect();
     fields.push(("x-oss-meta-owner".into(), "43".into()));
     let response = stack
@@ -205,9 +207,9 @@ async fn rejects_each_condition_kind() {
         .iter()
         .map(|(n, v)| {
             if n == "key" {
-                (n.clone(), "user/2/x.txt".into())
+                (n.to_owned(), "user/2/x.txt".into())
             } else {
-                (n.clone(), v.clone())
+                (n.to_owned(), v.to_owned())
             }
         })
         .collect();
@@ -322,8 +324,8 @@ async fn rejects_missing_key_file_not_last_and_no_file() {
     let without_key: Vec<(String, String)> = form
         .fields
         .iter()
-        .filter(|(n, _)| n != "key")
-        .cloned()
+        .filter(|(n, _)| *n != "key")
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
         .collect();
     let response = stack
         .post(
@@ -341,7 +343,7 @@ async fn rejects_missing_key_file_not_last_and_no_file() {
     // key after the file: fields after the file are ignored.
     let mut multipart = reqwest::multipart::Form::new();
     for (name, value) in &without_key {
-        multipart = multipart.text(name.clone(), value.clone());
+        multipart = multipart.text(name.to_owned(), value.to_owned());
     }
     multipart = multipart
         .part(
@@ -358,7 +360,7 @@ async fn rejects_missing_key_file_not_last_and_no_file() {
         .unwrap();
     expect_error(response, 400, "InvalidArgument").await;
 
-    let response = stack.post(&form.url, &form.fields, None).await;
+    let response = stack.post(&form.url, &form.fields.to_vec(), None).await;
     let body = expect_error(response, 400, "MalformedPOSTRequest").await;
     assert!(body.contains("not well-formed multipart/form-data"));
 
@@ -733,7 +735,7 @@ async fn virtual_host_style_and_cors() {
     let addr = stack.server.oss_addr();
     let mut multipart = reqwest::multipart::Form::new();
     for (name, value) in &form.fields {
-        multipart = multipart.text(name.clone(), value.clone());
+        multipart = multipart.text(name.to_owned(), value.to_owned());
     }
     multipart = multipart.part(
         "file",
@@ -916,7 +918,7 @@ async fn callback_body_carries_crc64_and_image_info_and_verifies() {
     let response = stack
         .post(
             &form.url,
-            &form.fields,
+            &form.fields.to_vec(),
             Some(("dot.png", "image/png", png.clone())),
         )
         .await;

@@ -159,7 +159,7 @@ async fn post_from(
 ) -> reqwest::Response {
     let mut multipart = reqwest::multipart::Form::new();
     for (name, value) in &form.fields {
-        multipart = multipart.text(name.clone(), value.clone());
+        multipart = multipart.text(name.to_owned(), value.to_owned());
     }
     multipart = multipart.part(
         "file",
@@ -424,7 +424,7 @@ async fn part_headers_of_8_kib_pass_and_longer_ones_are_refused() {
         )
     };
     for (name_len, ok) in [(8192 - 43, true), (8192 - 42, false)] {
-        let mut fields = form.fields.clone();
+        let mut fields = form.fields.to_vec();
         fields.push(padding(name_len));
         let response = stack
             .post(
@@ -454,7 +454,7 @@ async fn too_many_fields_and_too_many_bytes_before_the_file_are_refused() {
     let file = || Some(("m.txt", "text/plain", b"m".to_vec()));
     let count = form.fields.len();
     // Exactly at the limit (the file is a field too): accepted.
-    let mut fields = form.fields.clone();
+    let mut fields = form.fields.to_vec();
     fields.extend((count..29).map(|i| (format!("x:v{i}"), "1".to_owned())));
     let response = stack.post(&form.url, &fields, file()).await;
     assert_eq!(response.status().as_u16(), 204, "{}", reason(&response));
@@ -464,7 +464,7 @@ async fn too_many_fields_and_too_many_bytes_before_the_file_are_refused() {
     assert_eq!(code(response).await, (400, "FieldItemTooLong".to_owned()));
     assert!(why.contains("more than 30 fields"), "{why}");
 
-    let mut fields = form.fields.clone();
+    let mut fields = form.fields.to_vec();
     fields.push(("x:big".into(), "b".repeat(64 * 1024)));
     let response = stack.post(&form.url, &fields, file()).await;
     let why = reason(&response);
@@ -527,7 +527,7 @@ async fn a_stalled_body_is_answered_request_timeout() {
     let idle = Duration::from_secs(1);
     let stack = Stack::start_with(|c| c.limits.idle_timeout = idle).await;
     let form = stack.sign(POLICY, "stalled.txt");
-    let head = multipart_head(&form.fields, true);
+    let head = multipart_head(&form.fields.to_vec(), true);
     let socket = TcpStream::connect(stack.server.oss_addr()).await.unwrap();
     let (mut read, mut write) = socket.into_split();
     let mut request = request_head(&stack, head.len() + 1000);
@@ -579,12 +579,8 @@ async fn connections_beyond_the_limit_wait_until_one_ends() {
 async fn a_rejected_body_is_drained_only_within_its_bounds() {
     let stack = Stack::start_with(|c| c.limits.drain_bytes = 1024 * 1024).await;
     let mut form = stack.sign("content-length 1..100MiB\n", "drain.bin");
-    for (name, value) in form.fields.iter_mut() {
-        if name == "x-oss-signature" {
-            *value = "0".repeat(64);
-        }
-    }
-    let head = multipart_head(&form.fields, true);
+    form.fields.set("x-oss-signature", &"0".repeat(64));
+    let head = multipart_head(&form.fields.to_vec(), true);
     const FILE: usize = 64 * 1024 * 1024;
     let socket = TcpStream::connect(stack.server.oss_addr()).await.unwrap();
     let (mut read, mut write) = socket.into_split();
@@ -679,7 +675,7 @@ async fn every_key_oss_accepts_stores_and_reads_back() {
         let response = stack
             .post(
                 &form.url,
-                &form.fields,
+                &form.fields.to_vec(),
                 Some(("f", &content_type, bytes.clone())),
             )
             .await;
@@ -773,7 +769,7 @@ async fn concurrent_uploads_to_one_key_never_mix_bytes_and_metadata() {
             let content_type = format!("application/x-writer-{writer}");
             let stack = &stack;
             async move {
-                let mut fields = form.fields.clone();
+                let mut fields = form.fields.to_vec();
                 fields.push(("x-oss-content-type".into(), content_type));
                 let response = stack
                     .post(
@@ -847,7 +843,7 @@ async fn active_content_is_served_as_an_attachment_with_nosniff() {
     // The Content-Type field satisfies the policy; the file part's type wins
     // (OSS's documented precedence), and so does x-oss-content-type.
     let form = stack.sign(dsl, "xss/part.png");
-    let mut fields = form.fields.clone();
+    let mut fields = form.fields.to_vec();
     fields.push(("Content-Type".into(), "image/png".into()));
     let response = stack
         .post(
@@ -858,7 +854,7 @@ async fn active_content_is_served_as_an_attachment_with_nosniff() {
         .await;
     assert_eq!(response.status().as_u16(), 204);
     let form = stack.sign(dsl, "xss/field.png");
-    let mut fields = form.fields.clone();
+    let mut fields = form.fields.to_vec();
     fields.push(("Content-Type".into(), "image/png".into()));
     fields.push(("x-oss-content-type".into(), "image/svg+xml".into()));
     let response = stack
@@ -888,7 +884,7 @@ async fn active_content_is_served_as_an_attachment_with_nosniff() {
     }
     // A passive type is served inline, still with nosniff.
     let form = stack.sign(dsl, "ok/image.png");
-    let mut fields = form.fields.clone();
+    let mut fields = form.fields.to_vec();
     fields.push(("Content-Type".into(), "image/png".into()));
     let response = stack
         .post(
@@ -923,8 +919,8 @@ async fn a_key_after_the_file_is_named_as_such() {
     let stack = Stack::start().await;
     let form = stack.sign(POLICY, "late.txt");
     let mut multipart = reqwest::multipart::Form::new();
-    for (name, value) in form.fields.iter().filter(|(n, _)| n != "key") {
-        multipart = multipart.text(name.clone(), value.clone());
+    for (name, value) in form.fields.iter().filter(|(n, _)| *n != "key") {
+        multipart = multipart.text(name.to_owned(), value.to_owned());
     }
     multipart = multipart
         .part(
@@ -951,7 +947,7 @@ async fn fields_after_the_file_are_bounded_and_ignored() {
     let form = stack.sign(POLICY, "tail.txt");
     let mut multipart = reqwest::multipart::Form::new();
     for (name, value) in &form.fields {
-        multipart = multipart.text(name.clone(), value.clone());
+        multipart = multipart.text(name.to_owned(), value.to_owned());
     }
     multipart = multipart.part(
         "file",

@@ -106,7 +106,7 @@ async fn concurrent_uploads() {
         tasks.push(tokio::spawn(async move {
             let mut multipart = reqwest::multipart::Form::new();
             for (n, v) in &form.fields {
-                multipart = multipart.text(n.clone(), v.clone());
+                multipart = multipart.text(n.to_owned(), v.to_owned());
             }
             let part = reqwest::multipart::Part::bytes(bytes)
                 .file_name(name)
@@ -196,7 +196,7 @@ async fn two_gib_upload() {
             .unwrap();
     let mut multipart = reqwest::multipart::Form::new();
     for (n, v) in &form.fields {
-        multipart = multipart.text(n.clone(), v.clone());
+        multipart = multipart.text(n.to_owned(), v.to_owned());
     }
     multipart = multipart.part("file", part);
     let started = Instant::now();

@@ -10,7 +10,9 @@ use base64::Engine as _;
 use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
-use postpolicy::{Credentials, FileInfo, OssSigner, OssVersion, Policy, Submission, Verifier};
+use postpolicy::{
+    Credentials, FileInfo, OssSigner, OssVersion, Policy, SignOptions, Submission, Verifier,
+};
 use sha2::Sha256;
 
 const POLICY: &str = r#"
@@ -147,6 +149,14 @@ fn benches(c: &mut Criterion) {
     c.bench_function("sign_v4_warm", |b| {
         b.iter(|| warm.sign(black_box(&policy), now()))
     });
+    // A handler that keeps a plan of its one policy next to the signer.
+    let plan = match warm.plan(&policy) {
+        Ok(plan) => plan,
+        Err(e) => panic!("{e}"),
+    };
+    c.bench_function("sign_v4_planned", |b| {
+        b.iter(|| warm.sign_planned(black_box(&plan), &SignOptions::default(), now()))
+    });
     // What a web handler does: sign, then write the browser's token (which
     // builds the browser rules).
     c.bench_function("sign_v4_warm_token", |b| {
@@ -171,7 +181,7 @@ fn benches(c: &mut Criterion) {
         Err(e) => panic!("{e}"),
     };
     let mut fields = vec![("key".to_owned(), "user/42/cat.png".to_owned())];
-    fields.extend(form.fields.iter().filter(|(n, _)| n != "key").cloned());
+    fields.extend(form.fields.to_vec().into_iter().filter(|(n, _)| n != "key"));
     fields.push(("Content-Type".to_owned(), "image/png".to_owned()));
     fields.push(("Cache-Control".to_owned(), "max-age=60".to_owned()));
     let submission = Submission {

@@ -10,7 +10,8 @@
 //!
 //! `sign` signs the benchmark's typical policy with a warm V4 signer;
 //! `sign-key` a two-condition policy with a key template (the Python and Node
-//! benchmarks' shape); `token`
+//! benchmarks' shape); `sign-plan` and `sign-key-plan` the same through a
+//! [`postpolicy::SignPlan`]; `token`
 //! signs it and writes the browser's JSON token (rules included); `verify`
 //! verifies the form it yields. Each run first does the same setup once, so
 //! `(count(N) - count(0)) / N` is the cost of one call.
@@ -48,7 +49,12 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     let form = signer.sign(&policy, now).unwrap_or_else(|e| panic!("{e}"));
     let mut fields = vec![("key".to_owned(), "user/42/cat.png".to_owned())];
-    fields.extend(form.fields.iter().filter(|(n, _)| n != "key").cloned());
+    fields.extend(
+        form.fields
+            .iter()
+            .filter(|(n, _)| *n != "key")
+            .map(|(n, v)| (n.to_owned(), v.to_owned())),
+    );
     fields.push(("Content-Type".to_owned(), "image/png".to_owned()));
     fields.push(("Cache-Control".to_owned(), "max-age=60".to_owned()));
     let submission = Submission {
@@ -85,6 +91,22 @@ fn main() {
                 black_box(signer.sign_with(black_box(&small), &options, now).is_ok());
             }
         }
+        "sign-plan" => {
+            let plan = signer.plan(&policy).unwrap_or_else(|e| panic!("{e}"));
+            let options = SignOptions::default();
+            for _ in 0..rounds {
+                black_box(signer.sign_planned(black_box(&plan), &options, now).is_ok());
+            }
+        }
+        "sign-key-plan" => {
+            let small = Policy::parse("content-length 1..10MiB\nsuccess_action_status = 201")
+                .unwrap_or_else(|e| panic!("{e}"));
+            let plan = signer.plan(&small).unwrap_or_else(|e| panic!("{e}"));
+            let options = SignOptions::default().key("user/42/${filename}");
+            for _ in 0..rounds {
+                black_box(signer.sign_planned(black_box(&plan), &options, now).is_ok());
+            }
+        }
         "token" => {
             for _ in 0..rounds {
                 let form = signer.sign(black_box(&policy), now);
@@ -96,6 +118,8 @@ fn main() {
                 black_box(verifier.verify(black_box(&submission), now).is_ok());
             }
         }
-        other => panic!("expected `sign`, `sign-key`, `token` or `verify`, got `{other}`"),
+        other => panic!(
+            "expected `sign`, `sign-key`, `sign-plan`, `sign-key-plan`, `token` or `verify`, got `{other}`"
+        ),
     }
 }

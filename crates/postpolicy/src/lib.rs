@@ -51,8 +51,8 @@ pub use gcs_key::{GcsCredentials, ServiceAccountKey};
 pub use policy::{ByteRange, Condition, Expiration, Field, MAX_FORM_UPLOAD_BYTES, Policy};
 pub use rules::Rules;
 pub use sign::{
-    Credentials, GcsSigner, GcsUrlStyle, OssSigner, OssVersion, S3Signer, Secret, SignOptions,
-    SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,
+    Credentials, FormFields, FormFieldsIter, GcsSigner, GcsUrlStyle, OssSigner, OssVersion,
+    S3Signer, Secret, SignOptions, SignPlan, SignedForm, UrlScheme, sign_s3_v4, sign_v1, sign_v4,
 };
 pub use time::{TimeRangeError, check_now};
 pub use verify::{

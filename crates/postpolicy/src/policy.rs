@@ -24,7 +24,9 @@ pub const MAX_FORM_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// kept for echoing the policy back (e.g. `$Content-Type`).
 #[derive(Clone, Debug, Eq)]
 pub struct Field {
-    written: String,
+    /// Borrowed for the names the signers add themselves (`key`), which
+    /// every signature would otherwise copy.
+    written: std::borrow::Cow<'static, str>,
     /// The lower-case name, kept only when it differs from `written` (most
     /// names are already lower case, and policies are parsed on hot paths).
     lower: Option<String>,
@@ -43,7 +45,22 @@ impl Field {
             .bytes()
             .any(|b| b.is_ascii_uppercase())
             .then(|| written.to_ascii_lowercase());
-        Self { written, lower }
+        Self {
+            written: written.into(),
+            lower,
+        }
+    }
+
+    /// A field the signers name themselves (lower case, no `$`).
+    pub(crate) fn known(name: &'static str) -> Self {
+        debug_assert!(
+            !name.starts_with('$') && !name.bytes().any(|b| b.is_ascii_uppercase()),
+            "{name}"
+        );
+        Self {
+            written: std::borrow::Cow::Borrowed(name),
+            lower: None,
+        }
     }
 
     /// The normalised (lower-case, no `$`) name.

@@ -293,9 +293,24 @@ impl Rules {
         }
     }
 
+    /// A copy with room for `extra` more rules (a sign plan's, before the
+    /// key's rule is added: a plain clone has none, and would grow).
+    pub(crate) fn clone_with_room(&self, extra: usize) -> Self {
+        let mut conditions = Vec::with_capacity(self.conditions.len() + extra);
+        conditions.extend(self.conditions.iter().cloned());
+        Self {
+            dialect: self.dialect,
+            conditions,
+        }
+    }
+
     /// Adds the rules of `conditions`, which follow the ones already read
     /// (`offset` is the index of the first), taking them rather than copies.
-    pub(crate) fn extend_owned(&mut self, conditions: Vec<Condition>, offset: usize) {
+    pub(crate) fn extend_owned(
+        &mut self,
+        conditions: impl IntoIterator<Item = Condition>,
+        offset: usize,
+    ) {
         let Some(dialect) = self.dialect else {
             return;
         };

@@ -208,7 +208,7 @@ fn sizes_keys_and_explain() {
         )
         .unwrap();
     let submit = |size: u64, content_type: &str| {
-        let mut fields = form.fields.clone();
+        let mut fields = form.fields.to_vec();
         fields.push(("Content-Type".into(), content_type.into()));
         Submission {
             fields,
@@ -282,7 +282,7 @@ fn prop_form(
             now,
         )
         .unwrap();
-    let mut fields = form.fields.clone();
+    let mut fields = form.fields.to_vec();
     fields.push(("content-type".into(), "image/png".into()));
     let submission = Submission {
         fields,
@@ -314,7 +314,8 @@ proptest! {
         // Change one signed byte of one field: the key template is signed
         // up to `${filename}` (its prefix), every other field whole.
         let index = which.index(form.fields.len());
-        let (name, value) = &form.fields[index];
+        let fields = form.fields.to_vec();
+        let (name, value) = &fields[index];
         let mut bytes = value.clone().into_bytes();
         let signed = if name == "key" { prefix.len() } else { bytes.len() };
         if signed == 0 {

@@ -118,7 +118,7 @@ fn signed(case: &Case) -> (Verifier, Submission) {
     );
     let form = signer.sign(&policy, now()).unwrap();
     let mut fields = vec![("key".to_owned(), format!("{}${{filename}}", case.prefix))];
-    fields.extend(form.fields.iter().cloned());
+    fields.extend(form.fields.to_vec());
     fields.push(("Content-Type".to_owned(), case.types[case.pick].clone()));
     let size = (min + case.offset).min(max);
     let submission = Submission {

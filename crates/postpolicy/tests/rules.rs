@@ -168,7 +168,7 @@ fn field_failure(rule: &FieldRule, fields: &[(String, String)], filename: &str) 
 /// checks that the rules and the verifier agree on the outcome.
 fn agree(dialect: Dialect, dsl: &str, key: Option<&str>, fill: &[(&str, &str)], size: u64) {
     let form = sign(dialect, dsl, key);
-    let mut fields = form.fields.clone();
+    let mut fields = form.fields.to_vec();
     for (name, value) in fill {
         match fields
             .iter_mut()

@@ -111,7 +111,7 @@ fn signed(case: &Case) -> (S3Verifier, Submission) {
     );
     let options = SignOptions::default().key(format!("{}${{filename}}", case.prefix));
     let form = signer.sign_with(&policy, &options, now()).unwrap();
-    let mut fields = form.fields.clone();
+    let mut fields = form.fields.to_vec();
     // A comma-separated list of types, every one under the prefix.
     let types: Vec<String> = case
         .type_items

@@ -117,7 +117,7 @@ fn sign_json_reproduces_the_sdk_auth_fields() {
         let sdk = sdk_fields(&v);
         for (name, value) in &form.fields {
             assert_eq!(
-                sdk.get(&name.to_ascii_lowercase()),
+                sdk.get(&name.to_ascii_lowercase()).map(String::as_str),
                 Some(value),
                 "{id}: field {name}"
             );
@@ -179,7 +179,7 @@ fn our_signer_agrees_with_the_sdks() {
         let mut mine: HashMap<String, String> = form
             .fields
             .iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
             .collect();
         mine.remove("policy");
         mine.remove("x-amz-signature");

@@ -45,7 +45,7 @@ fn submission(dsl: &str, key: &str, fill: &[(&str, &str)], size: u64) -> Submiss
     let form = signer(None)
         .sign_with(&policy, &SignOptions::default().key(key), now())
         .unwrap();
-    let mut fields = form.fields;
+    let mut fields = form.fields.to_vec();
     fields.extend(fill.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())));
     Submission {
         fields,
@@ -123,7 +123,7 @@ fn filename_is_expanded_before_the_key_is_checked() {
     let form = signer(None).sign(&policy, now()).unwrap();
     assert_eq!(form.field("key"), Some("user/7/${filename}"));
     let templated = Submission {
-        fields: form.fields,
+        fields: form.fields.to_vec(),
         fields_after_file: Vec::new(),
         file: sub.file.clone(),
     };
@@ -285,7 +285,7 @@ fn sts_token_is_pinned() {
             .contains(r#"{"x-amz-security-token":"TOKEN/123"}"#)
     );
     let mut sub = Submission {
-        fields: form.fields,
+        fields: form.fields.to_vec(),
         fields_after_file: Vec::new(),
         file: Some(FileInfo {
             filename: "f".into(),

@@ -51,7 +51,7 @@ fn v4_submission(signed_at: DateTime<Utc>) -> Submission {
     let policy = Policy::parse("key starts-with \"u/\"").unwrap();
     let form = signer.sign(&policy, signed_at).unwrap();
     let mut fields = vec![("key".to_owned(), "u/a.txt".to_owned())];
-    fields.extend(form.fields.iter().cloned());
+    fields.extend(form.fields.to_vec());
     Submission {
         fields,
         fields_after_file: vec![],
@@ -310,7 +310,7 @@ fn s3_verification_with_the_largest_age_at_any_now_does_not_panic() {
         .sign(&Policy::parse("key starts-with \"u/\"").unwrap(), now())
         .unwrap();
     let mut fields = vec![("key".to_owned(), "u/a.txt".to_owned())];
-    fields.extend(form.fields.iter().cloned());
+    fields.extend(form.fields.to_vec());
     let submission = Submission {
         fields,
         fields_after_file: vec![],

@@ -120,7 +120,7 @@ impl Stack {
         filename: &str,
         bytes: Vec<u8>,
     ) -> reqwest::Response {
-        let mut fields = form.fields.clone();
+        let mut fields = form.fields.to_vec();
         fields.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
         self.post(&form.url, &fields, Some((filename, "text/plain", bytes)))
             .await

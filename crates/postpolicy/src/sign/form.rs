@@ -6,9 +6,11 @@
 use chrono::{DateTime, Utc};
 
 use super::Dialect;
+use super::fields::FormFields;
+use super::prepare::{PolicyPart, SignPlan, prepare};
 use super::sigv4::Stamp;
-use crate::error::{PolicyError, SignatureError};
-use crate::policy::{Condition, Field, Policy};
+use crate::error::SignatureError;
+use crate::policy::Policy;
 use crate::rules::Rules;
 use crate::wire;
 
@@ -70,7 +72,7 @@ impl SignOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedForm {
     pub url: String,
-    pub fields: Vec<(String, String)>,
+    pub fields: FormFields,
     pub expires_at: DateTime<Utc>,
     /// Fields the page must still fill (under `starts-with`, `in`, `not-in`).
     pub fields_to_fill: Vec<String>,
@@ -82,22 +84,14 @@ pub struct SignedForm {
 impl SignedForm {
     /// The value of field `name` (ASCII case-insensitive).
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.fields.get(name)
     }
 
     /// The JSON token for the browser:
     /// `{"url", "fields": {…in order…}, "expires_at", "fields_to_fill", "rules"}`.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(
-            256 + self
-                .fields
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 6)
-                .sum::<usize>(),
-        );
+        let mut out =
+            String::with_capacity(256 + self.fields.as_parts().0.len() + 6 * self.fields.len());
         out.push_str("{\"url\":");
         wire::push_string(&mut out, &self.url);
         out.push_str(",\"fields\":{");
@@ -125,6 +119,27 @@ impl SignedForm {
     }
 }
 
+/// The form's fields, starting with `leading`, with room for the signer's
+/// own: the base64 of `policy_json`, the credential and about 200 bytes.
+pub(super) fn form_fields(
+    leading: &[(&str, &str)],
+    policy_json: &str,
+    credential: &str,
+) -> FormFields {
+    let bytes = leading
+        .iter()
+        .map(|(n, v)| n.len() + v.len())
+        .sum::<usize>()
+        + policy_json.len().div_ceil(3) * 4
+        + credential.len()
+        + 200;
+    let mut fields = FormFields::with_capacity(leading.len() + 7, bytes);
+    for (name, value) in leading {
+        fields.push(name, value);
+    }
+    fields
+}
+
 /// Up to five `(field, value)` exact conditions, on the stack.
 #[derive(Debug, Default)]
 pub(crate) struct Fixed<'s> {
@@ -145,10 +160,12 @@ impl<'s> Fixed<'s> {
     }
 }
 
-/// Signs `policy` at `now`: every dialect's `sign_with`.
+/// Signs `policy` at `now`: every dialect's `sign_with`, and with the
+/// policy's `plan` (if made for this signer) its `sign_planned`.
 pub(super) fn sign<D: Dialect>(
     signer: &D,
     policy: &Policy,
+    plan: Option<&SignPlan>,
     options: &SignOptions,
     now: DateTime<Utc>,
 ) -> Result<SignedForm, SignatureError> {
@@ -159,10 +176,21 @@ pub(super) fn sign<D: Dialect>(
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
     let fixed = signer.fixed_conditions(&stamp, &credential);
-    let prepared = prepare(policy, options, fixed.as_slice(), D::SIGNER_FIELDS, 6)?;
-    let policy_b64 = prepared.policy_base64(expires_at);
-    let (rules, mut fields, fields_to_fill) = prepared.into_parts(D::RULES);
-    signer.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
+    let transient;
+    let part = match plan.and_then(|plan| plan.part_for(fixed.as_slice())) {
+        Some(part) => part,
+        None => {
+            transient = PolicyPart::of(policy, fixed.as_slice(), D::SIGNER_FIELDS)?;
+            &transient
+        }
+    };
+    let prepared = prepare(policy, part, options, fixed.as_slice())?;
+    let fields = prepared.with_policy_json(expires_at, |json| {
+        let mut fields = form_fields(&prepared.leading_fields, json, &credential);
+        signer.push_signature_fields(&mut fields, json, &stamp, &credential);
+        fields
+    });
+    let (rules, fields_to_fill) = prepared.into_parts(D::RULES);
     Ok(SignedForm {
         url: signer.url().to_owned(),
         fields,
@@ -170,6 +198,16 @@ pub(super) fn sign<D: Dialect>(
         fields_to_fill,
         rules,
     })
+}
+
+/// A plan for signing `policy` many times with `signer`: every dialect's
+/// `plan`. Only the names of the signer's own conditions count, so any
+/// instant serves to list them.
+pub(super) fn plan<D: Dialect>(signer: &D, policy: &Policy) -> Result<SignPlan, SignatureError> {
+    let stamp = Stamp::at(DateTime::<Utc>::UNIX_EPOCH);
+    let fixed = signer.fixed_conditions(&stamp, "");
+    let names: Vec<&'static str> = fixed.as_slice().iter().map(|(name, _)| *name).collect();
+    SignPlan::new(policy, &names, D::SIGNER_FIELDS, D::RULES)
 }
 
 /// Signs an exact policy text without changing a byte of it: every
@@ -184,13 +222,8 @@ pub(super) fn sign_json<D: Dialect>(
     let expires_at = policy.expires_at(now)?;
     let stamp = Stamp::at(now);
     let credential = signer.credential(stamp.date());
-    let mut fields = Vec::with_capacity(6);
-    signer.push_signature_fields(
-        &mut fields,
-        wire::to_base64(policy_json),
-        &stamp,
-        credential,
-    );
+    let mut fields = form_fields(&[], policy_json, &credential);
+    signer.push_signature_fields(&mut fields, policy_json, &stamp, &credential);
     Ok(SignedForm {
         url: signer.url().to_owned(),
         fields,
@@ -200,266 +233,18 @@ pub(super) fn sign_json<D: Dialect>(
     })
 }
 
-/// A policy made ready for one signature: the signer's own conditions first,
-/// the user's after (minus those the signer already pins), then the key and
-/// callback conditions; and the fields those conditions pin.
-#[derive(Debug)]
-pub(crate) struct Prepared<'p, 'f> {
-    /// The signer's exact conditions as (field, value), written first.
-    fixed: &'f [(&'static str, &'f str)],
-    policy: &'p Policy,
-    /// Which of the user's conditions the signer already pins (`None`: none
-    /// does, the usual case), decided once: every pass over the conditions
-    /// would otherwise compare each against the signer's names again.
-    pinned: Option<Vec<bool>>,
-    trailing: Vec<Condition>,
-    /// The pinned fields, with room left for the signer's own.
-    pub leading_fields: Vec<(String, String)>,
-    pub fields_to_fill: Vec<String>,
-}
-
-impl Prepared<'_, '_> {
-    /// The user's and the trailing conditions, in order (after `fixed`).
-    pub(crate) fn conditions(&self) -> impl Iterator<Item = &Condition> {
-        self.user_conditions().chain(self.trailing.iter())
-    }
-
-    /// The user's conditions, less those the signer pins.
-    fn user_conditions(&self) -> impl Iterator<Item = &Condition> {
-        let pinned = self.pinned.as_deref();
-        self.policy
-            .conditions
-            .iter()
-            .enumerate()
-            .filter(move |(i, _)| !pinned.is_some_and(|p| p.get(*i).copied().unwrap_or(false)))
-            .map(|(_, c)| c)
-    }
-
-    /// The browser rules, and the fields: the trailing conditions (the key's
-    /// and the callback's, made for this call) move into the rules, where
-    /// the user's are copied.
-    fn into_parts(
-        self,
-        dialect: crate::rules::Dialect,
-    ) -> (Rules, Vec<(String, String)>, Vec<String>) {
-        let mut rules = Rules::of(self.user_conditions(), self.fixed.len(), dialect);
-        let offset = self.fixed.len() + self.user_conditions().count();
-        rules.extend_owned(self.trailing, offset);
-        (rules, self.leading_fields, self.fields_to_fill)
-    }
-
-    /// The compact policy JSON to sign.
-    #[cfg(test)]
-    pub fn json(&self, expires_at: DateTime<Utc>) -> String {
-        let mut out = String::new();
-        wire::write_json(&mut out, expires_at, self.fixed, self.conditions());
-        out
-    }
-
-    /// The `policy` form field: base64 of the compact policy JSON. The JSON
-    /// itself is written into a per-thread buffer, since only its base64
-    /// outlives the call.
-    pub fn policy_base64(&self, expires_at: DateTime<Utc>) -> String {
-        thread_local! {
-            static JSON: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-        }
-        let encode = |out: &mut String| {
-            out.clear();
-            wire::write_json(out, expires_at, self.fixed, self.conditions());
-            wire::to_base64(out)
-        };
-        JSON.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffer) => {
-                let b64 = encode(&mut buffer);
-                if buffer.capacity() > 64 * 1024 {
-                    *buffer = String::new();
-                }
-                b64
-            }
-            Err(_) => encode(&mut String::new()),
-        })
-    }
-}
-
-/// The value the signer pins for an `eq` condition's field, when it does.
-fn pinned_value<'f>(condition: &Condition, fixed: &[(&'static str, &'f str)]) -> Option<&'f str> {
-    let Condition::Eq { field, .. } = condition else {
-        return None;
-    };
-    fixed
-        .iter()
-        .find(|(name, _)| field.is(name))
-        .map(|(_, v)| *v)
-}
-
-/// The canonical spelling of well-known form fields (names are
-/// case-insensitive, but SDKs and docs use these).
-fn canonical_name(field: &Field) -> &str {
-    const KNOWN: [&str; 8] = [
-        "Content-Type",
-        "Cache-Control",
-        "Content-Disposition",
-        "Content-Encoding",
-        "Content-Language",
-        "Expires",
-        "Content-MD5",
-        "Content-Length",
-    ];
-    KNOWN
-        .iter()
-        .find(|k| field.is(k))
-        .copied()
-        .unwrap_or(field.written())
-}
-
-/// The condition the `key` option adds to the signed policy: `starts-with
-/// $key PREFIX` for a template ending in `${filename}` (as boto3 does), else
-/// `key = KEY`.
-pub(crate) fn key_condition(key: &str) -> Condition {
-    match key.strip_suffix("${filename}") {
-        Some(prefix) => Condition::starts_with("key", prefix),
-        None => Condition::eq("key", key),
-    }
-}
-
-/// Merges the signer's `fixed` conditions (bucket, scheme fields) with the
-/// user's policy and the options, and derives the form fields; `signer_slots`
-/// is how many fields the signer will append.
-pub(crate) fn prepare<'p, 'f>(
-    policy: &'p Policy,
-    options: &SignOptions,
-    fixed: &'f [(&'static str, &'f str)],
-    emitted_by_signer: &[&str],
-    signer_slots: usize,
-) -> Result<Prepared<'p, 'f>, SignatureError> {
-    let mut pinned: Option<Vec<bool>> = None;
-    for (index, condition) in policy.conditions.iter().enumerate() {
-        if let Condition::ContentLengthRange(range) = condition {
-            range.check(index)?;
-        }
-        let Some(v) = pinned_value(condition, fixed) else {
-            continue;
-        };
-        if let Condition::Eq { field, value } = condition
-            && v != value.as_str()
-        {
-            return Err(SignatureError::Policy(PolicyError::new(
-                "Invalid Policy: conflicting condition.",
-                format!(
-                    "condition {index} requires {field} = `{value}`, but the signer sets it to `{v}`"
-                ),
-            )));
-        }
-        let marks = pinned.get_or_insert_with(|| vec![false; policy.conditions.len()]);
-        if let Some(mark) = marks.get_mut(index) {
-            *mark = true;
-        }
-    }
-    let mut prepared = Prepared {
-        fixed,
-        policy,
-        pinned,
-        trailing: Vec::new(),
-        leading_fields: Vec::new(),
-        fields_to_fill: Vec::new(),
-    };
-    if let Some(key) = &options.key {
-        let condition = key_condition(key);
-        // A policy that already says the same thing needs no second copy.
-        if !prepared.conditions().any(|c| *c == condition) {
-            prepared.trailing.push(condition);
-        }
-    }
-    if let Some(callback) = &options.callback
-        && options.pin_callback
-    {
-        prepared
-            .trailing
-            .push(Condition::eq("callback", callback.clone()));
-        for (name, value) in &options.callback_vars {
-            prepared.trailing.push(Condition::eq(name, value.clone()));
-        }
-    }
-
-    let pinned = prepared
-        .conditions()
-        .filter(|c| matches!(c, Condition::Eq { .. }))
-        .count();
-    let mut leading_fields: Vec<(String, String)> =
-        Vec::with_capacity(pinned + signer_slots + 2 + options.callback_vars.len());
-    let push_field = |fields: &mut Vec<(String, String)>, name: &str, value: &str| {
-        if !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            fields.push((name.to_owned(), value.to_owned()));
-        }
-    };
-    if let Some(key) = &options.key {
-        push_field(&mut leading_fields, "key", key);
-    }
-    for condition in prepared.conditions() {
-        if let Condition::Eq { field, value } = condition {
-            let signer_owned =
-                field.is("bucket") || emitted_by_signer.iter().any(|name| field.is(name));
-            if !signer_owned {
-                push_field(&mut leading_fields, canonical_name(field), value);
-            }
-        }
-    }
-    if let Some(callback) = &options.callback {
-        push_field(&mut leading_fields, "callback", callback);
-        for (name, value) in &options.callback_vars {
-            push_field(&mut leading_fields, name, value);
-        }
-    }
-    let mut fields_to_fill: Vec<String> = Vec::new();
-    for condition in prepared.conditions() {
-        if let Condition::StartsWith { field, .. }
-        | Condition::In { field, .. }
-        | Condition::NotIn { field, .. } = condition
-        {
-            let name = canonical_name(field);
-            let known = leading_fields
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(name));
-            if !known && !fields_to_fill.iter().any(|n| n.eq_ignore_ascii_case(name)) {
-                fields_to_fill.push(name.to_owned());
-            }
-        }
-    }
-    prepared.leading_fields = leading_fields;
-    prepared.fields_to_fill = fields_to_fill;
-    Ok(prepared)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn key_template_adds_its_prefix_once() {
-        let policy = Policy::new(None, vec![Condition::starts_with("key", "user/42/")]);
-        let options = SignOptions::default().key("user/42/${filename}");
-        let prepared = prepare(&policy, &options, &[], &[], 0).unwrap();
-        let json = prepared.json(DateTime::from_timestamp(0, 0).unwrap());
-        assert_eq!(json.matches("starts-with").count(), 1, "{json}");
-        assert_eq!(
-            prepared.leading_fields,
-            vec![("key".to_owned(), "user/42/${filename}".to_owned())]
-        );
-        let other = SignOptions::default().key("user/43/${filename}");
-        let json = prepare(&policy, &other, &[], &[], 0)
-            .unwrap()
-            .json(DateTime::from_timestamp(0, 0).unwrap());
-        assert_eq!(json.matches("starts-with").count(), 2, "{json}");
-    }
+    use crate::policy::Condition;
 
     #[test]
     fn token_json_is_valid_and_ordered() {
         let form = SignedForm {
             url: "https://b.oss-cn-hangzhou.aliyuncs.com".into(),
-            fields: vec![
-                ("key".into(), "user/\"q\"/${filename}".into()),
-                ("policy".into(), "e30=".into()),
-            ],
+            fields: [("key", "user/\"q\"/${filename}"), ("policy", "e30=")]
+                .into_iter()
+                .collect(),
             expires_at: DateTime::from_timestamp(0, 0).unwrap(),
             fields_to_fill: vec!["Content-Type".into()],
             rules: Rules::of(

@@ -17,7 +17,9 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike as _, TimeDelta, Timelike as _, Utc};
 
-use super::form::{SignOptions, SignedForm, key_condition, prepare};
+use super::fields::FormFields;
+use super::form::{SignOptions, SignedForm, form_fields};
+use super::prepare::{PolicyPart, key_condition, prepare};
 use super::sigv4::{DayKeyCache, Stamp, derive_chain_key, hex_mac, lower_hex};
 use crate::error::SignatureError;
 use crate::gcs_key::GcsCredentials;
@@ -362,7 +364,8 @@ impl GcsSigner {
             ("x-goog-credential", credential.as_str()),
             ("x-goog-algorithm", algorithm),
         ];
-        let prepared = prepare(policy, options, &fixed, SIGNER_FIELDS, 5)?;
+        let part = PolicyPart::of(policy, &fixed, SIGNER_FIELDS)?;
+        let prepared = prepare(policy, &part, options, &fixed)?;
         let key = options.key.as_deref().map(key_condition);
 
         let mut json = String::with_capacity(512);
@@ -394,19 +397,21 @@ impl GcsSigner {
         push_expiration(&mut json, expires_at);
         json.push_str("\"}");
 
-        let policy_b64 = wire::to_base64(&json);
-        let mut fields = prepared.leading_fields;
         // Google's libraries keep each field as the caller spelt it.
-        for (name, _) in &mut fields {
-            if let Some(field) = policy
-                .conditions
-                .iter()
-                .filter_map(Condition::field)
-                .find(|field| field.is(name))
-            {
-                field.written().clone_into(name);
-            }
-        }
+        let leading: Vec<(&str, &str)> = prepared
+            .leading_fields
+            .iter()
+            .map(|&(name, value)| {
+                let written = policy
+                    .conditions
+                    .iter()
+                    .filter_map(Condition::field)
+                    .find(|field| field.is(name))
+                    .map_or(name, |field| field.written());
+                (written, value)
+            })
+            .collect();
+        let mut fields = form_fields(&leading, &json, &credential);
         let fields_to_fill = prepared
             .fields_to_fill
             .into_iter()
@@ -419,7 +424,7 @@ impl GcsSigner {
                     .map_or(name, |field| field.written().to_owned())
             })
             .collect();
-        self.push_signature_fields(&mut fields, policy_b64, &stamp, credential);
+        self.push_signature_fields(&mut fields, &json, &stamp, &credential);
         Ok(SignedForm {
             url: self.url.clone(),
             fields,
@@ -444,13 +449,8 @@ impl GcsSigner {
         let (now, expires_at) = self.lifetime(expires_at, now)?;
         let stamp = Stamp::at(now);
         let credential = self.credential(stamp.date());
-        let mut fields = Vec::with_capacity(5);
-        self.push_signature_fields(
-            &mut fields,
-            wire::to_base64(policy_json),
-            &stamp,
-            credential,
-        );
+        let mut fields = form_fields(&[], policy_json, &credential);
+        self.push_signature_fields(&mut fields, policy_json, &stamp, &credential);
         Ok(SignedForm {
             url: self.url.clone(),
             fields,
@@ -489,26 +489,27 @@ impl GcsSigner {
 
     fn push_signature_fields(
         &self,
-        fields: &mut Vec<(String, String)>,
-        policy_b64: String,
+        fields: &mut FormFields,
+        policy_json: &str,
         stamp: &Stamp,
-        credential: String,
+        credential: &str,
     ) {
+        // Google's forms carry the policy last, after its signature.
+        let policy_b64 = wire::to_base64(policy_json);
         let signature = match &self.credentials {
             GcsCredentials::ServiceAccount(key) => lower_hex(&key.sign(policy_b64.as_bytes())),
             GcsCredentials::Hmac(credentials) => {
                 let mac = self.keys.mac_for(stamp.date(), || {
                     signing_key_gcs(credentials.secret().expose(), stamp.date())
                 });
-                hex_mac(mac, &policy_b64)
+                hex_mac(mac, &policy_b64).as_str().to_owned()
             }
         };
-        let algorithm = self.credentials.algorithm();
-        fields.push(("x-goog-algorithm".to_owned(), algorithm.to_owned()));
-        fields.push(("x-goog-credential".to_owned(), credential));
-        fields.push(("x-goog-date".to_owned(), stamp.datetime().to_owned()));
-        fields.push(("x-goog-signature".to_owned(), signature));
-        fields.push(("policy".to_owned(), policy_b64));
+        fields.push("x-goog-algorithm", self.credentials.algorithm());
+        fields.push("x-goog-credential", credential);
+        fields.push("x-goog-date", stamp.datetime());
+        fields.push("x-goog-signature", &signature);
+        fields.push("policy", &policy_b64);
     }
 }
 

@@ -7,19 +7,24 @@
 //! - `oss.rs`, `s3.rs`, `gcs.rs`: one file per dialect, each implementing
 //!   [`Dialect`] (what its forms state that the others' do not).
 
+mod fields;
 mod form;
 pub(crate) mod gcs;
 pub(crate) mod oss;
+mod prepare;
 pub(crate) mod s3;
 pub(crate) mod sigv4;
 
-pub(crate) use form::key_condition;
+pub use fields::{FormFields, Iter as FormFieldsIter};
 pub use form::{SignOptions, SignedForm};
 pub use gcs::{GcsSigner, GcsUrlStyle, Scheme as UrlScheme};
 pub use oss::{OssSigner, OssVersion, sign_v1, sign_v4};
+pub use prepare::SignPlan;
+pub(crate) use prepare::key_condition;
 pub use s3::{S3Signer, sign_s3_v4};
 
 use crate::policy::Policy;
+use fields::FormFields as Fields;
 use form::Fixed;
 use sigv4::Stamp;
 
@@ -121,13 +126,14 @@ pub(crate) trait Dialect {
     /// before the user's.
     fn fixed_conditions<'s>(&'s self, stamp: &'s Stamp, credential: &'s str) -> Fixed<'s>;
 
-    /// Appends the fields that carry the signature of `policy_b64`.
+    /// Appends the fields that carry the policy (the base64 of
+    /// `policy_json`, see [`Fields::push_base64`]) and its signature.
     fn push_signature_fields(
         &self,
-        fields: &mut Vec<(String, String)>,
-        policy_b64: String,
+        fields: &mut Fields,
+        policy_json: &str,
         stamp: &Stamp,
-        credential: String,
+        credential: &str,
     );
 
     /// Refuses what the dialect cannot express (S3: `in`, callbacks).

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
+use super::fields::FormFields;
 use super::form::{Fixed, SignOptions, SignedForm};
+use super::prepare::SignPlan;
 use super::sigv4::{DayKeyCache, Scope, Stamp, check_date, derive_chain_key, hex_mac, keyed_mac};
 use super::{Credentials, Dialect, check_bucket};
 use crate::error::SignatureError;
@@ -41,7 +43,7 @@ pub fn sign_v4(
     check_date(date)?;
     let region = standard_region(region)?;
     let key = signing_key_v4(secret, date, region, product);
-    Ok(hex_mac(keyed_mac(&key), policy_b64))
+    Ok(hex_mac(keyed_mac(&key), policy_b64).as_str().to_owned())
 }
 
 /// `cn-hangzhou` from `cn-hangzhou` or `oss-cn-hangzhou` (ali-oss strips `^oss-`).
@@ -211,7 +213,25 @@ impl OssSigner {
         options: &SignOptions,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        super::form::sign(self, policy, options, now)
+        super::form::sign(self, policy, None, options, now)
+    }
+
+    /// Makes `policy` ready for signing many forms with this signer: what
+    /// depends on the policy alone is worked out once (a web handler that
+    /// signs one policy per request keeps its plan next to the signer).
+    pub fn plan(&self, policy: &Policy) -> Result<SignPlan, SignatureError> {
+        super::form::plan(self, policy)
+    }
+
+    /// [`Self::sign_with`] for a plan's policy; the same form, with less
+    /// work per signature.
+    pub fn sign_planned(
+        &self,
+        plan: &SignPlan,
+        options: &SignOptions,
+        now: DateTime<Utc>,
+    ) -> Result<SignedForm, SignatureError> {
+        super::form::sign(self, plan.policy(), Some(plan), options, now)
     }
 
     /// Signs an exact policy text without changing a byte of it (to reproduce
@@ -269,36 +289,31 @@ impl Dialect for OssSigner {
 
     fn push_signature_fields(
         &self,
-        fields: &mut Vec<(String, String)>,
-        policy_b64: String,
+        fields: &mut FormFields,
+        policy_json: &str,
         stamp: &Stamp,
-        credential: String,
+        credential: &str,
     ) {
         let secret = self.credentials.secret().expose();
         match self.version {
             OssVersion::V1 => {
-                let signature = sign_v1(secret, &policy_b64);
-                fields.push((
-                    "OSSAccessKeyId".to_owned(),
-                    self.credentials.access_key_id().to_owned(),
-                ));
-                fields.push(("policy".to_owned(), policy_b64));
-                fields.push(("Signature".to_owned(), signature));
+                fields.push("OSSAccessKeyId", self.credentials.access_key_id());
+                let signature = sign_v1(secret, fields.push_base64("policy", policy_json));
+                fields.push("Signature", &signature);
             }
             OssVersion::V4 => {
                 let mac = self.keys.mac_for(stamp.date(), || {
                     signing_key_v4(secret, stamp.date(), &self.region, self.product)
                 });
-                let signature = hex_mac(mac, &policy_b64);
-                fields.push(("policy".to_owned(), policy_b64));
-                fields.push(("x-oss-signature-version".to_owned(), ALGORITHM.to_owned()));
-                fields.push(("x-oss-credential".to_owned(), credential));
-                fields.push(("x-oss-date".to_owned(), stamp.datetime().to_owned()));
-                fields.push(("x-oss-signature".to_owned(), signature));
+                let signature = hex_mac(mac, fields.push_base64("policy", policy_json));
+                fields.push("x-oss-signature-version", ALGORITHM);
+                fields.push("x-oss-credential", credential);
+                fields.push("x-oss-date", stamp.datetime());
+                fields.push("x-oss-signature", signature.as_str());
             }
         }
         if let Some(token) = self.credentials.security_token() {
-            fields.push(("x-oss-security-token".to_owned(), token.to_owned()));
+            fields.push("x-oss-security-token", token);
         }
     }
 }

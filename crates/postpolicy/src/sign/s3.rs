@@ -8,7 +8,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::fields::FormFields;
 use super::form::{Fixed, SignOptions, SignedForm};
+use super::prepare::SignPlan;
 use super::sigv4::{DayKeyCache, Scope, Stamp, check_date, derive_chain_key, hex_mac, keyed_mac};
 use super::{Credentials, Dialect, check_bucket};
 use crate::error::SignatureError;
@@ -39,10 +41,8 @@ pub fn sign_s3_v4(
 ) -> Result<String, SignatureError> {
     check_date(date)?;
     let region = check_region(region)?;
-    Ok(hex_mac(
-        keyed_mac(&signing_key_s3(secret, date, region)),
-        policy_b64,
-    ))
+    let mac = keyed_mac(&signing_key_s3(secret, date, region));
+    Ok(hex_mac(mac, policy_b64).as_str().to_owned())
 }
 
 /// An S3 region: `us-east-1`, or whatever name an S3-compatible server uses
@@ -236,7 +236,25 @@ impl S3Signer {
         options: &SignOptions,
         now: DateTime<Utc>,
     ) -> Result<SignedForm, SignatureError> {
-        super::form::sign(self, policy, options, now)
+        super::form::sign(self, policy, None, options, now)
+    }
+
+    /// Makes `policy` ready for signing many forms with this signer: what
+    /// depends on the policy alone is worked out once (a web handler that
+    /// signs one policy per request keeps its plan next to the signer).
+    pub fn plan(&self, policy: &Policy) -> Result<SignPlan, SignatureError> {
+        super::form::plan(self, policy)
+    }
+
+    /// [`Self::sign_with`] for a plan's policy; the same form, with less
+    /// work per signature.
+    pub fn sign_planned(
+        &self,
+        plan: &SignPlan,
+        options: &SignOptions,
+        now: DateTime<Utc>,
+    ) -> Result<SignedForm, SignatureError> {
+        super::form::sign(self, plan.policy(), Some(plan), options, now)
     }
 
     /// Signs an exact policy text without changing a byte of it (to reproduce
@@ -311,24 +329,23 @@ impl Dialect for S3Signer {
 
     fn push_signature_fields(
         &self,
-        fields: &mut Vec<(String, String)>,
-        policy_b64: String,
+        fields: &mut FormFields,
+        policy_json: &str,
         stamp: &Stamp,
-        credential: String,
+        credential: &str,
     ) {
         let secret = self.credentials.secret().expose();
         let mac = self.keys.mac_for(stamp.date(), || {
             signing_key_s3(secret, stamp.date(), &self.region)
         });
-        let signature = hex_mac(mac, &policy_b64);
-        fields.push(("policy".to_owned(), policy_b64));
-        fields.push(("x-amz-algorithm".to_owned(), ALGORITHM.to_owned()));
-        fields.push(("x-amz-credential".to_owned(), credential));
-        fields.push(("x-amz-date".to_owned(), stamp.datetime().to_owned()));
+        let signature = hex_mac(mac, fields.push_base64("policy", policy_json));
+        fields.push("x-amz-algorithm", ALGORITHM);
+        fields.push("x-amz-credential", credential);
+        fields.push("x-amz-date", stamp.datetime());
         if let Some(token) = self.credentials.security_token() {
-            fields.push(("x-amz-security-token".to_owned(), token.to_owned()));
+            fields.push("x-amz-security-token", token);
         }
-        fields.push(("x-amz-signature".to_owned(), signature));
+        fields.push("x-amz-signature", signature.as_str());
     }
 }
 

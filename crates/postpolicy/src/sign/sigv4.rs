@@ -123,10 +123,21 @@ impl KeyIdCache {
 }
 
 /// The lower-case hex HMAC of `policy_b64` under `mac`'s key: the signature
-/// of a SigV4-style form.
-pub(crate) fn hex_mac(mut mac: HmacSha256, policy_b64: &str) -> String {
+/// of a SigV4-style form, on the stack (it is copied into the form's fields).
+pub(crate) fn hex_mac(mut mac: HmacSha256, policy_b64: &str) -> HexMac {
     mac.update(policy_b64.as_bytes());
-    lower_hex(&mac.finalize().into_bytes())
+    let mut digits = [0u8; 64];
+    fill_hex(&mut digits, &mac.finalize().into_bytes());
+    HexMac(digits)
+}
+
+/// A SHA-256 MAC in lower-case hex.
+pub(crate) struct HexMac([u8; 64]);
+
+impl HexMac {
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Checks a hex signature in constant time. The services send and compare
@@ -174,6 +185,13 @@ fn hex_value(digit: u8) -> u8 {
 /// signing hot path): each byte's two digits come from a table, into a
 /// buffer the compiler keeps tight; a MAC (32 bytes) is written on the stack.
 pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; bytes.len() * 2];
+    fill_hex(&mut out, bytes);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the two lower-case hex digits of each byte of `bytes` into `out`.
+fn fill_hex(out: &mut [u8], bytes: &[u8]) {
     // Indices are below 16 and 256 by construction.
     #[allow(clippy::indexing_slicing)]
     const PAIRS: [[u8; 2]; 256] = {
@@ -186,23 +204,9 @@ pub(crate) fn lower_hex(bytes: &[u8]) -> String {
         }
         pairs
     };
-    fn fill(out: &mut [u8], bytes: &[u8]) {
-        for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
-            if let Some(digits) = PAIRS.get(usize::from(*byte)) {
-                pair.copy_from_slice(digits);
-            }
-        }
-    }
-    let mut stack = [0u8; 64];
-    match stack.get_mut(..bytes.len() * 2) {
-        Some(out) => {
-            fill(out, bytes);
-            std::str::from_utf8(out).unwrap_or_default().to_owned()
-        }
-        None => {
-            let mut out = vec![0u8; bytes.len() * 2];
-            fill(&mut out, bytes);
-            String::from_utf8(out).unwrap_or_default()
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        if let Some(digits) = PAIRS.get(usize::from(*byte)) {
+            pair.copy_from_slice(digits);
         }
     }
 }
@@ -366,7 +370,7 @@ mod tests {
             "oss",
             "aliyun_v4_request",
         );
-        let good = hex_mac(keyed_mac(&key), "e30=");
+        let good = hex_mac(keyed_mac(&key), "e30=").as_str().to_owned();
         let check = |sig: &str| verify_hex_mac(keyed_mac(&key), "e30=", sig);
         assert!(check(&good));
         assert!(!check(&good.to_uppercase()), "upper case");

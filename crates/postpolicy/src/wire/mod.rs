@@ -31,7 +31,8 @@ mod writer;
 pub(crate) use view::{ConditionView, PolicyView};
 pub use writer::format_timestamp;
 pub(crate) use writer::{
-    echo_condition, push_string, push_timestamp, push_u64, put_digits, write_json,
+    echo_condition, push_string, push_timestamp, push_u64, put_digits, write_conditions,
+    write_json, write_json_after,
 };
 
 /// Serialises `policy` as compact policy JSON; a relative or missing expiration
@@ -50,6 +51,11 @@ pub fn to_json(policy: &Policy, now: DateTime<Utc>) -> Result<String, TimeRangeE
 /// crate's standard engine (padding required, no stray trailing bits).
 pub fn to_base64(policy_json: &str) -> String {
     base64_simd::STANDARD.encode_to_string(policy_json.as_bytes())
+}
+
+/// [`to_base64`], appended to `out` (a form's fields, written in place).
+pub(crate) fn append_base64(out: &mut String, policy_json: &str) {
+    base64_simd::STANDARD.encode_append(policy_json.as_bytes(), out);
 }
 
 /// Parses policy JSON, accepting everything the services accept.

@@ -15,7 +15,19 @@ pub(crate) fn write_json<'a>(
     exact: &[(&'static str, &str)],
     conditions: impl Iterator<Item = &'a Condition>,
 ) {
-    out.reserve(512);
+    write_json_after(out, expires_at, exact, "", conditions);
+}
+
+/// [`write_json`] where some conditions after `exact` are already written
+/// (`written`, by [`write_conditions`]: a sign plan keeps its policy's).
+pub(crate) fn write_json_after<'a>(
+    out: &mut String,
+    expires_at: DateTime<Utc>,
+    exact: &[(&'static str, &str)],
+    written: &str,
+    conditions: impl Iterator<Item = &'a Condition>,
+) {
+    out.reserve(512 + written.len());
     out.push_str("{\"expiration\":\"");
     push_timestamp(out, expires_at);
     out.push_str("\",\"conditions\":[");
@@ -30,13 +42,34 @@ pub(crate) fn write_json<'a>(
         push_string(out, value);
         out.push('}');
     }
-    for (i, condition) in conditions.enumerate() {
-        if i > 0 || !exact.is_empty() {
+    let mut empty = exact.is_empty();
+    if !written.is_empty() {
+        if !empty {
+            out.push(',');
+        }
+        out.push_str(written);
+        empty = false;
+    }
+    for condition in conditions {
+        if !std::mem::take(&mut empty) {
             out.push(',');
         }
         push_condition(out, condition, ",");
     }
     out.push_str("]}");
+}
+
+/// Conditions as the comma-separated JSON [`write_json_after`] takes.
+pub(crate) fn write_conditions<'a>(
+    out: &mut String,
+    conditions: impl Iterator<Item = &'a Condition>,
+) {
+    for (i, condition) in conditions.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_condition(out, condition, ",");
+    }
 }
 
 /// The condition as a JSON array with `", "` separators and raw UTF-8, the way
