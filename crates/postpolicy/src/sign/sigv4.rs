@@ -303,15 +303,35 @@ pub(crate) struct Scope<'a> {
 impl<'a> Scope<'a> {
     /// The five parts of `credential`, `None` for any other count.
     pub(crate) fn parse(credential: &'a str) -> Option<Self> {
-        // The four slashes found in one pass over the bytes: `str::split`
-        // costs several times more on a 60-byte credential (callgrind), and
-        // memchr's setup more than it saves.
+        // The four slashes found eight bytes at a time: `str::split` costs
+        // several times more on a 60-byte credential (callgrind), memchr's
+        // setup more than it saves, and a loop over the bytes 60% more.
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
         let mut slashes = [0usize; 4];
         let mut found = 0;
-        for (at, byte) in credential.bytes().enumerate() {
-            if byte == b'/' {
-                *slashes.get_mut(found)? = at;
-                found += 1;
+        let mut note = |at: usize| -> Option<()> {
+            *slashes.get_mut(found)? = at;
+            found += 1;
+            Some(())
+        };
+        let mut chunks = credential.as_bytes().chunks_exact(8);
+        let mut start = 0;
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let x = u64::from_le_bytes(word) ^ (ONES * u64::from(b'/'));
+            // The high bit set in exactly the bytes that were slashes.
+            let mut hits = !(((x & LOWS).wrapping_add(LOWS)) | x | LOWS);
+            while hits != 0 {
+                note(start + (hits.trailing_zeros() / 8) as usize)?;
+                hits &= hits - 1;
+            }
+            start += 8;
+        }
+        for (at, byte) in chunks.remainder().iter().enumerate() {
+            if *byte == b'/' {
+                note(start + at)?;
             }
         }
         let [a, b, c, d] = slashes;
@@ -377,6 +397,26 @@ mod tests {
             !check(&String::from_utf8(flipped).unwrap()),
             "one digit off"
         );
+    }
+
+    /// The slashes are found eight bytes at a time, then in the tail: every
+    /// position of each, and every length, splits as `str::split` does.
+    #[test]
+    fn scopes_split_at_every_slash_wherever_it_falls() {
+        for total in 0..30 {
+            for seed in 0..total * 7 {
+                let text: String = (0..total)
+                    .map(|i| if (i * 5 + seed) % 7 < 2 { '/' } else { 'a' })
+                    .collect();
+                let parts: Vec<&str> = text.split('/').collect();
+                let parsed = Scope::parse(&text)
+                    .map(|s| [s.access_key_id, s.date, s.region, s.service, s.terminator]);
+                match parts.as_slice() {
+                    [a, b, c, d, e] => assert_eq!(parsed, Some([*a, *b, *c, *d, *e]), "{text}"),
+                    _ => assert!(parsed.is_none(), "{text}"),
+                }
+            }
+        }
     }
 
     #[test]

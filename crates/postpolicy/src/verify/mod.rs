@@ -298,7 +298,8 @@ pub(crate) fn verify<D: Dialect>(
         }
         None => (None, FORM_LIMIT),
         Some(signed) => {
-            let json = wire::decode_base64(signed.policy).map_err(policy_rejected)?;
+            let mut buf = [std::mem::MaybeUninit::uninit(); wire::POLICY_ON_STACK];
+            let json = wire::decode_base64_in(signed.policy, &mut buf).map_err(policy_rejected)?;
             let policy = wire::view_json(&json).map_err(policy_rejected)?;
             check_operators::<D>(&policy.conditions)?;
             check_expiry(policy.expires_at, now)?;

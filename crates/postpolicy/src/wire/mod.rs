@@ -15,6 +15,8 @@
 //!   their strings, for the verifiers' hot path;
 //! - `view.rs`: the borrowed policy both readers produce.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::error::PolicyError;
@@ -89,24 +91,54 @@ pub fn scan_and_tree(text: &str) -> (Option<Policy>, Result<Policy, PolicyError>
 pub fn decode_base64(policy_b64: &str) -> Result<String, PolicyError> {
     let bytes = base64_simd::STANDARD
         .decode_to_vec(policy_b64.trim().as_bytes())
-        .map_err(|_| {
-            invalid(
-                "Invalid Policy: Policy is not base64 encoded.",
-                format!(
-                    "the policy field is not valid base64 ({})",
-                    base64_flaw(policy_b64.trim())
-                ),
-            )
-        })?;
-    String::from_utf8(bytes).map_err(|e| {
-        invalid(
-            "Invalid Policy: Policy is not UTF-8.",
-            format!(
-                "the decoded policy is not UTF-8 (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })
+        .map_err(|_| not_base64(policy_b64))?;
+    String::from_utf8(bytes).map_err(|e| not_utf8(e.utf8_error()))
+}
+
+/// Room on the stack for the JSON of a policy up to this size (the usual
+/// ones are a few hundred bytes): a verifier decodes one on every upload, and
+/// a heap buffer for it cost an allocation and a free each time.
+pub(crate) const POLICY_ON_STACK: usize = 2048;
+
+/// [`decode_base64`] into `buf` when the text fits, else onto the heap; the
+/// same answers and errors.
+pub(crate) fn decode_base64_in<'b>(
+    policy_b64: &str,
+    buf: &'b mut [std::mem::MaybeUninit<u8>; POLICY_ON_STACK],
+) -> Result<Cow<'b, str>, PolicyError> {
+    let text = policy_b64.trim().as_bytes();
+    let fits = base64_simd::STANDARD
+        .decoded_length(text)
+        .is_ok_and(|len| len <= POLICY_ON_STACK);
+    if !fits {
+        return decode_base64(policy_b64).map(Cow::Owned);
+    }
+    let bytes = base64_simd::STANDARD
+        .decode(text, base64_simd::Out::from_uninit_slice(buf))
+        .map_err(|_| not_base64(policy_b64))?;
+    std::str::from_utf8(bytes)
+        .map(Cow::Borrowed)
+        .map_err(not_utf8)
+}
+
+fn not_base64(policy_b64: &str) -> PolicyError {
+    invalid(
+        "Invalid Policy: Policy is not base64 encoded.",
+        format!(
+            "the policy field is not valid base64 ({})",
+            base64_flaw(policy_b64.trim())
+        ),
+    )
+}
+
+fn not_utf8(e: std::str::Utf8Error) -> PolicyError {
+    invalid(
+        "Invalid Policy: Policy is not UTF-8.",
+        format!(
+            "the decoded policy is not UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        ),
+    )
 }
 
 /// What is wrong with text the SIMD decoder refused, in the words of the

@@ -60,15 +60,20 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_space(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes().get(self.at) {
+        while self.bytes().get(self.at).copied().is_some_and(is_space) {
             self.at += 1;
         }
     }
 
-    /// The next significant byte, consumed.
+    /// The next significant byte, consumed. Compact JSON has no space
+    /// between tokens, so the byte at hand is tried before any is skipped.
+    #[inline(always)]
     fn next(&mut self) -> Option<u8> {
-        self.skip_space();
-        let byte = *self.bytes().get(self.at)?;
+        let mut byte = *self.bytes().get(self.at)?;
+        if is_space(byte) {
+            self.skip_space();
+            byte = *self.bytes().get(self.at)?;
+        }
         self.at += 1;
         Some(byte)
     }
@@ -79,8 +84,11 @@ impl<'a> Reader<'a> {
 
     /// True (and consumed) when the next significant byte is `byte`; false
     /// (and not consumed) otherwise.
+    #[inline(always)]
     fn next_is(&mut self, byte: u8) -> Option<bool> {
-        self.skip_space();
+        if is_space(*self.bytes().get(self.at)?) {
+            self.skip_space();
+        }
         if *self.bytes().get(self.at)? == byte {
             self.at += 1;
             Some(true)
@@ -223,6 +231,11 @@ impl<'a> Reader<'a> {
     fn strings(&mut self) -> Option<Vec<Cow<'a, str>>> {
         self.list(4, Self::string)
     }
+}
+
+/// JSON's insignificant whitespace.
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
 }
 
 /// `$key` → `key`, still borrowed when it was.
