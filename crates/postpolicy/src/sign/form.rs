@@ -178,7 +178,7 @@ pub(super) fn sign<D: Dialect>(
     let credential = signer.credential(stamp.date());
     let fixed = signer.fixed_conditions(&stamp, &credential);
     let transient;
-    let part = match plan.and_then(|plan| plan.part_for(fixed.as_slice())) {
+    let part = match plan.and_then(|plan| plan.part_for(fixed.as_slice(), D::RULES)) {
         Some(part) => part,
         None => {
             transient = PolicyPart::of(policy, fixed.as_slice(), D::SIGNER_FIELDS)?;

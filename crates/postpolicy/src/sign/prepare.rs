@@ -33,7 +33,8 @@ impl SignPlan {
     }
 
     /// A plan for `policy`, for a signer whose own exact conditions are
-    /// named `fixed` (in order) and who writes `emitted` fields itself.
+    /// named `fixed` (in order), who writes `emitted` fields itself and
+    /// whose verifier words the rules as `dialect`'s.
     pub(crate) fn new(
         policy: &Policy,
         fixed: &[&'static str],
@@ -47,6 +48,7 @@ impl SignPlan {
         let rules = Rules::of(part.user_conditions(policy), fixed.len(), dialect);
         part.kept = Some(Box::new(Kept {
             fixed: fixed.to_vec(),
+            dialect,
             json,
             rules,
         }));
@@ -56,11 +58,18 @@ impl SignPlan {
         })
     }
 
-    /// The plan's part, when it was made for a signer with these own
-    /// conditions (else the caller works one out).
-    pub(crate) fn part_for(&self, fixed: &[(&'static str, &str)]) -> Option<&PolicyPart> {
+    /// The plan's part, when it was made for a signer like this one: the
+    /// same own conditions and wording, which tell the kinds of signer
+    /// apart (each kind writes its own fields), else `None` and the caller
+    /// works one out.
+    pub(crate) fn part_for(
+        &self,
+        fixed: &[(&'static str, &str)],
+        dialect: rules::Dialect,
+    ) -> Option<&PolicyPart> {
         let kept = self.part.kept.as_ref()?;
-        let same = kept.fixed.len() == fixed.len()
+        let same = kept.dialect == dialect
+            && kept.fixed.len() == fixed.len()
             && kept.fixed.iter().zip(fixed).all(|(a, (b, _))| a == b);
         same.then_some(&self.part)
     }
@@ -126,6 +135,7 @@ pub(crate) struct PolicyPart {
 #[derive(Clone, Debug)]
 struct Kept {
     fixed: Vec<&'static str>,
+    dialect: rules::Dialect,
     json: String,
     rules: Rules,
 }
