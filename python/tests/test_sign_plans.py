@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+from typing import Optional, Union
 
 import pytest
 
@@ -21,7 +22,10 @@ SOURCES = [
 ]
 
 
-def signers() -> list[object]:
+Signer = Union[OssSigner, S3Signer]
+
+
+def signers() -> list[Signer]:
     oss = Credentials("LTAI5tPlanKey0001", "PlanSecretKZo149BD9GLPNiDIEmdQ7dyN")
     sts = Credentials("LTAI5tPlanKey0001", "PlanSecretKZo149BD9GLPNiDIEmdQ7dyN", "STS.tok")
     s3 = Credentials("AKIAPLANKEY000001", "PlanSecretKZo149BD9GLPNiDIEmdQ7dyN")
@@ -37,9 +41,11 @@ def fresh(source: str) -> Policy:
     return Policy.parse(source)
 
 
-def first_time(signer_index: int, source: str, **kwargs: object) -> str:
+def first_time(
+    signer_index: int, source: str, now: datetime.datetime, key: Optional[str] = None
+) -> str:
     """The token of a fresh signer signing a fresh Policy: no plan involved."""
-    return signers()[signer_index].sign(fresh(source), **kwargs).to_json()
+    return signers()[signer_index].sign(fresh(source), now=now, key=key).to_json()
 
 
 @pytest.mark.parametrize("signer_index", [0, 1, 2])
