@@ -413,10 +413,9 @@ fn count(bytes: &[u8], wanted: impl Fn(u8) -> bool + Copy) -> usize {
 /// is read directly.
 pub struct Plan {
     signer: Arc<dyn FormSigner>,
-    policy: postpolicy::Policy,
-    /// The core's plan of the policy (`None` when the policy cannot be
-    /// signed: signing then says why).
-    core: Option<postpolicy::SignPlan>,
+    /// The core's plan of the policy, or the policy itself when it cannot
+    /// be planned (it cannot be signed either: signing then says why).
+    policy: std::result::Result<postpolicy::SignPlan, postpolicy::Policy>,
     options: CoreSignOptions,
     /// Whether index.js has this plan's shape. A plan fixes the signer, the
     /// policy and the options, which alone decide a form's URL, fields to
@@ -432,9 +431,8 @@ impl Plan {
             options = options.key(key);
         }
         Self {
-            core: signer.plan(&policy.0),
+            policy: signer.plan(&policy.0).ok_or_else(|| policy.0.clone()),
             signer,
-            policy: policy.0.clone(),
             options,
             shape_sent: Cell::new(false),
         }
@@ -453,9 +451,9 @@ pub fn sign_planned<'env>(
 ) -> Result<Option<JsString<'env>>> {
     guard(env, || {
         let now = convert::now(env, now_millis.map(Either::B).as_ref())?;
-        let form = match &plan.core {
-            Some(core) => plan.signer.sign_planned(core, &plan.options, now),
-            None => plan.signer.sign_with(&plan.policy, &plan.options, now),
+        let form = match &plan.policy {
+            Ok(core) => plan.signer.sign_planned(core, &plan.options, now),
+            Err(policy) => plan.signer.sign_with(policy, &plan.options, now),
         }
         .or_throw(env)?;
         let packed = if plan.shape_sent.get() {

@@ -208,8 +208,7 @@ pub(super) fn plan<D: Dialect>(signer: &D, policy: &Policy) -> Result<SignPlan, 
     let stamp = StampBuf::at(DateTime::<Utc>::UNIX_EPOCH);
     let stamp = stamp.stamp();
     let fixed = signer.fixed_conditions(&stamp, "");
-    let names: Vec<&'static str> = fixed.as_slice().iter().map(|(name, _)| *name).collect();
-    SignPlan::new(policy, &names, D::SIGNER_FIELDS, D::RULES)
+    SignPlan::new(policy, fixed.as_slice(), D::SIGNER_FIELDS, D::RULES)
 }
 
 /// Signs an exact policy text without changing a byte of it: every

@@ -33,21 +33,20 @@ impl SignPlan {
     }
 
     /// A plan for `policy`, for a signer whose own exact conditions are
-    /// named `fixed` (in order), who writes `emitted` fields itself and
-    /// whose verifier words the rules as `dialect`'s.
+    /// `fixed` (only their names count), who writes `emitted` fields itself
+    /// and whose verifier words the rules as `dialect`'s.
     pub(crate) fn new(
         policy: &Policy,
-        fixed: &[&'static str],
+        fixed: &[(&'static str, &str)],
         emitted: &[&str],
         dialect: rules::Dialect,
     ) -> Result<Self, SignatureError> {
-        let pairs: Vec<(&'static str, &str)> = fixed.iter().map(|name| (*name, "")).collect();
-        let mut part = PolicyPart::of(policy, &pairs, emitted)?;
+        let mut part = PolicyPart::of(policy, fixed, emitted)?;
         let mut json = String::new();
         wire::write_conditions(&mut json, part.user_conditions(policy));
         let rules = Rules::of(part.user_conditions(policy), fixed.len(), dialect);
         part.kept = Some(Box::new(Kept {
-            fixed: fixed.to_vec(),
+            fixed: fixed.iter().map(|(name, _)| *name).collect(),
             dialect,
             json,
             rules,
