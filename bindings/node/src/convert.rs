@@ -379,16 +379,16 @@ pub(crate) fn target(
     Ok((path, query))
 }
 
+/// Owned (or copy-on-write) pairs as borrowed ones, for [`record`].
+pub(crate) fn pairs<S: AsRef<str>>(pairs: &[(S, S)]) -> impl Iterator<Item = (&str, &str)> {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.as_ref(), value.as_ref()))
+}
+
 /// `pairs` as an object with one own, enumerable, writable data property per
 /// pair, in order: a record of strings. Defined rather than assigned, so that
 /// a name such as `__proto__` is a field and not the object's prototype.
-/// Owned pairs as borrowed ones, for [`record`].
-pub(crate) fn pairs(pairs: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
-    pairs
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-}
-
 pub(crate) fn record<'env, 'a>(
     env: &'env Env,
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,

@@ -192,18 +192,19 @@ pub struct Accepted<'env> {
 }
 
 impl<'env> Accepted<'env> {
-    fn new(env: &'env Env, a: postpolicy::Accepted) -> Result<Self> {
+    fn new(env: &'env Env, a: postpolicy::Accepted<'_>) -> Result<Self> {
+        let own = |s: Option<std::borrow::Cow<'_, str>>| s.map(std::borrow::Cow::into_owned);
         Ok(Self {
             metadata: convert::record(env, convert::pairs(&a.metadata))?,
-            key: a.key,
+            key: a.key.into_owned(),
             status: u32::from(a.status),
-            redirect: a.redirect,
-            content_type: a.content_type,
+            redirect: own(a.redirect),
+            content_type: own(a.content_type),
             size_limit: ByteRange {
                 min: a.size_limit.min as f64,
                 max: a.size_limit.max as f64,
             },
-            access_key_id: a.access_key_id,
+            access_key_id: own(a.access_key_id),
         })
     }
 }

@@ -81,7 +81,7 @@ impl PyFileInfo {
     skip_from_py_object
 )]
 #[derive(Clone, Debug, PartialEq)]
-pub struct PyAccepted(Accepted);
+pub struct PyAccepted(Accepted<'static>);
 
 #[pymethods]
 impl PyAccepted {
@@ -169,28 +169,36 @@ impl Keys {
 /// What both core verifiers offer a binding whose store is a Python callable.
 trait KeyedVerifier: Sync {
     fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str>;
-    fn verify_with(
+    fn verify_with<'a>(
         &self,
-        submission: &Submission,
+        submission: &'a Submission,
         keys: &dyn KeyStore,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, Rejected>;
-    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected>;
+    ) -> Result<Accepted<'a>, Rejected>;
+    fn verify<'a>(
+        &self,
+        submission: &'a Submission,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted<'a>, Rejected>;
 }
 
 impl KeyedVerifier for Verifier {
     fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
         Verifier::key_id(self, submission)
     }
-    fn verify_with(
+    fn verify_with<'a>(
         &self,
-        submission: &Submission,
+        submission: &'a Submission,
         keys: &dyn KeyStore,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, Rejected> {
+    ) -> Result<Accepted<'a>, Rejected> {
         Verifier::verify_with(self, submission, keys, now)
     }
-    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected> {
+    fn verify<'a>(
+        &self,
+        submission: &'a Submission,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted<'a>, Rejected> {
         Verifier::verify(self, submission, now)
     }
 }
@@ -199,15 +207,19 @@ impl KeyedVerifier for S3Verifier {
     fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
         S3Verifier::key_id(self, submission)
     }
-    fn verify_with(
+    fn verify_with<'a>(
         &self,
-        submission: &Submission,
+        submission: &'a Submission,
         keys: &dyn KeyStore,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, Rejected> {
+    ) -> Result<Accepted<'a>, Rejected> {
         S3Verifier::verify_with(self, submission, keys, now)
     }
-    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected> {
+    fn verify<'a>(
+        &self,
+        submission: &'a Submission,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted<'a>, Rejected> {
         S3Verifier::verify(self, submission, now)
     }
 }
@@ -216,15 +228,19 @@ impl KeyedVerifier for GcsVerifier {
     fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
         GcsVerifier::key_id(self, submission)
     }
-    fn verify_with(
+    fn verify_with<'a>(
         &self,
-        submission: &Submission,
+        submission: &'a Submission,
         keys: &dyn KeyStore,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, Rejected> {
+    ) -> Result<Accepted<'a>, Rejected> {
         GcsVerifier::verify_with(self, submission, keys, now)
     }
-    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected> {
+    fn verify<'a>(
+        &self,
+        submission: &'a Submission,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted<'a>, Rejected> {
         GcsVerifier::verify(self, submission, now)
     }
 }
@@ -253,7 +269,9 @@ fn run_verify(
             py.detach(|| verifier.verify_with(submission, &keys, now))
         }
     };
-    outcome.map(PyAccepted).map_err(|r| to_pyerr(py, r))
+    outcome
+        .map(|a| PyAccepted(a.into_owned()))
+        .map_err(|r| to_pyerr(py, r))
 }
 
 /// Verifies forms posted to one bucket, as OSS would.

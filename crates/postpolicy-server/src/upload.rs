@@ -57,7 +57,11 @@ enum FormVerifier {
 }
 
 impl FormVerifier {
-    fn verify(&self, submission: &Submission, now: DateTime<Utc>) -> Result<Accepted, Rejected> {
+    fn verify<'a>(
+        &self,
+        submission: &'a Submission,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted<'a>, Rejected> {
         match self {
             FormVerifier::Oss(verifier) => verifier.verify(submission, now),
             FormVerifier::Gcs(verifier) => verifier.verify(submission, now),
@@ -459,8 +463,8 @@ async fn receive(
 
     // Stream the file into the store, holding it to the size range.
     let attributes = ObjectAttributes {
-        content_type: accepted.content_type.clone(),
-        metadata: accepted.metadata.clone(),
+        content_type: accepted.content_type.as_deref().map(str::to_owned),
+        metadata: owned_metadata(&accepted),
     };
     let mut upload = oss
         .store
@@ -512,8 +516,8 @@ async fn receive(
     let meta = StoredMeta::new(
         &accepted.key,
         &ObjectAttributes {
-            content_type: accepted.content_type.clone(),
-            metadata: accepted.metadata.clone(),
+            content_type: accepted.content_type.as_deref().map(str::to_owned),
+            metadata: owned_metadata(&accepted),
         },
         &staged.digests(),
         Utc::now(),
@@ -537,10 +541,14 @@ async fn receive(
         use base64::Engine as _;
         let facts = ObjectFacts {
             bucket: oss.bucket.clone(),
-            object: accepted.key.clone(),
+            object: accepted.key.to_string(),
             etag: etag_hex,
             size,
-            mime_type: accepted.content_type.clone().unwrap_or_default(),
+            mime_type: accepted
+                .content_type
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned(),
             client_ip: peer.ip().to_string(),
             request_id: ctx.request_id.clone(),
             operation: "PostObject".to_owned(),
@@ -591,7 +599,7 @@ async fn receive(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse>\n  <Bucket>{}</Bucket>\n  <Location>{}</Location>\n  <Key>{}</Key>\n  <ETag>{}</ETag>\n</PostResponse>\n",
                 xml_escape(&oss.bucket),
                 xml_escape(&location),
-                xml_escape(&accepted.key),
+                xml_escape(&*accepted.key),
                 xml_escape(&etag)
             );
             let mut response = Response::new(Body::from(xml));
@@ -615,8 +623,17 @@ fn set_object_headers(headers: &mut HeaderMap, etag: &str, location: &str, crc64
     respond::insert(headers, "x-oss-hash-crc64ecma", &crc64.to_string());
 }
 
+/// The stored headers and metadata, owned by the object's attributes.
+fn owned_metadata(accepted: &Accepted<'_>) -> Vec<(String, String)> {
+    accepted
+        .metadata
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
 /// `x-oss-forbid-overwrite: true` among the accepted metadata.
-fn forbids_overwrite(accepted: &Accepted) -> bool {
+fn forbids_overwrite(accepted: &Accepted<'_>) -> bool {
     accepted
         .metadata
         .iter()

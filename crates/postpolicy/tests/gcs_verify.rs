@@ -216,7 +216,8 @@ fn sizes_keys_and_explain() {
             file: file(size),
         }
     };
-    let accepted = verifier.verify(&submit(100, "image/png"), now).unwrap();
+    let form = submit(100, "image/png");
+    let accepted = verifier.verify(&form, now).unwrap();
     // `${filename}` is expanded after the check, into the stored key.
     assert_eq!(accepted.key, "user/7/photo.png");
     assert_eq!(accepted.content_type.as_deref(), Some("image/png"));

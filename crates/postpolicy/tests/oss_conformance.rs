@@ -80,7 +80,8 @@ fn every_conformance_case() {
         );
         let now: DateTime<Utc> = case["now"].as_str().expect("now").parse().expect("time");
         let expect = &case["expect"];
-        let outcome = verifier.verify(&submission(case), now);
+        let form = submission(case);
+        let outcome = verifier.verify(&form, now);
         let problem = match (&outcome, expect["accepted"].as_bool().expect("accepted")) {
             (Ok(accepted), true) => {
                 let mut p = Vec::new();

@@ -165,7 +165,8 @@ fn starts_with_on_a_content_type_list_holds_for_every_item() {
 fn size_ranges_intersect() {
     let dsl = "content-length 10..1000\ncontent-length 100..5000";
     let sub = |size| submission(dsl, "a/${filename}", &[], size);
-    let ok = verifier().verify(&sub(500), now()).unwrap();
+    let form = sub(500);
+    let ok = verifier().verify(&form, now()).unwrap();
     assert_eq!((ok.size_limit.min, ok.size_limit.max), (100, 1000));
     let small = reject(&sub(50));
     assert_eq!((small.status, small.service_code), (400, "EntityTooSmall"));

@@ -345,7 +345,8 @@ proptest! {
         let verifier = verifier.with_clock_skew(skew).unwrap_or_else(|_| {
             Verifier::new("examplebucket", "cn-hangzhou", keys())
         });
-        let outcome = verifier.verify(&v4_submission(now()), when);
+        let submission = v4_submission(now());
+        let outcome = verifier.verify(&submission, when);
         if let Err(rejected) = outcome {
             prop_assert!(!prints_a_five_digit_year(&rejected.reason), "{}", rejected.reason);
         }

@@ -131,22 +131,22 @@ impl GcsVerifier {
     }
 
     /// Accepts or rejects `submission` as GCS would at `now`.
-    pub fn verify(
+    pub fn verify<'a>(
         &self,
-        submission: &Submission,
+        submission: &'a Submission,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, Rejected> {
+    ) -> Result<Accepted<'a>, Rejected> {
         super::verify(self, submission, &*self.keys, now)
     }
 
     /// [`GcsVerifier::verify`] with `keys` in place of the verifier's HMAC
     /// store for this one call.
-    pub fn verify_with(
+    pub fn verify_with<'a>(
         &self,
-        submission: &Submission,
+        submission: &'a Submission,
         keys: &dyn KeyStore,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, Rejected> {
+    ) -> Result<Accepted<'a>, Rejected> {
         super::verify(self, submission, keys, now)
     }
 

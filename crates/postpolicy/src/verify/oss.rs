@@ -143,22 +143,22 @@ impl Verifier {
     }
 
     /// Accepts or rejects `submission` as OSS would at `now`.
-    pub fn verify(
+    pub fn verify<'a>(
         &self,
-        submission: &Submission,
+        submission: &'a Submission,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, Rejected> {
+    ) -> Result<Accepted<'a>, Rejected> {
         super::verify(self, submission, &*self.keys, now)
     }
 
     /// [`Verifier::verify`] with `keys` in place of the verifier's own store
     /// for this one call (see [`Verifier::key_id`]).
-    pub fn verify_with(
+    pub fn verify_with<'a>(
         &self,
-        submission: &Submission,
+        submission: &'a Submission,
         keys: &dyn KeyStore,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, Rejected> {
+    ) -> Result<Accepted<'a>, Rejected> {
         super::verify(self, submission, keys, now)
     }
 
