@@ -140,20 +140,20 @@ fn condition_failure<D: Dialect>(view: &ConditionView<'_>, form: &Form<'_>) -> O
     let holds = match (view, sent) {
         (_, None) => false,
         (_, Some(_)) if !known => false,
-        (ConditionView::Eq { value, .. }, Some(v)) => v == value,
+        (ConditionView::Eq { value, .. }, Some(v)) => v == *value,
         (ConditionView::StartsWith { prefix, .. }, Some(v)) if type_list => {
-            v.split(',').all(|item| item.starts_with(&**prefix))
+            v.split(',').all(|item| item.starts_with(*prefix))
         }
-        (ConditionView::StartsWith { prefix, .. }, Some(v)) => v.starts_with(&**prefix),
-        (ConditionView::In { values, .. }, Some(v)) => values.iter().any(|x| x == v),
-        (ConditionView::NotIn { values, .. }, Some(v)) => !values.iter().any(|x| x == v),
+        (ConditionView::StartsWith { prefix, .. }, Some(v)) => v.starts_with(*prefix),
+        (ConditionView::In { values, .. }, Some(v)) => values.contains(v),
+        (ConditionView::NotIn { values, .. }, Some(v)) => !values.contains(v),
         (ConditionView::ContentLengthRange(_), Some(_)) => true,
     };
     if holds {
         return None;
     }
     // A failure is rare and explained at length: from the owned condition.
-    let condition = &view.to_condition();
+    let condition = &view.into_condition();
     let field = condition.field()?;
     let failure = rules::condition_failed(condition);
     let reason = match (condition, sent) {

@@ -330,7 +330,10 @@ pub(crate) fn verify<'a, D: Dialect>(
         Some(signed) => {
             let mut buf = [std::mem::MaybeUninit::uninit(); wire::POLICY_ON_STACK];
             let json = wire::decode_base64_in(signed.policy, &mut buf).map_err(policy_rejected)?;
-            let policy = wire::view_json(&json).map_err(policy_rejected)?;
+            // Holds only the strings a view cannot borrow (JSON escapes):
+            // no allocation for the usual policy.
+            let arena = bumpalo::Bump::new();
+            let policy = wire::view_json(&json, &arena).map_err(policy_rejected)?;
             check_operators::<D>(&policy.conditions)?;
             check_expiry(policy.expires_at, now)?;
             let outcome = evaluate::evaluate::<D>(

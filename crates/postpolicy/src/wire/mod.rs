@@ -17,6 +17,7 @@
 
 use std::borrow::Cow;
 
+use bumpalo::Bump;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::error::PolicyError;
@@ -60,17 +61,18 @@ pub(crate) fn append_base64(out: &mut String, policy_json: &str) {
 
 /// Parses policy JSON, accepting everything the services accept.
 pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-    view_json(text).map(PolicyView::into_policy)
+    view_json(text, &Bump::new()).map(PolicyView::into_policy)
 }
 
-/// Parses policy JSON into a view that borrows its strings from `text`.
-pub(crate) fn view_json(text: &str) -> Result<PolicyView<'_>, PolicyError> {
+/// Parses policy JSON into a view that borrows its strings from `text`, or
+/// from `arena` for the strings that differ from their text.
+pub(crate) fn view_json<'a>(text: &'a str, arena: &'a Bump) -> Result<PolicyView<'a>, PolicyError> {
     // Documents in the usual shape are read in one pass; anything else goes
     // through the tree-based parser below, which is the authority on what is
     // accepted and on the wording of every rejection.
-    match scan::scan(text) {
+    match scan::scan(text, arena) {
         Some(view) => Ok(view),
-        None => tree::from_json_tree(text),
+        None => tree::from_json_tree(text, arena),
     }
 }
 
@@ -81,9 +83,10 @@ pub(crate) fn view_json(text: &str) -> Result<PolicyView<'_>, PolicyError> {
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub fn scan_and_tree(text: &str) -> (Option<Policy>, Result<Policy, PolicyError>) {
+    let arena = Bump::new();
     (
-        scan::scan(text).map(PolicyView::into_policy),
-        tree::from_json_tree(text).map(PolicyView::into_policy),
+        scan::scan(text, &arena).map(PolicyView::into_policy),
+        tree::from_json_tree(text, &arena).map(PolicyView::into_policy),
     )
 }
 

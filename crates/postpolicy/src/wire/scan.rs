@@ -8,21 +8,22 @@
 //! (an unknown key, an upper-case operator, a negative or quoted size, a
 //! duplicate, a syntax error) it answers `None`, and the tree-based parser in
 //! [`super`] decides, with the service's wording. Escaped strings are decoded
-//! by serde_json, so JSON's escape rules live in one library.
+//! by serde_json, so JSON's escape rules live in one library, into the
+//! caller's arena.
 
-use std::borrow::Cow;
+use bumpalo::Bump;
 
-use super::view::{ConditionView, PolicyView};
+use super::view::{ConditionView, PolicyView, Values};
 use crate::policy::ByteRange;
 
 /// The document in `text`, when it has the common shape.
-pub(super) fn scan(text: &str) -> Option<PolicyView<'_>> {
-    let mut reader = Reader { text, at: 0 };
+pub(super) fn scan<'a>(text: &'a str, arena: &'a Bump) -> Option<PolicyView<'a>> {
+    let mut reader = Reader { text, at: 0, arena };
     let mut expiration = None;
     let mut conditions = None;
     reader.expect(b'{')?;
     loop {
-        match &*reader.string()? {
+        match reader.string()? {
             "expiration" if expiration.is_none() => {
                 reader.expect(b':')?;
                 expiration = Some(reader.string()?);
@@ -42,7 +43,7 @@ pub(super) fn scan(text: &str) -> Option<PolicyView<'_>> {
     if reader.at != text.len() {
         return None;
     }
-    let expires_at = super::parse_iso_utc(&expiration?)?;
+    let expires_at = super::parse_iso_utc(expiration?)?;
     Some(PolicyView {
         expires_at,
         conditions: conditions?,
@@ -52,6 +53,8 @@ pub(super) fn scan(text: &str) -> Option<PolicyView<'_>> {
 struct Reader<'a> {
     text: &'a str,
     at: usize,
+    /// Where escaped strings are decoded to.
+    arena: &'a Bump,
 }
 
 impl<'a> Reader<'a> {
@@ -97,10 +100,24 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A JSON string: borrowed from the text, or decoded by serde_json when it
-    /// holds an escape.
+    /// A JSON string: borrowed from the text, or decoded by serde_json into
+    /// the arena when it holds an escape.
     #[inline(always)]
-    fn string(&mut self) -> Option<Cow<'a, str>> {
+    fn string(&mut self) -> Option<&'a str> {
+        let (start, escaped) = self.skip_string()?;
+        if escaped {
+            let quoted = self.text.get(start - 1..self.at)?;
+            let decoded = serde_json::from_str::<String>(quoted).ok()?;
+            Some(self.arena.alloc_str(&decoded))
+        } else {
+            self.text.get(start..self.at - 1)
+        }
+    }
+
+    /// Reads past a JSON string: where its text starts, and whether it holds
+    /// an escape.
+    #[inline(always)]
+    fn skip_string(&mut self) -> Option<(usize, bool)> {
         self.expect(b'"')?;
         let start = self.at;
         let mut escaped = false;
@@ -120,12 +137,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.at += 1;
-        if escaped {
-            let quoted = self.text.get(start - 1..self.at)?;
-            serde_json::from_str::<String>(quoted).ok().map(Cow::Owned)
-        } else {
-            self.text.get(start..self.at - 1).map(Cow::Borrowed)
-        }
+        Some((start, escaped))
     }
 
     /// A non-negative integer without sign, fraction, exponent or leading zero.
@@ -182,7 +194,7 @@ impl<'a> Reader<'a> {
             b'[' => {
                 let operator = self.string()?;
                 self.expect(b',')?;
-                let condition = match &*operator {
+                let condition = match operator {
                     "content-length-range" => {
                         let min = self.size()?;
                         self.expect(b',')?;
@@ -200,7 +212,7 @@ impl<'a> Reader<'a> {
                         let field = field(self.string()?);
                         self.expect(b',')?;
                         let value = self.string()?;
-                        if &*operator == "eq" {
+                        if operator == "eq" {
                             ConditionView::Eq { field, value }
                         } else {
                             ConditionView::StartsWith {
@@ -212,8 +224,8 @@ impl<'a> Reader<'a> {
                     "in" | "not-in" => {
                         let field = field(self.string()?);
                         self.expect(b',')?;
-                        let values = self.strings()?;
-                        if &*operator == "in" {
+                        let values = self.values()?;
+                        if operator == "in" {
                             ConditionView::In { field, values }
                         } else {
                             ConditionView::NotIn { field, values }
@@ -228,8 +240,43 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn strings(&mut self) -> Option<Vec<Cow<'a, str>>> {
-        self.list(4, Self::string)
+    /// An `in` / `not-in` list: its text when no value holds an escape
+    /// (read again when judged), else its values decoded into the arena.
+    fn values(&mut self) -> Option<Values<'a>> {
+        self.expect(b'[')?;
+        let start = self.at;
+        let mut escaped = false;
+        if !self.next_is(b']')? {
+            loop {
+                escaped |= self.skip_string()?.1;
+                if self.next_is(b']')? {
+                    break;
+                }
+                self.expect(b',')?;
+            }
+        }
+        let text = self.text.get(start..self.at - 1)?;
+        if !escaped {
+            return Some(Values::Json(text));
+        }
+        let mut again = Reader {
+            text,
+            at: 0,
+            arena: self.arena,
+        };
+        let mut values = Vec::new();
+        loop {
+            again.skip_space();
+            if again.at == text.len() {
+                break;
+            }
+            values.push(again.string()?);
+            again.skip_space();
+            if again.at < text.len() {
+                again.expect(b',')?;
+            }
+        }
+        Some(Values::Strs(self.arena.alloc_slice_copy(&values)))
     }
 }
 
@@ -238,15 +285,9 @@ fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
 }
 
-/// `$key` → `key`, still borrowed when it was.
-fn field(name: Cow<'_, str>) -> Cow<'_, str> {
-    match name {
-        Cow::Borrowed(b) => Cow::Borrowed(b.strip_prefix('$').unwrap_or(b)),
-        Cow::Owned(o) => match o.strip_prefix('$') {
-            Some(rest) => Cow::Owned(rest.to_owned()),
-            None => Cow::Owned(o),
-        },
-    }
+/// `$key` → `key`.
+fn field(name: &str) -> &str {
+    name.strip_prefix('$').unwrap_or(name)
 }
 
 #[cfg(test)]
@@ -256,8 +297,8 @@ mod tests {
     use super::*;
 
     /// The authority: what the tree-based parser makes of `text`.
-    fn tree(text: &str) -> Option<PolicyView<'static>> {
-        super::super::tree::from_json_tree(text).ok()
+    fn tree<'a>(text: &str, arena: &'a Bump) -> Option<PolicyView<'a>> {
+        super::super::tree::from_json_tree(text, arena).ok()
     }
 
     /// A JSON string in one of the styles SDKs write: raw UTF-8 (JS, Go,
@@ -364,9 +405,10 @@ mod tests {
 
         #[test]
         fn reads_every_document_the_sdks_write(doc in document()) {
-            let scanned = scan(&doc);
+            let arena = Bump::new();
+            let scanned = scan(&doc, &arena);
             prop_assert!(scanned.is_some(), "{}", doc);
-            prop_assert_eq!(scanned, tree(&doc));
+            prop_assert_eq!(scanned, tree(&doc, &arena));
         }
 
         #[test]
@@ -385,24 +427,38 @@ mod tests {
                 start
             };
             text.replace_range(start..end, edit);
-            if let Some(view) = scan(&text) {
-                prop_assert_eq!(Some(view), tree(&text), "{}", text);
+            let arena = Bump::new();
+            if let Some(view) = scan(&text, &arena) {
+                prop_assert_eq!(Some(view), tree(&text, &arena), "{}", text);
             }
         }
     }
 
     #[test]
     fn strings_are_borrowed_unless_escaped() {
-        let text = r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[["eq","$$key","a\/b"],{"x":"y"}]}"#;
-        let view = scan(text).unwrap();
+        let text = r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[["eq","$$key","a\/b"],{"x":"y"},["in","$t",["p","q\/r"]],["not-in","$u",["v", "w"]]]}"#;
+        let arena = Bump::new();
+        let view = scan(text, &arena).unwrap();
+        // Borrowed: the string lies inside the document's text.
+        let borrowed = |s: &str| text.as_bytes().as_ptr_range().contains(&s.as_ptr());
         match view.conditions.as_slice() {
             [
                 ConditionView::Eq { field, value },
                 ConditionView::Eq { field: x, value: y },
+                ConditionView::In {
+                    values: escaped, ..
+                },
+                ConditionView::NotIn { values: plain, .. },
             ] => {
-                assert_eq!((field.as_ref(), value.as_ref()), ("$key", "a/b"));
-                assert!(matches!(value, Cow::Owned(_)));
-                assert!(matches!((x, y), (Cow::Borrowed("x"), Cow::Borrowed("y"))));
+                assert_eq!((*field, *value), ("$key", "a/b"));
+                assert!(!borrowed(value));
+                assert!(borrowed(field) && borrowed(x) && borrowed(y));
+                assert_eq!((*x, *y), ("x", "y"));
+                assert_eq!(escaped.iter().collect::<Vec<_>>(), ["p", "q/r"]);
+                assert!(matches!(escaped, Values::Strs(_)));
+                assert_eq!(plain.iter().collect::<Vec<_>>(), ["v", "w"]);
+                assert!(matches!(plain, Values::Json(_)));
+                assert!(plain.contains("w") && !plain.contains("x"));
             }
             other => panic!("{other:?}"),
         }
@@ -418,7 +474,7 @@ mod tests {
             r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[["content-length-range",01,2]]}"#,
             r#"{"expiration":"2026-01-01T00:00:00Z","conditions":[]} x"#,
         ] {
-            assert!(scan(text).is_none(), "{text}");
+            assert!(scan(text, &Bump::new()).is_none(), "{text}");
         }
     }
 }

@@ -3,17 +3,21 @@
 //! what is accepted; the single-pass scanner (`scan.rs`) handles the usual
 //! shape and leaves everything else here.
 
-use std::borrow::Cow;
-
+use bumpalo::Bump;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::view::{ConditionView, PolicyView};
+use super::view::{ConditionView, PolicyView, Values};
 use super::{invalid, parse_iso_utc};
 use crate::error::PolicyError;
 use crate::policy::ByteRange;
 
-pub(super) fn from_json_tree(text: &str) -> Result<PolicyView<'static>, PolicyError> {
+/// The document in `text`, its strings copied into `arena` (the tree they
+/// are read from is dropped here).
+pub(super) fn from_json_tree<'a>(
+    text: &str,
+    arena: &'a Bump,
+) -> Result<PolicyView<'a>, PolicyError> {
     let value: Value = serde_json::from_str(text).map_err(|e| json_syntax_error(text, &e))?;
     let Value::Object(document) = value else {
         return Err(invalid(
@@ -60,7 +64,7 @@ pub(super) fn from_json_tree(text: &str) -> Result<PolicyView<'static>, PolicyEr
     let conditions = items
         .iter()
         .enumerate()
-        .map(|(i, item)| parse_condition(i, item))
+        .map(|(i, item)| parse_condition(i, item, arena))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(PolicyView {
         expires_at: expiration,
@@ -130,14 +134,18 @@ fn parse_expiration(text: &str) -> Result<DateTime<Utc>, PolicyError> {
     })
 }
 
-fn parse_condition(index: usize, item: &Value) -> Result<ConditionView<'static>, PolicyError> {
+fn parse_condition<'a>(
+    index: usize,
+    item: &Value,
+    arena: &'a Bump,
+) -> Result<ConditionView<'a>, PolicyError> {
     match item {
         Value::Object(map) => {
             let mut entries = map.iter();
             match (entries.next(), entries.next()) {
                 (Some((name, value)), None) => Ok(ConditionView::Eq {
-                    field: field_name(name),
-                    value: string_value(index, value)?,
+                    field: field_name(name, arena),
+                    value: string_value(index, value, arena)?,
                 }),
                 _ => Err(invalid(
                     "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.",
@@ -148,7 +156,7 @@ fn parse_condition(index: usize, item: &Value) -> Result<ConditionView<'static>,
                 )),
             }
         }
-        Value::Array(parts) => parse_list_condition(index, parts),
+        Value::Array(parts) => parse_list_condition(index, parts, arena),
         other => Err(invalid(
             "Invalid Policy: Invalid Condition: condition must be a list or a map.",
             format!(
@@ -159,10 +167,11 @@ fn parse_condition(index: usize, item: &Value) -> Result<ConditionView<'static>,
     }
 }
 
-fn parse_list_condition(
+fn parse_list_condition<'a>(
     index: usize,
     parts: &[Value],
-) -> Result<ConditionView<'static>, PolicyError> {
+    arena: &'a Bump,
+) -> Result<ConditionView<'a>, PolicyError> {
     let Some(Value::String(op)) = parts.first() else {
         return Err(invalid(
             "Invalid Policy: Invalid Condition: missing match mode.",
@@ -210,15 +219,15 @@ fn parse_list_condition(
             ),
         ));
     };
-    let field = field_name(name);
+    let field = field_name(name, arena);
     match op.as_str() {
         "eq" => Ok(ConditionView::Eq {
             field,
-            value: string_value(index, third)?,
+            value: string_value(index, third, arena)?,
         }),
         "starts-with" => Ok(ConditionView::StartsWith {
             field,
-            prefix: string_value(index, third)?,
+            prefix: string_value(index, third, arena)?,
         }),
         _ => {
             let Value::Array(items) = third else {
@@ -232,8 +241,9 @@ fn parse_list_condition(
             };
             let values = items
                 .iter()
-                .map(|v| string_value(index, v))
+                .map(|v| string_value(index, v, arena))
                 .collect::<Result<Vec<_>, _>>()?;
+            let values = Values::Strs(arena.alloc_slice_copy(&values));
             Ok(if op == "in" {
                 ConditionView::In { field, values }
             } else {
@@ -250,14 +260,14 @@ fn unreachable_arity<T>(index: usize) -> Result<T, PolicyError> {
     ))
 }
 
-/// A field name without its `$`, owned (the tree it came from is dropped).
-fn field_name(name: &str) -> Cow<'static, str> {
-    Cow::Owned(name.strip_prefix('$').unwrap_or(name).to_owned())
+/// A field name without its `$`, copied into the arena.
+fn field_name<'a>(name: &str, arena: &'a Bump) -> &'a str {
+    arena.alloc_str(name.strip_prefix('$').unwrap_or(name))
 }
 
-fn string_value(index: usize, value: &Value) -> Result<Cow<'static, str>, PolicyError> {
+fn string_value<'a>(index: usize, value: &Value, arena: &'a Bump) -> Result<&'a str, PolicyError> {
     match value {
-        Value::String(s) => Ok(Cow::Owned(s.clone())),
+        Value::String(s) => Ok(arena.alloc_str(s)),
         other => Err(invalid(
             "Invalid Policy: Invalid Condition: value must be a string.",
             format!(
