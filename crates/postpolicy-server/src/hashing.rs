@@ -143,11 +143,13 @@ impl Hashes {
 /// The CRC-64 and size of an object whose MD5 the store computes (an S3
 /// store's ETag of a single PUT, see `store::s3`): CRC-64 costs a few
 /// percent of MD5, so it is computed inline.
+#[cfg(feature = "s3")]
 pub(crate) struct Crc64Only {
     crc64: crc_fast::Digest,
     size: u64,
 }
 
+#[cfg(feature = "s3")]
 impl std::fmt::Debug for Crc64Only {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Crc64Only")
@@ -156,6 +158,7 @@ impl std::fmt::Debug for Crc64Only {
     }
 }
 
+#[cfg(feature = "s3")]
 impl Default for Crc64Only {
     fn default() -> Self {
         Self {
@@ -165,6 +168,7 @@ impl Default for Crc64Only {
     }
 }
 
+#[cfg(feature = "s3")]
 impl Crc64Only {
     pub(crate) fn update(&mut self, bytes: &[u8]) {
         self.crc64.update(bytes);
@@ -182,6 +186,7 @@ impl Crc64Only {
 }
 
 /// The MD5 of `chunks` in order.
+#[cfg(feature = "s3")]
 pub(crate) fn md5_of(chunks: &[Bytes]) -> io::Result<[u8; 16]> {
     let mut md5 = Md5State::new();
     for chunk in chunks {

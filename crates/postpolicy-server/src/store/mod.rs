@@ -453,6 +453,7 @@ pub(crate) enum Staged {
     S3(s3::Staged),
 }
 
+#[cfg(feature = "s3")]
 fn mismatch() -> ServerError {
     ServerError::Store("an upload was handed to another kind of store".to_owned())
 }
@@ -523,7 +524,7 @@ impl Store {
     pub(crate) async fn begin(
         &self,
         object: &Located,
-        attributes: &ObjectAttributes,
+        #[cfg_attr(not(feature = "s3"), allow(unused_variables))] attributes: &ObjectAttributes,
         hint: Option<u64>,
     ) -> Result<Upload, ServerError> {
         match self {
