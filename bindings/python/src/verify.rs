@@ -257,7 +257,7 @@ fn run_verify(
     now: DateTime<Utc>,
 ) -> PyResult<PyAccepted> {
     let outcome = match lookup {
-        None => py.detach(|| verifier.verify(submission, now)),
+        None => py.detach(|| verifier.verify(submission, now).map(Accepted::into_owned)),
         Some(lookup) => {
             let mut keys = HashMap::new();
             if let Some(id) = verifier.key_id(submission) {
@@ -266,12 +266,15 @@ fn run_verify(
                     keys.insert(id.to_owned(), secret);
                 }
             }
-            py.detach(|| verifier.verify_with(submission, &keys, now))
+            py.detach(|| {
+                verifier
+                    .verify_with(submission, &keys, now)
+                    .map(Accepted::into_owned)
+            })
         }
     };
-    outcome
-        .map(|a| PyAccepted(a.into_owned()))
-        .map_err(|r| to_pyerr(py, r))
+    // The answer is made owned above, while the interpreter runs on.
+    outcome.map(PyAccepted).map_err(|r| to_pyerr(py, r))
 }
 
 /// Verifies forms posted to one bucket, as OSS would.

@@ -462,10 +462,7 @@ async fn receive(
     }
 
     // Stream the file into the store, holding it to the size range.
-    let attributes = ObjectAttributes {
-        content_type: accepted.content_type.as_deref().map(str::to_owned),
-        metadata: owned_metadata(&accepted),
-    };
+    let attributes = object_attributes(&accepted);
     let mut upload = oss
         .store
         .begin(&object, &attributes, size_hint)
@@ -515,10 +512,8 @@ async fn receive(
         .map_err(|e| Failure::Other(respond::internal(ctx, e)))?;
     let meta = StoredMeta::new(
         &accepted.key,
-        &ObjectAttributes {
-            content_type: accepted.content_type.as_deref().map(str::to_owned),
-            metadata: owned_metadata(&accepted),
-        },
+        // The final verification reads the same fields: the same attributes.
+        &attributes,
         &staged.digests(),
         Utc::now(),
     );
@@ -623,13 +618,17 @@ fn set_object_headers(headers: &mut HeaderMap, etag: &str, location: &str, crc64
     respond::insert(headers, "x-oss-hash-crc64ecma", &crc64.to_string());
 }
 
-/// The stored headers and metadata, owned by the object's attributes.
-fn owned_metadata(accepted: &Accepted<'_>) -> Vec<(String, String)> {
-    accepted
-        .metadata
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect()
+/// What is stored with the object: its Content-Type and the accepted
+/// headers and metadata, owned (the form is read on after this).
+fn object_attributes(accepted: &Accepted<'_>) -> ObjectAttributes {
+    ObjectAttributes {
+        content_type: accepted.content_type.as_deref().map(str::to_owned),
+        metadata: accepted
+            .metadata
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect(),
+    }
 }
 
 /// `x-oss-forbid-overwrite: true` among the accepted metadata.

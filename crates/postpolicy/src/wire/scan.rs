@@ -255,27 +255,15 @@ impl<'a> Reader<'a> {
                 self.expect(b',')?;
             }
         }
-        let text = self.text.get(start..self.at - 1)?;
         if !escaped {
-            return Some(Values::Json(text));
+            return self.text.get(start..self.at - 1).map(Values::Json);
         }
+        // Rare: the list read again from its `[`, each value decoded.
         let mut again = Reader {
-            text,
-            at: 0,
-            arena: self.arena,
+            at: start - 1,
+            ..*self
         };
-        let mut values = Vec::new();
-        loop {
-            again.skip_space();
-            if again.at == text.len() {
-                break;
-            }
-            values.push(again.string()?);
-            again.skip_space();
-            if again.at < text.len() {
-                again.expect(b',')?;
-            }
-        }
+        let values = again.list(4, Self::string)?;
         Some(Values::Strs(self.arena.alloc_slice_copy(&values)))
     }
 }
