@@ -178,8 +178,20 @@ grep -q "Building wheel for postpolicy" "$tmp/sdist.log" || fail "pip did not bu
 run_suite "$venv"
 
 section "Rust: cargo publish --workspace --dry-run"
+# The dry run builds each packaged crate against a temporary registry that it
+# writes under its target dir. Cargo takes a registry crate of an unchanged
+# version for unchanged, twice over: it keeps its unpacked copy (named after
+# the registry's path) and its build. A second run from the same checkout
+# would build postpolicy-server against the first run's postpolicy. So the
+# dry run gets a target dir of its own, where everything named postpolicy
+# came from an earlier dry run and goes first, and the unpacked copies go too.
+publish_target="$CARGO_TARGET_DIR/publish-check"
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/postpolicy-* \
+    "$publish_target"/debug/.fingerprint/postpolicy* \
+    "$publish_target"/debug/deps/*postpolicy* \
+    "$publish_target"/debug/build/postpolicy*
 # --allow-dirty: the check runs on work in progress too; CI's clone is clean.
-cargo publish --workspace --dry-run --locked --allow-dirty
+cargo publish --workspace --dry-run --locked --allow-dirty --target-dir "$publish_target"
 cargo package --no-verify --locked --allow-dirty -p postpolicy -p postpolicy-server -p postpolicy-cli
 crates="$CARGO_TARGET_DIR/package"
 for crate in postpolicy postpolicy-server postpolicy-cli; do
@@ -189,7 +201,7 @@ tar -xzOf "$crates/postpolicy-server-$version.crate" "postpolicy-server-$version
     fail "postpolicy-server's packaged browser.js differs from node/browser.js"
 
 section "Rust: cargo install --path crates/postpolicy-cli (into a temporary root)"
-# --debug reuses the dev build of the dry run above; the release profile adds
+# --debug reuses the workspace's dev build; the release profile adds
 # nothing to what is checked here.
 cargo install --locked --debug --path crates/postpolicy-cli --root "$tmp/cargo-root"
 bin="$tmp/cargo-root/bin/postpolicy"
