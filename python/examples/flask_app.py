@@ -9,7 +9,7 @@ the form also asks OSS to call it after the upload (signed into the policy,
 so the browser cannot change it).
 
 The policy is linted before it is signed: a policy with an error-level
-diagnostic gets 500 and ``{"error": "POLICY_LINT", "message", "diagnostics"}``
+diagnostic gets 500 and ``{"code": "POLICY_LINT", "message", "diagnostics"}``
 naming each one (nothing is signed); warnings are logged once each.
 
 ``POST /oss-callback`` is that callback: it answers ``{"Status":"OK"}`` only

@@ -31,11 +31,11 @@ def on_oss_callback(
     try:
         postpolicy.verify_callback(method, path, query, headers, body)
     except postpolicy.CallbackError as e:
-        return 400, {"error": e.code, "message": str(e)}
+        return 400, {"code": e.code, "message": str(e)}
     return 200, {"Status": "OK"}
 
 
 # A key URL that is not OSS's own is refused before anything is fetched.
 forged = {"authorization": "AAAA", "x-oss-pub-key-url": "aHR0cDovL2V2aWwuZXhhbXBsZS9rLnBlbQ=="}
-print(on_oss_callback("POST", "/oss-callback", None, forged, b"size=1")[1]["error"])
+print(on_oss_callback("POST", "/oss-callback", None, forged, b"size=1")[1]["code"])
 # END readme-callback

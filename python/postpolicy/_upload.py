@@ -71,7 +71,7 @@ class Reply:
 
     @classmethod
     def error(cls, status: int, code: str, message: str) -> Reply:
-        return cls.json(status, {"error": code, "message": message})
+        return cls.json(status, {"code": code, "message": message})
 
 
 @dataclass(frozen=True)
@@ -364,7 +364,7 @@ def _lint_refusal(errors: list[Diagnostic]) -> Reply:
     return Reply.json(
         500,
         {
-            "error": "POLICY_LINT",
+            "code": "POLICY_LINT",
             "message": "the upload policy is not signed: "
             + "; ".join(f"{d.code}: {d.message}" for d in errors),
             "diagnostics": [

@@ -76,7 +76,7 @@ def upload_views(
     into the DSL text.
 
     The token view lints the policy as it is signed (with ``key``): an
-    error-level diagnostic is answered with 500 and ``{"error":
+    error-level diagnostic is answered with 500 and ``{"code":
     "POLICY_LINT", "message", "diagnostics"}`` (nothing is signed); each
     distinct diagnostic is logged once to ``logger`` (default: the
     ``postpolicy`` logger). ``callback`` is signed into the form and pinned
@@ -88,7 +88,7 @@ def upload_views(
     path, and the query when it has a ``?``, behind a proxy that rewrites
     them) with ``key_source`` and ``trusted_key_urls`` as
     :func:`postpolicy.verify_callback` takes them; a request OSS did not sign
-    gets 400 and ``{"error": "CALLBACK_…", "message"}``. Then
+    gets 400 and ``{"code": "CALLBACK_…", "message"}``. Then
     ``on_callback(UploadCallback)`` runs, and what it returns (a JSON-ready
     value; ``None`` for ``{"Status": "OK"}``) is the answer OSS hands to the
     browser. Every answer has ``Cache-Control: no-store``.

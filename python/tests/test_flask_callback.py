@@ -116,7 +116,7 @@ def test_one_changed_body_byte_is_refused(served: Served) -> None:
     status, content_type, answer = served.post("/oss-callback?src=oss", bytes(tampered), headers)
     assert status == 400
     assert content_type == "application/json"
-    assert answer["error"] == "CALLBACK_BAD_SIGNATURE"
+    assert answer["code"] == "CALLBACK_BAD_SIGNATURE"
     assert "signature" in answer["message"]
     assert "Status" not in answer
 
@@ -137,17 +137,17 @@ def test_untrusted_key_urls_are_refused_unfetched(served: Served) -> None:
     status, _, answer = served.post(
         "/oss-callback", BODY, signed(evil, "/oss-callback", None, BODY)
     )
-    assert status == 400 and answer["error"] == "CALLBACK_UNTRUSTED_KEY_URL"
+    assert status == 400 and answer["code"] == "CALLBACK_UNTRUSTED_KEY_URL"
     assert "/evil/" in answer["message"]
     assert served.key_fetches == []
 
 
 def test_unsigned_and_garbled_requests_get_json_errors(served: Served) -> None:
     status, _, answer = served.post("/oss-callback", BODY, {})
-    assert (status, answer["error"]) == (400, "CALLBACK_MISSING_PUB_KEY_URL")
+    assert (status, answer["code"]) == (400, "CALLBACK_MISSING_PUB_KEY_URL")
     headers = {
         "Authorization": "not base64!",
         "X-OSS-Pub-Key-Url": base64.b64encode(served.key_url.encode()).decode(),
     }
     status, _, answer = served.post("/oss-callback", BODY, headers)
-    assert (status, answer["error"]) == (400, "CALLBACK_HEADER_NOT_BASE64")
+    assert (status, answer["code"]) == (400, "CALLBACK_HEADER_NOT_BASE64")

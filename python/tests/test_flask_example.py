@@ -140,7 +140,7 @@ def test_token_with_a_callback(example: ModuleType) -> None:
 def test_callback_route_refuses_unsigned_requests(client: Any) -> None:
     response = client.post("/oss-callback", data=b"object=a.png")
     assert response.status_code == 400
-    assert response.get_json()["error"] == "CALLBACK_MISSING_PUB_KEY_URL"
+    assert response.get_json()["code"] == "CALLBACK_MISSING_PUB_KEY_URL"
 
 
 def make_client(example: ModuleType, policy: postpolicy.Policy) -> Any:
@@ -159,7 +159,7 @@ def test_a_policy_with_a_lint_error_is_refused_with_500(
         response = client.get("/upload-token", headers={"X-User-Id": "42"})
         assert response.status_code == 500
         body = response.get_json()
-        assert body["error"] == "POLICY_LINT"
+        assert body["code"] == "POLICY_LINT"
         assert "fields" not in body
         assert body["diagnostics"] == [
             {

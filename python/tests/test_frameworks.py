@@ -170,7 +170,7 @@ def test_a_policy_with_a_lint_error_is_refused_with_500(
             assert answer.status == 500
             assert answer.headers["cache-control"] == "no-store"
             body = answer.json()
-            assert body["error"] == "POLICY_LINT"
+            assert body["code"] == "POLICY_LINT"
             assert "fields" not in body
             assert [d["code"] for d in body["diagnostics"]] == ["range-min-above-max"]
             assert body["diagnostics"][0]["condition_index"] == 0
@@ -298,7 +298,7 @@ def test_one_changed_body_byte_is_refused(framework: str) -> None:
     answer = app.post("/oss-callback", bytes(tampered), headers)
     assert answer.status == 400
     assert answer.headers["cache-control"] == "no-store"
-    assert answer.json()["error"] == "CALLBACK_BAD_SIGNATURE"
+    assert answer.json()["code"] == "CALLBACK_BAD_SIGNATURE"
     # Signed for another path or query: refused too.
     assert app.post("/oss-callback?x=1", BODY, headers).status == 400
     assert calls == []
@@ -319,12 +319,12 @@ def test_unsigned_and_untrusted_callbacks_are_refused_unfetched(framework: str) 
         trusted_key_urls="https://keys.example.com/",
     )
     answer = app.post("/oss-callback", BODY, {"Content-Type": FORM})
-    assert (answer.status, answer.json()["error"]) == (400, "CALLBACK_MISSING_PUB_KEY_URL")
+    assert (answer.status, answer.json()["code"]) == (400, "CALLBACK_MISSING_PUB_KEY_URL")
     evil = CallbackSigner.from_pem(TEST_KEY["private_key_pem"]).headers(
         "https://evil.example.com/k.pem", "/oss-callback", None, BODY
     )
     answer = app.post("/oss-callback", BODY, {**evil, "Content-Type": FORM})
-    assert (answer.status, answer.json()["error"]) == (400, "CALLBACK_UNTRUSTED_KEY_URL")
+    assert (answer.status, answer.json()["code"]) == (400, "CALLBACK_UNTRUSTED_KEY_URL")
     assert fetched == []
 
 
@@ -338,7 +338,7 @@ def test_trusted_key_urls_may_be_read_per_request(framework: str) -> None:
         trusted_key_urls=lambda request: trusted["prefix"],
     )
     headers = signed_headers("/oss-callback", None, BODY)
-    assert app.post("/oss-callback", BODY, headers).json()["error"] == "CALLBACK_UNTRUSTED_KEY_URL"
+    assert app.post("/oss-callback", BODY, headers).json()["code"] == "CALLBACK_UNTRUSTED_KEY_URL"
     trusted["prefix"] = "https://keys.example.com/"
     assert app.post("/oss-callback", BODY, headers).status == 200
 
@@ -349,7 +349,7 @@ def test_a_body_over_the_limit_is_refused_with_413(framework: str) -> None:
     app = mount(framework, **callback_options(on_callback=calls.append, limit=len(BODY) - 1))
     answer = app.post("/oss-callback", BODY, signed_headers("/oss-callback", None, BODY))
     assert answer.status == 413
-    assert answer.json()["error"] == "BODY_TOO_LARGE"
+    assert answer.json()["code"] == "BODY_TOO_LARGE"
     assert str(len(BODY) - 1) in answer.json()["message"]
     assert calls == []
     exact = mount(framework, **callback_options(on_callback=calls.append, limit=len(BODY)))

@@ -57,7 +57,7 @@ def test_readme_callback_example_runs(
     on_oss_callback = example["on_oss_callback"]
     assert on_oss_callback("POST", "/oss-callback", None, headers, body) == (200, {"Status": "OK"})
     status, answer = on_oss_callback("POST", "/oss-callback", None, headers, body + b"3")
-    assert (status, answer["error"]) == (400, "CALLBACK_BAD_SIGNATURE")
+    assert (status, answer["code"]) == (400, "CALLBACK_BAD_SIGNATURE")
     assert fetched == [oss_key]
 
 
