@@ -166,7 +166,7 @@ impl Keys {
     }
 }
 
-/// What both core verifiers offer a binding whose store is a Python callable.
+/// What every core verifier offers a binding whose store is a Python callable.
 trait KeyedVerifier: Sync {
     fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str>;
     fn verify_with<'a>(
@@ -182,68 +182,33 @@ trait KeyedVerifier: Sync {
     ) -> Result<Accepted<'a>, Rejected>;
 }
 
-impl KeyedVerifier for Verifier {
-    fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
-        Verifier::key_id(self, submission)
-    }
-    fn verify_with<'a>(
-        &self,
-        submission: &'a Submission,
-        keys: &dyn KeyStore,
-        now: DateTime<Utc>,
-    ) -> Result<Accepted<'a>, Rejected> {
-        Verifier::verify_with(self, submission, keys, now)
-    }
-    fn verify<'a>(
-        &self,
-        submission: &'a Submission,
-        now: DateTime<Utc>,
-    ) -> Result<Accepted<'a>, Rejected> {
-        Verifier::verify(self, submission, now)
-    }
+/// The trait for each verifier: the core's inherent methods of the same names.
+macro_rules! keyed_verifier {
+    ($($verifier:ident),+) => {$(
+        impl KeyedVerifier for $verifier {
+            fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
+                $verifier::key_id(self, submission)
+            }
+            fn verify_with<'a>(
+                &self,
+                submission: &'a Submission,
+                keys: &dyn KeyStore,
+                now: DateTime<Utc>,
+            ) -> Result<Accepted<'a>, Rejected> {
+                $verifier::verify_with(self, submission, keys, now)
+            }
+            fn verify<'a>(
+                &self,
+                submission: &'a Submission,
+                now: DateTime<Utc>,
+            ) -> Result<Accepted<'a>, Rejected> {
+                $verifier::verify(self, submission, now)
+            }
+        }
+    )+};
 }
 
-impl KeyedVerifier for S3Verifier {
-    fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
-        S3Verifier::key_id(self, submission)
-    }
-    fn verify_with<'a>(
-        &self,
-        submission: &'a Submission,
-        keys: &dyn KeyStore,
-        now: DateTime<Utc>,
-    ) -> Result<Accepted<'a>, Rejected> {
-        S3Verifier::verify_with(self, submission, keys, now)
-    }
-    fn verify<'a>(
-        &self,
-        submission: &'a Submission,
-        now: DateTime<Utc>,
-    ) -> Result<Accepted<'a>, Rejected> {
-        S3Verifier::verify(self, submission, now)
-    }
-}
-
-impl KeyedVerifier for GcsVerifier {
-    fn key_id<'a>(&self, submission: &'a Submission) -> Option<&'a str> {
-        GcsVerifier::key_id(self, submission)
-    }
-    fn verify_with<'a>(
-        &self,
-        submission: &'a Submission,
-        keys: &dyn KeyStore,
-        now: DateTime<Utc>,
-    ) -> Result<Accepted<'a>, Rejected> {
-        GcsVerifier::verify_with(self, submission, keys, now)
-    }
-    fn verify<'a>(
-        &self,
-        submission: &'a Submission,
-        now: DateTime<Utc>,
-    ) -> Result<Accepted<'a>, Rejected> {
-        GcsVerifier::verify(self, submission, now)
-    }
-}
+keyed_verifier!(Verifier, S3Verifier, GcsVerifier);
 
 /// Runs one verification, detached from the interpreter. With a callable
 /// store, the callable is asked first, here, for the id the form names (what
